@@ -1,0 +1,32 @@
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    slint_build::compile_with_config(
+        "ui/app.slint",
+        slint_build::CompilerConfiguration::new()
+            .with_style("fluent".into())
+            .embed_resources(slint_build::EmbedResourcesKind::EmbedFiles),
+    )
+    .expect("ui/app.slint must compile");
+    embed_replay_frames();
+}
+
+/// Lists `assets/frames/demo/*.jpg` into `$OUT_DIR/builtin_frames.rs`, so the default
+/// camera (`replay:builtin`) works with no camera and no files beside the binary.
+fn embed_replay_frames() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/frames/demo");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "jpg"));
+    files.sort();
+    let mut out = String::from("&[\n");
+    for f in files {
+        writeln!(out, "    include_bytes!({:?}),", f.display().to_string()).unwrap();
+    }
+    out.push(']');
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("builtin_frames.rs");
+    std::fs::write(dest, out).unwrap();
+}

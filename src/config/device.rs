@@ -1,0 +1,388 @@
+//! The one device-string grammar, shared by the config file and every CLI flag.
+//!
+//! ```text
+//! camera:  v4l:INDEX | v4l:PATH | replay:DIR[@FPS]        (DIR `builtin` = frames embedded in the binary)
+//! printer: serial:PATH[,BAUD[,58|80]] | pdf:DIR | none
+//! review:  embedded | http://HOST[:PORT][/PATH] | https://…
+//! ```
+//! Parsing happens once, in [`parse_device`]; the role-specific types below only
+//! accept the kinds that make sense for their role, so a printer can never be
+//! configured as `v4l:0`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Default replay rate when `@FPS` is omitted.
+pub const DEFAULT_REPLAY_FPS: f64 = 15.0;
+/// Default serial speed when `,BAUD` is omitted.
+pub const DEFAULT_BAUD: u32 = 115_200;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Device {
+    V4l(V4lId),
+    Replay {
+        dir: PathBuf,
+        fps: f64,
+    },
+    Serial {
+        path: PathBuf,
+        baud: u32,
+        paper: PaperWidth,
+    },
+    Pdf {
+        dir: PathBuf,
+    },
+    None,
+    Embedded,
+    Http {
+        url: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum V4lId {
+    Index(u32),
+    Path(PathBuf),
+}
+
+/// Thermal paper width; decides the raster width in dots (203 dpi heads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PaperWidth {
+    #[serde(rename = "58")]
+    Mm58,
+    #[serde(rename = "80")]
+    Mm80,
+}
+
+impl PaperWidth {
+    /// Printable width in dots at 8 dots/mm (escpos.md §5).
+    pub fn dots(self) -> u32 {
+        match self {
+            PaperWidth::Mm58 => 384,
+            PaperWidth::Mm80 => 576,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid device string `{input}`: {reason}. Allowed: {allowed}")]
+pub struct DeviceError {
+    pub input: String,
+    pub reason: String,
+    pub allowed: &'static str,
+}
+
+const ALLOWED_ALL: &str =
+    "v4l:INDEX|PATH, replay:DIR[@FPS], serial:PATH[,BAUD[,58|80]], pdf:DIR, none, embedded, http(s)://URL";
+pub const ALLOWED_CAMERA: &str = "v4l:INDEX, v4l:PATH, replay:DIR[@FPS] (DIR may be `builtin`)";
+pub const ALLOWED_PRINTER: &str = "serial:PATH[,BAUD[,58|80]], pdf:DIR, none";
+pub const ALLOWED_REVIEW: &str = "embedded, http://… or https://… URL";
+
+fn err(input: &str, reason: impl Into<String>, allowed: &'static str) -> DeviceError {
+    DeviceError {
+        input: input.to_string(),
+        reason: reason.into(),
+        allowed,
+    }
+}
+
+/// Parses any device string. This is the only parser of the grammar.
+pub fn parse_device(input: &str) -> Result<Device, DeviceError> {
+    let s = input.trim();
+    if s == "none" {
+        return Ok(Device::None);
+    }
+    if s == "embedded" {
+        return Ok(Device::Embedded);
+    }
+    if s.starts_with("http://") || s.starts_with("https://") {
+        let rest = s.split_once("://").map(|(_, r)| r).unwrap_or("");
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(err(input, "the URL has no host", ALLOWED_ALL));
+        }
+        if s.chars().any(char::is_whitespace) {
+            return Err(err(input, "the URL contains white space", ALLOWED_ALL));
+        }
+        return Ok(Device::Http {
+            url: s.trim_end_matches('/').to_string(),
+        });
+    }
+    let Some((kind, arg)) = s.split_once(':') else {
+        return Err(err(input, "missing `KIND:` prefix", ALLOWED_ALL));
+    };
+    if arg.is_empty() {
+        return Err(err(input, format!("`{kind}:` needs an argument"), ALLOWED_ALL));
+    }
+    match kind {
+        "v4l" => {
+            if let Ok(i) = arg.parse::<u32>() {
+                Ok(Device::V4l(V4lId::Index(i)))
+            } else if arg.starts_with('/') {
+                Ok(Device::V4l(V4lId::Path(PathBuf::from(arg))))
+            } else {
+                Err(err(
+                    input,
+                    "v4l needs a device index (0) or an absolute path (/dev/kiosk-camera)",
+                    ALLOWED_CAMERA,
+                ))
+            }
+        }
+        "replay" => {
+            let (dir, fps) = match arg.rsplit_once('@') {
+                Some((d, f)) => {
+                    let fps: f64 = f
+                        .parse()
+                        .map_err(|_| err(input, format!("`{f}` is not a frame rate"), ALLOWED_CAMERA))?;
+                    if !(fps > 0.0 && fps <= 240.0) {
+                        return Err(err(input, "frame rate must be in (0, 240]", ALLOWED_CAMERA));
+                    }
+                    (d, fps)
+                }
+                None => (arg, DEFAULT_REPLAY_FPS),
+            };
+            if dir.is_empty() {
+                return Err(err(input, "replay needs a directory", ALLOWED_CAMERA));
+            }
+            Ok(Device::Replay {
+                dir: PathBuf::from(dir),
+                fps,
+            })
+        }
+        "serial" => {
+            let mut parts = arg.split(',');
+            let path = parts.next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(err(input, "serial needs a device path", ALLOWED_PRINTER));
+            }
+            let baud = match parts.next() {
+                Some(b) => {
+                    let baud: u32 = b
+                        .parse()
+                        .map_err(|_| err(input, format!("`{b}` is not a baud rate"), ALLOWED_PRINTER))?;
+                    if !(300..=4_000_000).contains(&baud) {
+                        return Err(err(input, "baud must be between 300 and 4000000", ALLOWED_PRINTER));
+                    }
+                    baud
+                }
+                None => DEFAULT_BAUD,
+            };
+            let paper = match parts.next() {
+                None | Some("80") => PaperWidth::Mm80,
+                Some("58") => PaperWidth::Mm58,
+                Some(w) => {
+                    return Err(err(
+                        input,
+                        format!("paper width `{w}` is neither 58 nor 80"),
+                        ALLOWED_PRINTER,
+                    ))
+                }
+            };
+            if parts.next().is_some() {
+                return Err(err(input, "too many comma-separated fields", ALLOWED_PRINTER));
+            }
+            Ok(Device::Serial {
+                path: PathBuf::from(path),
+                baud,
+                paper,
+            })
+        }
+        "pdf" => Ok(Device::Pdf {
+            dir: PathBuf::from(arg),
+        }),
+        other => Err(err(input, format!("unknown device kind `{other}`"), ALLOWED_ALL)),
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Device::V4l(V4lId::Index(i)) => write!(f, "v4l:{i}"),
+            Device::V4l(V4lId::Path(p)) => write!(f, "v4l:{}", p.display()),
+            Device::Replay { dir, fps } => write!(f, "replay:{}@{fps}", dir.display()),
+            Device::Serial { path, baud, paper } => {
+                let w = if *paper == PaperWidth::Mm58 { 58 } else { 80 };
+                write!(f, "serial:{},{baud},{w}", path.display())
+            }
+            Device::Pdf { dir } => write!(f, "pdf:{}", dir.display()),
+            Device::None => f.write_str("none"),
+            Device::Embedded => f.write_str("embedded"),
+            Device::Http { url } => f.write_str(url),
+        }
+    }
+}
+
+macro_rules! role {
+    ($(#[$m:meta])* $name:ident, $allowed:ident, $($pat:pat),+) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name(Device);
+
+        impl $name {
+            pub fn device(&self) -> &Device {
+                &self.0
+            }
+        }
+
+        impl TryFrom<Device> for $name {
+            type Error = DeviceError;
+            fn try_from(d: Device) -> Result<Self, DeviceError> {
+                match d {
+                    $($pat)|+ => Ok($name(d)),
+                    other => Err(err(&other.to_string(), "not allowed here", $allowed)),
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = DeviceError;
+            fn from_str(s: &str) -> Result<Self, DeviceError> {
+                let d = parse_device(s).map_err(|mut e| {
+                    e.allowed = $allowed;
+                    e
+                })?;
+                $name::try_from(d)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(de)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_string())
+            }
+        }
+    };
+}
+
+role!(
+    /// Where frames come from.
+    CameraSpec, ALLOWED_CAMERA, Device::V4l(_), Device::Replay { .. }
+);
+role!(
+    /// Where receipts go.
+    PrinterSpec, ALLOWED_PRINTER, Device::Serial { .. }, Device::Pdf { .. }, Device::None
+);
+role!(
+    /// Which review centre the kiosk talks to.
+    ReviewSpec, ALLOWED_REVIEW, Device::Embedded, Device::Http { .. }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_kind() {
+        assert_eq!(parse_device("v4l:0").unwrap(), Device::V4l(V4lId::Index(0)));
+        assert_eq!(
+            parse_device("v4l:/dev/kiosk-camera").unwrap(),
+            Device::V4l(V4lId::Path("/dev/kiosk-camera".into()))
+        );
+        assert_eq!(
+            parse_device("replay:frames/good").unwrap(),
+            Device::Replay {
+                dir: "frames/good".into(),
+                fps: 15.0
+            }
+        );
+        assert_eq!(
+            parse_device("replay:/x@user@30").unwrap(),
+            Device::Replay {
+                dir: "/x@user".into(),
+                fps: 30.0
+            }
+        );
+        assert_eq!(
+            parse_device("serial:/dev/ttyUSB0").unwrap(),
+            Device::Serial {
+                path: "/dev/ttyUSB0".into(),
+                baud: 115200,
+                paper: PaperWidth::Mm80
+            }
+        );
+        assert_eq!(
+            parse_device("serial:/dev/ttyUSB0,9600,58").unwrap(),
+            Device::Serial {
+                path: "/dev/ttyUSB0".into(),
+                baud: 9600,
+                paper: PaperWidth::Mm58
+            }
+        );
+        assert_eq!(
+            parse_device("pdf:/tmp/r").unwrap(),
+            Device::Pdf { dir: "/tmp/r".into() }
+        );
+        assert_eq!(parse_device("none").unwrap(), Device::None);
+        assert_eq!(parse_device("embedded").unwrap(), Device::Embedded);
+        assert_eq!(
+            parse_device("https://review.example.cn/").unwrap(),
+            Device::Http {
+                url: "https://review.example.cn".into()
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_bad_strings_with_allowed_forms() {
+        for bad in [
+            "",
+            "v4l:",
+            "v4l:cam",
+            "replay:",
+            "replay:d@0",
+            "replay:d@x",
+            "serial:",
+            "serial:/d,fast",
+            "serial:/d,9600,70",
+            "serial:/d,1,58",
+            "serial:/d,9600,58,x",
+            "usb:1",
+            "http://",
+            "foo",
+        ] {
+            let e = parse_device(bad).unwrap_err();
+            assert!(e.to_string().contains("Allowed"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn roles_only_accept_their_kinds() {
+        assert!("v4l:0".parse::<CameraSpec>().is_ok());
+        assert!("replay:builtin@15".parse::<CameraSpec>().is_ok());
+        assert!("pdf:/tmp".parse::<CameraSpec>().is_err());
+        assert!("serial:/dev/kiosk-printer,115200,58".parse::<PrinterSpec>().is_ok());
+        assert!("none".parse::<PrinterSpec>().is_ok());
+        let e = "v4l:0".parse::<PrinterSpec>().unwrap_err();
+        assert_eq!(e.allowed, ALLOWED_PRINTER);
+        assert!("embedded".parse::<ReviewSpec>().is_ok());
+        assert!("none".parse::<ReviewSpec>().is_err());
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for s in [
+            "v4l:3",
+            "replay:dir@25",
+            "serial:/dev/x,9600,58",
+            "pdf:/d",
+            "none",
+            "embedded",
+            "http://127.0.0.1:8080",
+        ] {
+            let d = parse_device(s).unwrap();
+            assert_eq!(parse_device(&d.to_string()).unwrap(), d);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Built-in regions (GB/T 2260 codes): every region named in `shared/specs/receipt.md` §2–3,
+//! with the (document, region) pairs that source lists as accepting a photo receipt.
+
+use super::{DocumentId as D, Region, RegionCode};
+use std::collections::BTreeMap;
+
+fn region(code: &str, zh: &str, en: &str, docs: &[D], validity: &[(D, u32)]) -> (RegionCode, Region) {
+    (
+        RegionCode::new(code).expect("built-in region codes are valid"),
+        Region {
+            name_zh: zh.into(),
+            name_en: en.into(),
+            documents: docs.to_vec(),
+            validity_days: validity.iter().copied().collect(),
+            overrides: BTreeMap::new(),
+            print_name: false,
+        },
+    )
+}
+
+pub fn builtin_regions() -> BTreeMap<RegionCode, Region> {
+    use D::*;
+    let gd = [IdCard, ExitEntry, ResidencePermit, SocialSecurity, DrivingLicence];
+    [
+        region("440000", "广东省", "Guangdong", &gd, &[]),
+        // Guangzhou keeps ID-card photos 180 days, Shenzhen 6 months (receipt.md §3).
+        region("440100", "广州市", "Guangzhou", &gd, &[(IdCard, 180)]),
+        region("440300", "深圳市", "Shenzhen", &gd, &[(IdCard, 183)]),
+        region("460000", "海南省", "Hainan", &[IdCard], &[]),
+        region("460100", "海口市", "Haikou", &[IdCard, ResidencePermit], &[]),
+        region("430000", "湖南省", "Hunan", &[IdCard], &[]),
+        region("520000", "贵州省", "Guizhou", &[IdCard, ExitEntry], &[]),
+        region("630000", "青海省", "Qinghai", &[IdCard, ExitEntry], &[]),
+        region("340000", "安徽省", "Anhui", &[IdCard], &[]),
+        region("360400", "九江市", "Jiujiang", &[IdCard], &[]),
+        region("360700", "赣州市", "Ganzhou", &[IdCard], &[]),
+        region("210100", "沈阳市", "Shenyang", &[IdCard], &[]),
+        region("211300", "朝阳市", "Chaoyang", &[IdCard], &[]),
+        region("211000", "辽阳市", "Liaoyang", &[IdCard], &[]),
+        region("210700", "锦州市", "Jinzhou", &[IdCard], &[]),
+        region("500000", "重庆市", "Chongqing", &[ExitEntry], &[]),
+        region("530000", "云南省", "Yunnan", &[ExitEntry], &[]),
+        region("510000", "四川省", "Sichuan", &[ExitEntry], &[]),
+        region("450000", "广西壮族自治区", "Guangxi", &[ExitEntry], &[]),
+    ]
+    .into_iter()
+    .collect()
+}

@@ -1,0 +1,244 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml_str(text, Path::new("/etc/kiosk/kiosk.toml"))
+}
+
+fn invalid(text: &str) -> (Option<usize>, String, String) {
+    match parse(text).unwrap_err() {
+        ConfigError::Invalid {
+            line, field, message, ..
+        } => (line, field, message),
+        e => panic!("unexpected {e}"),
+    }
+}
+
+#[test]
+fn builtin_defaults_validate_and_run_without_hardware() {
+    let c = Config::builtin();
+    c.validate(&Origin {
+        path: "x".into(),
+        text: None,
+    })
+    .unwrap();
+    assert!(matches!(c.devices.camera.device(), Device::Replay { .. }));
+    assert!(matches!(c.devices.printer.device(), Device::Pdf { .. }));
+    assert_eq!(c.devices.review.device(), &Device::Embedded);
+}
+
+#[test]
+fn empty_file_equals_defaults() {
+    let c = parse("").unwrap();
+    assert_eq!(c, Config::builtin());
+}
+
+#[test]
+fn document_defaults_follow_the_spec() {
+    let c = Config::builtin();
+    let id = &c.documents[&DocumentId::IdCard];
+    assert_eq!((id.width, id.height, id.dpi), (358, 441, 350));
+    assert_eq!(id.face_width, Some(SpanU::new(193, 221)));
+    assert_eq!(id.file_kb, SpanU::new(14, 20));
+    assert_eq!(id.eye_line_min_from_bottom, Some(207));
+    let dl = &c.documents[&DocumentId::DrivingLicence];
+    assert_eq!((dl.width, dl.height, dl.dpi), (260, 378, 300));
+    let ee = &c.documents[&DocumentId::ExitEntry];
+    assert_eq!((ee.width, ee.height), (354, 472));
+    assert_eq!(ee.file_kb, SpanU::new(20, 80));
+    let ss = &c.documents[&DocumentId::SocialSecurity];
+    assert_eq!(ss.file_kb, SpanU::new(14, 40));
+    assert_eq!(ss.eye_mid_x, Some(SpanU::new(162, 196)));
+    assert_eq!(id.limits.min_face_px, 100);
+    assert_eq!(
+        (id.limits.max_yaw_deg, id.limits.max_pitch_deg, id.limits.max_roll_deg),
+        (5.0, 5.0, 8.0)
+    );
+}
+
+#[test]
+fn validity_follows_region_rules() {
+    let c = Config::builtin();
+    let gz = RegionCode::new("440100").unwrap();
+    let gd = RegionCode::new("440000").unwrap();
+    let sz = RegionCode::new("440300").unwrap();
+    let hk = RegionCode::new("460100").unwrap();
+    assert_eq!(c.validity_days(DocumentId::IdCard, &gd), 60);
+    assert_eq!(c.validity_days(DocumentId::IdCard, &gz), 180);
+    assert_eq!(c.validity_days(DocumentId::IdCard, &sz), 183);
+    assert_eq!(c.validity_days(DocumentId::IdCard, &hk), 60);
+    assert_eq!(c.validity_days(DocumentId::DrivingLicence, &gz), 180);
+    assert_eq!(
+        c.receipt_title(DocumentId::IdCard, &gd),
+        "广东省居民身份证数字相片采集回执"
+    );
+}
+
+#[test]
+fn every_region_of_the_receipt_spec_is_built_in() {
+    let c = Config::builtin();
+    for code in [
+        "440000", "440100", "460000", "460100", "430000", "520000", "630000", "340000", "360400", "360700", "210100",
+        "211300", "211000", "210700", "500000", "530000", "510000", "450000",
+    ] {
+        assert!(c.regions.contains_key(&RegionCode::new(code).unwrap()), "{code}");
+    }
+    let ee: Vec<_> = c
+        .regions_for(DocumentId::ExitEntry)
+        .into_iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert!(ee.contains(&"500000") && ee.contains(&"440000"));
+    assert_eq!(c.regions_for(DocumentId::DrivingLicence).len(), 3); // Guangdong, Guangzhou, Shenzhen
+}
+
+#[test]
+fn file_overrides_merge_onto_defaults() {
+    let c = parse(
+        r#"
+[kiosk]
+id = "GZ-TH-001"
+inactivity_timeout_s = 90
+
+[devices]
+printer = "serial:/dev/kiosk-printer,115200,58"
+
+[documents.id-card]
+file_kb = [14, 30]
+
+[regions.440100]
+validity_days = { id-card = 90 }
+overrides.id-card = { file_kb = [14, 40] }
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.kiosk.id, "GZ-TH-001");
+    assert_eq!(c.kiosk.inactivity_timeout_s, 90);
+    assert_eq!(c.kiosk.retake_limit, 3, "untouched defaults stay");
+    assert_eq!(
+        c.devices.printer.device(),
+        &Device::Serial {
+            path: "/dev/kiosk-printer".into(),
+            baud: 115200,
+            paper: PaperWidth::Mm58
+        }
+    );
+    assert_eq!(c.documents[&DocumentId::IdCard].file_kb, SpanU::new(14, 30));
+    let gz = RegionCode::new("440100").unwrap();
+    let spec = c.spec_for(DocumentId::IdCard, Some(&gz));
+    assert_eq!(spec.file_kb, SpanU::new(14, 40));
+    assert_eq!(spec.validity_days, 90);
+    assert_eq!(c.regions[&gz].name_zh, "广州市", "built-in name kept");
+    // the province keeps the global value
+    let gd = RegionCode::new("440000").unwrap();
+    assert_eq!(c.spec_for(DocumentId::IdCard, Some(&gd)).file_kb, SpanU::new(14, 30));
+}
+
+#[test]
+fn regions_can_replace_the_builtin_list() {
+    let c = parse(
+        r#"
+[regions]
+replace_builtin = true
+[regions.440100]
+name_zh = "广州市"
+documents = ["id-card"]
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.regions.len(), 1);
+    assert_eq!(c.offered_documents(), vec![DocumentId::IdCard]);
+}
+
+#[test]
+fn syntax_error_names_file_and_line() {
+    let e = parse("[kiosk]\nid = \"A\"\ninactivity_timeout_s = = 3\n").unwrap_err();
+    let s = e.to_string();
+    assert!(s.starts_with("/etc/kiosk/kiosk.toml:3: syntax"), "{s}");
+}
+
+#[test]
+fn unknown_field_names_line_field_and_allowed_ones() {
+    let (line, field, msg) = invalid("[kiosk]\nid = \"A\"\n\n[devices]\ncamrea = \"v4l:0\"\n");
+    assert_eq!(line, Some(5));
+    assert_eq!(field, "devices.camrea");
+    assert!(msg.contains("camrea") && msg.contains("camera"), "{msg}");
+}
+
+#[test]
+fn bad_device_string_names_line_and_grammar() {
+    let (line, field, msg) = invalid("[devices]\nprinter = \"v4l:0\"\n");
+    assert_eq!((line, field.as_str()), (Some(2), "devices.printer"));
+    assert!(msg.contains("serial:PATH"), "{msg}");
+}
+
+#[test]
+fn wrong_type_names_field() {
+    let (line, field, msg) = invalid("[kiosk]\nretake_limit = \"three\"\n");
+    assert_eq!((line, field.as_str()), (Some(2), "kiosk.retake_limit"));
+    assert!(msg.contains("expected u32"), "{msg}");
+}
+
+#[test]
+fn bad_ranges_and_codes_are_rejected() {
+    let (_, field, msg) = invalid("[documents.id-card]\nfile_kb = [30, 14]\n");
+    assert_eq!(field, "documents.id-card.file_kb");
+    assert!(msg.contains("min > max"));
+    let (line, field, _) = invalid("[regions.44010]\nname_zh = \"x\"\ndocuments = [\"id-card\"]\n");
+    assert_eq!(field, "regions.44010");
+    assert_eq!(line, Some(1));
+    let (_, field, msg) = invalid("[regions.440100]\ndocuments = [\"passport\"]\n");
+    assert_eq!(field, "regions.440100.documents[0]");
+    assert!(msg.contains("exit-entry"), "{msg}");
+    let (_, field, _) = invalid("[documents.id-card]\nbackgrounds = [\"white\"]\n");
+    assert_eq!(field, "documents.id-card.backgrounds[0]");
+}
+
+#[test]
+fn semantic_errors_name_the_field() {
+    let (line, field, _) = invalid("[kiosk]\ninactivity_timeout_s = 3\n");
+    assert_eq!((line, field.as_str()), (Some(2), "kiosk.inactivity_timeout_s"));
+    let (_, field, msg) = invalid("[documents.id-card]\nfields = [\"name\", \"mobile\"]\n");
+    assert_eq!(field, "documents.id-card.fields");
+    assert!(msg.contains("decision_notifier"));
+    let (_, field, _) = invalid("[devices]\nreview = \"https://review.example.cn\"\n");
+    assert_eq!(field, "devices.review_key_file");
+    let (_, field, _) = invalid("[regions.440100.overrides.id-card]\nwidth = 5\n");
+    assert!(field.starts_with("regions.440100.overrides.id-card"), "{field}");
+    let (_, field, _) = invalid("[printer]\ncut_command = \"GS V\"\n");
+    assert_eq!(field, "printer.cut_command");
+}
+
+#[test]
+fn mobile_allowed_with_a_notifier() {
+    let c = parse(
+        "[kiosk]\ndecision_notifier = \"https://sms.example.cn\"\n[documents.exit-entry]\nfields = [\"name\", \"id-number\", \"mobile\"]\n",
+    )
+    .unwrap();
+    assert!(c.documents[&DocumentId::ExitEntry].fields.contains(&Field::Mobile));
+}
+
+#[test]
+fn unreadable_file_names_path() {
+    let e = Config::from_file(Path::new("/nonexistent/kiosk.toml")).unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/kiosk.toml"));
+}
+
+#[test]
+fn example_config_in_deploy_parses() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kiosk.example.toml");
+    let c = Config::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.kiosk.data_dir, PathBuf::from("/var/lib/kiosk"));
+}
+
+#[test]
+fn region_code_rules() {
+    assert!(RegionCode::new("440100").is_ok());
+    for bad in ["44010", "4401000", "44a100", "000000"] {
+        assert!(RegionCode::new(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        RegionCode::new("440100").unwrap().province().unwrap().as_str(),
+        "440000"
+    );
+    assert!(RegionCode::new("440000").unwrap().province().is_none());
+}

@@ -1,0 +1,215 @@
+//! `kiosk diag`: the maintenance checks from the command line (the admin screen shows the
+//! same). Exit 0 healthy, 1 something unhealthy (with the fix in words), 2 config error.
+
+use crate::config::{Config, Device};
+use crate::Verdict;
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+
+#[derive(Debug, Default, clap::Args)]
+pub struct DiagArgs {
+    /// Print one JSON object instead of readable lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Only check the configuration file; touch no device.
+    #[arg(long)]
+    pub config_only: bool,
+    /// Set the admin PIN (6–12 digits, read from standard input) in the data directory.
+    #[arg(long)]
+    pub set_pin: bool,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+    /// What to do about it, when not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn ok(name: &'static str, detail: impl Into<String>) -> Self {
+        Check {
+            name,
+            ok: true,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+    fn bad(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Check {
+            name,
+            ok: false,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+pub fn run(config_flag: Option<&Path>, args: &DiagArgs) -> anyhow::Result<Verdict> {
+    let cfg = Config::load(config_flag)?; // a bad config is exit 2, naming file and line
+    let source = Config::locate(config_flag)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "built-in defaults".into());
+    if args.set_pin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        crate::ops::pin::set_pin(&cfg.kiosk.data_dir, line.trim())?;
+        println!(
+            "admin PIN set in {}",
+            crate::ops::pin::pin_path(&cfg.kiosk.data_dir).display()
+        );
+        return Ok(Verdict::Ok);
+    }
+    let mut checks = vec![Check::ok("config", format!("{source}: valid"))];
+    if !args.config_only {
+        checks.extend(device_checks(&cfg));
+    }
+    let healthy = checks.iter().all(|c| c.ok);
+    if args.json {
+        let v = serde_json::json!({ "healthy": healthy, "kiosk": cfg.kiosk.id, "checks": checks });
+        println!("{v}");
+    } else {
+        for c in &checks {
+            let mark = if c.ok { "ok  " } else { "FAIL" };
+            println!("{mark} {:<8} {}", c.name, c.detail);
+            if let Some(f) = &c.fix {
+                println!("     fix: {f}");
+            }
+        }
+    }
+    Ok(if healthy { Verdict::Ok } else { Verdict::Negative })
+}
+
+/// Every device check, in the order the admin screen shows them.
+pub fn device_checks(cfg: &Config) -> Vec<Check> {
+    vec![
+        storage(&cfg.kiosk.data_dir),
+        camera(cfg),
+        printer(cfg),
+        review(cfg),
+        clock(),
+    ]
+}
+
+fn storage(dir: &Path) -> Check {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return Check::bad(
+            "storage",
+            format!("data dir {}: {e}", dir.display()),
+            "create it and give the kiosk user write access (deploy/install.sh does)",
+        );
+    }
+    let probe = dir.join(".diag-probe");
+    if let Err(e) = std::fs::write(&probe, b"x").and_then(|_| std::fs::remove_file(&probe)) {
+        return Check::bad(
+            "storage",
+            format!("{} not writable: {e}", dir.display()),
+            "chown the data dir to the kiosk user",
+        );
+    }
+    match nix::sys::statvfs::statvfs(dir) {
+        Ok(s) => {
+            let free = s.blocks_available() as u64 * s.fragment_size() as u64;
+            let mb = free / (1024 * 1024);
+            if mb < 200 {
+                Check::bad(
+                    "storage",
+                    format!("{}: only {mb} MB free", dir.display()),
+                    "free disk space (old logs: journalctl --vacuum-size=100M)",
+                )
+            } else {
+                Check::ok("storage", format!("{}: {mb} MB free", dir.display()))
+            }
+        }
+        Err(e) => Check::bad(
+            "storage",
+            format!("statvfs {}: {e}", dir.display()),
+            "check the file system",
+        ),
+    }
+}
+
+fn camera(cfg: &Config) -> Check {
+    let t0 = Instant::now();
+    let mut src = match crate::camera::open(&cfg.devices.camera, false) {
+        Ok(s) => s,
+        Err(e) => {
+            return Check::bad(
+                "camera",
+                e.to_string(),
+                "check the camera cable and devices.camera in the config",
+            )
+        }
+    };
+    let mut last = None;
+    for _ in 0..10 {
+        match src.next_frame() {
+            Ok(f) => last = Some(f),
+            Err(e) => return Check::bad("camera", e.to_string(), "check the camera cable; replug it"),
+        }
+    }
+    let f = last.expect("ten frames were read");
+    let secs = t0.elapsed().as_secs_f64();
+    Check::ok(
+        "camera",
+        format!(
+            "{}: {}x{}, 10 frames in {:.0} ms ({:.1} fps read rate)",
+            src.describe(),
+            f.image.width(),
+            f.image.height(),
+            secs * 1000.0,
+            10.0 / secs
+        ),
+    )
+}
+
+fn printer(cfg: &Config) -> Check {
+    match cfg.devices.printer.device() {
+        Device::None => Check::ok("printer", "none configured: receipts are shown on screen only"),
+        Device::Pdf { dir } => match std::fs::create_dir_all(dir) {
+            Ok(()) => Check::ok("printer", format!("pdf:{} (writable)", dir.display())),
+            Err(e) => Check::bad(
+                "printer",
+                format!("pdf:{}: {e}", dir.display()),
+                "make the receipt directory writable",
+            ),
+        },
+        Device::Serial { path, .. } => Check::bad(
+            "printer",
+            format!("serial:{}: status query not implemented yet (issue #5)", path.display()),
+            "use pdf:DIR until the ESC/POS driver lands",
+        ),
+        other => Check::bad("printer", format!("{other}: not a printer"), "fix devices.printer"),
+    }
+}
+
+fn review(cfg: &Config) -> Check {
+    match cfg.devices.review.device() {
+        Device::Embedded => Check::ok("review", "embedded reference review centre (local)"),
+        other => Check::bad(
+            "review",
+            format!("{other}: reachability check not implemented yet (issue #6)"),
+            "use `embedded` until the review client lands",
+        ),
+    }
+}
+
+fn clock() -> Check {
+    let now = chrono::Utc::now();
+    let year = now.format("%Y").to_string();
+    if year.as_str() < "2025" {
+        Check::bad(
+            "clock",
+            format!("system time {now} looks unset"),
+            "enable time sync: timedatectl set-ntp true",
+        )
+    } else {
+        let cst = now.with_timezone(&crate::ops::china_time());
+        Check::ok("clock", format!("{} (Asia/Shanghai)", cst.format("%Y-%m-%d %H:%M:%S")))
+    }
+}

@@ -1,0 +1,2 @@
+//! ESC/POS encoder, serial transport, status decoding, print journal, paper counters
+//! (issue #5). Not implemented yet.

@@ -1,0 +1,116 @@
+//! The small traits the runtime drives, one per job. Each module implements its own:
+//! `vision` the guide and the photo maker, `review` the uploader, `printer` the slip
+//! printer. Test backends live beside the real ones.
+
+use crate::camera::Frame;
+use crate::config::{DocumentId, DocumentSpec, RegionCode};
+use crate::domain::{ClaimCode, PhotoJpeg, Prompt, ReceiptNumber};
+use crate::session::{Details, Slip};
+
+/// One analysed frame while posing.
+#[derive(Debug, Clone, Default)]
+pub struct GuideOutput {
+    /// A face is in view (counts as activity for the inactivity timeout).
+    pub face_present: bool,
+    /// The single most important hint; `None` when the pose is right.
+    pub hint: Option<Prompt>,
+    /// The pose is right right now (the overlay turns green).
+    pub pose_ok: bool,
+    /// Face box in frame pixels (x, y, w, h) for the overlay.
+    pub face_box: Option<[f32; 4]>,
+    /// Set once, when auto-capture fires: the sharpest frame of the steady stretch.
+    pub captured: Option<image::RgbImage>,
+}
+
+/// Live guidance and auto-capture (vision).
+pub trait Guide: Send {
+    /// Starts a new posing run for `spec` (clears tracking and the steady timer).
+    fn reset(&mut self, spec: &DocumentSpec);
+    /// Analyses one frame; time comes from `frame.t_ms`, never the wall clock.
+    fn analyse(&mut self, frame: &Frame) -> GuideOutput;
+}
+
+/// Makes the compliant document photo from a capture (vision).
+pub trait PhotoMaker: Send {
+    /// The JPEG, or the reasons the capture cannot give a compliant photo.
+    fn make(&mut self, capture: &image::RgbImage, spec: &DocumentSpec) -> Result<PhotoJpeg, Vec<Prompt>>;
+}
+
+/// What is uploaded: personal data, moved into the durable (encrypted) outbox.
+#[derive(Debug)]
+pub struct Submission {
+    pub doc: DocumentId,
+    pub region: RegionCode,
+    pub details: Details,
+    pub photo: PhotoJpeg,
+}
+
+/// The review centre's decision, as the uploader learns it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Approved {
+        number: ReceiptNumber,
+        valid_until: chrono::NaiveDate,
+    },
+    Rejected(Vec<Prompt>),
+}
+
+/// Upload through the durable outbox (review).
+pub trait Uploader: Send {
+    /// Writes the submission durably to the outbox (before any byte is sent) and starts
+    /// uploading it in the background. Returns the claim code printed if the decision is
+    /// late, or why it was refused (disk full, …) in words for the person.
+    fn submit(&mut self, submission: Submission) -> Result<ClaimCode, Prompt>;
+    /// The decision for the current submission, once known; non-blocking.
+    fn poll(&mut self) -> Option<Decision>;
+    /// The person left: keep the submission settling in the background, print nothing.
+    fn abandon(&mut self);
+}
+
+/// A slip to print, with what the receipt layout needs beyond the [`Slip`].
+#[derive(Debug, Clone)]
+pub struct SlipJob {
+    pub slip: Slip,
+    /// The approved photo for the thumbnail (personal data: wiped when the print is confirmed).
+    pub photo: Option<PhotoJpeg>,
+    /// Masked name (张**), only where the region prints names.
+    pub masked_name: Option<String>,
+    /// Issue time, China Standard Time.
+    pub issued_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// What the printer reports back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrinterEvent {
+    /// The slip was cut and confirmed (GS r reply, or the PDF is on disk).
+    Printed { at: String },
+    /// Paper out, cover open, cutter error, offline… the slip is spoiled and will be reprinted.
+    Fault(String),
+    /// Healthy again; a spoiled slip is being reprinted.
+    Ready,
+    /// Paper near end: keep printing, warn the operator.
+    NearEnd,
+}
+
+/// Prints slips through the print journal (printer).
+pub trait SlipPrinter: Send {
+    /// Queues the job in the journal and starts printing it.
+    fn print(&mut self, job: SlipJob) -> Result<(), String>;
+    /// Progress of the current job and printer state changes; non-blocking.
+    fn poll(&mut self) -> Option<PrinterEvent>;
+    /// Paper counters for the operator screens and `diag`.
+    fn paper(&mut self) -> PaperStatus;
+    /// The operator loaded a new roll (reload wizard): reset the paper counter.
+    fn reloaded(&mut self) -> Result<(), String>;
+}
+
+/// Paper counters kept by the print journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct PaperStatus {
+    pub slips_since_reload: u32,
+    pub spoiled_since_reload: u32,
+    /// Estimated paper left on the roll, in mm.
+    pub estimated_left_mm: u32,
+    /// The printer's near-end sensor (or the estimate) says the roll is low.
+    pub near_end: bool,
+}

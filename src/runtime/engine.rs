@@ -1,0 +1,436 @@
+//! The engine: one session, its backends, and the loop that connects them.
+//! Synchronous and single-threaded, so `simulate` and the tests drive it step by step;
+//! [`super::Kiosk`] runs it on a worker thread for the touch UI.
+
+use super::backends::*;
+use crate::camera::{CameraError, FrameSource};
+use crate::config::{Config, DocumentSpec};
+use crate::domain::{PhotoJpeg, Prompt};
+use crate::session::{Device, Effect, Event, Rules, Session, State};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Every device the engine drives.
+pub struct Backends {
+    pub camera: Box<dyn FrameSource>,
+    pub guide: Box<dyn Guide>,
+    pub maker: Box<dyn PhotoMaker>,
+    pub uploader: Box<dyn Uploader>,
+    pub printer: Box<dyn SlipPrinter>,
+}
+
+/// Running totals for the operator and fleet metrics (no personal data).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Counters {
+    pub sessions: u64,
+    pub receipts: u64,
+    pub claims: u64,
+    pub retakes: u64,
+    pub rejections: u64,
+    pub captures: u64,
+    /// Frames whose hint named a failed check, by check id.
+    pub hints: std::collections::BTreeMap<String, u64>,
+}
+
+/// What the screens show; a snapshot, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub state: State,
+    /// Seconds left on the "still there?" countdown, when shown.
+    pub still_there: Option<u32>,
+    /// The latest camera frame while posing (unmirrored; the UI mirrors it).
+    pub preview: Option<Arc<image::RgbImage>>,
+    pub pose_ok: bool,
+    pub face_box: Option<[f32; 4]>,
+    /// The made photo on the review screen.
+    pub photo: Option<Arc<image::RgbImage>>,
+    pub paper: PaperStatus,
+    pub staff_called: bool,
+    pub counters: Counters,
+}
+
+pub struct Engine {
+    cfg: Config,
+    session: Session,
+    b: Backends,
+    start: Instant,
+    camera_on: bool,
+    spec: Option<DocumentSpec>,
+    /// The approved photo kept only for the slip's thumbnail; dropped (zeroized) once handed to the printer.
+    thumbnail: Option<PhotoJpeg>,
+    masked_name: Option<String>,
+    still_there: Option<u32>,
+    preview: Option<Arc<image::RgbImage>>,
+    pose_ok: bool,
+    face_box: Option<[f32; 4]>,
+    photo_view: Option<Arc<image::RgbImage>>,
+    staff_called: bool,
+    camera_error: Option<String>,
+    last_hint: Option<Prompt>,
+    hints_seen: Vec<String>,
+    counters: Counters,
+    paper: PaperStatus,
+    /// When each screen was last entered (for `simulate`'s stage timings).
+    entered_at: std::collections::HashMap<&'static str, Instant>,
+    last_make_ms: Option<f64>,
+    last_submit_ms: Option<f64>,
+    last_printed_at: Option<String>,
+    speech: Vec<String>,
+}
+
+impl Engine {
+    pub fn new(cfg: &Config, backends: Backends) -> Engine {
+        Engine {
+            session: Session::new(Rules::from_config(cfg)),
+            cfg: cfg.clone(),
+            b: backends,
+            start: Instant::now(),
+            camera_on: false,
+            spec: None,
+            thumbnail: None,
+            masked_name: None,
+            still_there: None,
+            preview: None,
+            pose_ok: false,
+            face_box: None,
+            photo_view: None,
+            staff_called: false,
+            camera_error: None,
+            last_hint: None,
+            hints_seen: vec![],
+            counters: Counters::default(),
+            paper: PaperStatus::default(),
+            entered_at: Default::default(),
+            last_make_ms: None,
+            last_submit_ms: None,
+            last_printed_at: None,
+            speech: vec![],
+        }
+    }
+
+    /// When the screen `name` was last entered.
+    pub fn entered_at(&self, name: &str) -> Option<Instant> {
+        self.entered_at.get(name).copied()
+    }
+
+    /// Milliseconds the last make-photo took.
+    pub fn last_make_ms(&self) -> Option<f64> {
+        self.last_make_ms
+    }
+
+    /// Milliseconds the last submit to the outbox/uploader took.
+    pub fn last_submit_ms(&self) -> Option<f64> {
+        self.last_submit_ms
+    }
+
+    /// Voice prompts (hint ids) to play since the last call.
+    pub fn take_speech(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.speech)
+    }
+
+    /// Where the last slip went (a PDF path, a device).
+    pub fn last_printed_at(&self) -> Option<&str> {
+        self.last_printed_at.as_deref()
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The last hint given while posing, and every distinct hint id in order.
+    pub fn hints(&self) -> (&Option<Prompt>, &[String]) {
+        (&self.last_hint, &self.hints_seen)
+    }
+
+    /// Why the camera stopped, if it did (end of a replay, a disconnect).
+    pub fn camera_error(&self) -> Option<&str> {
+        self.camera_error.as_deref()
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn view(&self) -> View {
+        View {
+            state: self.session.state().clone(),
+            still_there: self.still_there,
+            preview: self.preview.clone(),
+            pose_ok: self.pose_ok,
+            face_box: self.face_box,
+            photo: self.photo_view.clone(),
+            paper: self.paper,
+            staff_called: self.staff_called,
+            counters: self.counters.clone(),
+        }
+    }
+
+    /// The paper counters from the printer (the operator screens poll this).
+    pub fn refresh_paper(&mut self) -> PaperStatus {
+        self.paper = self.b.printer.paper();
+        self.paper
+    }
+
+    pub fn printer(&mut self) -> &mut dyn SlipPrinter {
+        self.b.printer.as_mut()
+    }
+
+    /// Feeds one event and carries out every effect it causes (and theirs).
+    pub fn handle(&mut self, event: Event) -> Vec<Effect> {
+        if matches!(event, Event::Start) {
+            self.counters.sessions += 1;
+        }
+        if matches!(event, Event::Retake) {
+            self.counters.retakes += 1;
+        }
+        if let Event::SubmitDetails(d) = &event {
+            self.masked_name = d.name.as_deref().map(crate::session::details::mask_name);
+        }
+        let mut queue = vec![event];
+        let mut all = vec![];
+        while let Some(ev) = queue.pop() {
+            let now = self.now_ms();
+            for fx in self.session.handle(now, ev) {
+                if let Some(next) = self.carry_out(&fx) {
+                    queue.push(next);
+                }
+                all.push(fx);
+            }
+        }
+        all
+    }
+
+    /// One turn of the loop: a camera frame when posing, upload and printer progress, time.
+    pub fn step(&mut self) {
+        if self.camera_on {
+            self.camera_turn();
+        }
+        if matches!(self.session.state(), State::Uploading { .. }) {
+            if let Some(d) = self.b.uploader.poll() {
+                let ev = match d {
+                    Decision::Approved { number, valid_until } => {
+                        self.counters.receipts += 1;
+                        Event::Approved { number, valid_until }
+                    }
+                    Decision::Rejected(reasons) => {
+                        self.counters.rejections += 1;
+                        Event::Rejected(reasons)
+                    }
+                };
+                self.handle(ev);
+            }
+        }
+        while let Some(p) = self.b.printer.poll() {
+            let ev = match p {
+                PrinterEvent::Printed { at } => {
+                    log::info!("receipt printed to {at}");
+                    self.last_printed_at = Some(at);
+                    Event::Printed
+                }
+                PrinterEvent::Fault(f) => {
+                    log::warn!("printer fault: {f}");
+                    Event::PrinterFault(f)
+                }
+                PrinterEvent::Ready => Event::PrinterReady,
+                PrinterEvent::NearEnd => {
+                    self.paper.near_end = true;
+                    continue;
+                }
+            };
+            self.handle(ev);
+        }
+        self.handle(Event::Tick);
+    }
+
+    fn camera_turn(&mut self) {
+        let frame = match self.b.camera.next_frame() {
+            Ok(f) => f,
+            Err(e) => {
+                log::warn!("camera: {e}");
+                self.camera_error = Some(e.to_string());
+                self.camera_on = false;
+                if matches!(e, CameraError::Disconnected { .. } | CameraError::Failed { .. }) {
+                    self.handle(Event::DeviceFault(Device::Camera));
+                }
+                return;
+            }
+        };
+        let out = self.b.guide.analyse(&frame);
+        self.pose_ok = out.pose_ok;
+        self.face_box = out.face_box;
+        self.preview = Some(Arc::new(frame.image));
+        if let Some(h) = &out.hint {
+            *self.counters.hints.entry(h.id.clone()).or_default() += 1;
+            if self.hints_seen.last() != Some(&h.id) {
+                self.hints_seen.push(h.id.clone());
+            }
+            self.last_hint = Some(h.clone());
+        }
+        self.handle(Event::Guidance {
+            face_present: out.face_present,
+            hint: out.hint,
+        });
+        if let Some(capture) = out.captured {
+            self.counters.captures += 1;
+            let ev = self.make_photo(&capture);
+            self.handle(ev);
+        }
+    }
+
+    fn make_photo(&mut self, capture: &image::RgbImage) -> Event {
+        let Some(spec) = self.spec.clone() else {
+            return Event::PhotoFailed(vec![]);
+        };
+        let t0 = Instant::now();
+        let made = self.b.maker.make(capture, &spec);
+        self.last_make_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
+        let ev = match made {
+            Ok(photo) => match encode_capture(capture) {
+                Ok(cap) => {
+                    self.photo_view = image::load_from_memory(&photo.0).ok().map(|i| Arc::new(i.to_rgb8()));
+                    Event::PhotoMade { capture: cap, photo }
+                }
+                Err(e) => {
+                    log::error!("cannot keep the capture: {e}");
+                    Event::PhotoFailed(vec![])
+                }
+            },
+            Err(reasons) => {
+                // Try again from a fresh steady stretch.
+                self.b.guide.reset(&spec);
+                Event::PhotoFailed(reasons)
+            }
+        };
+        ev
+    }
+
+    /// Carries out one effect; may return a follow-up event.
+    fn carry_out(&mut self, fx: &Effect) -> Option<Event> {
+        match fx {
+            Effect::Entered(name) => {
+                log::info!("state={name}");
+                self.entered_at.insert(name, Instant::now());
+                if *name == "attract" {
+                    self.staff_called = false;
+                }
+                if *name != "review-photo" && *name != "uploading" {
+                    self.photo_view = None;
+                }
+                None
+            }
+            Effect::StartCamera => {
+                if let State::Posing { doc, region, .. } = self.session.state() {
+                    let spec = self.cfg.spec_for(*doc, Some(region));
+                    self.b.guide.reset(&spec);
+                    self.spec = Some(spec);
+                }
+                self.camera_on = true;
+                None
+            }
+            Effect::StopCamera => {
+                self.camera_on = false;
+                self.preview = None;
+                self.pose_ok = false;
+                self.face_box = None;
+                None
+            }
+            Effect::Speak(id) => {
+                log::debug!("speak {id}");
+                self.speech.push(id.clone());
+                None
+            }
+            Effect::RemakePhoto { doc, region, capture } => {
+                let spec = self.cfg.spec_for(*doc, Some(region));
+                self.spec = Some(spec);
+                match image::load_from_memory(&capture.0) {
+                    Ok(img) => Some(self.make_photo(&img.to_rgb8())),
+                    Err(e) => {
+                        log::error!("kept capture unreadable: {e}");
+                        Some(Event::PhotoFailed(vec![]))
+                    }
+                }
+            }
+            Effect::Upload {
+                doc,
+                region,
+                details,
+                photo,
+            } => {
+                self.thumbnail = Some(photo.clone());
+                let sub = Submission {
+                    doc: *doc,
+                    region: region.clone(),
+                    details: details.clone(),
+                    photo: photo.clone(),
+                };
+                let t0 = Instant::now();
+                let submitted = self.b.uploader.submit(sub);
+                self.last_submit_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
+                Some(match submitted {
+                    Ok(claim) => Event::Queued { claim },
+                    Err(why) => Event::UploadRefused(why),
+                })
+            }
+            Effect::AbandonUpload => {
+                self.b.uploader.abandon();
+                self.thumbnail = None;
+                None
+            }
+            Effect::Print(slip) => {
+                if matches!(slip, crate::session::Slip::Claim { .. }) {
+                    self.counters.claims += 1;
+                }
+                let job = SlipJob {
+                    slip: slip.clone(),
+                    photo: self.thumbnail.take(),
+                    masked_name: self.masked_name.clone(),
+                    issued_at: chrono::Utc::now().with_timezone(&crate::ops::china_time()),
+                };
+                self.b.printer.print(job).err().map(Event::PrinterFault)
+            }
+            Effect::StillThere { seconds } => {
+                self.still_there = Some(*seconds);
+                None
+            }
+            Effect::HideStillThere => {
+                self.still_there = None;
+                None
+            }
+            Effect::CallStaff => {
+                log::warn!("call staff pressed on {}", self.session.state().name());
+                self.staff_called = true;
+                None
+            }
+            Effect::Wiped => {
+                self.thumbnail = None;
+                self.masked_name = None;
+                self.photo_view = None;
+                self.preview = None;
+                None
+            }
+        }
+    }
+}
+
+/// The raw capture, kept (as personal data) for 再办一项 until the session ends.
+fn encode_capture(img: &image::RgbImage) -> Result<PhotoJpeg, image::ImageError> {
+    let mut buf = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 95).encode_image(img)?;
+    Ok(PhotoJpeg(buf))
+}
+
+impl Backends {
+    /// The real backends for `cfg`: camera, vision, review client, printer.
+    pub fn from_config(cfg: &Config, live: bool) -> anyhow::Result<Backends> {
+        let _camera = crate::camera::open(&cfg.devices.camera, live)?;
+        Err(crate::NotImplemented {
+            command: "run",
+            issue: "#4/#5/#6 (vision, printer and review backends)",
+        }
+        .into())
+    }
+}

@@ -1,0 +1,105 @@
+//! [`Kiosk`]: the engine on a worker thread, for the touch UI. The UI sends events and
+//! reads view snapshots; it never blocks on a device.
+
+use super::engine::{Backends, Engine, View};
+use crate::config::Config;
+use crate::session::Event;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+enum Msg {
+    Event(Event),
+    PrinterReloaded,
+    Stop,
+}
+
+pub struct Kiosk {
+    tx: Sender<Msg>,
+    view: Arc<Mutex<View>>,
+    speech: Arc<Mutex<Vec<String>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Kiosk {
+    /// Starts the worker thread.
+    pub fn start(cfg: &Config, backends: Backends) -> Kiosk {
+        let mut engine = Engine::new(cfg, backends);
+        engine.refresh_paper();
+        let view = Arc::new(Mutex::new(engine.view()));
+        let speech = Arc::new(Mutex::new(vec![]));
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let (v, sp) = (view.clone(), speech.clone());
+        let thread = std::thread::Builder::new()
+            .name("kiosk-engine".into())
+            .spawn(move || {
+                let mut last_paper = std::time::Instant::now();
+                loop {
+                    // While posing the camera paces the loop; otherwise wake every 50 ms.
+                    let wait = if engine.view().preview.is_some() {
+                        Duration::ZERO
+                    } else {
+                        Duration::from_millis(50)
+                    };
+                    match rx.recv_timeout(wait) {
+                        Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                        Ok(Msg::Event(e)) => {
+                            engine.handle(e);
+                        }
+                        Ok(Msg::PrinterReloaded) => {
+                            if let Err(e) = engine.printer().reloaded() {
+                                log::warn!("paper reload: {e}");
+                            }
+                            engine.refresh_paper();
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                    }
+                    engine.step();
+                    let said = engine.take_speech();
+                    if !said.is_empty() {
+                        sp.lock().unwrap_or_else(|e| e.into_inner()).extend(said);
+                    }
+                    if last_paper.elapsed() > Duration::from_secs(5) {
+                        engine.refresh_paper();
+                        last_paper = std::time::Instant::now();
+                    }
+                    *v.lock().unwrap_or_else(|e| e.into_inner()) = engine.view();
+                }
+            })
+            .expect("spawn engine thread");
+        Kiosk {
+            tx,
+            view,
+            speech,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn send(&self, e: Event) {
+        let _ = self.tx.send(Msg::Event(e));
+    }
+
+    /// The operator finished the paper-reload wizard.
+    pub fn printer_reloaded(&self) {
+        let _ = self.tx.send(Msg::PrinterReloaded);
+    }
+
+    pub fn view(&self) -> View {
+        self.view.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Voice prompts to play since the last call (hint ids).
+    pub fn take_speech(&self) -> Vec<String> {
+        std::mem::take(&mut *self.speech.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Drop for Kiosk {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

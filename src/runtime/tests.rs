@@ -1,0 +1,193 @@
+use super::testing::*;
+use super::*;
+use crate::camera::ReplaySource;
+use crate::config::{Config, DocumentId, RegionCode};
+use crate::session::{Details, Event, Slip, State};
+use std::path::Path;
+
+fn details() -> Details {
+    let body = "44010619900101123";
+    let id = format!("{body}{}", crate::session::details::id_check_char(body).unwrap());
+    Details {
+        name: Some("张三".into()),
+        id_number: Some(id),
+        mobile: None,
+    }
+}
+
+fn engine(guide: ScriptedGuide, maker: PlainMaker, up: ScriptedUploader, pr: RecordingPrinter) -> Engine {
+    let camera = Box::new(ReplaySource::open(Path::new("builtin"), 15.0, false).unwrap());
+    Engine::new(
+        &Config::builtin(),
+        Backends {
+            camera,
+            guide: Box::new(guide),
+            maker: Box::new(maker),
+            uploader: Box::new(up),
+            printer: Box::new(pr),
+        },
+    )
+}
+
+fn to_posing(e: &mut Engine) {
+    e.handle(Event::Start);
+    e.handle(Event::ChooseDocument(DocumentId::IdCard));
+    e.handle(Event::ChooseRegion(RegionCode::new("440100").unwrap()));
+    e.handle(Event::SubmitDetails(details()));
+    assert_eq!(e.session().state().name(), "posing");
+}
+
+fn run_until(e: &mut Engine, name: &str, max_steps: usize) {
+    for _ in 0..max_steps {
+        if e.session().state().name() == name {
+            return;
+        }
+        e.step();
+    }
+    panic!("never reached {name}; stuck in {}", e.session().state().name());
+}
+
+#[test]
+fn a_whole_session_through_the_test_backends() {
+    let printer = RecordingPrinter::default();
+    let jobs = printer.jobs.clone();
+    let up = ScriptedUploader::approving(3);
+    let submitted = up.submitted.clone();
+    let mut e = engine(ScriptedGuide::new(5, 4), PlainMaker { refuse: false }, up, printer);
+    to_posing(&mut e);
+    run_until(&mut e, "review-photo", 20);
+    assert_eq!(e.hints().1, &["face_size".to_string()]);
+    let photo = e.view().photo.expect("made photo shown");
+    assert_eq!((photo.width(), photo.height()), (358, 441));
+    e.handle(Event::Accept);
+    run_until(&mut e, "done", 10);
+    let jobs = jobs.lock().unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(matches!(&jobs[0].slip, Slip::Receipt { number, .. } if number.as_str() == "440100261126000017"));
+    assert!(jobs[0].photo.is_some(), "thumbnail handed to the printer");
+    assert_eq!(jobs[0].masked_name.as_deref(), Some("张*"));
+    assert_eq!(submitted.lock().unwrap()[0].0, "id-card");
+    e.handle(Event::Accept);
+    assert_eq!(e.session().state(), &State::Attract);
+    assert!(e.session().holds_no_personal_data());
+    assert_eq!(e.counters().receipts, 1);
+}
+
+#[test]
+fn replay_ending_before_capture_reports_the_last_hint() {
+    let mut e = engine(
+        ScriptedGuide::new(1000, 1),
+        PlainMaker { refuse: false },
+        ScriptedUploader::approving(1),
+        RecordingPrinter::default(),
+    );
+    to_posing(&mut e);
+    for _ in 0..45 {
+        e.step();
+    }
+    assert_eq!(e.session().state().name(), "posing");
+    assert!(e.camera_error().unwrap().contains("no more frames"));
+    assert_eq!(e.hints().0.as_ref().unwrap().id, "face_size");
+}
+
+#[test]
+fn refused_photo_keeps_posing_then_captures_again() {
+    let mut e = engine(
+        ScriptedGuide::new(0, 2),
+        PlainMaker { refuse: true },
+        ScriptedUploader::approving(1),
+        RecordingPrinter::default(),
+    );
+    to_posing(&mut e);
+    e.step();
+    e.step();
+    assert!(matches!(e.session().state(), State::Posing { reasons, .. } if reasons[0].id == "face_position"));
+    assert_eq!(e.counters().captures, 1);
+    e.step();
+    e.step();
+    assert_eq!(e.counters().captures, 2, "the guide was reset and captured again");
+}
+
+#[test]
+fn printer_fault_then_recovery_ends_in_one_receipt() {
+    let printer = RecordingPrinter {
+        fault_first: Some("paper_out".into()),
+        ..Default::default()
+    };
+    let jobs = printer.jobs.clone();
+    let mut e = engine(
+        ScriptedGuide::new(0, 1),
+        PlainMaker { refuse: false },
+        ScriptedUploader::approving(1),
+        printer,
+    );
+    to_posing(&mut e);
+    e.step();
+    e.handle(Event::Accept);
+    e.step(); // approved -> printing; fault -> waiting; ready -> printing; printed -> done
+    assert_eq!(e.session().state().name(), "done");
+    assert_eq!(jobs.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn upload_refusal_goes_to_staff_and_camera_loss_to_out_of_service() {
+    let up = ScriptedUploader {
+        refuse: Some(crate::domain::Prompt::new("disk_full", "存储已满", "Storage full")),
+        ..Default::default()
+    };
+    let mut e = engine(
+        ScriptedGuide::new(0, 1),
+        PlainMaker { refuse: false },
+        up,
+        RecordingPrinter::default(),
+    );
+    to_posing(&mut e);
+    e.step();
+    e.handle(Event::Accept);
+    assert_eq!(e.session().state().name(), "see-staff");
+
+    let camera = ReplaySource::open(Path::new("builtin"), 15.0, true).unwrap();
+    let unplug = camera.unplug_switch();
+    let mut e = Engine::new(
+        &Config::builtin(),
+        Backends {
+            camera: Box::new(camera),
+            guide: Box::new(ScriptedGuide::new(100, 1)),
+            maker: Box::new(PlainMaker { refuse: false }),
+            uploader: Box::new(ScriptedUploader::approving(1)),
+            printer: Box::new(RecordingPrinter::default()),
+        },
+    );
+    to_posing(&mut e);
+    e.step();
+    unplug.store(true, std::sync::atomic::Ordering::SeqCst);
+    e.step();
+    assert_eq!(e.session().state().name(), "out-of-service");
+    assert!(e.session().holds_no_personal_data());
+}
+
+#[test]
+fn kiosk_thread_reaches_posing_and_shows_preview() {
+    let camera = Box::new(ReplaySource::open(Path::new("builtin"), 15.0, true).unwrap());
+    let k = Kiosk::start(
+        &Config::builtin(),
+        Backends {
+            camera,
+            guide: Box::new(ScriptedGuide::new(100_000, 1)),
+            maker: Box::new(PlainMaker { refuse: false }),
+            uploader: Box::new(ScriptedUploader::approving(1)),
+            printer: Box::new(RecordingPrinter::default()),
+        },
+    );
+    k.send(Event::Start);
+    k.send(Event::ChooseDocument(DocumentId::IdCard));
+    k.send(Event::ChooseRegion(RegionCode::new("440100").unwrap()));
+    k.send(Event::SubmitDetails(details()));
+    let t0 = std::time::Instant::now();
+    while k.view().preview.is_none() {
+        assert!(t0.elapsed().as_secs() < 20, "no preview");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(k.view().state.name(), "posing");
+    assert_eq!(k.take_speech(), vec!["face_size".to_string()]);
+}

@@ -1,0 +1,718 @@
+//! The kiosk session as plain logic: events in, effects out. No device, UI, clock or
+//! randomness in here, so `simulate`, the touch UI and the tests drive the same flow.
+//!
+//! ```text
+//! attract → choose document → choose region → details → posing → review photo → uploading
+//!   uploading → (rejected → posing with reasons | deadline passed → claim slip) → printing
+//!   printing → (printer fault → waiting for printer, number on screen) → done → attract
+//! ```
+//! Cancel/back work everywhere; inactivity starts a "still there?" countdown, then the
+//! session ends and its personal data is wiped, whichever way it ends.
+
+pub mod details;
+
+use crate::config::{Config, DocumentId, Field, RegionCode};
+use crate::domain::{ClaimCode, PhotoJpeg, Prompt, ReceiptNumber};
+pub use details::Details;
+use std::collections::BTreeSet;
+
+/// Milliseconds on a monotonic clock chosen by the host (tests use plain numbers).
+pub type Millis = u64;
+
+/// What the session needs from the config, copied once so the flow stays pure.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub inactivity_ms: Millis,
+    pub still_there_ms: Millis,
+    pub retake_limit: u32,
+    pub reject_limit: u32,
+    pub decision_deadline_ms: Millis,
+    /// (document, regions offering it, fields it needs), in display order.
+    pub documents: Vec<(DocumentId, Vec<RegionCode>, Vec<Field>)>,
+    /// Minimum gap between two voice prompts for the same hint.
+    pub speak_gap_ms: Millis,
+}
+
+impl Rules {
+    pub fn from_config(c: &Config) -> Rules {
+        Rules {
+            inactivity_ms: u64::from(c.kiosk.inactivity_timeout_s) * 1000,
+            still_there_ms: u64::from(c.kiosk.still_there_s) * 1000,
+            retake_limit: c.kiosk.retake_limit,
+            reject_limit: c.kiosk.reject_limit,
+            decision_deadline_ms: u64::from(c.kiosk.decision_deadline_s) * 1000,
+            documents: c
+                .offered_documents()
+                .into_iter()
+                .map(|d| {
+                    let regions = c.regions_for(d).into_iter().map(|(k, _)| k.clone()).collect();
+                    (d, regions, c.documents[&d].fields.clone())
+                })
+                .collect(),
+            speak_gap_ms: 4000,
+        }
+    }
+
+    fn fields(&self, doc: DocumentId) -> &[Field] {
+        self.documents
+            .iter()
+            .find(|(d, ..)| *d == doc)
+            .map(|(_, _, f)| f.as_slice())
+            .unwrap_or(&[])
+    }
+    fn offers(&self, doc: DocumentId, region: &RegionCode) -> bool {
+        self.documents.iter().any(|(d, r, _)| *d == doc && r.contains(region))
+    }
+}
+
+/// A device the kiosk cannot work without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Device {
+    Camera,
+    Printer,
+    ReviewService,
+    Storage,
+}
+
+/// What is being printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Slip {
+    Receipt {
+        number: ReceiptNumber,
+        valid_until: chrono::NaiveDate,
+        doc: DocumentId,
+        region: RegionCode,
+    },
+    /// The decision was late: a claim slip with a code to fetch the receipt later.
+    Claim {
+        code: ClaimCode,
+        doc: DocumentId,
+        region: RegionCode,
+    },
+}
+
+/// The screens. Personal data is not in here: it lives in [`Session::data`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Attract,
+    ChooseDocument,
+    ChooseRegion {
+        doc: DocumentId,
+    },
+    Details {
+        doc: DocumentId,
+        region: RegionCode,
+        errors: Vec<details::FieldError>,
+    },
+    /// `reasons`: why the last photo was refused (by make-photo or the review centre).
+    Posing {
+        doc: DocumentId,
+        region: RegionCode,
+        hint: Option<Prompt>,
+        reasons: Vec<Prompt>,
+    },
+    ReviewPhoto {
+        doc: DocumentId,
+        region: RegionCode,
+        retakes_left: u32,
+    },
+    Uploading {
+        doc: DocumentId,
+        region: RegionCode,
+        since: Millis,
+        claim: Option<ClaimCode>,
+    },
+    Printing {
+        slip: Slip,
+    },
+    WaitingForPrinter {
+        slip: Slip,
+        fault: String,
+    },
+    Done {
+        slip: Option<Slip>,
+    },
+    /// Rejected too often, or the upload was refused: the person is sent to a counter.
+    SeeStaff {
+        reasons: Vec<Prompt>,
+    },
+    OutOfService {
+        faults: BTreeSet<Device>,
+    },
+}
+
+impl State {
+    /// Stable lower-case name, logged as `state=NAME`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            State::Attract => "attract",
+            State::ChooseDocument => "choose-document",
+            State::ChooseRegion { .. } => "choose-region",
+            State::Details { .. } => "details",
+            State::Posing { .. } => "posing",
+            State::ReviewPhoto { .. } => "review-photo",
+            State::Uploading { .. } => "uploading",
+            State::Printing { .. } => "printing",
+            State::WaitingForPrinter { .. } => "waiting-for-printer",
+            State::Done { .. } => "done",
+            State::SeeStaff { .. } => "see-staff",
+            State::OutOfService { .. } => "out-of-service",
+        }
+    }
+
+    /// States where a person is expected to act, so inactivity ends the session.
+    fn idles_out(&self) -> bool {
+        !matches!(
+            self,
+            State::Attract | State::Uploading { .. } | State::Printing { .. } | State::OutOfService { .. }
+        )
+    }
+}
+
+/// Inputs from the person, the devices and time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Time passed (sent by the host's timer).
+    Tick,
+    Start,
+    ChooseDocument(DocumentId),
+    ChooseRegion(RegionCode),
+    SubmitDetails(Details),
+    /// Per analysed frame while posing: the most important hint (None = pose is right).
+    Guidance {
+        face_present: bool,
+        hint: Option<Prompt>,
+    },
+    /// Auto-capture fired and the compliant photo was made from `capture`.
+    PhotoMade {
+        capture: PhotoJpeg,
+        photo: PhotoJpeg,
+    },
+    /// The capture could not give a compliant photo.
+    PhotoFailed(Vec<Prompt>),
+    Accept,
+    Retake,
+    /// The submission is durably in the outbox; `claim` is printed if the decision is late.
+    Queued {
+        claim: ClaimCode,
+    },
+    /// The outbox could not take it (disk full) or the service refused it (4xx).
+    UploadRefused(Prompt),
+    Approved {
+        number: ReceiptNumber,
+        valid_until: chrono::NaiveDate,
+    },
+    Rejected(Vec<Prompt>),
+    Printed,
+    PrinterFault(String),
+    PrinterReady,
+    DeviceFault(Device),
+    DeviceRecovered(Device),
+    Cancel,
+    Back,
+    StillHere,
+    /// 再办一项: the same capture, another document.
+    AnotherDocument,
+    CallStaff,
+}
+
+/// What the host must do. Effects never carry more personal data than their job needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// The screen changed; hosts log `state=NAME`.
+    Entered(&'static str),
+    StartCamera,
+    StopCamera,
+    Speak(String),
+    /// Re-make the kept capture for another document (再办一项).
+    RemakePhoto {
+        doc: DocumentId,
+        region: RegionCode,
+        capture: PhotoJpeg,
+    },
+    /// Put the submission into the durable outbox and upload it.
+    Upload {
+        doc: DocumentId,
+        region: RegionCode,
+        details: Details,
+        photo: PhotoJpeg,
+    },
+    /// The person left before the decision: keep polling, print nothing.
+    AbandonUpload,
+    Print(Slip),
+    /// Show the "还在吗？/ Still there?" countdown.
+    StillThere {
+        seconds: u32,
+    },
+    HideStillThere,
+    CallStaff,
+    /// The session's personal data was zeroized.
+    Wiped,
+}
+
+/// Personal data of the current person: zeroized on drop (both fields are).
+#[derive(Debug, Default)]
+pub struct PersonalData {
+    pub details: Option<Details>,
+    /// The raw capture, kept for 再办一项 until the session ends.
+    pub capture: Option<PhotoJpeg>,
+    /// The compliant photo awaiting the person's confirmation.
+    pub photo: Option<PhotoJpeg>,
+}
+
+impl PersonalData {
+    fn is_empty(&self) -> bool {
+        self.details.is_none() && self.capture.is_none() && self.photo.is_none()
+    }
+}
+
+#[derive(Debug)]
+pub struct Session {
+    rules: Rules,
+    state: State,
+    data: PersonalData,
+    now: Millis,
+    last_activity: Millis,
+    still_there_until: Option<Millis>,
+    retakes: u32,
+    rejects: u32,
+    last_spoken: Option<(String, Millis)>,
+    faults: BTreeSet<Device>,
+}
+
+impl Session {
+    pub fn new(rules: Rules) -> Session {
+        Session {
+            rules,
+            state: State::Attract,
+            data: PersonalData::default(),
+            now: 0,
+            last_activity: 0,
+            still_there_until: None,
+            retakes: 0,
+            rejects: 0,
+            last_spoken: None,
+            faults: BTreeSet::new(),
+        }
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+    /// The photo on the review screen (for display only).
+    pub fn photo(&self) -> Option<&PhotoJpeg> {
+        self.data.photo.as_ref()
+    }
+    /// True when no personal data is held.
+    pub fn holds_no_personal_data(&self) -> bool {
+        self.data.is_empty()
+    }
+    pub fn still_there_deadline(&self) -> Option<Millis> {
+        self.still_there_until
+    }
+
+    /// Feeds one event at monotonic time `now` and returns what the host must do.
+    pub fn handle(&mut self, now: Millis, event: Event) -> Vec<Effect> {
+        self.now = now.max(self.now);
+        let mut fx = vec![];
+        let user_action = !matches!(
+            event,
+            Event::Tick
+                | Event::Guidance { .. }
+                | Event::PhotoMade { .. }
+                | Event::PhotoFailed(_)
+                | Event::Queued { .. }
+                | Event::UploadRefused(_)
+                | Event::Approved { .. }
+                | Event::Rejected(_)
+                | Event::Printed
+                | Event::PrinterFault(_)
+                | Event::PrinterReady
+                | Event::DeviceFault(_)
+                | Event::DeviceRecovered(_)
+        ) || matches!(event, Event::Guidance { face_present: true, .. });
+        if user_action {
+            self.last_activity = self.now;
+            if self.still_there_until.take().is_some() {
+                fx.push(Effect::HideStillThere);
+            }
+        }
+        self.step(event, &mut fx);
+        fx
+    }
+
+    fn go(&mut self, next: State, fx: &mut Vec<Effect>) {
+        let was_posing = matches!(self.state, State::Posing { .. });
+        let posing = matches!(next, State::Posing { .. });
+        if was_posing && !posing {
+            fx.push(Effect::StopCamera);
+        }
+        if posing && !was_posing {
+            fx.push(Effect::StartCamera);
+            self.last_spoken = None;
+        }
+        let changed = std::mem::discriminant(&self.state) != std::mem::discriminant(&next);
+        self.state = next;
+        if changed {
+            fx.push(Effect::Entered(self.state.name()));
+        }
+        if self.still_there_until.take().is_some() {
+            fx.push(Effect::HideStillThere);
+        }
+        self.last_activity = self.now;
+    }
+
+    /// Ends the session whichever way: wipes personal data, back to attract (or out of service).
+    fn end(&mut self, fx: &mut Vec<Effect>) {
+        self.wipe(fx);
+        self.retakes = 0;
+        self.rejects = 0;
+        let next = if self.faults.is_empty() {
+            State::Attract
+        } else {
+            State::OutOfService {
+                faults: self.faults.clone(),
+            }
+        };
+        self.go(next, fx);
+    }
+
+    fn wipe(&mut self, fx: &mut Vec<Effect>) {
+        // Dropping zeroizes (PhotoJpeg and Details are ZeroizeOnDrop).
+        self.data = PersonalData::default();
+        fx.push(Effect::Wiped);
+    }
+
+    fn posing(&self, doc: DocumentId, region: RegionCode, reasons: Vec<Prompt>) -> State {
+        State::Posing {
+            doc,
+            region,
+            hint: None,
+            reasons,
+        }
+    }
+
+    fn step(&mut self, event: Event, fx: &mut Vec<Effect>) {
+        use Event as E;
+        use State as S;
+        // Events that mean the same in every state.
+        match &event {
+            E::Tick => return self.tick(fx),
+            E::CallStaff => return fx.push(Effect::CallStaff),
+            E::DeviceFault(d) => return self.fault(*d, fx),
+            E::DeviceRecovered(d) => {
+                self.faults.remove(d);
+                if self.faults.is_empty() && matches!(self.state, S::OutOfService { .. }) {
+                    self.go(S::Attract, fx);
+                } else if let S::OutOfService { faults } = &mut self.state {
+                    *faults = self.faults.clone();
+                }
+                return;
+            }
+            E::StillHere => return,
+            _ => {}
+        }
+        let state = self.state.clone();
+        match (state, event) {
+            (S::Attract, E::Start) => self.go(S::ChooseDocument, fx),
+            (S::ChooseDocument, E::ChooseDocument(doc)) if self.rules.documents.iter().any(|(d, ..)| *d == doc) => {
+                self.go(S::ChooseRegion { doc }, fx)
+            }
+            (S::ChooseRegion { doc }, E::ChooseRegion(region)) if self.rules.offers(doc, &region) => {
+                self.after_region(doc, region, fx)
+            }
+            (S::Details { doc, region, .. }, E::SubmitDetails(details)) => {
+                match details.validate(self.rules.fields(doc)) {
+                    Ok(()) => {
+                        self.data.details = Some(details);
+                        self.after_details(doc, region, fx);
+                    }
+                    Err(errors) => self.state = S::Details { doc, region, errors },
+                }
+            }
+            (
+                S::Posing {
+                    doc, region, reasons, ..
+                },
+                E::Guidance { hint, .. },
+            ) => {
+                if let Some(h) = &hint {
+                    let repeat = self
+                        .last_spoken
+                        .as_ref()
+                        .is_some_and(|(id, t)| *id == h.id && self.now < t + self.rules.speak_gap_ms);
+                    if !repeat {
+                        self.last_spoken = Some((h.id.clone(), self.now));
+                        fx.push(Effect::Speak(h.id.clone()));
+                    }
+                }
+                self.state = S::Posing {
+                    doc,
+                    region,
+                    hint,
+                    reasons,
+                };
+            }
+            (S::Posing { doc, region, .. }, E::PhotoMade { capture, photo }) => {
+                self.data.capture = Some(capture);
+                self.data.photo = Some(photo);
+                let retakes_left = self.rules.retake_limit.saturating_sub(self.retakes);
+                self.go(
+                    S::ReviewPhoto {
+                        doc,
+                        region,
+                        retakes_left,
+                    },
+                    fx,
+                );
+            }
+            (S::Posing { doc, region, hint, .. }, E::PhotoFailed(reasons)) => {
+                self.state = S::Posing {
+                    doc,
+                    region,
+                    hint,
+                    reasons,
+                };
+            }
+            // A remade photo (再办一项) arrives while still on the details → review path.
+            (S::Details { doc, region, .. }, E::PhotoMade { capture, photo }) => {
+                self.data.capture = Some(capture);
+                self.data.photo = Some(photo);
+                let retakes_left = self.rules.retake_limit.saturating_sub(self.retakes);
+                self.go(
+                    S::ReviewPhoto {
+                        doc,
+                        region,
+                        retakes_left,
+                    },
+                    fx,
+                );
+            }
+            (S::Details { doc, region, .. }, E::PhotoFailed(reasons)) => {
+                self.data.capture = None;
+                let next = self.posing(doc, region, reasons);
+                self.go(next, fx);
+            }
+            (S::ReviewPhoto { doc, region, .. }, E::Accept) => {
+                let (Some(photo), Some(details)) = (self.data.photo.take(), self.data.details.clone()) else {
+                    // Cannot happen through the public API; recover by re-posing.
+                    let next = self.posing(doc, region, vec![]);
+                    return self.go(next, fx);
+                };
+                fx.push(Effect::Upload {
+                    doc,
+                    region: region.clone(),
+                    details,
+                    photo,
+                });
+                let since = self.now;
+                self.go(
+                    S::Uploading {
+                        doc,
+                        region,
+                        since,
+                        claim: None,
+                    },
+                    fx,
+                );
+            }
+            (
+                S::ReviewPhoto {
+                    doc,
+                    region,
+                    retakes_left,
+                },
+                E::Retake | E::Back,
+            ) => {
+                if retakes_left == 0 {
+                    return; // the UI hides the button; ignore a stray press
+                }
+                self.retakes += 1;
+                self.data.photo = None;
+                self.data.capture = None;
+                let next = self.posing(doc, region, vec![]);
+                self.go(next, fx);
+            }
+            (S::Uploading { doc, region, since, .. }, E::Queued { claim }) => {
+                self.state = S::Uploading {
+                    doc,
+                    region,
+                    since,
+                    claim: Some(claim),
+                };
+            }
+            (S::Uploading { .. }, E::UploadRefused(reason)) => self.go(S::SeeStaff { reasons: vec![reason] }, fx),
+            (S::Uploading { doc, region, .. }, E::Approved { number, valid_until }) => {
+                let slip = Slip::Receipt {
+                    number,
+                    valid_until,
+                    doc,
+                    region,
+                };
+                fx.push(Effect::Print(slip.clone()));
+                self.go(S::Printing { slip }, fx);
+            }
+            (S::Uploading { doc, region, .. }, E::Rejected(reasons)) => {
+                self.rejects += 1;
+                if self.rejects > self.rules.reject_limit {
+                    self.go(S::SeeStaff { reasons }, fx);
+                } else {
+                    let next = self.posing(doc, region, reasons);
+                    self.go(next, fx);
+                }
+            }
+            (S::Printing { slip }, E::Printed) | (S::WaitingForPrinter { slip, .. }, E::Printed) => {
+                self.go(S::Done { slip: Some(slip) }, fx)
+            }
+            (S::Printing { slip }, E::PrinterFault(fault))
+            | (S::WaitingForPrinter { slip, .. }, E::PrinterFault(fault)) => {
+                self.go(S::WaitingForPrinter { slip, fault }, fx)
+            }
+            // The print journal reprints the spoiled slip by itself once the printer is back.
+            (S::WaitingForPrinter { slip, .. }, E::PrinterReady) => self.go(S::Printing { slip }, fx),
+            (S::Done { .. }, E::AnotherDocument) if self.data.capture.is_some() => {
+                self.data.photo = None;
+                self.go(S::ChooseDocument, fx);
+            }
+            (S::Done { .. }, E::Accept) => self.end(fx),
+            (S::SeeStaff { .. }, E::Accept) => self.end(fx),
+            // Cancel/back.
+            (S::Uploading { .. }, E::Cancel) => {
+                fx.push(Effect::AbandonUpload);
+                self.end(fx);
+            }
+            (S::Uploading { .. }, E::Back) => {}
+            (_, E::Cancel) => self.end(fx),
+            (S::ChooseDocument, E::Back) => self.end(fx),
+            (S::ChooseRegion { .. }, E::Back) => self.go(S::ChooseDocument, fx),
+            (S::Details { doc, .. }, E::Back) => self.go(S::ChooseRegion { doc }, fx),
+            (S::Posing { doc, region, .. }, E::Back) => {
+                if self.rules.fields(doc).is_empty() {
+                    self.go(S::ChooseRegion { doc }, fx)
+                } else {
+                    self.go(
+                        S::Details {
+                            doc,
+                            region,
+                            errors: vec![],
+                        },
+                        fx,
+                    )
+                }
+            }
+            (_, E::Back) => self.end(fx),
+            // Anything else is not meaningful here (a late device event, a double tap).
+            _ => {}
+        }
+    }
+
+    fn after_region(&mut self, doc: DocumentId, region: RegionCode, fx: &mut Vec<Effect>) {
+        if self.rules.fields(doc).is_empty() {
+            self.data.details = Some(Details::default());
+            self.after_details(doc, region, fx);
+        } else {
+            self.go(
+                State::Details {
+                    doc,
+                    region,
+                    errors: vec![],
+                },
+                fx,
+            );
+        }
+    }
+
+    fn after_details(&mut self, doc: DocumentId, region: RegionCode, fx: &mut Vec<Effect>) {
+        if let Some(capture) = self.data.capture.clone() {
+            // 再办一项: re-make the kept capture for this document instead of posing again.
+            fx.push(Effect::RemakePhoto {
+                doc,
+                region: region.clone(),
+                capture,
+            });
+            if !matches!(self.state, State::Details { .. }) {
+                self.go(
+                    State::Details {
+                        doc,
+                        region,
+                        errors: vec![],
+                    },
+                    fx,
+                );
+            }
+        } else {
+            let next = self.posing(doc, region, vec![]);
+            self.go(next, fx);
+        }
+    }
+
+    fn fault(&mut self, d: Device, fx: &mut Vec<Effect>) {
+        self.faults.insert(d);
+        match (&self.state, d) {
+            // A printer fault mid-print keeps the person: the number is shown on screen.
+            (State::Printing { slip }, Device::Printer) => {
+                let slip = slip.clone();
+                self.go(
+                    State::WaitingForPrinter {
+                        slip,
+                        fault: "printer".into(),
+                    },
+                    fx,
+                )
+            }
+            (State::WaitingForPrinter { .. } | State::Done { .. }, Device::Printer) => {}
+            // An upload in flight stays in the outbox; the review-service outage only stops new sessions.
+            (State::Uploading { .. }, Device::ReviewService) => {}
+            (State::Attract | State::OutOfService { .. }, _) => self.go(
+                State::OutOfService {
+                    faults: self.faults.clone(),
+                },
+                fx,
+            ),
+            // A person mid-session whose device died: the session ends, data wiped.
+            (State::Printing { .. } | State::WaitingForPrinter { .. } | State::Done { .. }, _) => {}
+            (State::Uploading { .. }, _) => {}
+            _ => self.end(fx),
+        }
+    }
+
+    fn tick(&mut self, fx: &mut Vec<Effect>) {
+        if let State::Uploading {
+            doc,
+            region,
+            since,
+            claim: Some(code),
+        } = &self.state
+        {
+            if self.now >= since + self.rules.decision_deadline_ms {
+                let slip = Slip::Claim {
+                    code: code.clone(),
+                    doc: *doc,
+                    region: region.clone(),
+                };
+                fx.push(Effect::Print(slip.clone()));
+                return self.go(State::Printing { slip }, fx);
+            }
+        }
+        if !self.state.idles_out() {
+            return;
+        }
+        match self.still_there_until {
+            Some(deadline) if self.now >= deadline => self.end(fx),
+            Some(_) => {}
+            None if self.now >= self.last_activity + self.rules.inactivity_ms => {
+                self.still_there_until = Some(self.now + self.rules.still_there_ms);
+                fx.push(Effect::StillThere {
+                    seconds: (self.rules.still_there_ms / 1000) as u32,
+                });
+            }
+            None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

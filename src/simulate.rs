@@ -1,0 +1,300 @@
+//! `kiosk simulate`: whole sessions headless through the same runtime as `kiosk run` —
+//! replayed frames as the camera, guidance and auto-capture, the photo maker, the upload
+//! (to the embedded review centre by default), the receipt (PDF by default), the wipe.
+
+use crate::config::{CameraSpec, Config, DocumentId, RegionCode};
+use crate::runtime::{Backends, Engine};
+use crate::session::{Details, Event, Slip, State};
+use crate::Verdict;
+use anyhow::Context;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Directory of frames to replay as the camera (default: the frames built into the binary).
+    #[arg(long, value_name = "DIR")]
+    pub frames: Option<PathBuf>,
+    /// Frame rate the frames are stamped at.
+    #[arg(long, default_value_t = 15.0)]
+    pub fps: f64,
+    /// Document type.
+    #[arg(long, value_name = "DOC", default_value = "id-card")]
+    pub doc: DocumentId,
+    /// Issuing region (GB/T 2260 code).
+    #[arg(long, value_name = "CODE", default_value = "440100")]
+    pub region: RegionCode,
+    /// Details as JSON, e.g. '{"name":"张三","id_number":"11010519491231002X"}'
+    /// (default: a synthetic test person).
+    #[arg(long, value_name = "JSON")]
+    pub details: Option<String>,
+    /// Printer: pdf:DIR or serial:PATH[,BAUD[,58|80]] (default: the config's).
+    #[arg(long, value_name = "DEVICE")]
+    pub printer: Option<crate::config::PrinterSpec>,
+    /// Review service: embedded or a URL (default: the config's).
+    #[arg(long, value_name = "URL")]
+    pub review: Option<crate::config::ReviewSpec>,
+    /// Number of sessions back to back.
+    #[arg(long, default_value_t = 1)]
+    pub runs: u32,
+    /// One JSON object per session.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One session's outcome, printed as JSON with `--json`.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub receipt_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_code: Option<String>,
+    pub doc: DocumentId,
+    pub region: RegionCode,
+    pub printed: Option<String>,
+    pub captured_frame: Option<u64>,
+    pub hints: Vec<String>,
+    pub stages_ms: Stages,
+    pub total_ms: f64,
+    /// Set when the session could not finish: the stage and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<Failure>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Stages {
+    pub posing: Option<f64>,
+    pub make_photo: Option<f64>,
+    pub upload: Option<f64>,
+    pub review: Option<f64>,
+    pub print: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    pub stage: &'static str,
+    pub reason: String,
+}
+
+/// A synthetic person (the worked example of GB 11643-1999; no real person's number).
+pub fn test_details() -> Details {
+    Details {
+        name: Some("测试".into()),
+        id_number: Some("11010519491231002X".into()),
+        mobile: None,
+    }
+}
+
+pub fn run(cfg: &Config, args: &SimulateArgs) -> anyhow::Result<Verdict> {
+    let mut cfg = cfg.clone();
+    if let Some(dir) = &args.frames {
+        let spec = format!("replay:{}@{}", dir.display(), args.fps);
+        cfg.devices.camera = spec.parse::<CameraSpec>()?;
+    }
+    if let Some(p) = &args.printer {
+        cfg.devices.printer = p.clone();
+    }
+    if let Some(r) = &args.review {
+        cfg.devices.review = r.clone();
+    }
+    let details: Details = match &args.details {
+        Some(j) => {
+            serde_json::from_str(j).context("--details must be JSON like {\"name\":\"…\",\"id_number\":\"…\"}")?
+        }
+        None => test_details(),
+    };
+    let mut all_ok = true;
+    for _ in 0..args.runs.max(1) {
+        let outcome = one_session(&cfg, args.doc, &args.region, details.clone())?;
+        all_ok &= outcome.failed.is_none();
+        if args.json {
+            println!("{}", serde_json::to_string(&outcome)?);
+        } else {
+            print_outcome(&outcome);
+        }
+    }
+    Ok(if all_ok { Verdict::Ok } else { Verdict::Negative })
+}
+
+/// `kiosk run` without a display: one session on the configured devices, headless,
+/// printing where the receipt went.
+pub fn run_headless(cfg: &Config) -> anyhow::Result<Verdict> {
+    eprintln!(
+        "kiosk: no display — running one session headless (kiosk simulate) on {}",
+        cfg.devices.camera
+    );
+    let doc = cfg
+        .offered_documents()
+        .first()
+        .copied()
+        .context("no document is offered in any region")?;
+    let region = cfg
+        .regions_for(doc)
+        .first()
+        .map(|(c, _)| (*c).clone())
+        .context("no region")?;
+    let outcome = one_session(cfg, doc, &region, test_details())?;
+    print_outcome(&outcome);
+    Ok(if outcome.failed.is_none() {
+        Verdict::Ok
+    } else {
+        Verdict::Negative
+    })
+}
+
+fn print_outcome(o: &Outcome) {
+    match (&o.failed, &o.receipt_number, &o.claim_code) {
+        (Some(f), ..) => println!("session failed at {}: {}", f.stage, f.reason),
+        (None, Some(n), _) => println!(
+            "receipt {n} ({} {}) printed to {} in {:.0} ms",
+            o.doc,
+            o.region,
+            o.printed.as_deref().unwrap_or("?"),
+            o.total_ms
+        ),
+        (None, None, Some(c)) => println!(
+            "decision late: claim slip {c} printed to {}",
+            o.printed.as_deref().unwrap_or("?")
+        ),
+        (None, None, None) => println!("session ended without a slip"),
+    }
+}
+
+fn ms(a: Option<Instant>, b: Option<Instant>) -> Option<f64> {
+    Some(b?.checked_duration_since(a?)?.as_secs_f64() * 1000.0)
+}
+
+/// Runs one session to its end (or failure) through the engine.
+pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: Details) -> anyhow::Result<Outcome> {
+    let backends = Backends::from_config(cfg, false)?;
+    let mut e = Engine::new(cfg, backends);
+    let t0 = Instant::now();
+    let fail = |e: &Engine, stage: &'static str, reason: String| Outcome {
+        receipt_number: None,
+        claim_code: None,
+        doc,
+        region: region.clone(),
+        printed: None,
+        captured_frame: None,
+        hints: e.hints().1.to_vec(),
+        stages_ms: Stages::default(),
+        total_ms: t0.elapsed().as_secs_f64() * 1000.0,
+        failed: Some(Failure { stage, reason }),
+    };
+    e.handle(Event::Start);
+    e.handle(Event::ChooseDocument(doc));
+    e.handle(Event::ChooseRegion(region.clone()));
+    if e.session().state().name() == "details" {
+        e.handle(Event::SubmitDetails(details));
+    }
+    if let State::Details { errors, .. } = e.session().state() {
+        let why = errors.iter().map(|x| x.en).collect::<Vec<_>>().join("; ");
+        return Ok(fail(&e, "details", why));
+    }
+    if e.session().state().name() != "posing" {
+        return Ok(fail(
+            &e,
+            "start",
+            format!("cannot start a session: {}", e.session().state().name()),
+        ));
+    }
+    // Posing: step frame by frame until auto-capture or the replay ends.
+    let mut frames = 0u64;
+    while e.session().state().name() == "posing" {
+        e.step();
+        frames += 1;
+        if let Some(err) = e.camera_error() {
+            let last = e
+                .hints()
+                .0
+                .as_ref()
+                .map(|h| format!("{} ({})", h.id, h.en))
+                .unwrap_or_else(|| "none".into());
+            let mut o = fail(&e, "posing", format!("no capture: {err}; last hint: {last}"));
+            o.stages_ms.posing = ms(e.entered_at("posing"), Some(Instant::now()));
+            return Ok(o);
+        }
+    }
+    let captured_frame = Some(frames.saturating_sub(1));
+    if e.session().state().name() != "review-photo" {
+        return Ok(fail(
+            &e,
+            "posing",
+            format!("left posing for {}", e.session().state().name()),
+        ));
+    }
+    e.handle(Event::Accept);
+    // Upload, review, print: bounded by the decision deadline plus a margin for printing.
+    let limit =
+        Duration::from_secs(u64::from(cfg.kiosk.decision_deadline_s) + u64::from(cfg.printer.job_timeout_s) + 10);
+    let started = Instant::now();
+    let mut approved_at = None;
+    while !matches!(
+        e.session().state(),
+        State::Done { .. } | State::SeeStaff { .. } | State::OutOfService { .. } | State::Attract
+    ) {
+        if started.elapsed() > limit {
+            return Ok(fail(&e, e.session().state().name(), "timed out".into()));
+        }
+        e.step();
+        if approved_at.is_none()
+            && matches!(
+                e.session().state(),
+                State::Printing { .. } | State::WaitingForPrinter { .. }
+            )
+        {
+            approved_at = Some(Instant::now());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stage_of_failure = |s: &State| match s {
+        State::SeeStaff { reasons } => Some((
+            "review",
+            reasons
+                .iter()
+                .map(|r| format!("{} ({})", r.id, r.en))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+        State::OutOfService { faults } => Some(("print", format!("device fault: {faults:?}"))),
+        State::Attract => Some(("print", "session ended".into())),
+        _ => None,
+    };
+    if let Some((stage, why)) = stage_of_failure(e.session().state()) {
+        return Ok(fail(&e, stage, why));
+    }
+    let (receipt_number, claim_code) = match e.session().state() {
+        State::Done {
+            slip: Some(Slip::Receipt { number, .. }),
+        } => (Some(number.to_string()), None),
+        State::Done {
+            slip: Some(Slip::Claim { code, .. }),
+        } => (None, Some(code.to_string())),
+        _ => (None, None),
+    };
+    let make = e.last_make_ms();
+    let posing = ms(e.entered_at("posing"), e.entered_at("review-photo")).map(|p| p - make.unwrap_or(0.0));
+    let upload_start = e.entered_at("uploading");
+    let stages = Stages {
+        posing,
+        make_photo: make,
+        upload: e.last_submit_ms(),
+        review: ms(upload_start, approved_at).map(|r| r - e.last_submit_ms().unwrap_or(0.0)),
+        print: ms(e.entered_at("printing"), e.entered_at("done")),
+    };
+    let printed = e.last_printed_at().map(str::to_string);
+    e.handle(Event::Accept); // done → attract: the session ends and is wiped
+    debug_assert!(e.session().holds_no_personal_data());
+    Ok(Outcome {
+        receipt_number,
+        claim_code,
+        doc,
+        region: region.clone(),
+        printed,
+        captured_frame,
+        hints: e.hints().1.to_vec(),
+        stages_ms: stages,
+        total_ms: t0.elapsed().as_secs_f64() * 1000.0,
+        failed: None,
+    })
+}

@@ -1,0 +1,169 @@
+//! The `kiosk` binary's command-line contract: subcommands, exit codes, config errors.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn kiosk() -> Command {
+    let mut c = Command::cargo_bin("kiosk").unwrap();
+    // Never pick up the machine's own config.
+    c.env_remove("KIOSK_CONFIG")
+        .env("XDG_STATE_HOME", std::env::temp_dir().join("kiosk-cli-test"));
+    c
+}
+
+#[test]
+fn help_lists_every_subcommand() {
+    let out = kiosk().arg("--help").assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    for sub in [
+        "run",
+        "check-photo",
+        "make-photo",
+        "receipt",
+        "printer-sim",
+        "review-center",
+        "simulate",
+        "diag",
+    ] {
+        assert!(text.contains(sub), "--help lacks {sub}:\n{text}");
+    }
+    assert!(text.contains("--config"));
+    for sub in [
+        "run",
+        "check-photo",
+        "make-photo",
+        "receipt",
+        "printer-sim",
+        "review-center",
+        "simulate",
+        "diag",
+    ] {
+        kiosk()
+            .args([sub, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage: kiosk"));
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    kiosk().arg("no-such-command").assert().code(2);
+    kiosk()
+        .args(["check-photo", "--doc", "passport", "x.jpg"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("id-card"));
+}
+
+#[test]
+fn corrupt_config_exits_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiosk.toml");
+    std::fs::write(&path, "[kiosk]\nid = \"A-1\"\nretake_limit = [\n").unwrap();
+    let expect = format!("{}:3", path.display());
+    kiosk()
+        .arg("--config")
+        .arg(&path)
+        .args(["diag", "--config-only"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(expect.clone()));
+    // Every subcommand loads the config the same way.
+    kiosk()
+        .arg("--config")
+        .arg(&path)
+        .args(["simulate", "--runs", "1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(expect));
+    // Garbage bytes, not even UTF-8.
+    std::fs::write(&path, [0xff, 0xfe, 0x00, 0x81]).unwrap();
+    kiosk()
+        .arg("--config")
+        .arg(&path)
+        .args(["diag", "--config-only"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("kiosk.toml"));
+}
+
+#[test]
+fn config_from_env_and_example_validate() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kiosk.example.toml");
+    kiosk()
+        .env("KIOSK_CONFIG", &example)
+        .args(["diag", "--config-only"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kiosk.example.toml: valid"));
+    kiosk()
+        .env("KIOSK_CONFIG", "/nonexistent/k.toml")
+        .args(["diag", "--config-only"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/k.toml"));
+}
+
+#[test]
+fn diag_json_reports_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[kiosk]\ndata_dir = {:?}\n",
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = kiosk()
+        .arg("--config")
+        .arg(&path)
+        .args(["diag", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["config", "storage", "camera", "printer", "review", "clock"]);
+    let camera = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "camera")
+        .unwrap();
+    assert_eq!(camera["ok"], true, "{camera}");
+    assert!(camera["detail"].as_str().unwrap().contains("640x480"));
+    // Exit code follows health.
+    let healthy = v["healthy"].as_bool().unwrap();
+    assert_eq!(out.status.code(), Some(if healthy { 0 } else { 1 }));
+}
+
+#[test]
+fn set_pin_writes_a_hash_in_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiosk.toml");
+    let data = dir.path().join("data");
+    std::fs::write(&path, format!("[kiosk]\ndata_dir = {:?}\n", data.display().to_string())).unwrap();
+    kiosk()
+        .arg("--config")
+        .arg(&path)
+        .args(["diag", "--set-pin"])
+        .write_stdin("13579246\n")
+        .assert()
+        .success();
+    assert!(kiosk::ops::pin::verify_pin(&data, "13579246").unwrap());
+    kiosk()
+        .arg("--config")
+        .arg(&path)
+        .args(["diag", "--set-pin"])
+        .write_stdin("12\n")
+        .assert()
+        .code(2);
+}
