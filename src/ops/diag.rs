@@ -114,7 +114,7 @@ fn storage(dir: &Path) -> Check {
     }
     match nix::sys::statvfs::statvfs(dir) {
         Ok(s) => {
-            let free = s.blocks_available() as u64 * s.fragment_size() as u64;
+            let free = s.blocks_available() * s.fragment_size();
             let mb = free / (1024 * 1024);
             if mb < 200 {
                 Check::bad(

@@ -57,15 +57,15 @@ impl H {
     fn name(&self) -> &'static str {
         self.s.state().name()
     }
-    fn to_posing(&mut self) {
+    fn reach_posing(&mut self) {
         self.ev(Event::Start);
         self.ev(Event::ChooseDocument(DocumentId::IdCard));
         self.ev(Event::ChooseRegion(gz()));
         self.ev(Event::SubmitDetails(details()));
         assert_eq!(self.name(), "posing");
     }
-    fn to_uploading(&mut self) -> Vec<Effect> {
-        self.to_posing();
+    fn reach_uploading(&mut self) -> Vec<Effect> {
+        self.reach_posing();
         self.ev(Event::PhotoMade {
             capture: jpeg(1),
             photo: jpeg(2),
@@ -158,7 +158,7 @@ fn documents_without_fields_skip_details() {
 #[test]
 fn guidance_updates_hint_and_speaks_once_per_gap() {
     let mut h = H::new();
-    h.to_posing();
+    h.reach_posing();
     let hint = Prompt::new("face_size", "请靠近一些", "Move a little closer");
     let fx = h.ev(Event::Guidance {
         face_present: true,
@@ -198,7 +198,7 @@ fn guidance_updates_hint_and_speaks_once_per_gap() {
 #[test]
 fn photo_failed_keeps_posing_with_reasons() {
     let mut h = H::new();
-    h.to_posing();
+    h.reach_posing();
     let r = Prompt::new("face_position", "请往左移", "Move left");
     assert!(h.ev(Event::PhotoFailed(vec![r.clone()])).is_empty());
     assert!(matches!(h.s.state(), State::Posing { reasons, .. } if reasons == &vec![r]));
@@ -207,7 +207,7 @@ fn photo_failed_keeps_posing_with_reasons() {
 #[test]
 fn retakes_are_limited() {
     let mut h = H::new();
-    h.to_posing();
+    h.reach_posing();
     for i in 0..3 {
         h.ev(Event::PhotoMade {
             capture: jpeg(1),
@@ -228,9 +228,9 @@ fn retakes_are_limited() {
 }
 
 #[test]
-fn rejection_returns_to_posing_then_to_staff() {
+fn rejection_returns_reach_posing_then_to_staff() {
     let mut h = H::new();
-    h.to_uploading();
+    h.reach_uploading();
     let why = vec![Prompt::new("background", "背景不合格", "Background not uniform")];
     let fx = h.ev(Event::Rejected(why.clone()));
     assert!(fx.contains(&Effect::StartCamera));
@@ -252,7 +252,7 @@ fn rejection_returns_to_posing_then_to_staff() {
 #[test]
 fn upload_refused_sends_person_to_staff() {
     let mut h = H::new();
-    h.to_uploading();
+    h.reach_uploading();
     h.ev(Event::UploadRefused(Prompt::new(
         "disk_full",
         "存储已满",
@@ -264,7 +264,7 @@ fn upload_refused_sends_person_to_staff() {
 #[test]
 fn late_decision_prints_a_claim_slip() {
     let mut h = H::new();
-    h.to_uploading();
+    h.reach_uploading();
     h.ev(Event::Queued {
         claim: ClaimCode("abc".into()),
     });
@@ -287,7 +287,7 @@ fn late_decision_prints_a_claim_slip() {
 #[test]
 fn deadline_without_a_queued_submission_waits() {
     let mut h = H::new();
-    h.to_uploading();
+    h.reach_uploading();
     assert!(h.at(500_000, Event::Tick).is_empty());
     assert_eq!(h.name(), "uploading");
 }
@@ -295,7 +295,7 @@ fn deadline_without_a_queued_submission_waits() {
 #[test]
 fn printer_fault_shows_number_and_resumes() {
     let mut h = H::new();
-    h.to_uploading();
+    h.reach_uploading();
     h.ev(Event::Approved {
         number: number(),
         valid_until: date(),
@@ -310,7 +310,7 @@ fn printer_fault_shows_number_and_resumes() {
     assert_eq!(h.name(), "done");
     // A device-level printer fault while printing also keeps the person.
     let mut h = H::new();
-    h.to_uploading();
+    h.reach_uploading();
     h.ev(Event::Approved {
         number: number(),
         valid_until: date(),
@@ -368,7 +368,8 @@ fn back_from_every_screen() {
 
 #[test]
 fn cancel_from_every_screen_wipes() {
-    let setups: Vec<(&str, Box<dyn Fn(&mut H)>)> = vec![
+    type Setup = Box<dyn Fn(&mut H)>;
+    let setups: Vec<(&str, Setup)> = vec![
         (
             "choose-document",
             Box::new(|h: &mut H| {
@@ -382,11 +383,11 @@ fn cancel_from_every_screen_wipes() {
                 h.ev(Event::ChooseDocument(DocumentId::IdCard));
             }),
         ),
-        ("posing", Box::new(|h: &mut H| h.to_posing())),
+        ("posing", Box::new(|h: &mut H| h.reach_posing())),
         (
             "review-photo",
             Box::new(|h: &mut H| {
-                h.to_posing();
+                h.reach_posing();
                 h.ev(Event::PhotoMade {
                     capture: jpeg(1),
                     photo: jpeg(2),
@@ -396,13 +397,13 @@ fn cancel_from_every_screen_wipes() {
         (
             "uploading",
             Box::new(|h: &mut H| {
-                h.to_uploading();
+                h.reach_uploading();
             }),
         ),
         (
             "printing",
             Box::new(|h: &mut H| {
-                h.to_uploading();
+                h.reach_uploading();
                 h.ev(Event::Approved {
                     number: number(),
                     valid_until: date(),
@@ -412,7 +413,7 @@ fn cancel_from_every_screen_wipes() {
         (
             "done",
             Box::new(|h: &mut H| {
-                h.to_uploading();
+                h.reach_uploading();
                 h.ev(Event::Approved {
                     number: number(),
                     valid_until: date(),
@@ -438,7 +439,7 @@ fn cancel_from_every_screen_wipes() {
 #[test]
 fn inactivity_countdown_then_wipe() {
     let mut h = H::new();
-    h.to_posing();
+    h.reach_posing();
     h.ev(Event::PhotoMade {
         capture: jpeg(1),
         photo: jpeg(2),
@@ -471,7 +472,7 @@ fn still_here_cancels_the_countdown() {
 #[test]
 fn a_face_in_front_of_the_camera_counts_as_activity() {
     let mut h = H::new();
-    h.to_posing();
+    h.reach_posing();
     for _ in 0..10 {
         h.at(
             10_000,
@@ -498,7 +499,7 @@ fn a_face_in_front_of_the_camera_counts_as_activity() {
 fn no_timeout_on_attract_printing_or_out_of_service() {
     let mut h = H::new();
     assert!(h.at(1_000_000, Event::Tick).is_empty());
-    h.to_uploading();
+    h.reach_uploading();
     h.ev(Event::Approved {
         number: number(),
         valid_until: date(),
@@ -510,7 +511,7 @@ fn no_timeout_on_attract_printing_or_out_of_service() {
 #[test]
 fn done_times_out_to_attract() {
     let mut h = H::new();
-    h.to_uploading();
+    h.reach_uploading();
     h.ev(Event::Approved {
         number: number(),
         valid_until: date(),
@@ -525,7 +526,7 @@ fn done_times_out_to_attract() {
 #[test]
 fn camera_loss_mid_session_ends_it_and_blocks_new_ones() {
     let mut h = H::new();
-    h.to_posing();
+    h.reach_posing();
     let fx = h.ev(Event::DeviceFault(Device::Camera));
     assert!(fx.contains(&Effect::Wiped) && fx.contains(&Effect::StopCamera));
     assert_eq!(h.name(), "out-of-service");
@@ -551,7 +552,7 @@ fn faults_while_idle_enter_out_of_service() {
 #[test]
 fn review_outage_does_not_drop_an_upload_in_flight() {
     let mut h = H::new();
-    h.to_uploading();
+    h.reach_uploading();
     h.ev(Event::DeviceFault(Device::ReviewService));
     assert_eq!(h.name(), "uploading");
     h.ev(Event::Approved {
@@ -566,7 +567,7 @@ fn review_outage_does_not_drop_an_upload_in_flight() {
 #[test]
 fn another_document_remakes_the_kept_capture() {
     let mut h = H::new();
-    h.to_uploading();
+    h.reach_uploading();
     h.ev(Event::Approved {
         number: number(),
         valid_until: date(),
@@ -593,7 +594,7 @@ fn another_document_remakes_the_kept_capture() {
 fn call_staff_works_everywhere_without_changing_state() {
     let mut h = H::new();
     assert_eq!(h.ev(Event::CallStaff), vec![Effect::CallStaff]);
-    h.to_posing();
+    h.reach_posing();
     assert_eq!(h.ev(Event::CallStaff), vec![Effect::CallStaff]);
     assert_eq!(h.name(), "posing");
 }
