@@ -3,6 +3,7 @@
 pub mod diag;
 pub mod failpoint;
 pub mod logging;
+pub mod metrics;
 pub mod notify;
 pub mod pin;
 

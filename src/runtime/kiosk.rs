@@ -31,6 +31,13 @@ impl Kiosk {
         let speech = Arc::new(Mutex::new(vec![]));
         let (tx, rx) = mpsc::channel::<Msg>();
         let (v, sp) = (view.clone(), speech.clone());
+        let metrics = Arc::new(Mutex::new(crate::ops::metrics::Snapshot::default()));
+        if let Some(listen) = &cfg.metrics.listen {
+            match crate::ops::metrics::serve(listen, metrics.clone()) {
+                Ok(addr) => log::info!("metrics on http://{addr}/metrics"),
+                Err(e) => log::error!("metrics endpoint {listen}: {e}"),
+            }
+        }
         let thread = std::thread::Builder::new()
             .name("kiosk-engine".into())
             .spawn(move || {
@@ -64,7 +71,14 @@ impl Kiosk {
                         engine.refresh_paper();
                         last_paper = std::time::Instant::now();
                     }
-                    *v.lock().unwrap_or_else(|e| e.into_inner()) = engine.view();
+                    let view = engine.view();
+                    {
+                        let mut m = metrics.lock().unwrap_or_else(|e| e.into_inner());
+                        m.counters = view.counters.clone();
+                        m.paper = view.paper;
+                        m.state = view.state.name().to_string();
+                    }
+                    *v.lock().unwrap_or_else(|e| e.into_inner()) = view;
                 }
             })
             .expect("spawn engine thread");
