@@ -292,6 +292,12 @@ impl Worker {
                     return;
                 }
                 Ok(h) => {
+                    // A recoverable error with no cause left (cover shut, paper in):
+                    // DLE ENQ 2 clears it and the rest of the spoiled job.
+                    let cause_left = h.faults.iter().any(|f| matches!(f, Fault::CoverOpen | Fault::PaperOut));
+                    if !cause_left {
+                        let _ = self.link.recover();
+                    }
                     if let Some(f) = h.first_fault() {
                         if seen.insert(f) {
                             let _ = self.events.send(PrinterEvent::Fault(fault_text(f)));

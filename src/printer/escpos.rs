@@ -181,7 +181,6 @@ fn encode_qr(o: &mut Out, data: &str, paper_dots: u32) {
     store.extend_from_slice(data.as_bytes());
     o.cmd(&store);
     o.cmd(&[GS, b'(', b'k', 3, 0, 0x31, 0x51, 0x30]);
-    o.cmd(&[LF]);
 }
 
 /// `GS v 0` in strips of `strip_rows`, centred with ESC a 1, clipped to the paper.

@@ -218,6 +218,11 @@ impl Link {
         PrinterError::Fault(fault)
     }
 
+    /// DLE ENQ 2: recover from a recoverable error, clearing the printer's buffers.
+    pub fn recover(&mut self) -> Result<(), PrinterError> {
+        self.write_realtime(&[0x10, 0x05, 0x02])
+    }
+
     fn fault_seen(&mut self) -> Option<Fault> {
         let f = self.incoming.iter().find_map(|i| match i {
             Incoming::Asb(h) => h.first_fault(),
@@ -231,6 +236,11 @@ impl Link {
     /// post-job status); `Err(Fault)` = spoiled. `on_sent` runs once every byte is out.
     pub fn print(&mut self, job: &EncodedJob, on_sent: &mut dyn FnMut()) -> Result<Health, PrinterError> {
         self.written = 0;
+        // Stale bytes (noise, old replies) must not answer this job's queries.
+        if let Some(p) = self.port.as_mut() {
+            let _ = p.clear(ClearBuffer::Input);
+        }
+        self.incoming.clear();
         let before = self.status()?;
         if let Some(f) = before.first_fault() {
             return Err(PrinterError::Fault(f));
@@ -278,6 +288,7 @@ impl Link {
             }
         }
         log::info!("printer: job of {} bytes written in {:?}", bytes.len(), started.elapsed());
+        let min_wire = Duration::from_secs_f64(bytes.len() as f64 * 10.0 / self.s.baud as f64 * 0.9);
         on_sent();
         loop {
             self.pump(TICK)?;
@@ -286,7 +297,13 @@ impl Link {
             }
             if self.incoming.iter().any(|i| matches!(i, Incoming::GsR(_))) {
                 self.incoming.retain(|i| !matches!(i, Incoming::GsR(_)));
-                break;
+                // A reply cannot precede the bytes it answers: before the job can have
+                // crossed the line (10 bits a byte) it is noise, not the GS r reply.
+                if started.elapsed() >= min_wire {
+                    break;
+                }
+                self.garbage += 1;
+                log::warn!("printer: a reply byte came before the job could have arrived; ignored as noise");
             }
             if Instant::now() > deadline {
                 return Err(self.abort(Fault::Timeout));

@@ -17,11 +17,13 @@ pub struct Faults {
     pub cutter_error: bool,
     /// The next cut fails (armed by the control channel).
     pub cutter_armed: bool,
+    /// The cover was opened mid-slip: offline until DLE ENQ 1/2, even once shut.
+    pub awaiting_recovery: bool,
 }
 
 impl Faults {
     pub fn offline(&self) -> bool {
-        self.cover_open || self.paper_end || self.cutter_error
+        self.cover_open || self.paper_end || self.cutter_error || self.awaiting_recovery
     }
 }
 
@@ -117,7 +119,7 @@ impl Engine {
             2 => {
                 base | if f.cover_open { 1 << 2 } else { 0 }
                     | if f.paper_end { 1 << 5 } else { 0 }
-                    | if f.cutter_error { 1 << 6 } else { 0 }
+                    | if f.cutter_error || f.awaiting_recovery { 1 << 6 } else { 0 }
             }
             3 => base | if f.cutter_error { 1 << 3 } else { 0 },
             4 => base | if f.near_end || f.paper_end { 0b1100 } else { 0 } | if f.paper_end { 0b110_0000 } else { 0 },
@@ -129,7 +131,7 @@ impl Engine {
         let f = &self.faults;
         [
             0b0001_0000 | if f.offline() { 1 << 3 } else { 0 } | if f.cover_open { 1 << 5 } else { 0 },
-            if f.cutter_error { 1 << 3 } else { 0 },
+            if f.cutter_error { 1 << 3 } else { 0 } | if f.awaiting_recovery { 1 << 6 } else { 0 },
             if f.near_end { 0b11 } else { 0 } | if f.paper_end { 0b1100 } else { 0 },
             0,
         ]
@@ -139,6 +141,11 @@ impl Engine {
     pub fn paper_sensor(&self) -> u8 {
         let f = &self.faults;
         (if f.near_end { 0b11 } else { 0 }) | if f.paper_end { 0b1100 } else { 0 }
+    }
+
+    /// A slip is part-printed (text pending or paper fed since the last cut).
+    pub fn mid_slip(&self) -> bool {
+        !self.canvas.is_empty() || !self.line.is_empty()
     }
 
     // ---- paper ----
@@ -198,6 +205,7 @@ impl Engine {
         match c {
             Cmd::Text(bytes) => self.text(&bytes),
             Cmd::LineFeed => self.print_line(),
+
             Cmd::Init => {
                 self.line.clear();
                 self.reset_settings();
@@ -221,11 +229,11 @@ impl Engine {
             }
             Cmd::LineSpacing(n) => self.spacing = n.map(u32::from).unwrap_or(DEFAULT_SPACING),
             Cmd::FeedLines(n) => {
-                self.print_line();
+                self.flush_line();
                 let _ = self.grow(u32::from(n) * self.spacing);
             }
             Cmd::FeedDots(n) => {
-                self.print_line();
+                self.flush_line();
                 let _ = self.grow(u32::from(n));
             }
             Cmd::Raster { width_bytes, rows, data } => self.raster(width_bytes, rows, &data),
@@ -256,7 +264,7 @@ impl Engine {
             let used: u32 = self.line.iter().map(|(c, _)| if c.is_ascii() { 1 } else { 2 }).sum();
             if (used + cols) * 12 * self.mag_w > self.width {
                 // Wider than the paper: the printer wraps.
-                self.print_line();
+                self.flush_line();
             }
             if self.line.is_empty() {
                 self.line_align = self.align;
@@ -265,6 +273,14 @@ impl Engine {
         }
     }
 
+    /// Prints pending text, if any (commands that need the line start do this).
+    fn flush_line(&mut self) {
+        if !self.line.is_empty() {
+            self.print_line();
+        }
+    }
+
+    /// Prints the line buffer and feeds one line (an empty buffer just feeds).
     fn print_line(&mut self) {
         let h = (24 * self.mag_h).max(self.spacing);
         let Some(top) = self.grow(h) else { return };
@@ -308,7 +324,7 @@ impl Engine {
     }
 
     fn raster(&mut self, width_bytes: usize, rows: usize, data: &[u8]) {
-        self.print_line();
+        self.flush_line();
         let w = (width_bytes * 8) as u32;
         if w > self.width {
             self.note(format!("raster {w} dots wide clipped to {}", self.width));
@@ -334,7 +350,7 @@ impl Engine {
             0x45 => self.qr_ec = params.first().copied().unwrap_or(48),
             0x50 => self.qr_data = params.get(1..).unwrap_or_default().to_vec(),
             0x51 => {
-                self.print_line();
+                self.flush_line();
                 let ec = match self.qr_ec {
                     48 => qrcode::EcLevel::L,
                     50 => qrcode::EcLevel::Q,
@@ -369,7 +385,7 @@ impl Engine {
     }
 
     fn barcode(&mut self, kind: u8, data: &[u8]) {
-        self.print_line();
+        self.flush_line();
         if kind != 73 {
             self.note(format!("barcode type {kind} not emulated; only Code128 (73)"));
             return;
@@ -412,7 +428,7 @@ impl Engine {
     }
 
     fn cut(&mut self) {
-        self.print_line();
+        self.flush_line();
         if self.faults.paper_end {
             return;
         }

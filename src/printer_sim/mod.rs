@@ -280,11 +280,15 @@ impl Sim {
     }
 
     fn control(&mut self, cmd: &str) -> String {
+        let mid = self.engine.mid_slip();
         let f = &mut self.engine.faults;
         let mut parts = cmd.split_whitespace();
         let reply = match parts.next().unwrap_or("") {
             "cover-open" => {
                 f.cover_open = true;
+                if mid {
+                    f.awaiting_recovery = true;
+                }
                 "ok".to_string()
             }
             "cover-close" => {
@@ -417,6 +421,7 @@ impl Sim {
                 Token::Now(RealTime::Recover(k)) => {
                     if k == 1 || k == 2 {
                         self.engine.faults.cutter_error = false;
+                        self.engine.faults.awaiting_recovery = false;
                     }
                     if k == 2 {
                         self.clear_buffer();
