@@ -7,7 +7,6 @@ use super::model::{wrap, Align, Element, Receipt, Size};
 use super::raster::BARCODE_HEIGHT;
 use ab_glyph::{Font, PxScale, ScaleFont};
 use printpdf::*;
-use std::sync::OnceLock;
 
 /// Content width in printer dots (80 mm roll, 72 mm printable).
 const CONTENT_DOTS: f32 = 576.0;
@@ -26,13 +25,25 @@ pub enum PdfError {
     Font,
 }
 
-fn parsed_font() -> Option<&'static ParsedFont> {
-    static F: OnceLock<Option<ParsedFont>> = OnceLock::new();
-    F.get_or_init(|| {
-        let mut w = Vec::new();
-        ParsedFont::from_bytes(FONT_BYTES, 0, &mut w)
-    })
-    .as_ref()
+/// The CJK font cut down to the glyphs of `text` (plus .notdef): printpdf embeds the
+/// whole 4.6 MB font without its `text_layout` feature, so the subset is made here with
+/// the subsetter printpdf itself uses (allsorts).
+fn subset_font(text: &str) -> Option<ParsedFont> {
+    use allsorts::binary::read::ReadScope;
+    use allsorts::font_data::FontData;
+    use allsorts::subset::{subset, CmapTarget, SubsetProfile};
+    let data = ReadScope::new(FONT_BYTES).read::<FontData<'_>>().ok()?;
+    let provider = data.table_provider(0).ok()?;
+    let mut gids = vec![0u16];
+    for c in text.chars() {
+        let g = font().glyph_id(c).0;
+        if g != 0 && !gids.contains(&g) {
+            gids.push(g);
+        }
+    }
+    let bytes = subset(&provider, &gids, &SubsetProfile::Minimal, CmapTarget::Unicode).ok()?;
+    let mut w = Vec::new();
+    ParsedFont::from_bytes(&bytes, 0, &mut w)
 }
 
 /// Text width in dots at `px` dots per em, measured with the font's advances.
@@ -120,9 +131,16 @@ pub fn height_dots(r: &Receipt) -> f32 {
 
 /// Renders `r` to PDF bytes.
 pub fn render(r: &Receipt, size: PageSize) -> Result<Vec<u8>, PdfError> {
-    let pf = parsed_font().ok_or(PdfError::Font)?;
+    let mut all_text = String::new();
+    for e in &r.elements {
+        match e {
+            Element::Text { text, .. } | Element::Barcode(text) => all_text.push_str(text),
+            _ => {}
+        }
+    }
+    let pf = subset_font(&all_text).ok_or(PdfError::Font)?;
     let mut doc = PdfDocument::new(&r.title);
-    let font_id = doc.add_font(pf);
+    let font_id = doc.add_font(&pf);
     let h_dots = height_dots(r);
     let (page_w, page_h, k) = match size {
         PageSize::Roll80 => (80.0, h_dots * 0.125 + 8.0, 0.125),
@@ -218,7 +236,8 @@ pub fn render(r: &Receipt, size: PageSize) -> Result<Vec<u8>, PdfError> {
     let page = PdfPage::new(Mm(page_w), Mm(page_h), p.ops);
     let mut warnings = Vec::new();
     let opts = PdfSaveOptions {
-        subset_fonts: true,
+        // Already subset above; printpdf's own subsetting needs `text_layout`.
+        subset_fonts: false,
         ..Default::default()
     };
     Ok(doc.with_pages(vec![page]).save(&opts, &mut warnings))
