@@ -1,10 +1,41 @@
-//! An ESC/POS printer emulator on a pseudo-terminal, written from `shared/specs/escpos.md`
-//! and sharing no code with `printer` (issue #5). Not implemented yet.
+//! An ESC/POS printer emulator on a pseudo-terminal, written from
+//! `shared/specs/escpos.md` and sharing no code with `printer` (issue #5): the two must
+//! not be able to agree on the same bug.
+//!
+//! It behaves like a wire: reads are throttled to `--baud` (10 bits a byte), it keeps a
+//! receive buffer (`--buffer`, default 4 KB) with XON/XOFF, real-time commands (DLE EOT,
+//! DLE ENQ) are answered on reception even with a full buffer, GS r is never answered
+//! while offline, and everything wider than the paper is clipped. Each cut slip becomes
+//! `OUT/NNNN.png`; a slip lost to a fault becomes `OUT/NNNN-spoiled.png`.
+//!
+//! Control channel: a Unix socket (default `OUT/control.sock`), one command a line:
+//! `cover-open`, `cover-close`, `paper-out`, `reload`, `cutter-error`, `unplug`,
+//! `replug`, `garbage N`, `status`. Each gets one reply line (`ok …` or `error: …`).
+//! Hardware flow control (RTS/CTS, DTR/DSR) cannot be modelled on a pty: untested here.
+
+mod code128;
+mod engine;
+mod lexer;
 
 use crate::Verdict;
-use std::path::PathBuf;
+use clap::builder::TypedValueParser;
+use anyhow::Context;
+use engine::Engine;
+use lexer::{Cmd, Lexer, RealTime, Token};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-#[derive(Debug, clap::Args)]
+const XON: u8 = 0x11;
+const XOFF: u8 = 0x13;
+
+#[derive(Debug, Clone, clap::Args)]
 pub struct SimArgs {
     /// Where to symlink the pseudo-terminal's device (e.g. /tmp/kiosk-printer).
     #[arg(long, value_name = "PATH")]
@@ -12,8 +43,439 @@ pub struct SimArgs {
     /// Directory for one PNG per cut slip.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Paper width: 80 mm (576 dots) or 58 mm (384 dots).
+    #[arg(long, default_value_t = 80, value_parser = clap::builder::PossibleValuesParser::new(["58", "80"]).map(|s: String| s.parse::<u32>().unwrap_or(80)))]
+    pub paper: u32,
+    /// Line speed: reads are throttled to this many bits per second (10 bits a byte).
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
+    /// Receive buffer in bytes; XOFF when nearly full, XON when half empty.
+    #[arg(long, default_value_t = 4096)]
+    pub buffer: usize,
+    /// The roll ends after this much paper (mm).
+    #[arg(long, value_name = "MM")]
+    pub paper_out_after_mm: Option<u32>,
+    /// The near-end sensor trips after this much paper (mm).
+    #[arg(long, value_name = "MM")]
+    pub near_end_after_mm: Option<u32>,
+    /// Control socket (default OUT/control.sock).
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
 }
 
-pub fn run(_args: &SimArgs) -> anyhow::Result<Verdict> {
-    crate::cli::not_implemented("printer-sim", "#5 (printer)")
+impl SimArgs {
+    pub fn new(link: &Path, out: &Path) -> SimArgs {
+        SimArgs {
+            link: link.to_path_buf(),
+            out: out.to_path_buf(),
+            paper: 80,
+            baud: 115_200,
+            buffer: 4096,
+            paper_out_after_mm: None,
+            near_end_after_mm: None,
+            control: None,
+        }
+    }
+}
+
+type Request = (String, Sender<String>);
+
+/// A running emulator (a thread); stops when dropped.
+pub struct SimHandle {
+    tx: Sender<Request>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub control_path: PathBuf,
+    link: PathBuf,
+}
+
+impl SimHandle {
+    /// Sends one control command and waits for its reply line.
+    pub fn command(&self, cmd: &str) -> String {
+        let (tx, rx) = channel();
+        if self.tx.send((cmd.to_string(), tx)).is_err() {
+            return "error: emulator stopped".into();
+        }
+        rx.recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| "error: no reply".into())
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.control_path);
+        let _ = std::fs::remove_file(&self.link);
+    }
+}
+
+/// Starts the emulator on a thread (tests use this; `kiosk printer-sim` too).
+pub fn start(args: &SimArgs) -> anyhow::Result<SimHandle> {
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
+    let control_path = args.control.clone().unwrap_or_else(|| args.out.join("control.sock"));
+    let _ = std::fs::remove_file(&control_path);
+    let listener = UnixListener::bind(&control_path)
+        .with_context(|| format!("cannot create the control socket {}", control_path.display()))?;
+    listener.set_nonblocking(true)?;
+    let (tx, rx) = channel::<Request>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut sim = Sim::new(args)?;
+    sim.plug().with_context(|| format!("cannot create the pty and link {}", args.link.display()))?;
+    let stop2 = stop.clone();
+    let ctl_tx = tx.clone();
+    let stop3 = stop.clone();
+    std::thread::Builder::new().name("printer-sim-control".into()).spawn(move || {
+        while !stop3.load(Ordering::SeqCst) {
+            match listener.accept() {
+                Ok((s, _)) => {
+                    let tx = ctl_tx.clone();
+                    std::thread::spawn(move || serve_control(s, tx));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    })?;
+    let thread = std::thread::Builder::new()
+        .name("printer-sim".into())
+        .spawn(move || sim.run(rx, stop2))?;
+    Ok(SimHandle {
+        tx,
+        stop,
+        thread: Some(thread),
+        control_path,
+        link: args.link.clone(),
+    })
+}
+
+fn serve_control(s: std::os::unix::net::UnixStream, tx: Sender<Request>) {
+    let _ = s.set_nonblocking(false);
+    let Ok(mut w) = s.try_clone() else { return };
+    for line in BufReader::new(s).lines() {
+        let Ok(line) = line else { return };
+        let (rtx, rrx) = channel();
+        if tx.send((line.trim().to_string(), rtx)).is_err() {
+            return;
+        }
+        let reply = rrx
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_else(|_| "error: no reply".into());
+        if writeln!(w, "{reply}").is_err() {
+            return;
+        }
+    }
+}
+
+pub fn run(args: &SimArgs) -> anyhow::Result<Verdict> {
+    let h = start(args)?;
+    println!(
+        "printer-sim: {} → pty, {} dots, {} baud, slips in {}, control {}",
+        args.link.display(),
+        if args.paper == 58 { 384 } else { 576 },
+        args.baud,
+        args.out.display(),
+        h.control_path.display()
+    );
+    // Runs until killed; the handle's thread never ends on its own.
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+struct Wire {
+    master: OwnedFd,
+    _slave: OwnedFd,
+}
+
+struct Sim {
+    link: PathBuf,
+    baud: u32,
+    capacity: usize,
+    wire: Option<Wire>,
+    lexer: Lexer,
+    buffer: VecDeque<(Cmd, usize)>,
+    buffered: usize,
+    xoff: bool,
+    engine: Engine,
+    last_asb: [u8; 4],
+    tokens: f64,
+    last_refill: Instant,
+    rng: u64,
+}
+
+impl Sim {
+    fn new(a: &SimArgs) -> anyhow::Result<Sim> {
+        let width = if a.paper == 58 { 384 } else { 576 };
+        let mut engine = Engine::new(width, a.out.clone());
+        engine.paper_out_after_dots = a.paper_out_after_mm.map(|m| u64::from(m) * 8);
+        engine.near_end_after_dots = a.near_end_after_mm.map(|m| u64::from(m) * 8);
+        if a.baud < 300 {
+            anyhow::bail!("--baud {} is too low (at least 300)", a.baud);
+        }
+        Ok(Sim {
+            link: a.link.clone(),
+            baud: a.baud,
+            capacity: a.buffer.max(256),
+            wire: None,
+            lexer: Lexer::new(),
+            buffer: VecDeque::new(),
+            buffered: 0,
+            xoff: false,
+            last_asb: engine.asb(),
+            engine,
+            tokens: 0.0,
+            last_refill: Instant::now(),
+            rng: 0x9E37_79B9_7F4A_7C15,
+        })
+    }
+
+    fn plug(&mut self) -> std::io::Result<()> {
+        let pty = nix::pty::openpty(None, None).map_err(std::io::Error::from)?;
+        let mut t = nix::sys::termios::tcgetattr(pty.slave.as_fd()).map_err(std::io::Error::from)?;
+        nix::sys::termios::cfmakeraw(&mut t);
+        nix::sys::termios::tcsetattr(pty.slave.as_fd(), nix::sys::termios::SetArg::TCSANOW, &t)
+            .map_err(std::io::Error::from)?;
+        let name = nix::unistd::ttyname(pty.slave.as_fd()).map_err(std::io::Error::from)?;
+        let flags = nix::fcntl::fcntl(pty.master.as_fd(), nix::fcntl::FcntlArg::F_GETFL).map_err(std::io::Error::from)?;
+        let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+        nix::fcntl::fcntl(pty.master.as_fd(), nix::fcntl::FcntlArg::F_SETFL(flags)).map_err(std::io::Error::from)?;
+        let _ = std::fs::remove_file(&self.link);
+        std::os::unix::fs::symlink(&name, &self.link)?;
+        eprintln!("printer-sim: {} → {}", self.link.display(), name.display());
+        self.wire = Some(Wire {
+            master: pty.master,
+            _slave: pty.slave,
+        });
+        self.xoff = false;
+        Ok(())
+    }
+
+    fn unplug(&mut self) {
+        self.wire = None;
+        let _ = std::fs::remove_file(&self.link);
+        self.clear_buffer();
+        self.engine.spoil();
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        if let Some(w) = &self.wire {
+            let mut off = 0;
+            let deadline = Instant::now() + Duration::from_millis(200);
+            while off < bytes.len() && Instant::now() < deadline {
+                match nix::unistd::write(w.master.as_fd(), &bytes[off..]) {
+                    Ok(n) => off += n,
+                    Err(nix::errno::Errno::EAGAIN) => std::thread::sleep(Duration::from_millis(1)),
+                    Err(_) => return,
+                }
+            }
+        }
+    }
+
+    fn clear_buffer(&mut self) {
+        self.buffer.clear();
+        self.buffered = 0;
+        self.lexer.reset();
+    }
+
+    fn control(&mut self, cmd: &str) -> String {
+        let mid = self.engine.mid_slip();
+        let f = &mut self.engine.faults;
+        let mut parts = cmd.split_whitespace();
+        let reply = match parts.next().unwrap_or("") {
+            "cover-open" => {
+                f.cover_open = true;
+                if mid {
+                    f.awaiting_recovery = true;
+                }
+                "ok".to_string()
+            }
+            "cover-close" => {
+                f.cover_open = false;
+                // Opening the cover is how an operator clears a cutter jam.
+                if f.cutter_error {
+                    f.cutter_error = false;
+                }
+                "ok".into()
+            }
+            "paper-out" => {
+                f.paper_end = true;
+                "ok".into()
+            }
+            "reload" => {
+                f.paper_end = false;
+                f.near_end = false;
+                self.engine.fed_dots = 0;
+                self.engine.paper_out_after_dots = None;
+                self.engine.near_end_after_dots = None;
+                // The part-printed slip is torn off with the old roll end.
+                self.engine.spoil();
+                "ok".into()
+            }
+            "cutter-error" => {
+                f.cutter_armed = true;
+                "ok".into()
+            }
+            "unplug" => {
+                self.unplug();
+                "ok".into()
+            }
+            "replug" => {
+                if self.wire.is_some() {
+                    "ok (already plugged)".into()
+                } else {
+                    match self.plug() {
+                        Ok(()) => "ok".into(),
+                        Err(e) => format!("error: {e}"),
+                    }
+                }
+            }
+            "garbage" => {
+                let n: usize = parts.next().and_then(|n| n.parse().ok()).unwrap_or(64);
+                let mut g = Vec::with_capacity(n);
+                for _ in 0..n {
+                    self.rng ^= self.rng << 13;
+                    self.rng ^= self.rng >> 7;
+                    self.rng ^= self.rng << 17;
+                    g.push(self.rng as u8);
+                }
+                self.send(&g);
+                format!("ok sent {n} bytes")
+            }
+            "status" => {
+                let f = self.engine.faults;
+                format!(
+                    "ok online={} cover_open={} paper_end={} near_end={} cutter_error={} slips={} fed_mm={} buffered={} xoff={} plugged={}",
+                    !f.offline(),
+                    f.cover_open,
+                    f.paper_end,
+                    f.near_end,
+                    f.cutter_error,
+                    self.engine.slips,
+                    self.engine.fed_dots / 8,
+                    self.buffered,
+                    self.xoff,
+                    self.wire.is_some()
+                )
+            }
+            other => format!("error: unknown command `{other}`; known: cover-open cover-close paper-out reload cutter-error unplug replug garbage N status"),
+        };
+        eprintln!("printer-sim: control `{cmd}` → {reply}");
+        reply
+    }
+
+    fn run(mut self, rx: Receiver<Request>, stop: Arc<AtomicBool>) {
+        let mut buf = vec![0u8; 4096];
+        while !stop.load(Ordering::SeqCst) {
+            while let Ok((cmd, reply)) = rx.try_recv() {
+                let r = self.control(&cmd);
+                let _ = reply.send(r);
+            }
+            self.receive(&mut buf);
+            self.execute();
+            self.flow();
+            self.report();
+        }
+        self.wire = None;
+    }
+
+    /// Reads what the line allows at the configured baud.
+    fn receive(&mut self, buf: &mut [u8]) {
+        let now = Instant::now();
+        let rate = self.baud as f64 / 10.0;
+        self.tokens = (self.tokens + now.duration_since(self.last_refill).as_secs_f64() * rate).min((rate / 50.0).max(16.0));
+        self.last_refill = now;
+        let Some(w) = &self.wire else {
+            std::thread::sleep(Duration::from_millis(5));
+            return;
+        };
+        let allowed = (self.tokens as usize).min(buf.len());
+        if allowed == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+            return;
+        }
+        let fd = w.master.as_raw_fd();
+        let mut pfd = [nix::poll::PollFd::new(w.master.as_fd(), nix::poll::PollFlags::POLLIN)];
+        let _ = nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(2u8));
+        let n = match nix::unistd::read(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }, &mut buf[..allowed]) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EAGAIN) => 0,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(5));
+                0
+            }
+        };
+        if n == 0 {
+            return;
+        }
+        self.tokens -= n as f64;
+        let mut toks = Vec::new();
+        self.lexer.feed(&buf[..n], &mut toks);
+        for (t, len) in toks {
+            match t {
+                Token::Now(RealTime::Status(k)) => match self.engine.dle_eot(k) {
+                    Some(b) => self.send(&[b]),
+                    None => eprintln!("printer-sim: DLE EOT {k}: unknown n, no reply"),
+                },
+                Token::Now(RealTime::Recover(k)) => {
+                    if k == 1 || k == 2 {
+                        self.engine.faults.cutter_error = false;
+                        self.engine.faults.awaiting_recovery = false;
+                    }
+                    if k == 2 {
+                        self.clear_buffer();
+                        self.engine.spoil();
+                    }
+                }
+                Token::Garbage(bytes, why) => {
+                    eprintln!("printer-sim: ignored {} byte(s) from the host: {why}", bytes.len());
+                }
+                Token::Cmd(c) => {
+                    if self.buffered + len > self.capacity {
+                        eprintln!("printer-sim: receive buffer overrun, {len} bytes lost (host ignored XOFF)");
+                        continue;
+                    }
+                    self.buffered += len;
+                    self.buffer.push_back((c, len));
+                }
+            }
+        }
+    }
+
+    fn execute(&mut self) {
+        while !self.engine.faults.offline() {
+            let Some((c, len)) = self.buffer.pop_front() else { break };
+            self.buffered -= len;
+            let reply = self.engine.exec(c);
+            if !reply.is_empty() {
+                self.send(&reply);
+            }
+            if self.engine.asb() != self.last_asb {
+                self.report();
+            }
+        }
+    }
+
+    fn flow(&mut self) {
+        let used = self.buffered + self.lexer.pending();
+        if !self.xoff && used + self.capacity / 8 >= self.capacity {
+            self.xoff = true;
+            self.send(&[XOFF]);
+        } else if self.xoff && used <= self.capacity / 2 {
+            self.xoff = false;
+            self.send(&[XON]);
+        }
+    }
+
+    /// ASB: four bytes on every status change while enabled.
+    fn report(&mut self) {
+        let now = self.engine.asb();
+        if now != self.last_asb {
+            self.last_asb = now;
+            if self.engine.asb_mask != 0 {
+                self.send(&now);
+            }
+        }
+    }
 }

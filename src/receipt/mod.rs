@@ -1,4 +1,11 @@
-//! The receipt model and its two renderers, ESC/POS and PDF (issue #5).
-//! Not implemented yet: only the CLI entry point exists.
+//! The receipt model and its renderers: ESC/POS (in `printer`), PNG of the thermal slip
+//! and PDF (issue #5). The layout is described once, in [`model`].
 
 pub mod cli;
+pub mod codes;
+pub mod font;
+pub mod model;
+pub mod pdf;
+pub mod raster;
+
+pub use model::{Receipt, ReceiptError};

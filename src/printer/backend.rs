@@ -1,0 +1,406 @@
+//! The [`SlipPrinter`] implementations: the serial ESC/POS printer with its journal
+//! (a worker thread), `pdf:DIR`, and `none`.
+
+use super::escpos::{encode, EncodeSettings};
+use super::journal::{JobState, Journal};
+use super::serial::{Link, LinkSettings};
+use super::status::Fault;
+use super::PrinterError;
+use crate::config::{Config, Device};
+use crate::ops::failpoint;
+use crate::receipt::Receipt;
+use crate::runtime::{PaperStatus, PrinterEvent, SlipJob, SlipPrinter};
+use std::collections::{VecDeque, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The journal's file in the data directory.
+pub fn journal_path(cfg: &Config) -> PathBuf {
+    cfg.kiosk.data_dir.join("print-journal.sqlite")
+}
+
+fn fault_text(f: Fault) -> String {
+    f.to_string()
+}
+
+enum Cmd {
+    Print(SlipJob, bool),
+    Reloaded(Sender<Result<(), String>>),
+}
+
+/// The serial printer: a worker owns the link and the journal; the kiosk loop talks to
+/// it through channels, so `print` and `poll` never block.
+pub struct SerialSlipPrinter {
+    tx: Sender<Cmd>,
+    events: Receiver<PrinterEvent>,
+    paper: Arc<Mutex<PaperStatus>>,
+}
+
+impl SerialSlipPrinter {
+    /// Opens the journal and starts the worker; unfinished jobs print at once.
+    pub fn start(cfg: &Config) -> Result<Self, PrinterError> {
+        let Device::Serial { path, baud, paper } = cfg.devices.printer.device() else {
+            return Err(PrinterError::Settings("devices.printer is not serial:".into()));
+        };
+        let enc = EncodeSettings::new(&cfg.printer, paper.dots()).map_err(PrinterError::Settings)?;
+        let link = Link::new(path, LinkSettings::new(&cfg.printer, *baud));
+        let journal = Journal::open(&journal_path(cfg), cfg.printer.roll_length_mm)?;
+        log::info!(
+            "printer: serial {} baud {} paper {} dots; settings {:?}",
+            path.display(),
+            baud,
+            paper.dots(),
+            cfg.printer
+        );
+        let status = Arc::new(Mutex::new(journal.paper(false)?));
+        let (tx, rx) = channel();
+        let (etx, events) = channel();
+        let mut w = Worker {
+            cfg: cfg.clone(),
+            enc,
+            link,
+            journal,
+            rx,
+            events: etx,
+            paper: status.clone(),
+            queue: VecDeque::new(),
+            near_end: false,
+        };
+        std::thread::Builder::new()
+            .name("printer".into())
+            .spawn(move || w.run())
+            .map_err(|e| PrinterError::Settings(format!("cannot start the printer thread: {e}")))?;
+        Ok(SerialSlipPrinter {
+            tx,
+            events,
+            paper: status,
+        })
+    }
+
+    /// Operator reprint by number: `job` is the receipt fetched again from the review
+    /// service; it prints marked 补打 with the reprint time.
+    pub fn reprint(&mut self, job: SlipJob) -> Result<(), String> {
+        self.tx
+            .send(Cmd::Print(job, true))
+            .map_err(|_| "printer thread stopped".to_string())
+    }
+}
+
+impl SlipPrinter for SerialSlipPrinter {
+    fn print(&mut self, job: SlipJob) -> Result<(), String> {
+        self.tx
+            .send(Cmd::Print(job, false))
+            .map_err(|_| "printer thread stopped / 打印线程已停止".to_string())
+    }
+    fn poll(&mut self) -> Option<PrinterEvent> {
+        self.events.try_recv().ok()
+    }
+    fn paper(&mut self) -> PaperStatus {
+        *self.paper.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn reloaded(&mut self) -> Result<(), String> {
+        let (tx, rx) = channel();
+        self.tx
+            .send(Cmd::Reloaded(tx))
+            .map_err(|_| "printer thread stopped".to_string())?;
+        rx.recv_timeout(Duration::from_secs(5))
+            .map_err(|_| "printer thread did not answer".to_string())?
+    }
+}
+
+struct Pending {
+    id: i64,
+    job: SlipJob,
+    reprint: bool,
+    state: JobState,
+}
+
+struct Worker {
+    cfg: Config,
+    enc: EncodeSettings,
+    link: Link,
+    journal: Journal,
+    rx: Receiver<Cmd>,
+    events: Sender<PrinterEvent>,
+    paper: Arc<Mutex<PaperStatus>>,
+    queue: VecDeque<Pending>,
+    near_end: bool,
+}
+
+impl Worker {
+    fn run(&mut self) {
+        match self.journal.unfinished() {
+            Ok(jobs) => {
+                for s in jobs {
+                    log::warn!("printer: job {} was not confirmed before the restart; printing it now", s.id);
+                    self.queue.push_back(Pending {
+                        id: s.id,
+                        job: s.job,
+                        reprint: s.reprint,
+                        state: s.state,
+                    });
+                }
+            }
+            Err(e) => log::error!("{e}"),
+        }
+        loop {
+            let wait = if self.queue.is_empty() {
+                Duration::from_millis(500)
+            } else {
+                Duration::ZERO
+            };
+            match self.rx.recv_timeout(wait) {
+                Ok(c) => self.command(c),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            if !self.queue.is_empty() {
+                self.print_front();
+            }
+        }
+    }
+
+    fn command(&mut self, c: Cmd) {
+        match c {
+            Cmd::Print(job, reprint) => match self.journal.queue(&job, reprint) {
+                Ok(id) => self.queue.push_back(Pending {
+                    id,
+                    job,
+                    reprint,
+                    state: JobState::Queued,
+                }),
+                Err(e) => {
+                    log::error!("{e}");
+                    let _ = self.events.send(PrinterEvent::Fault(format!("print_journal {e}")));
+                }
+            },
+            Cmd::Reloaded(reply) => {
+                let r = self.journal.reloaded().map_err(|e| e.to_string());
+                self.near_end = false;
+                self.refresh_paper();
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    fn refresh_paper(&mut self) {
+        if let Ok(p) = self.journal.paper(self.near_end) {
+            *self.paper.lock().unwrap_or_else(|e| e.into_inner()) = p;
+        }
+    }
+
+    fn print_front(&mut self) {
+        let Some(p) = self.queue.front_mut() else { return };
+        let reprinted_at = p.reprint.then(|| chrono::Utc::now().with_timezone(&crate::ops::china_time()));
+        let receipt = match Receipt::build(&p.job, &self.cfg, reprinted_at) {
+            Ok(r) => r,
+            Err(e) => {
+                // A photo that cannot be decoded must not block the number: print without it.
+                log::error!("printer: {e}; printing the slip without the thumbnail");
+                let mut job = p.job.clone();
+                job.photo = None;
+                match Receipt::build(&job, &self.cfg, reprinted_at) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        log::error!("printer: cannot lay out job {}: {e}; dropped", p.id);
+                        let _ = self.events.send(PrinterEvent::Fault(format!("receipt_layout {e}")));
+                        self.queue.pop_front();
+                        return;
+                    }
+                }
+            }
+        };
+        let encoded = encode(&receipt, &self.enc);
+        if encoded.replaced > 0 {
+            log::warn!("printer: {} characters outside GBK printed as ?", encoded.replaced);
+        }
+        log::info!("printer: job {} ({} bytes)", p.id, encoded.bytes.len());
+        let id = p.id;
+        let next = if p.state == JobState::Spoiled {
+            JobState::Reprinted
+        } else {
+            JobState::Sent
+        };
+        failpoint::hit("print:before-send");
+        // Marked before the first byte: after a crash we cannot know how far it got.
+        if let Err(e) = self.journal.set_state(id, next) {
+            log::error!("{e}");
+        }
+        p.state = next;
+        let result = self.link.print(&encoded, &mut || failpoint::hit("print:after-send"));
+        let mm = (crate::receipt::pdf::height_dots(&receipt) / 8.0) as u32;
+        match result {
+            Ok(health) => {
+                failpoint::hit("print:before-confirm");
+                if let Err(e) = self.journal.set_state(id, JobState::Confirmed) {
+                    log::error!("{e}");
+                }
+                failpoint::hit("print:after-confirm");
+                let _ = self.journal.count_slip(false, mm);
+                self.queue.pop_front();
+                self.near_end = health.near_end;
+                self.refresh_paper();
+                let _ = self.events.send(PrinterEvent::Printed {
+                    at: self.link.path().display().to_string(),
+                });
+                if health.near_end {
+                    let _ = self.events.send(PrinterEvent::NearEnd);
+                }
+            }
+            Err(e) => {
+                let fault = match &e {
+                    PrinterError::Fault(f) => *f,
+                    _ => Fault::Offline,
+                };
+                log::warn!("printer: job {id} not printed: {e}");
+                if self.link.written > 0 {
+                    let _ = self.journal.set_state(id, JobState::Spoiled);
+                    let _ = self.journal.count_slip(true, mm / 2);
+                    if let Some(p) = self.queue.front_mut() {
+                        p.state = JobState::Spoiled;
+                    }
+                } else {
+                    let _ = self.journal.set_state(id, JobState::Queued);
+                    if let Some(p) = self.queue.front_mut() {
+                        p.state = JobState::Queued;
+                    }
+                }
+                self.refresh_paper();
+                let _ = self.events.send(PrinterEvent::Fault(fault_text(fault)));
+                self.wait_until_ready(fault);
+            }
+        }
+    }
+
+    /// Polls the printer until it is ready again (rule 4: re-check before reprinting),
+    /// still taking commands meanwhile.
+    fn wait_until_ready(&mut self, first: Fault) {
+        let mut seen: HashSet<Fault> = HashSet::from([first]);
+        loop {
+            match self.rx.recv_timeout(Duration::from_millis(300)) {
+                Ok(c) => self.command(c),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            match self.link.status() {
+                Ok(h) if h.ready() => {
+                    self.near_end = h.near_end;
+                    log::info!("printer: ready again");
+                    let _ = self.events.send(PrinterEvent::Ready);
+                    return;
+                }
+                Ok(h) => {
+                    // A recoverable error with no cause left (cover shut, paper in):
+                    // DLE ENQ 2 clears it and the rest of the spoiled job.
+                    let cause_left = h.faults.iter().any(|f| matches!(f, Fault::CoverOpen | Fault::PaperOut));
+                    if !cause_left {
+                        let _ = self.link.recover();
+                    }
+                    if let Some(f) = h.first_fault() {
+                        if seen.insert(f) {
+                            let _ = self.events.send(PrinterEvent::Fault(fault_text(f)));
+                        }
+                    }
+                }
+                Err(PrinterError::Fault(f)) => {
+                    if f == Fault::Disconnected {
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                    if seen.insert(f) {
+                        let _ = self.events.send(PrinterEvent::Fault(fault_text(f)));
+                    }
+                }
+                Err(e) => {
+                    log::warn!("printer: {e}");
+                    self.link.close();
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+    }
+}
+
+/// `pdf:DIR`: writes `DIR/<number>.pdf` and reports it printed.
+pub struct PdfSlipPrinter {
+    cfg: Config,
+    dir: PathBuf,
+    events: VecDeque<PrinterEvent>,
+}
+
+impl PdfSlipPrinter {
+    pub fn new(cfg: &Config, dir: &Path) -> Result<Self, PrinterError> {
+        std::fs::create_dir_all(dir).map_err(|e| PrinterError::Output {
+            path: dir.to_path_buf(),
+            message: format!("{e}. Fix: make the receipt directory writable"),
+        })?;
+        Ok(PdfSlipPrinter {
+            cfg: cfg.clone(),
+            dir: dir.to_path_buf(),
+            events: VecDeque::new(),
+        })
+    }
+
+    fn write(&self, job: &SlipJob) -> Result<PathBuf, PrinterError> {
+        let r = Receipt::build(job, &self.cfg, None)?;
+        let bytes = crate::receipt::pdf::render(&r, crate::receipt::pdf::PageSize::Roll80)?;
+        let path = self.dir.join(format!("{}.pdf", r.key));
+        let tmp = self.dir.join(format!(".{}.pdf.tmp", r.key));
+        let out = |e: std::io::Error| PrinterError::Output {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        std::fs::write(&tmp, bytes).map_err(out)?;
+        std::fs::rename(&tmp, &path).map_err(out)?;
+        Ok(path)
+    }
+}
+
+impl SlipPrinter for PdfSlipPrinter {
+    fn print(&mut self, job: SlipJob) -> Result<(), String> {
+        match self.write(&job) {
+            Ok(p) => self.events.push_back(PrinterEvent::Printed {
+                at: p.display().to_string(),
+            }),
+            Err(e) => {
+                log::error!("{e}");
+                self.events.push_back(PrinterEvent::Fault(e.to_string()));
+            }
+        }
+        Ok(())
+    }
+    fn poll(&mut self) -> Option<PrinterEvent> {
+        self.events.pop_front()
+    }
+    fn paper(&mut self) -> PaperStatus {
+        PaperStatus::default()
+    }
+    fn reloaded(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// `none`: nothing prints; the fault makes the kiosk show the number on screen.
+#[derive(Default)]
+pub struct NoPrinter {
+    events: VecDeque<PrinterEvent>,
+}
+
+impl SlipPrinter for NoPrinter {
+    fn print(&mut self, _job: SlipJob) -> Result<(), String> {
+        self.events.push_back(PrinterEvent::Fault(
+            "no_printer 未配置打印机：请记下屏幕上的回执号 / no printer: note the number on screen".into(),
+        ));
+        Ok(())
+    }
+    fn poll(&mut self) -> Option<PrinterEvent> {
+        self.events.pop_front()
+    }
+    fn paper(&mut self) -> PaperStatus {
+        PaperStatus::default()
+    }
+    fn reloaded(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}

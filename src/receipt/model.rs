@@ -1,0 +1,339 @@
+//! The receipt layout, described once: a list of [`Element`]s built from a
+//! [`SlipJob`] and the config. The ESC/POS encoder, the PNG raster and the PDF renderer
+//! all walk the same list, so the three outputs cannot drift apart.
+
+use crate::config::{Config, DocumentId, QrContent, RegionCode};
+use crate::runtime::SlipJob;
+use crate::session::Slip;
+use chrono::{DateTime, FixedOffset};
+use zeroize::Zeroize;
+
+/// Thumbnail box at 203 dpi: 26 × 32 mm (receipt.md §5 row 6).
+pub const THUMB_W: u32 = 208;
+pub const THUMB_H: u32 = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Centre,
+}
+
+/// Normal = ESC/POS font A (12 × 24 dots); Double = GS ! 0x11 (24 × 48).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    Normal,
+    Double,
+}
+
+impl Size {
+    /// Width in dots of one half-width (ASCII) column.
+    pub fn column_dots(self) -> u32 {
+        match self {
+            Size::Normal => 12,
+            Size::Double => 24,
+        }
+    }
+    pub fn line_dots(self) -> u32 {
+        match self {
+            Size::Normal => 30,
+            Size::Double => 60,
+        }
+    }
+}
+
+/// One thing on the slip, top to bottom.
+#[derive(Clone, PartialEq)]
+pub enum Element {
+    Text {
+        text: String,
+        align: Align,
+        size: Size,
+        bold: bool,
+    },
+    /// Code128 of an ASCII string (set C when even digits, else set B).
+    Barcode(String),
+    /// QR (model 2, EC level M) of an ASCII string.
+    Qr(String),
+    /// The approved photo, already scaled to its size in dots (personal data).
+    Photo(image::RgbImage),
+    /// Blank feed in dots.
+    Feed(u32),
+}
+
+impl std::fmt::Debug for Element {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Element::Text { text, .. } => write!(f, "Text({text:?})"),
+            Element::Barcode(s) => write!(f, "Barcode({s})"),
+            Element::Qr(s) => write!(f, "Qr({s})"),
+            // Never print the pixels: they are a face.
+            Element::Photo(p) => write!(f, "Photo({}x{})", p.width(), p.height()),
+            Element::Feed(d) => write!(f, "Feed({d})"),
+        }
+    }
+}
+
+/// A laid-out slip, ready for any renderer.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// The receipt number or claim code the slip carries (for file names and logs).
+    pub key: String,
+    /// The receipt title (first line), for PDF metadata and tests.
+    pub title: String,
+    pub elements: Vec<Element>,
+}
+
+impl Drop for Receipt {
+    fn drop(&mut self) {
+        for e in &mut self.elements {
+            if let Element::Photo(p) = e {
+                // `RgbImage` derefs to its pixel buffer: wipe the face.
+                let buf: &mut [u8] = p;
+                buf.zeroize();
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    #[error("the photo for the receipt thumbnail is not a readable JPEG/PNG: {0}")]
+    Photo(#[from] image::ImageError),
+    #[error("unknown region `{0}`: it is not in the config's [regions]")]
+    UnknownRegion(RegionCode),
+}
+
+fn text(s: impl Into<String>, align: Align, size: Size, bold: bool) -> Element {
+    Element::Text {
+        text: s.into(),
+        align,
+        size,
+        bold,
+    }
+}
+fn left(s: impl Into<String>) -> Element {
+    text(s, Align::Left, Size::Normal, false)
+}
+fn centre(s: impl Into<String>) -> Element {
+    text(s, Align::Centre, Size::Normal, false)
+}
+
+/// Document-specific lines of the 使用说明 (the template per document).
+fn document_notes(doc: DocumentId) -> &'static [&'static str] {
+    match doc {
+        DocumentId::IdCard => &["办理居民身份证时向窗口出示本回执，无需另交照片。"],
+        DocumentId::ExitEntry => &["办理出入境证件时出示本回执，回执号即图像号。"],
+        DocumentId::ResidencePermit => &["办理居住证时向窗口出示本回执。"],
+        DocumentId::SocialSecurity => &["可在银行网点或粤省事/广东人社办理社保卡时使用。"],
+        DocumentId::DrivingLicence => &["办理驾驶证业务时向车管所窗口出示本回执。"],
+    }
+}
+
+fn fmt_time(t: &DateTime<FixedOffset>) -> String {
+    t.with_timezone(&crate::ops::china_time())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// Decodes the photo and scales it into the thumbnail box keeping its aspect
+/// (ID-card photos fill 208 × 256; other documents keep their own aspect at 256 high).
+pub fn thumbnail(jpeg: &[u8]) -> Result<image::RgbImage, ReceiptError> {
+    let img = image::load_from_memory(jpeg)?.to_rgb8();
+    let (w, h) = (img.width().max(1), img.height().max(1));
+    let scale = (THUMB_W as f32 / w as f32).min(THUMB_H as f32 / h as f32);
+    let tw = ((w as f32 * scale).round() as u32).clamp(1, THUMB_W);
+    let th = ((h as f32 * scale).round() as u32).clamp(1, THUMB_H);
+    let out = image::imageops::resize(&img, tw, th, image::imageops::FilterType::Triangle);
+    let mut img = img;
+    let buf: &mut [u8] = &mut img;
+    buf.zeroize();
+    Ok(out)
+}
+
+/// What the QR carries: the number, or the public receipt page when configured.
+fn qr_payload(cfg: &Config, number: &str) -> String {
+    match (cfg.printer.qr_content, &cfg.kiosk.public_receipt_url) {
+        (QrContent::Url, Some(base)) => format!("{}/{}", base.trim_end_matches('/'), number),
+        _ => number.to_string(),
+    }
+}
+
+impl Receipt {
+    /// Lays out the slip for `job`. `reprinted_at` marks a reprint (补打).
+    pub fn build(job: &SlipJob, cfg: &Config, reprinted_at: Option<DateTime<FixedOffset>>) -> Result<Receipt, ReceiptError> {
+        match &job.slip {
+            Slip::Receipt {
+                number,
+                valid_until,
+                doc,
+                region,
+            } => {
+                let reg = cfg.regions.get(region).ok_or_else(|| ReceiptError::UnknownRegion(region.clone()))?;
+                let title = cfg.receipt_title(*doc, region);
+                let spec = &cfg.documents[doc];
+                let mut e = vec![text(&title, Align::Centre, Size::Double, true)];
+                if let Some(t) = reprinted_at {
+                    e.push(text(format!("【补打 REPRINT】{}", fmt_time(&t)), Align::Centre, Size::Normal, true));
+                }
+                e.push(centre(format!("{} · {}", spec.name_zh, reg.name_zh)));
+                e.push(Element::Feed(8));
+                e.push(centre("回执号 Receipt No."));
+                e.push(text(number.as_str(), Align::Centre, Size::Double, true));
+                e.push(Element::Feed(8));
+                e.push(Element::Barcode(number.as_str().to_string()));
+                e.push(Element::Feed(16));
+                e.push(Element::Qr(qr_payload(cfg, number.as_str())));
+                e.push(Element::Feed(16));
+                if let Some(photo) = &job.photo {
+                    e.push(Element::Photo(thumbnail(&photo.0)?));
+                    e.push(Element::Feed(16));
+                }
+                e.push(left(format!("证件 Document: {}", spec.name_zh)));
+                e.push(left(format!("地区 Region: {}", reg.name_zh)));
+                e.push(left(format!("采集时间 Issued: {}", fmt_time(&job.issued_at))));
+                e.push(text(
+                    format!("有效期至 Valid until: {}", valid_until.format("%Y-%m-%d")),
+                    Align::Left,
+                    Size::Normal,
+                    true,
+                ));
+                if reg.print_name {
+                    if let Some(name) = &job.masked_name {
+                        e.push(left(format!("姓名 Name: {name}")));
+                    }
+                }
+                e.push(left(format!("自助机 Kiosk: {}", cfg.kiosk.id)));
+                e.push(left(format!("地点 Site: {}", cfg.kiosk.site_zh)));
+                e.push(Element::Feed(8));
+                e.push(text("使用说明 Instructions", Align::Left, Size::Normal, true));
+                e.push(left(format!("请在有效期内到{}办证窗口使用本回执。", reg.name_zh)));
+                for n in document_notes(*doc) {
+                    e.push(left(*n));
+                }
+                Ok(Receipt {
+                    key: number.as_str().to_string(),
+                    title,
+                    elements: e,
+                })
+            }
+            Slip::Claim { code, doc, region } => {
+                let reg = cfg.regions.get(region).ok_or_else(|| ReceiptError::UnknownRegion(region.clone()))?;
+                let spec = &cfg.documents[doc];
+                let title = "照片受理凭条".to_string();
+                let mut e = vec![text(&title, Align::Centre, Size::Double, true)];
+                if let Some(t) = reprinted_at {
+                    e.push(text(format!("【补打 REPRINT】{}", fmt_time(&t)), Align::Centre, Size::Normal, true));
+                }
+                e.push(centre("Photo submission slip"));
+                e.push(centre(format!("{} · {}", spec.name_zh, reg.name_zh)));
+                e.push(Element::Feed(8));
+                e.push(left("审核结果尚未返回，照片已安全保存。"));
+                e.push(left("The review is not finished; your photo is saved."));
+                e.push(Element::Feed(8));
+                e.push(centre("取件码 Claim code"));
+                e.push(text(code.0.as_str(), Align::Centre, Size::Normal, true));
+                e.push(Element::Feed(16));
+                e.push(Element::Qr(code.0.clone()));
+                e.push(Element::Feed(16));
+                e.push(text("如何取回执 How to get the receipt", Align::Left, Size::Normal, true));
+                e.push(left("稍后在任一自助机点“取回执”并扫描此码，审核通过即打印照片回执。"));
+                e.push(left("Later, tap 'Get receipt' on a kiosk and scan this code."));
+                e.push(left(format!("受理时间 Time: {}", fmt_time(&job.issued_at))));
+                e.push(left(format!("自助机 Kiosk: {}", cfg.kiosk.id)));
+                e.push(left(format!("地点 Site: {}", cfg.kiosk.site_zh)));
+                Ok(Receipt {
+                    key: code.0.clone(),
+                    title,
+                    elements: e,
+                })
+            }
+        }
+    }
+}
+
+/// Display columns of a char on a thermal printer: ASCII is half width, the rest full.
+pub fn columns(c: char) -> u32 {
+    if c.is_ascii() {
+        1
+    } else {
+        2
+    }
+}
+
+/// Breaks `text` into lines of at most `cols` columns, preferring spaces for ASCII
+/// words. Every renderer uses this, so all agree on where lines break.
+pub fn wrap(text: &str, cols: u32) -> Vec<String> {
+    let cols = cols.max(2);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in split_words(text) {
+        let w: u32 = word.chars().map(columns).sum();
+        if used + w > cols && used > 0 {
+            lines.push(std::mem::take(&mut line).trim_end().to_string());
+            used = 0;
+            if word == " " {
+                continue;
+            }
+        }
+        if w > cols {
+            // A word longer than the line: break it anywhere.
+            for c in word.chars() {
+                if used + columns(c) > cols {
+                    lines.push(std::mem::take(&mut line));
+                    used = 0;
+                }
+                line.push(c);
+                used += columns(c);
+            }
+        } else {
+            line.push_str(word);
+            used += w;
+        }
+    }
+    if !line.trim().is_empty() || lines.is_empty() {
+        lines.push(line.trim_end().to_string());
+    }
+    lines
+}
+
+/// ASCII words and single spaces stay whole; every other char is its own "word".
+fn split_words(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        let wordy = c.is_ascii() && c != ' ';
+        match (wordy, start) {
+            (true, None) => start = Some(i),
+            (true, Some(_)) => {}
+            (false, s) => {
+                if let Some(s) = s {
+                    out.push(&text[s..i]);
+                }
+                start = None;
+                out.push(&text[i..i + c.len_utf8()]);
+            }
+        }
+    }
+    if let Some(s) = start {
+        out.push(&text[s..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_cjk_by_columns() {
+        let l = wrap("广东省居民身份证数字相片采集回执", 24);
+        assert_eq!(l, vec!["广东省居民身份证数字相片", "采集回执"]);
+        let l = wrap("Valid until: 2027-01-01", 12);
+        assert_eq!(l, vec!["Valid until:", "2027-01-01"]);
+        assert_eq!(wrap("", 10), vec![""]);
+        for line in wrap("有效期至 Valid until: 2027-05-25 the end", 16) {
+            assert!(line.chars().map(columns).sum::<u32>() <= 16, "{line}");
+        }
+    }
+}

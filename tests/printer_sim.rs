@@ -1,0 +1,217 @@
+//! The driver against the emulator over a real pty: real bytes, no mocks.
+//! Each test runs its own emulator (in-process thread, real pty) and its own journal.
+
+use kiosk::config::Config;
+use kiosk::domain::{PhotoJpeg, ReceiptNumber};
+use kiosk::printer_sim::{self, SimArgs, SimHandle};
+use kiosk::runtime::{PrinterEvent, SlipJob, SlipPrinter};
+use kiosk::session::Slip;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const NUMBER: &str = "20261126000042";
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    out: PathBuf,
+    cfg: Config,
+    sim: SimHandle,
+}
+
+fn rig(tune: impl FnOnce(&mut SimArgs), baud: u32) -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("kiosk-printer");
+    let out = dir.path().join("slips");
+    let mut a = SimArgs::new(&link, &out);
+    a.baud = baud;
+    tune(&mut a);
+    let sim = printer_sim::start(&a).expect("emulator starts");
+    let mut cfg = Config::builtin();
+    cfg.kiosk.data_dir = dir.path().join("data");
+    cfg.devices.printer = format!("serial:{},{baud},80", link.display()).parse().unwrap();
+    cfg.printer.job_timeout_s = 8;
+    cfg.printer.status_timeout_ms = 300;
+    Rig {
+        _dir: dir,
+        out,
+        cfg,
+        sim,
+    }
+}
+
+fn job() -> SlipJob {
+    let photo = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/frames/demo/0001.jpg")).unwrap();
+    SlipJob {
+        slip: Slip::Receipt {
+            number: ReceiptNumber::new(NUMBER).unwrap(),
+            valid_until: chrono::NaiveDate::from_ymd_opt(2027, 5, 25).unwrap(),
+            doc: kiosk::config::DocumentId::IdCard,
+            region: "440100".parse().unwrap(),
+        },
+        photo: Some(PhotoJpeg(photo)),
+        masked_name: None,
+        issued_at: chrono::Utc::now().with_timezone(&kiosk::ops::china_time()),
+    }
+}
+
+/// Collects printer events until `done` says stop, or panics after `limit`.
+fn events_until(p: &mut dyn SlipPrinter, limit: Duration, mut done: impl FnMut(&PrinterEvent) -> bool) -> Vec<PrinterEvent> {
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < limit {
+        while let Some(e) = p.poll() {
+            let stop = done(&e);
+            seen.push(e);
+            if stop {
+                return seen;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("no expected event within {limit:?}; saw {seen:?}");
+}
+
+/// zbarimg's decodes of a PNG: (type, data) pairs.
+fn decode(png: &Path) -> Vec<String> {
+    let o = Command::new("zbarimg").arg("-q").arg(png).output().expect("zbarimg is installed (zbar-tools)");
+    String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+}
+
+/// Good slips (`NNNN.png`) whose Code128 AND QR both decode to the number.
+fn good_slips(out: &Path) -> (usize, usize) {
+    let mut good = 0;
+    let mut spoiled = 0;
+    for e in std::fs::read_dir(out).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().to_string();
+        if name.ends_with("-spoiled.png") {
+            spoiled += 1;
+        } else if name.len() == 8 && name.ends_with(".png") {
+            let d = decode(&out.join(&name));
+            assert!(d.contains(&format!("CODE-128:{NUMBER}")), "{name}: Code128 not decoded: {d:?}");
+            assert!(d.contains(&format!("QR-Code:{NUMBER}")), "{name}: QR not decoded: {d:?}");
+            good += 1;
+        }
+    }
+    (good, spoiled)
+}
+
+fn printed(e: &PrinterEvent) -> bool {
+    matches!(e, PrinterEvent::Printed { .. })
+}
+
+/// Waits (briefly) for the emulator to finish writing its PNGs.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+#[test]
+fn receipt_prints_and_both_barcodes_decode() {
+    let r = rig(|_| {}, 115_200);
+    let mut p = kiosk::printer::open(&r.cfg).unwrap();
+    p.print(job()).unwrap();
+    let ev = events_until(p.as_mut(), Duration::from_secs(20), printed);
+    assert!(ev.iter().all(|e| !matches!(e, PrinterEvent::Fault(_))), "{ev:?}");
+    settle();
+    assert_eq!(good_slips(&r.out), (1, 0));
+    let paper = p.paper();
+    assert_eq!(paper.slips_since_reload, 1);
+    assert!(paper.estimated_left_mm < r.cfg.printer.roll_length_mm);
+}
+
+#[test]
+fn paper_out_mid_slip_is_spoiled_and_reprinted_once_after_reload() {
+    let r = rig(|a| a.paper_out_after_mm = Some(60), 115_200);
+    let mut p = kiosk::printer::open(&r.cfg).unwrap();
+    p.print(job()).unwrap();
+    let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| matches!(e, PrinterEvent::Fault(_)));
+    assert!(format!("{ev:?}").contains("paper_out"), "{ev:?}");
+    // Out of paper: nothing more comes out, however long we wait.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(good_slips(&r.out).0, 0);
+    assert!(r.sim.command("reload").starts_with("ok"));
+    let ev = events_until(p.as_mut(), Duration::from_secs(20), printed);
+    assert!(ev.contains(&PrinterEvent::Ready), "{ev:?}");
+    settle();
+    let (good, spoiled) = good_slips(&r.out);
+    assert_eq!(good, 1, "exactly one good reprint");
+    assert!(spoiled >= 1, "the part-printed slip is kept as spoiled");
+    assert_eq!(p.paper().spoiled_since_reload, 1);
+    assert_eq!(p.paper().slips_since_reload, 1);
+}
+
+#[test]
+fn cover_open_mid_slip_ends_in_one_good_receipt() {
+    // 19200 baud: the slip takes a few seconds on the wire, so the cover opens mid-slip.
+    let r = rig(|_| {}, 19_200);
+    let mut p = kiosk::printer::open(&r.cfg).unwrap();
+    p.print(job()).unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(r.sim.command("cover-open").starts_with("ok"));
+    let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| matches!(e, PrinterEvent::Fault(_)));
+    assert!(format!("{ev:?}").contains("cover_open"), "{ev:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(r.sim.command("cover-close").starts_with("ok"));
+    events_until(p.as_mut(), Duration::from_secs(30), printed);
+    settle();
+    assert_eq!(good_slips(&r.out).0, 1);
+}
+
+#[test]
+fn cutter_error_ends_in_one_good_receipt() {
+    let r = rig(|_| {}, 115_200);
+    assert!(r.sim.command("cutter-error").starts_with("ok"));
+    let mut p = kiosk::printer::open(&r.cfg).unwrap();
+    p.print(job()).unwrap();
+    let ev = events_until(p.as_mut(), Duration::from_secs(30), printed);
+    assert!(format!("{ev:?}").contains("cutter_error"), "{ev:?}");
+    settle();
+    let (good, spoiled) = good_slips(&r.out);
+    assert_eq!(good, 1);
+    assert_eq!(spoiled, 1, "the uncut slip");
+}
+
+#[test]
+fn unplug_and_replug_mid_slip_ends_in_one_good_receipt() {
+    let r = rig(|_| {}, 19_200);
+    let mut p = kiosk::printer::open(&r.cfg).unwrap();
+    p.print(job()).unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(r.sim.command("unplug").starts_with("ok"));
+    let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| matches!(e, PrinterEvent::Fault(_)));
+    assert!(format!("{ev:?}").contains("printer_disconnected"), "{ev:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(r.sim.command("replug").starts_with("ok"));
+    events_until(p.as_mut(), Duration::from_secs(30), printed);
+    settle();
+    assert_eq!(good_slips(&r.out).0, 1);
+}
+
+#[test]
+fn garbage_from_the_printer_does_not_hang_the_driver() {
+    let r = rig(|_| {}, 19_200);
+    let mut p = kiosk::printer::open(&r.cfg).unwrap();
+    p.print(job()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(r.sim.command("garbage 300").starts_with("ok"));
+    // Bounded: the job either completes or is retried after timeouts; never hangs.
+    events_until(p.as_mut(), Duration::from_secs(40), printed);
+    settle();
+    assert!(good_slips(&r.out).0 >= 1);
+}
+
+#[test]
+fn no_reply_is_offline_never_ok() {
+    // A pty nobody answers on: the status query must time out as offline.
+    let dir = tempfile::tempdir().unwrap();
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let name = nix::unistd::ttyname(&pty.slave).unwrap();
+    let link = dir.path().join("silent");
+    std::os::unix::fs::symlink(&name, &link).unwrap();
+    let cfg = Config::builtin();
+    let mut l = kiosk::printer::serial::Link::new(&link, kiosk::printer::serial::LinkSettings::new(&cfg.printer, 115_200));
+    let t = Instant::now();
+    let e = l.status().unwrap_err();
+    assert!(e.to_string().contains("printer_offline"), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(3));
+}
