@@ -33,8 +33,8 @@ fn corpus_accuracy() {
         let failed = r.failed();
         if let Some(m) = &r.measures.face {
             println!(
-                "{file:55} {expect:4} {:30} got {:40} n={} fw={:.0} yaw={:.1} pitch={:.1} roll={:.1} open={:.2} vis={:.2} luma={:.0} clip={:.2} bal={:.2} glare={:.3} sharp={:.2} fde={:.1} rise={:.2} bgL={:.1} bgS={:.2}",
-                reasons, failed.join(";"), r.measures.faces, m.width, m.pose.yaw, m.pose.pitch, m.pose.roll, m.eye_openness, m.eye_visibility, m.face_luma, m.clipped, m.side_balance, m.glare, m.sharpness, m.forehead_de, m.rise, r.measures.background_l, r.measures.background_share
+                "{file:55} {expect:4} {:30} got {:40} n={} fw={:.0} yaw={:.1} pitch={:.1} roll={:.1} open={:.2} vis={:.2} luma={:.0} clip={:.2} bal={:.2} glare={:.3} sharp={:.2} fde={:.1} rise={:.2} crown={:.1}/{:.1}/{:.2} bgL={:.1} bgS={:.2}",
+                reasons, failed.join(";"), r.measures.faces, m.width, m.pose.yaw, m.pose.pitch, m.pose.roll, m.eye_openness, m.eye_visibility, m.face_luma, m.clipped, m.side_balance, m.glare, m.sharpness, m.forehead_de, m.rise, m.crown.0, m.crown.1, m.crown.2, r.measures.background_l, r.measures.background_share
             );
         } else {
             println!("{file:55} {expect:4} {reasons:30} got {:40} (no face) bgL={:.1} bgS={:.2}", failed.join(";"), r.measures.background_l, r.measures.background_share);

@@ -42,8 +42,10 @@ pub const MIN_SIDE_BALANCE: f32 = 0.4;
 pub const MAX_GLARE_SHARE: f32 = 0.05;
 /// Laplacian-to-gradient RMS ratio on the 64-px face crop below which it is blurred.
 pub const MIN_SHARPNESS: f32 = 0.55;
-/// Hat: forehead colour differs from the cheeks by more than this ΔE…
-pub const HAT_FOREHEAD_DE: f32 = 30.0;
+/// Hat: the crown (hair top to forehead) is more colourful than hair (mean C*ab)…
+pub const HAT_MAX_CROWN_CHROMA: f32 = 35.0;
+/// …or has the light/dark pattern of a band or badge (L* standard deviation)…
+pub const HAT_MAX_CROWN_L_SPREAD: f32 = 30.0;
 /// …or the silhouette rises this many face heights above the forehead landmark.
 pub const HAT_MAX_RISE: f32 = 0.75;
 /// Pitch from landmarks cannot tell head tilt from face shape (nose projection, chin
@@ -66,6 +68,8 @@ pub struct Measures {
     pub background_l: f32,
     pub background_share: f32,
     pub background_samples: usize,
+    /// Sharpness of the person's head when no face was found.
+    pub person_sharpness: Option<f32>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -86,6 +90,7 @@ pub struct FaceMeasures {
     pub sharpness: f32,
     pub forehead_de: f32,
     pub rise: f32,
+    pub crown: (f32, f32, f32),
 }
 
 /// One check's verdict.
@@ -128,6 +133,7 @@ impl Measures {
                 sharpness: measure::sharpness(&mut an.resizer, img, f),
                 forehead_de: de,
                 rise,
+                crown: measure::crown(img, f, &still.mask, hair_y),
             }
         });
         Measures {
@@ -138,6 +144,11 @@ impl Measures {
             background_l: bl,
             background_share: bs,
             background_samples: bn,
+            person_sharpness: if still.face.is_none() {
+                measure::person_sharpness(&mut an.resizer, img, &still.mask)
+            } else {
+                None
+            },
         }
     }
 }
@@ -176,6 +187,10 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
     );
     let Some(f) = &m.face else {
         out.push(bg);
+        // A blurred face defeats the detector: say so when the person is there but blurred.
+        if let Some(sharp) = m.person_sharpness {
+            out.push(check("sharpness", (sharp < MIN_SHARPNESS).then_some(Hint::Blur), sharp as f64, format!("≥ {MIN_SHARPNESS}")));
+        }
         return out;
     };
 
@@ -244,12 +259,16 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         ),
     ));
 
-    let hat = f.forehead_de > HAT_FOREHEAD_DE || f.rise > HAT_MAX_RISE;
+    let (chroma, spread, _) = f.crown;
+    let hat = chroma > HAT_MAX_CROWN_CHROMA || spread > HAT_MAX_CROWN_L_SPREAD || f.rise > HAT_MAX_RISE;
     out.push(check(
         "accessory",
         hat.then_some(Hint::Hat),
-        f.forehead_de as f64,
-        format!("forehead ΔE to cheeks ≤ {HAT_FOREHEAD_DE}, head rise ≤ {HAT_MAX_RISE} face heights ({:.2})", f.rise),
+        chroma as f64,
+        format!(
+            "crown chroma ≤ {HAT_MAX_CROWN_CHROMA}, crown L* spread ≤ {HAT_MAX_CROWN_L_SPREAD} ({spread:.1}), head rise ≤ {HAT_MAX_RISE} face heights ({:.2})",
+            f.rise
+        ),
     ));
 
     let eyes = f.eye_openness < MIN_EYE_OPENNESS || f.eye_visibility < MIN_EYE_VISIBILITY;

@@ -140,6 +140,43 @@ pub fn sharpness(resizer: &mut fast_image_resize::Resizer, img: &RgbImage, f: &F
     sharpness_of(&l, N as usize)
 }
 
+/// Sharpness of the person's head when no face was found (a badly blurred face defeats the
+/// detector): the same measure on the top of the person mask.
+pub fn person_sharpness(resizer: &mut fast_image_resize::Resizer, img: &RgbImage, mask: &Mask) -> Option<f32> {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let step = (h / 120.0).max(1.0);
+    let row_extent = |y: f32| {
+        let (mut x0, mut x1, mut x) = (f32::MAX, f32::MIN, 0.0);
+        while x < w {
+            if mask.at(x, y) > 0.5 {
+                x0 = x0.min(x);
+                x1 = x1.max(x);
+            }
+            x += step;
+        }
+        (x1 >= x0).then_some((x0, x1))
+    };
+    let mut y = 0.0;
+    let top = loop {
+        if y >= h {
+            return None;
+        }
+        if row_extent(y).is_some() {
+            break y;
+        }
+        y += step;
+    };
+    let (x0, x1) = row_extent(top + 0.12 * h)?;
+    let head_w = x1 - x0;
+    if head_w < 0.05 * w {
+        return None;
+    }
+    let roi = imgops::Roi { cx: (x0 + x1) / 2.0, cy: top + 0.6 * head_w, side: 0.55 * head_w, angle: 0.0 };
+    let crop = imgops::extract(resizer, img, &roi, 64);
+    let l: Vec<f32> = crop.pixels().map(|p| luma(p.0)).collect();
+    Some(sharpness_of(&l, 64))
+}
+
 pub fn sharpness_of(l: &[f32], n: usize) -> f32 {
     let (mut lap2, mut grad2) = (0f64, 0f64);
     for y in 1..n - 1 {
@@ -210,4 +247,46 @@ pub fn headwear(img: &RgbImage, f: &Face, reg: &Regions, hair_y: f32) -> (f32, f
     let de = delta_e(fore, cheeks).min(delta_e(fore, cheeks2));
     let rise = (f.pt(10).1 - hair_y) / f.height().max(1.0);
     (de, rise)
+}
+
+/// The crown (between the hair top and the forehead landmark, over the face centre,
+/// inside the person mask): mean chroma (C*ab), L* spread, and the share of samples far
+/// from the crown's mean colour. Hair is a dark, low-chroma, fairly even patch; a cap
+/// with a badge, band or a coloured crown is not.
+pub fn crown(img: &RgbImage, f: &Face, mask: &Mask, hair_y: f32) -> (f32, f32, f32) {
+    let fw = f.width();
+    let cx = (f.pt(234).0 + f.pt(454).0) / 2.0;
+    let y10 = f.pt(10).1;
+    let (y0, y1) = (hair_y + 0.15 * (y10 - hair_y), y10 - 0.03 * f.height());
+    if y1 - y0 < 2.0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let (w, h) = (img.width() as f32 - 1.0, img.height() as f32 - 1.0);
+    let mut labs = vec![];
+    let (sx, sy) = ((0.7 * fw / 20.0).max(1.0), ((y1 - y0) / 12.0).max(1.0));
+    let mut y = y0;
+    while y <= y1 {
+        let mut x = cx - 0.35 * fw;
+        while x <= cx + 0.35 * fw {
+            if x >= 0.0 && y >= 0.0 && x <= w && y <= h && mask.at(x, y) > 0.5 {
+                labs.push(lab(img.get_pixel(x as u32, y as u32).0));
+            }
+            x += sx;
+        }
+        y += sy;
+    }
+    if labs.len() < 10 {
+        return (0.0, 0.0, 0.0);
+    }
+    let n = labs.len() as f32;
+    let mut m = [0f32; 3];
+    for l in &labs {
+        for k in 0..3 {
+            m[k] += l[k] / n;
+        }
+    }
+    let chroma = labs.iter().map(|l| (l[1] * l[1] + l[2] * l[2]).sqrt()).sum::<f32>() / n;
+    let lstd = (labs.iter().map(|l| (l[0] - m[0]).powi(2)).sum::<f32>() / n).sqrt();
+    let far = labs.iter().filter(|l| delta_e(**l, m) > 30.0).count() as f32 / n;
+    (chroma, lstd, far)
 }
