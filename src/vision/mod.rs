@@ -1,10 +1,33 @@
 //! Face analysis, live guidance, auto-capture, the photo validator and the compliant-photo
-//! maker (issue #4). In progress: only the output format check exists so far.
+//! maker (issue #4). Models: MediaPipe (embedded ONNX, run by tract); see `docs/vision.md`.
 
+pub mod analysis;
+pub mod checks;
 pub mod cli;
+pub mod detect;
+pub mod geometry;
+pub mod hints;
+pub mod imgops;
+pub mod measure;
+pub mod models;
+pub mod pose;
+pub mod validator;
+
+pub use validator::{Report, Validator};
 
 use crate::config::DocumentSpec;
 use crate::domain::Prompt;
+
+/// Errors of the vision library.
+#[derive(Debug, thiserror::Error)]
+pub enum VisionError {
+    #[error("model {model} failed: {reason}. Fix: the embedded model is damaged; rebuild the kiosk binary")]
+    Model { model: &'static str, reason: String },
+    #[error("cannot read image {path}: {reason}. Fix: give a readable JPEG or PNG file")]
+    Image { path: String, reason: String },
+    #[error("cannot write {path}: {reason}. Fix: check the directory exists and is writable")]
+    Write { path: String, reason: String },
+}
 
 /// Checks a finished document photo the way the review centre re-checks an upload:
 /// returns the reasons it fails (empty = acceptable). Used by `review::server`.

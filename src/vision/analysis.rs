@@ -1,0 +1,232 @@
+//! Runs the models on a frame: face detection, Face Mesh landmarks (with tracking from
+//! the previous frame), head pose, and the person segmentation mask.
+
+use super::detect::{self, Detection, Range};
+use super::imgops::{self, Roi};
+use super::models::{self, Net};
+use super::pose::{self, Pose};
+use super::VisionError;
+use fast_image_resize::Resizer;
+use image::RgbImage;
+
+const MESH_IN: u32 = 192;
+const SEG_IN: u32 = 256;
+/// MediaPipe's ROI scale around the face for Face Mesh.
+const ROI_SCALE: f32 = 1.5;
+/// Face Mesh presence threshold (MediaPipe default).
+const MIN_PRESENCE: f32 = 0.5;
+
+/// A face with its 468 landmarks in frame pixels.
+#[derive(Debug, Clone)]
+pub struct Face {
+    pub landmarks: Vec<[f32; 3]>,
+    pub pose: Pose,
+    /// Landmark bounding box x, y, w, h.
+    pub bbox: [f32; 4],
+    pub presence: f32,
+}
+
+impl Face {
+    pub fn pt(&self, i: usize) -> (f32, f32) {
+        (self.landmarks[i][0], self.landmarks[i][1])
+    }
+    /// Cheek-to-cheek width (234 to 454), the standards' "face width".
+    pub fn width(&self) -> f32 {
+        dist(self.pt(234), self.pt(454))
+    }
+    /// Forehead top (10) to chin (152).
+    pub fn height(&self) -> f32 {
+        dist(self.pt(10), self.pt(152))
+    }
+    pub fn eye_centres(&self) -> ((f32, f32), (f32, f32)) {
+        let m = |a: usize, b: usize| {
+            let (p, q) = (self.pt(a), self.pt(b));
+            ((p.0 + q.0) / 2.0, (p.1 + q.1) / 2.0)
+        };
+        (m(33, 133), m(263, 362))
+    }
+    pub fn eye_mid(&self) -> (f32, f32) {
+        let (r, l) = self.eye_centres();
+        ((r.0 + l.0) / 2.0, (r.1 + l.1) / 2.0)
+    }
+    /// The ROI for the next frame (tracking).
+    pub fn next_roi(&self) -> Roi {
+        let (r, l) = (self.pt(33), self.pt(263));
+        let angle = (l.1 - r.1).atan2(l.0 - r.0);
+        let [x, y, w, h] = self.bbox;
+        Roi {
+            cx: x + w / 2.0,
+            cy: y + h / 2.0,
+            side: w.max(h) * ROI_SCALE,
+            angle,
+        }
+    }
+}
+
+pub fn dist(a: (f32, f32), b: (f32, f32)) -> f32 {
+    ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
+}
+
+/// Person probability, 256×256, stretched over the whole frame.
+#[derive(Debug, Clone)]
+pub struct Mask {
+    pub prob: Vec<f32>,
+    pub frame_w: u32,
+    pub frame_h: u32,
+}
+
+impl Mask {
+    /// Bilinear person probability at a frame pixel.
+    pub fn at(&self, x: f32, y: f32) -> f32 {
+        let n = SEG_IN as f32;
+        let u = ((x + 0.5) / self.frame_w as f32 * n - 0.5).clamp(0.0, n - 1.0);
+        let v = ((y + 0.5) / self.frame_h as f32 * n - 0.5).clamp(0.0, n - 1.0);
+        let (u0, v0) = (u.floor() as usize, v.floor() as usize);
+        let (u1, v1) = ((u0 + 1).min(SEG_IN as usize - 1), (v0 + 1).min(SEG_IN as usize - 1));
+        let (fu, fv) = (u - u0 as f32, v - v0 as f32);
+        let g = |uu: usize, vv: usize| self.prob[vv * SEG_IN as usize + uu];
+        let top = g(u0, v0) * (1.0 - fu) + g(u1, v0) * fu;
+        let bot = g(u0, v1) * (1.0 - fu) + g(u1, v1) * fu;
+        top * (1.0 - fv) + bot * fv
+    }
+}
+
+/// The models, loaded once from the embedded bytes.
+pub struct Analyzer {
+    short: Net,
+    full: Net,
+    mesh: Net,
+    seg: Net,
+    anchors_short: Vec<(f32, f32)>,
+    anchors_full: Vec<(f32, f32)>,
+    pub(crate) resizer: Resizer,
+}
+
+impl Analyzer {
+    pub fn new() -> Result<Analyzer, VisionError> {
+        Ok(Analyzer {
+            short: Net::load("face_detection_short_range", models::FACE_DETECTION_SHORT, [1, 3, 128, 128])?,
+            full: Net::load("face_detection_full_range", models::FACE_DETECTION_FULL, [1, 3, 192, 192])?,
+            mesh: Net::load("face_landmark", models::FACE_LANDMARK, [1, 3, 192, 192])?,
+            seg: Net::load("selfie_segmentation", models::SELFIE_SEGMENTATION, [1, 3, 256, 256])?,
+            anchors_short: detect::anchors(Range::Short),
+            anchors_full: detect::anchors(Range::Full),
+            resizer: Resizer::new(),
+        })
+    }
+
+    /// Face detections in frame pixels, best first.
+    pub fn detect(&mut self, img: &RgbImage, range: Range) -> Result<Vec<Detection>, VisionError> {
+        let n = range.input() as u32;
+        let side = img.width().max(img.height()) as f32;
+        let roi = Roi {
+            cx: img.width() as f32 / 2.0,
+            cy: img.height() as f32 / 2.0,
+            side,
+            angle: 0.0,
+        };
+        let crop = imgops::extract(&mut self.resizer, img, &roi, n);
+        let input = imgops::to_nchw(&crop, -1.0, 1.0);
+        let (net, anchors) = match range {
+            Range::Short => (&mut self.short, &self.anchors_short),
+            Range::Full => (&mut self.full, &self.anchors_full),
+        };
+        let out = net.run(input)?;
+        let dets = detect::decode(range, anchors, &out[0], &out[1]);
+        Ok(dets.iter().map(|d| detect::unletterbox(d, img.width(), img.height())).collect())
+    }
+
+    /// The Face Mesh ROI MediaPipe derives from a detection.
+    pub fn roi_from_detection(d: &Detection) -> Roi {
+        let (r, l) = (d.keypoints[0], d.keypoints[1]);
+        Roi {
+            cx: d.bbox[0] + d.bbox[2] / 2.0,
+            cy: d.bbox[1] + d.bbox[3] / 2.0,
+            side: d.bbox[2].max(d.bbox[3]) * ROI_SCALE,
+            angle: (l.1 - r.1).atan2(l.0 - r.0),
+        }
+    }
+
+    /// Face Mesh on `roi`; `None` when the model says no face is there.
+    pub fn landmarks(&mut self, img: &RgbImage, roi: &Roi) -> Result<Option<Face>, VisionError> {
+        let crop = imgops::extract(&mut self.resizer, img, roi, MESH_IN);
+        let out = self.mesh.run(imgops::to_nchw(&crop, 0.0, 1.0))?;
+        let presence = 1.0 / (1.0 + (-out[1][0]).exp());
+        if presence < MIN_PRESENCE {
+            return Ok(None);
+        }
+        let k = roi.side / MESH_IN as f32;
+        let landmarks: Vec<[f32; 3]> = out[0]
+            .chunks_exact(3)
+            .map(|p| {
+                let (x, y) = roi.to_frame(p[0], p[1], MESH_IN as f32);
+                [x, y, p[2] * k]
+            })
+            .collect();
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for p in &landmarks {
+            x0 = x0.min(p[0]);
+            y0 = y0.min(p[1]);
+            x1 = x1.max(p[0]);
+            y1 = y1.max(p[1]);
+        }
+        let pose = pose::estimate(&landmarks);
+        Ok(Some(Face {
+            landmarks,
+            pose,
+            bbox: [x0, y0, x1 - x0, y1 - y0],
+            presence,
+        }))
+    }
+
+    /// Person segmentation over the whole frame.
+    pub fn segment(&mut self, img: &RgbImage) -> Result<Mask, VisionError> {
+        let small = imgops::resize_rect(
+            &mut self.resizer,
+            img,
+            [0.0, 0.0, img.width() as f64, img.height() as f64],
+            SEG_IN,
+            SEG_IN,
+        );
+        let out = self.seg.run(imgops::to_nchw(&small, 0.0, 1.0))?;
+        Ok(Mask {
+            prob: out.into_iter().next().unwrap_or_default(),
+            frame_w: img.width(),
+            frame_h: img.height(),
+        })
+    }
+
+    /// Everything a still image needs: all faces (full-range detector, which also finds
+    /// small faces), the main face's landmarks, and the segmentation mask.
+    pub fn analyse_still(&mut self, img: &RgbImage) -> Result<Still, VisionError> {
+        let mut faces = self.detect(img, Range::Full)?;
+        if faces.is_empty() {
+            faces = self.detect(img, Range::Short)?;
+        }
+        // Largest face first: that is the person at the kiosk.
+        faces.sort_by(|a, b| (b.bbox[2] * b.bbox[3]).total_cmp(&(a.bbox[2] * a.bbox[3])));
+        let face = match faces.first() {
+            Some(d) => {
+                let roi = Self::roi_from_detection(d);
+                let first = self.landmarks(img, &roi)?;
+                // A second pass on the ROI from the landmarks themselves, as in tracking:
+                // it levels the crop on the eye line and fits it to the mesh.
+                match first {
+                    Some(f) => self.landmarks(img, &f.next_roi())?.or(Some(f)),
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        let mask = self.segment(img)?;
+        Ok(Still { detections: faces, face, mask })
+    }
+}
+
+/// The analysis of one still image.
+#[derive(Debug, Clone)]
+pub struct Still {
+    pub detections: Vec<Detection>,
+    pub face: Option<Face>,
+    pub mask: Mask,
+}

@@ -1,0 +1,319 @@
+//! The ten capture checks (photo-standards §4). `Measures` holds the raw numbers of one
+//! frame; `evaluate` turns them into verdicts with the configured limits and a hint each.
+
+use super::analysis::{Analyzer, Still};
+use super::geometry::{self, CropPlan};
+use super::hints::Hint;
+use super::measure;
+use super::pose::Pose;
+use crate::config::DocumentSpec;
+use image::RgbImage;
+
+/// The check names, in the guidance priority order of the issue.
+pub const CHECK_NAMES: [&str; 10] = [
+    "face_count",
+    "face_size",
+    "face_position",
+    "head_pose",
+    "accessory",
+    "eyes_visible",
+    "exposure",
+    "lighting",
+    "background",
+    "sharpness",
+];
+
+// Kiosk thresholds not (yet) in `Limits`; named here so operators can find them.
+/// A second face counts when at least this share of the main face's width.
+pub const OTHER_FACE_MIN_SHARE: f32 = 0.4;
+/// Eyes closed below this lid-gap / eye-width ratio.
+pub const MIN_EYE_OPENNESS: f32 = 0.09;
+/// Eyes covered (sunglasses, a hand, a bar) when the darker eye region is below this
+/// share of the cheek luma.
+pub const MIN_EYE_VISIBILITY: f32 = 0.35;
+/// Face mean luma bounds (0–255).
+pub const MIN_FACE_LUMA: f32 = 55.0;
+pub const MAX_FACE_LUMA: f32 = 235.0;
+/// Over-exposed when this share of the skin is clipped.
+pub const MAX_CLIPPED_SHARE: f32 = 0.25;
+/// Darker cheek at least this share of the brighter one (≈ 1.3 stops; shadowed halves in the corpus are ≤ 0.25).
+pub const MIN_SIDE_BALANCE: f32 = 0.4;
+/// Specular glare: at most this share of face samples far brighter than the skin.
+pub const MAX_GLARE_SHARE: f32 = 0.05;
+/// Laplacian-to-gradient RMS ratio on the 64-px face crop below which it is blurred.
+pub const MIN_SHARPNESS: f32 = 0.55;
+/// Hat: the crown (hair top to forehead) is more colourful than hair (mean C*ab)…
+pub const HAT_MAX_CROWN_CHROMA: f32 = 35.0;
+/// …or has the light/dark pattern of a band or badge (L* standard deviation)…
+pub const HAT_MAX_CROWN_L_SPREAD: f32 = 30.0;
+/// …or the silhouette rises this many face heights above the forehead landmark.
+pub const HAT_MAX_RISE: f32 = 0.75;
+/// Pitch from landmarks cannot tell head tilt from face shape (nose projection, chin
+/// depth) better than this: frontal portraits of different people read from −4° to +11°
+/// against the canonical face. Pitch fails only beyond `max_pitch_deg` plus this.
+pub const PITCH_SHAPE_TOLERANCE_DEG: f64 = 8.0;
+/// Frame margin (share of the window) the maker may fill by extending edge rows.
+pub const WINDOW_SLACK: f32 = 0.03;
+/// Too few background samples to judge (the person fills the frame).
+pub const MIN_BACKGROUND_SAMPLES: usize = 50;
+
+/// Raw numbers of one frame.
+#[derive(Debug, Clone, Default)]
+pub struct Measures {
+    pub frame_w: f32,
+    pub frame_h: f32,
+    pub faces: usize,
+    /// Main face present (landmarks found).
+    pub face: Option<FaceMeasures>,
+    pub background_l: f32,
+    pub background_share: f32,
+    pub background_samples: usize,
+    /// Sharpness of the person's head when no face was found.
+    pub person_sharpness: Option<f32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FaceMeasures {
+    pub bbox: [f32; 4],
+    pub width: f32,
+    pub eye_distance: f32,
+    pub centre_x: f32,
+    pub chin_y: f32,
+    pub plan: Option<CropPlan>,
+    pub pose: Pose,
+    pub eye_openness: f32,
+    pub eye_visibility: f32,
+    pub face_luma: f32,
+    pub clipped: f32,
+    pub side_balance: f32,
+    pub glare: f32,
+    pub sharpness: f32,
+    pub forehead_de: f32,
+    pub rise: f32,
+    pub crown: (f32, f32, f32),
+}
+
+/// One check's verdict.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub pass: bool,
+    pub value: f64,
+    pub limit: String,
+    #[serde(skip)]
+    pub hint: Option<Hint>,
+}
+
+impl Measures {
+    /// Measures a still image (or a frame) from its analysis.
+    pub fn of(an: &mut Analyzer, img: &RgbImage, still: &Still, spec: &DocumentSpec) -> Measures {
+        let main_w = still.detections.first().map(|d| d.bbox[2]).unwrap_or(0.0);
+        let faces = still.detections.iter().filter(|d| d.bbox[2] >= OTHER_FACE_MIN_SHARE * main_w).count();
+        let (bl, bs, bn) = measure::background(img, &still.mask, spec.limits.background_max_delta_e as f32);
+        let face = still.face.as_ref().map(|f| {
+            let reg = measure::regions(f);
+            let hair_y = geometry::hair_top(f, &still.mask);
+            let (luma, clipped) = measure::exposure(img, &reg);
+            let (de, rise) = measure::headwear(img, f, &reg, hair_y);
+            let (r, l) = f.eye_centres();
+            FaceMeasures {
+                bbox: f.bbox,
+                width: f.width(),
+                eye_distance: super::analysis::dist(r, l),
+                centre_x: (f.pt(234).0 + f.pt(454).0) / 2.0,
+                chin_y: f.pt(152).1,
+                plan: Some(geometry::plan(f, hair_y, spec)),
+                pose: f.pose,
+                eye_openness: measure::eye_openness(f),
+                eye_visibility: measure::eye_visibility(img, &reg),
+                face_luma: luma,
+                clipped,
+                side_balance: measure::side_balance(img, &reg),
+                glare: measure::glare(img, &reg),
+                sharpness: measure::sharpness(&mut an.resizer, img, f),
+                forehead_de: de,
+                rise,
+                crown: measure::crown(img, f, &still.mask, hair_y),
+            }
+        });
+        Measures {
+            frame_w: img.width() as f32,
+            frame_h: img.height() as f32,
+            faces: if face.is_some() { faces.max(1) } else { 0 },
+            face,
+            background_l: bl,
+            background_share: bs,
+            background_samples: bn,
+            person_sharpness: if still.face.is_none() {
+                measure::person_sharpness(&mut an.resizer, img, &still.mask)
+            } else {
+                None
+            },
+        }
+    }
+}
+
+fn check(name: &'static str, fail: Option<Hint>, value: f64, limit: String) -> Check {
+    Check { name, pass: fail.is_none(), value, limit, hint: fail }
+}
+
+/// All ten checks, in [`CHECK_NAMES`] order. Without exactly one face only `face_count`
+/// and `background` can be judged, and only those are returned.
+pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
+    let lim = &spec.limits;
+    let mut out = vec![check(
+        "face_count",
+        match m.faces {
+            0 => Some(Hint::NoFace),
+            1 => None,
+            _ => Some(Hint::ManyFaces),
+        },
+        m.faces as f64,
+        "1".into(),
+    )];
+    let bg_fail = m.background_samples >= MIN_BACKGROUND_SAMPLES
+        && (m.background_l < lim.background_min_lightness as f32 || m.background_share < lim.background_min_share as f32);
+    let bg = check(
+        "background",
+        bg_fail.then_some(Hint::Background),
+        m.background_share as f64,
+        format!(
+            "L* ≥ {} and ≥ {:.0}% within ΔE {} (L* = {:.1})",
+            lim.background_min_lightness,
+            lim.background_min_share * 100.0,
+            lim.background_max_delta_e,
+            m.background_l
+        ),
+    );
+    let Some(f) = &m.face else {
+        out.push(bg);
+        // A blurred face defeats the detector: say so when the person is there but blurred.
+        if let Some(sharp) = m.person_sharpness {
+            out.push(check("sharpness", (sharp < MIN_SHARPNESS).then_some(Hint::Blur), sharp as f64, format!("≥ {MIN_SHARPNESS}")));
+        }
+        return out;
+    };
+
+    // face_size: too far, or the document window cannot fit in the frame at all.
+    let plan = f.plan.unwrap_or(CropPlan { scale: 1.0, left: 0.0, top: 0.0, width: 0.0, height: 0.0, hair_y: 0.0 });
+    let slack = 1.0 + WINDOW_SLACK;
+    let too_close = plan.width > m.frame_w * slack || plan.height > m.frame_h * slack;
+    let max_fw = f.width / (plan.width / m.frame_w).max(plan.height / m.frame_h).max(1e-3);
+    out.push(check(
+        "face_size",
+        if f.width < lim.min_face_px as f32 {
+            Some(Hint::Closer)
+        } else if too_close {
+            Some(Hint::Back)
+        } else {
+            None
+        },
+        f.width as f64,
+        format!("[{}, {:.0}] px face width (eye distance {:.0} px, ICAO advises ≥ {})", lim.min_face_px, max_fw, f.eye_distance, lim.advisory_eye_distance_px),
+    ));
+
+    // face_position: head/chin cut, window outside the frame, or off-centre.
+    let band = lim.centre_band as f32;
+    let rel = f.centre_x / m.frame_w;
+    let sx = m.frame_w * WINDOW_SLACK;
+    let sy = m.frame_h * WINDOW_SLACK;
+    let pos = if plan.hair_y <= 0.5 || plan.top < -sy {
+        Some(Hint::LowerSeat)
+    } else if f.chin_y >= m.frame_h - 1.0 || (!too_close && plan.bottom() > m.frame_h + sy) {
+        Some(Hint::RaiseSeat)
+    } else if rel < 0.5 - band / 2.0 || (!too_close && plan.left < -sx) {
+        // Face on the image's left = the person's right: move to their left.
+        Some(Hint::MoveLeft)
+    } else if rel > 0.5 + band / 2.0 || (!too_close && plan.right() > m.frame_w + sx) {
+        Some(Hint::MoveRight)
+    } else {
+        None
+    };
+    out.push(check(
+        "face_position",
+        pos,
+        rel as f64,
+        format!("face centre in [{:.2}, {:.2}] of the width, head and document window inside the frame", 0.5 - band / 2.0, 0.5 + band / 2.0),
+    ));
+
+    let p = f.pose;
+    let pose_fail = if p.yaw.abs() as f64 > lim.max_yaw_deg {
+        Some(if p.yaw > 0.0 { Hint::TurnRight } else { Hint::TurnLeft })
+    } else if p.pitch.abs() as f64 > lim.max_pitch_deg + PITCH_SHAPE_TOLERANCE_DEG {
+        Some(if p.pitch > 0.0 { Hint::ChinUp } else { Hint::ChinDown })
+    } else if p.roll.abs() as f64 > lim.max_roll_deg {
+        Some(Hint::Level)
+    } else {
+        None
+    };
+    let worst = (p.yaw.abs() as f64 / lim.max_yaw_deg)
+        .max(p.pitch.abs() as f64 / (lim.max_pitch_deg + PITCH_SHAPE_TOLERANCE_DEG))
+        .max(p.roll.abs() as f64 / lim.max_roll_deg);
+    out.push(check(
+        "head_pose",
+        pose_fail,
+        worst,
+        format!(
+            "|yaw| ≤ {}°, |pitch| ≤ {}° + {}° shape tolerance, |roll| ≤ {}° (value = worst share of its limit)",
+            lim.max_yaw_deg, lim.max_pitch_deg, PITCH_SHAPE_TOLERANCE_DEG, lim.max_roll_deg
+        ),
+    ));
+
+    let (chroma, spread, _) = f.crown;
+    let hat = chroma > HAT_MAX_CROWN_CHROMA || spread > HAT_MAX_CROWN_L_SPREAD || f.rise > HAT_MAX_RISE;
+    out.push(check(
+        "accessory",
+        hat.then_some(Hint::Hat),
+        chroma as f64,
+        format!(
+            "crown chroma ≤ {HAT_MAX_CROWN_CHROMA}, crown L* spread ≤ {HAT_MAX_CROWN_L_SPREAD} ({spread:.1}), head rise ≤ {HAT_MAX_RISE} face heights ({:.2})",
+            f.rise
+        ),
+    ));
+
+    let eyes = f.eye_openness < MIN_EYE_OPENNESS || f.eye_visibility < MIN_EYE_VISIBILITY;
+    out.push(check(
+        "eyes_visible",
+        eyes.then_some(Hint::Eyes),
+        f.eye_visibility as f64,
+        format!("eye/cheek luma ≥ {MIN_EYE_VISIBILITY}, openness ≥ {MIN_EYE_OPENNESS} ({:.2})", f.eye_openness),
+    ));
+
+    let exp = if f.face_luma < MIN_FACE_LUMA {
+        Some(Hint::TooDark)
+    } else if f.face_luma > MAX_FACE_LUMA || f.clipped > MAX_CLIPPED_SHARE {
+        Some(Hint::TooBright)
+    } else {
+        None
+    };
+    out.push(check(
+        "exposure",
+        exp,
+        f.face_luma as f64,
+        format!("face luma in [{MIN_FACE_LUMA}, {MAX_FACE_LUMA}], clipped ≤ {MAX_CLIPPED_SHARE}"),
+    ));
+
+    let light = if f.side_balance < MIN_SIDE_BALANCE {
+        Some(Hint::UnevenLight)
+    } else if f.glare > MAX_GLARE_SHARE {
+        Some(Hint::Glare)
+    } else {
+        None
+    };
+    out.push(check(
+        "lighting",
+        light,
+        f.side_balance as f64,
+        format!("side balance ≥ {MIN_SIDE_BALANCE}, glare share ≤ {MAX_GLARE_SHARE} ({:.3})", f.glare),
+    ));
+
+    out.push(bg);
+
+    out.push(check(
+        "sharpness",
+        (f.sharpness < MIN_SHARPNESS).then_some(Hint::Blur),
+        f.sharpness as f64,
+        format!("≥ {MIN_SHARPNESS}"),
+    ));
+    out
+}
