@@ -1,0 +1,474 @@
+//! The kiosk's upload client: [`Uploader`] over the durable [`Outbox`] and a background
+//! worker thread that sends, retries and polls.
+//!
+//! Order of a submission: outbox row written and fsync'd → (failpoint `upload:before-send`)
+//! → POST with the row's idempotency key → (`upload:after-send`) → the id is recorded and
+//! photo+details erased → (`upload:after-ack`) → status polled until the decision →
+//! (`upload:after-decision`) → decision recorded → delivered to the session by
+//! [`Uploader::poll`], or dropped once settled when the session was abandoned.
+//!
+//! Retries: network errors, timeouts, unreadable/oversized/garbled replies, 408, 429 and
+//! 5xx back off exponentially with jitter; any other 4xx is final and its reason is shown
+//! to the person. Because every retry resends the same bytes under the same key, a
+//! retry can never create a second submission — so never a second receipt.
+
+use super::api::*;
+use super::embedded::EmbeddedHandle;
+use super::outbox::Outbox;
+use super::ReviewError;
+use crate::config::{Config, Device};
+use crate::domain::{ClaimCode, Prompt};
+use crate::ops::failpoint;
+use crate::runtime::{Decision, Submission, Uploader};
+use base64::Engine as _;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+/// Connection settings and retry policy of the client.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// e.g. `http://127.0.0.1:8700` (no trailing slash).
+    pub base_url: String,
+    pub kiosk_id: String,
+    pub key: String,
+    /// Where `outbox.sqlite` and `outbox.key` live.
+    pub data_dir: PathBuf,
+    pub connect_timeout: Duration,
+    /// Whole-request bound (connect, send, and the reply, however slowly it drips).
+    pub request_timeout: Duration,
+    /// Replies longer than this are treated as garbage (and retried).
+    pub max_response_bytes: u64,
+    /// Interval between status polls of an acknowledged submission.
+    pub poll_interval: Duration,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+}
+
+impl ClientOptions {
+    pub fn new(base_url: &str, kiosk_id: &str, key: &str, data_dir: PathBuf) -> ClientOptions {
+        ClientOptions {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            kiosk_id: kiosk_id.to_string(),
+            key: key.to_string(),
+            data_dir,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(20),
+            max_response_bytes: 4 * 1024 * 1024,
+            poll_interval: Duration::from_millis(500),
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+        }
+    }
+}
+
+struct Shared {
+    outbox: Mutex<Outbox>,
+    opts: ClientOptions,
+    agent: ureq::Agent,
+    stop: AtomicBool,
+    wake: (Mutex<bool>, Condvar),
+}
+
+impl Shared {
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn notify(&self) {
+        let (m, c) = &self.wake;
+        *m.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        c.notify_all();
+    }
+    fn sleep(&self, d: Duration) {
+        let (m, c) = &self.wake;
+        let g = m.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut g, _) = c
+            .wait_timeout_while(g, d, |woken| !*woken && !self.stop.load(Ordering::SeqCst))
+            .unwrap_or_else(|e| e.into_inner());
+        *g = false;
+    }
+}
+
+/// The review client: implements [`Uploader`]; owns the background worker.
+pub struct ReviewClient {
+    shared: Arc<Shared>,
+    /// The idempotency key of the current session's submission.
+    current: Option<String>,
+    worker: Option<std::thread::JoinHandle<()>>,
+    /// Keeps the in-process service alive for `review = "embedded"`.
+    _embedded: Option<EmbeddedHandle>,
+}
+
+/// The uploader for `cfg`: the embedded service, or the URL with `review_key_file`.
+pub fn open(cfg: &Config) -> Result<Box<dyn Uploader>, ReviewError> {
+    Ok(Box::new(open_client(cfg)?))
+}
+
+/// [`open`] with the concrete type (for `fetch_receipt` and the outbox view).
+pub fn open_client(cfg: &Config) -> Result<ReviewClient, ReviewError> {
+    match cfg.devices.review.device() {
+        Device::Embedded => {
+            let h = super::embedded::start(cfg)?;
+            let opts = ClientOptions::new(&h.url, &cfg.kiosk.id, &h.key, cfg.kiosk.data_dir.clone());
+            let mut c = ReviewClient::start(opts)?;
+            c._embedded = Some(h);
+            Ok(c)
+        }
+        Device::Http { url } => {
+            let key_file = cfg.devices.review_key_file.as_ref().ok_or_else(|| {
+                ReviewError::Config("devices.review_key_file is required for an http(s) review service".into())
+            })?;
+            let key = super::keys::read_key_file(key_file)?;
+            ReviewClient::start(ClientOptions::new(url, &cfg.kiosk.id, &key, cfg.kiosk.data_dir.clone()))
+        }
+        other => Err(ReviewError::Config(format!("`{other:?}` is not a review service"))),
+    }
+}
+
+impl ReviewClient {
+    /// Opens the outbox and starts the worker; every entry left from an earlier run is
+    /// resumed in the background.
+    pub fn start(opts: ClientOptions) -> Result<ReviewClient, ReviewError> {
+        let outbox = Outbox::open(&opts.data_dir)?;
+        let resumed = outbox.abandon_all()?;
+        if resumed > 0 {
+            log::info!("outbox: resuming {resumed} submission(s) from an earlier run");
+        }
+        let config = ureq::Agent::config_builder()
+            .timeout_connect(Some(opts.connect_timeout))
+            .timeout_global(Some(opts.request_timeout))
+            .http_status_as_error(false)
+            .user_agent(concat!("kiosk/", env!("CARGO_PKG_VERSION")))
+            .build();
+        let shared = Arc::new(Shared {
+            outbox: Mutex::new(outbox),
+            agent: ureq::Agent::new_with_config(config),
+            opts,
+            stop: AtomicBool::new(false),
+            wake: (Mutex::new(false), Condvar::new()),
+        });
+        let s2 = shared.clone();
+        let worker = std::thread::Builder::new()
+            .name("review-upload".into())
+            .spawn(move || worker(&s2))
+            .map_err(|e| ReviewError::Config(format!("cannot start the upload thread: {e}")))?;
+        Ok(ReviewClient {
+            shared,
+            current: None,
+            worker: Some(worker),
+            _embedded: None,
+        })
+    }
+
+    /// Entries still in the outbox (no personal data).
+    pub fn outbox_entries(&self) -> Result<Vec<super::outbox::Entry>, ReviewError> {
+        self.shared.outbox().entries()
+    }
+
+    /// Fetches a receipt again by number (operator reprint), with this kiosk's key.
+    pub fn fetch_receipt(&self, number: &crate::domain::ReceiptNumber) -> Result<ReceiptView, ReviewError> {
+        let url = format!("{}/v1/receipts/{}", self.shared.opts.base_url, number);
+        let (status, body) = get(&self.shared, &url).map_err(|message| ReviewError::Http {
+            url: url.clone(),
+            message,
+        })?;
+        if status != 200 {
+            return Err(api_error(status, &body));
+        }
+        serde_json::from_slice(&body).map_err(|e| ReviewError::Http {
+            url,
+            message: format!("unreadable receipt: {e}"),
+        })
+    }
+}
+
+impl Drop for ReviewClient {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.notify();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Uploader for ReviewClient {
+    fn submit(&mut self, s: Submission) -> Result<ClaimCode, Prompt> {
+        let idem = hex::encode(rand::random::<[u8; 16]>());
+        let claim = ClaimCode::random();
+        let req = SubmitRequest {
+            kiosk_id: self.shared.opts.kiosk_id.clone(),
+            doc: s.doc,
+            region: s.region.clone(),
+            details: s.details,
+            claim_code: claim.clone(),
+            photo_jpeg_b64: base64::engine::general_purpose::STANDARD.encode(&s.photo.0),
+        };
+        let body = Zeroizing::new(serde_json::to_vec(&req).map_err(|_| refused())?);
+        drop(req);
+        if let Err(e) = self.shared.outbox().enqueue(&idem, &claim, s.doc, &s.region, &body) {
+            log::error!("outbox: cannot store the submission: {e}");
+            return Err(refused());
+        }
+        log::info!("outbox: submission {idem} queued ({}, {})", s.doc, s.region);
+        self.current = Some(idem);
+        self.shared.notify();
+        Ok(claim)
+    }
+
+    fn poll(&mut self) -> Option<Decision> {
+        let idem = self.current.clone()?;
+        let ob = self.shared.outbox();
+        match ob.get(&idem) {
+            Ok(Some(e)) => {
+                let d = e.decision?;
+                if let Err(err) = ob.remove(&idem) {
+                    log::error!("outbox: {err}");
+                }
+                self.current = None;
+                Some(d)
+            }
+            Ok(None) => {
+                self.current = None;
+                None
+            }
+            Err(err) => {
+                log::error!("outbox: {err}");
+                None
+            }
+        }
+    }
+
+    fn abandon(&mut self) {
+        if let Some(idem) = self.current.take() {
+            if let Err(e) = self.shared.outbox().abandon(&idem) {
+                log::error!("outbox: {e}");
+            }
+            self.shared.notify();
+        }
+    }
+}
+
+/// What the person is told when the outbox cannot take the photo (disk full, …).
+pub fn refused() -> Prompt {
+    Prompt::new(
+        "outbox_unavailable",
+        "本机存储空间不足或故障，暂时无法受理，请联系工作人员",
+        "This kiosk cannot store the photo right now (storage full or faulty); please ask staff",
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// The worker
+
+/// Why one step did not finish: retry later.
+struct Transient(String);
+
+fn worker(s: &Shared) {
+    let mut retry: HashMap<String, (u32, Instant)> = HashMap::new();
+    while !s.stop.load(Ordering::SeqCst) {
+        let entries = match s.outbox().entries() {
+            Ok(e) => e,
+            Err(e) => {
+                log::error!("outbox: {e}");
+                s.sleep(s.opts.backoff_max.min(Duration::from_secs(5)));
+                continue;
+            }
+        };
+        let now = Instant::now();
+        let mut next_wake = s.opts.poll_interval;
+        for e in entries {
+            if s.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            if e.decision.is_some() {
+                if e.abandoned {
+                    // Settled with nobody waiting: the service keeps the receipt (claim code).
+                    if let Err(err) = s.outbox().remove(&e.idem_key) {
+                        log::error!("outbox: {err}");
+                    }
+                }
+                continue;
+            }
+            if let Some((_, at)) = retry.get(&e.idem_key) {
+                if *at > now {
+                    next_wake = next_wake.min(*at - now);
+                    continue;
+                }
+            }
+            let step = match &e.submission_id {
+                None => send(s, &e.idem_key),
+                Some(id) => poll_status(s, &e.idem_key, id),
+            };
+            match step {
+                Ok(()) => {
+                    retry.remove(&e.idem_key);
+                }
+                Err(Transient(why)) => {
+                    let n = retry.get(&e.idem_key).map(|r| r.0).unwrap_or(0) + 1;
+                    let wait = backoff(&s.opts, n);
+                    log::warn!(
+                        "upload {}: {why}; retry {n} in {} ms",
+                        e.idem_key,
+                        wait.as_millis()
+                    );
+                    retry.insert(e.idem_key.clone(), (n, Instant::now() + wait));
+                    next_wake = next_wake.min(wait);
+                }
+            }
+        }
+        s.sleep(next_wake);
+    }
+}
+
+/// Exponential backoff with ±50 % jitter, capped.
+fn backoff(o: &ClientOptions, attempt: u32) -> Duration {
+    let exp = o.backoff_base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let capped = exp.min(o.backoff_max);
+    capped.mul_f64(0.5 + rand::random::<f64>())
+}
+
+/// GET with the kiosk key; reads at most `max_response_bytes`.
+fn get(s: &Shared, url: &str) -> Result<(u16, Vec<u8>), String> {
+    let resp = s
+        .agent
+        .get(url)
+        .header("authorization", format!("Bearer {}", s.opts.key))
+        .call()
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    read_limited(resp, s.opts.max_response_bytes)
+}
+
+fn read_limited(mut resp: ureq::http::Response<ureq::Body>, limit: u64) -> Result<(u16, Vec<u8>), String> {
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(|e| format!("reading the reply (HTTP {status}): {e}"))?;
+    Ok((status, body))
+}
+
+fn api_error(status: u16, body: &[u8]) -> ReviewError {
+    match serde_json::from_slice::<ApiError>(body) {
+        Ok(e) => ReviewError::Rejected {
+            status,
+            code: e.error,
+            message: e.message_en,
+        },
+        Err(_) => ReviewError::Rejected {
+            status,
+            code: "unreadable".into(),
+            message: format!("HTTP {status} with an unreadable body"),
+        },
+    }
+}
+
+fn retryable(status: u16) -> bool {
+    status == 408 || status == 429 || status >= 500
+}
+
+fn send(s: &Shared, idem: &str) -> Result<(), Transient> {
+    let body = match s.outbox().body(idem) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Err(Transient("entry has neither a body nor a submission id".into())),
+        Err(e) => return Err(Transient(e.to_string())),
+    };
+    failpoint::hit("upload:before-send");
+    let url = format!("{}/v1/submissions", s.opts.base_url);
+    let sent = s
+        .agent
+        .post(&url)
+        .header("authorization", format!("Bearer {}", s.opts.key))
+        .header(IDEMPOTENCY_HEADER, idem)
+        .content_type("application/json")
+        .send(&body[..]);
+    drop(body);
+    failpoint::hit("upload:after-send");
+    let resp = sent.map_err(|e| Transient(format!("POST {url}: {e}")))?;
+    let (status, reply) = read_limited(resp, s.opts.max_response_bytes).map_err(Transient)?;
+    if (200..300).contains(&status) {
+        let acc: SubmitAccepted = serde_json::from_slice(&reply)
+            .map_err(|e| Transient(format!("POST {url}: HTTP {status} with an unreadable reply: {e}")))?;
+        s.outbox()
+            .acknowledge(idem, &acc.id)
+            .map_err(|e| Transient(e.to_string()))?;
+        log::info!("upload {idem}: acknowledged as submission {}", acc.id);
+        failpoint::hit("upload:after-ack");
+        return settle(s, idem, &acc.status);
+    }
+    if retryable(status) {
+        return Err(Transient(format!("POST {url}: HTTP {status}")));
+    }
+    // Final: the person is told why (the service's words), nothing is retried.
+    let prompt = match serde_json::from_slice::<ApiError>(&reply) {
+        Ok(e) => Prompt::new(&e.error, &e.message_zh, &e.message_en),
+        Err(_) => Prompt::new(
+            "upload_refused",
+            &format!("审核中心拒绝受理（HTTP {status}），请联系工作人员"),
+            &format!("The review centre refused the upload (HTTP {status}); please ask staff"),
+        ),
+    };
+    log::warn!("upload {idem}: refused by the service: HTTP {status} {}", prompt.id);
+    s.outbox()
+        .decide(idem, &Decision::Rejected(vec![prompt]))
+        .map_err(|e| Transient(e.to_string()))
+}
+
+fn poll_status(s: &Shared, idem: &str, id: &str) -> Result<(), Transient> {
+    let url = format!("{}/v1/submissions/{id}", s.opts.base_url);
+    let (status, reply) = get(s, &url).map_err(Transient)?;
+    if status != 200 {
+        return Err(Transient(format!("GET {url}: HTTP {status}")));
+    }
+    let v: SubmissionView = serde_json::from_slice(&reply)
+        .map_err(|e| Transient(format!("GET {url}: unreadable reply: {e}")))?;
+    settle(s, idem, &v.status)
+}
+
+fn settle(s: &Shared, idem: &str, st: &Status) -> Result<(), Transient> {
+    let d = match st {
+        Status::Pending => return Ok(()),
+        Status::Approved {
+            receipt_number,
+            valid_until,
+            ..
+        } => Decision::Approved {
+            number: receipt_number.clone(),
+            valid_until: *valid_until,
+        },
+        Status::Rejected { reasons } => Decision::Rejected(reasons.clone()),
+    };
+    failpoint::hit("upload:after-decision");
+    s.outbox().decide(idem, &d).map_err(|e| Transient(e.to_string()))?;
+    log::info!(
+        "upload {idem}: decision {}",
+        match &d {
+            Decision::Approved { number, .. } => format!("approved, receipt {number}"),
+            Decision::Rejected(r) => format!("rejected ({})", r.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(",")),
+        }
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let mut o = ClientOptions::new("http://x", "k", "key", PathBuf::from("/nonexistent"));
+        o.backoff_base = Duration::from_millis(100);
+        o.backoff_max = Duration::from_secs(1);
+        for _ in 0..50 {
+            let b1 = backoff(&o, 1);
+            assert!(b1 >= Duration::from_millis(50) && b1 < Duration::from_millis(150));
+            let b10 = backoff(&o, 10);
+            assert!(b10 >= Duration::from_millis(500) && b10 < Duration::from_millis(1500));
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! `review = "embedded"`: the reference service in-process on 127.0.0.1:0, auto-approving
+//! after one second, with a kiosk key generated in the data dir — so `kiosk run` and
+//! `kiosk simulate` need no network.
+
+use super::clock::SystemClock;
+use super::keys::{self, Keys};
+use super::server::{spawn, RunningServer, ServerOptions, Service};
+use super::store::Store;
+use super::ReviewError;
+use crate::config::Config;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Subdirectory of the data dir holding the embedded service's database and key.
+pub const DIR: &str = "review-embedded";
+
+/// The running embedded service; stops when dropped.
+pub struct EmbeddedHandle {
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    /// This kiosk's key for it.
+    pub key: String,
+    pub server: RunningServer,
+}
+
+/// Starts the embedded service with the default 1 s auto-approve.
+pub fn start(cfg: &Config) -> Result<EmbeddedHandle, ReviewError> {
+    start_with(cfg, Duration::from_secs(1))
+}
+
+pub fn start_with(cfg: &Config, auto_approve_after: Duration) -> Result<EmbeddedHandle, ReviewError> {
+    let dir = cfg.kiosk.data_dir.join(DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| ReviewError::file(&dir, format!("cannot create: {e}")))?;
+    let key_path = dir.join("kiosk.key");
+    let key = match keys::read_key_file(&key_path) {
+        Ok(k) => k,
+        Err(_) if !key_path.exists() => {
+            let k = keys::generate();
+            keys::write_private(&key_path, k.as_bytes())?;
+            k
+        }
+        Err(e) => return Err(e),
+    };
+    let mut ks = Keys::default();
+    ks.insert(&cfg.kiosk.id, &key);
+    let store = Store::open(&dir.join("review.sqlite"))?;
+    let opts = ServerOptions {
+        auto_approve_after: Some(auto_approve_after),
+        ..ServerOptions::default()
+    };
+    let svc = Service::new(cfg.clone(), store, ks, opts, Arc::new(SystemClock));
+    let server = spawn(svc, "127.0.0.1:0")?;
+    Ok(EmbeddedHandle {
+        url: server.url(),
+        key,
+        server,
+    })
+}

@@ -1,0 +1,103 @@
+//! Per-kiosk API keys: the `--keys FILE` of the service, the key file of a kiosk.
+//!
+//! Keys file: one `KIOSK_ID KEY` pair per line, `#` comments; keys are at least 32
+//! characters. The service keeps only SHA-256 digests of the keys in memory.
+
+use super::ReviewError;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Minimum key length (characters).
+pub const MIN_KEY_LEN: usize = 32;
+
+/// Key digest → kiosk id.
+#[derive(Debug, Clone, Default)]
+pub struct Keys {
+    by_digest: HashMap<[u8; 32], String>,
+}
+
+fn digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+impl Keys {
+    pub fn insert(&mut self, kiosk_id: &str, key: &str) {
+        self.by_digest.insert(digest(key), kiosk_id.to_string());
+    }
+
+    /// The kiosk owning `key`, if any.
+    pub fn kiosk_for(&self, key: &str) -> Option<&str> {
+        self.by_digest.get(&digest(key)).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_digest.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_digest.is_empty()
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Keys, ReviewError> {
+        let mut keys = Keys::default();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let (Some(id), Some(key), None) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(ReviewError::file(
+                    path,
+                    format!("line {}: expected `KIOSK_ID KEY`", i + 1),
+                ));
+            };
+            if key.len() < MIN_KEY_LEN {
+                return Err(ReviewError::file(
+                    path,
+                    format!("line {}: the key of {id} is shorter than {MIN_KEY_LEN} characters", i + 1),
+                ));
+            }
+            keys.insert(id, key);
+        }
+        Ok(keys)
+    }
+
+    pub fn load(path: &Path) -> Result<Keys, ReviewError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ReviewError::file(path, format!("cannot read the keys file: {e}")))?;
+        Keys::parse(&text, path)
+    }
+}
+
+/// A new random key: 256 bits as 64 hex digits.
+pub fn generate() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// Reads a kiosk's key file (the whole file, trimmed).
+pub fn read_key_file(path: &Path) -> Result<String, ReviewError> {
+    let k = std::fs::read_to_string(path)
+        .map_err(|e| ReviewError::file(path, format!("cannot read the kiosk key file: {e}. Fix: set devices.review_key_file to the key the review centre issued")))?;
+    let k = k.trim().to_string();
+    if k.len() < MIN_KEY_LEN {
+        return Err(ReviewError::file(path, format!("the key is shorter than {MIN_KEY_LEN} characters")));
+    }
+    Ok(k)
+}
+
+/// Writes `content` to a new file readable only by its owner (0600).
+pub fn write_private(path: &Path, content: &[u8]) -> Result<(), ReviewError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| ReviewError::file(path, format!("cannot create: {e}")))?;
+    f.write_all(content)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| ReviewError::file(path, format!("cannot write: {e}")))
+}

@@ -1,0 +1,314 @@
+//! The kiosk's durable outbox: SQLite in the data dir (WAL, `synchronous=FULL`, so a row
+//! is on disk when `enqueue` returns), with the request body — photo and details —
+//! sealed with ChaCha20-Poly1305 under a per-kiosk key file (0600).
+//!
+//! A row is written *before* the first byte is sent and lives until its decision is
+//! delivered. When the service acknowledges the submission id the sealed body is erased
+//! (`secure_delete=ON`, WAL checkpointed): from then on only the idempotency key,
+//! submission id, claim code, document and region remain.
+
+use super::ReviewError;
+use crate::config::{DocumentId, RegionCode};
+use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
+use crate::runtime::Decision;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+pub const DB_FILE: &str = "outbox.sqlite";
+pub const KEY_FILE: &str = "outbox.key";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+    idem_key TEXT PRIMARY KEY,
+    claim_code TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    region TEXT NOT NULL,
+    sealed BLOB,
+    submission_id TEXT,
+    decision TEXT,
+    abandoned INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+";
+
+/// One outbox row without its sealed body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub idem_key: String,
+    pub claim_code: ClaimCode,
+    pub doc: DocumentId,
+    pub region: RegionCode,
+    /// The sealed body is still there (not yet acknowledged).
+    pub has_body: bool,
+    pub submission_id: Option<String>,
+    pub decision: Option<Decision>,
+    pub abandoned: bool,
+}
+
+/// A decision as stored in the outbox.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum StoredDecision {
+    Approved {
+        number: ReceiptNumber,
+        valid_until: chrono::NaiveDate,
+    },
+    Rejected {
+        reasons: Vec<Prompt>,
+    },
+}
+
+pub struct Outbox {
+    conn: Connection,
+    path: PathBuf,
+    cipher: ChaCha20Poly1305,
+}
+
+impl Outbox {
+    /// Opens (creating) the outbox and its key in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Outbox, ReviewError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| ReviewError::file(data_dir, format!("cannot create the data dir: {e}")))?;
+        let key = load_or_create_key(&data_dir.join(KEY_FILE))?;
+        let path = data_dir.join(DB_FILE);
+        let e = |source| ReviewError::Outbox {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(e)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA busy_timeout=5000;",
+        )
+        .map_err(e)?;
+        conn.execute_batch(SCHEMA).map_err(e)?;
+        Ok(Outbox {
+            conn,
+            cipher: ChaCha20Poly1305::new(Key::from_slice(&key[..])),
+            path,
+        })
+    }
+
+    fn e(&self) -> impl Fn(rusqlite::Error) -> ReviewError + '_ {
+        |source| ReviewError::Outbox {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Writes a new entry durably (fsync'd on return). `body` is sealed here.
+    pub fn enqueue(
+        &self,
+        idem_key: &str,
+        claim: &ClaimCode,
+        doc: DocumentId,
+        region: &RegionCode,
+        body: &[u8],
+    ) -> Result<(), ReviewError> {
+        let nonce: [u8; 12] = rand::random();
+        let mut sealed = nonce.to_vec();
+        let ct = self
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: body,
+                    aad: idem_key.as_bytes(),
+                },
+            )
+            .map_err(|_| ReviewError::Config("outbox encryption failed".into()))?;
+        sealed.extend_from_slice(&ct);
+        self.conn
+            .execute(
+                "INSERT INTO outbox (idem_key, claim_code, doc, region, sealed, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    idem_key,
+                    claim.0,
+                    doc.as_str(),
+                    region.as_str(),
+                    sealed,
+                    chrono::Utc::now().timestamp()
+                ],
+            )
+            .map_err(self.e())?;
+        Ok(())
+    }
+
+    /// The decrypted body of an entry not yet acknowledged.
+    pub fn body(&self, idem_key: &str) -> Result<Option<Zeroizing<Vec<u8>>>, ReviewError> {
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT sealed FROM outbox WHERE idem_key=?1", [idem_key], |r| r.get(0))
+            .optional()
+            .map_err(self.e())?
+            .flatten();
+        let Some(sealed) = sealed else { return Ok(None) };
+        if sealed.len() < 12 {
+            return Err(ReviewError::file(&self.path, format!("entry {idem_key} is truncated")));
+        }
+        let plain = self
+            .cipher
+            .decrypt(
+                Nonce::from_slice(&sealed[..12]),
+                Payload {
+                    msg: &sealed[12..],
+                    aad: idem_key.as_bytes(),
+                },
+            )
+            .map_err(|_| {
+                ReviewError::file(
+                    &self.path,
+                    format!("entry {idem_key} does not decrypt: was {KEY_FILE} replaced?"),
+                )
+            })?;
+        Ok(Some(Zeroizing::new(plain)))
+    }
+
+    /// The service acknowledged the submission: keep its id, erase photo and details.
+    pub fn acknowledge(&self, idem_key: &str, submission_id: &str) -> Result<(), ReviewError> {
+        self.conn
+            .execute(
+                "UPDATE outbox SET submission_id=?2, sealed=NULL WHERE idem_key=?1",
+                params![idem_key, submission_id],
+            )
+            .map_err(self.e())?;
+        self.checkpoint();
+        Ok(())
+    }
+
+    /// Moves the WAL into the database and truncates it, so erased pages leave the disk.
+    fn checkpoint(&self) {
+        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+            log::warn!("outbox {}: checkpoint failed: {e}", self.path.display());
+        }
+    }
+
+    /// Records the decision (and erases any body still there, e.g. after a 4xx).
+    pub fn decide(&self, idem_key: &str, d: &Decision) -> Result<(), ReviewError> {
+        let stored = match d {
+            Decision::Approved { number, valid_until } => StoredDecision::Approved {
+                number: number.clone(),
+                valid_until: *valid_until,
+            },
+            Decision::Rejected(r) => StoredDecision::Rejected { reasons: r.clone() },
+        };
+        let json = serde_json::to_string(&stored).map_err(|e| ReviewError::Config(e.to_string()))?;
+        self.conn
+            .execute(
+                "UPDATE outbox SET decision=?2, sealed=NULL WHERE idem_key=?1",
+                params![idem_key, json],
+            )
+            .map_err(self.e())?;
+        self.checkpoint();
+        Ok(())
+    }
+
+    pub fn abandon(&self, idem_key: &str) -> Result<(), ReviewError> {
+        self.conn
+            .execute("UPDATE outbox SET abandoned=1 WHERE idem_key=?1", [idem_key])
+            .map_err(self.e())?;
+        Ok(())
+    }
+
+    /// Marks every entry abandoned (at start-up: the sessions that owned them are gone).
+    pub fn abandon_all(&self) -> Result<usize, ReviewError> {
+        self.conn
+            .execute("UPDATE outbox SET abandoned=1 WHERE abandoned=0", [])
+            .map_err(self.e())
+    }
+
+    pub fn remove(&self, idem_key: &str) -> Result<(), ReviewError> {
+        self.conn
+            .execute("DELETE FROM outbox WHERE idem_key=?1", [idem_key])
+            .map_err(self.e())?;
+        Ok(())
+    }
+
+    pub fn get(&self, idem_key: &str) -> Result<Option<Entry>, ReviewError> {
+        Ok(self.entries()?.into_iter().find(|e| e.idem_key == idem_key))
+    }
+
+    /// Every entry, oldest first.
+    pub fn entries(&self) -> Result<Vec<Entry>, ReviewError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT idem_key, claim_code, doc, region, sealed IS NOT NULL, submission_id, decision, abandoned
+                 FROM outbox ORDER BY created_at, rowid",
+            )
+            .map_err(self.e())?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, bool>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, bool>(7)?,
+                ))
+            })
+            .map_err(self.e())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.e())?;
+        let mut out = vec![];
+        for (idem, claim, doc, region, has_body, sid, decision, abandoned) in rows {
+            let (Ok(doc), Ok(region)) = (doc.parse(), region.parse()) else {
+                log::error!("outbox {}: entry {idem} has a bad document/region; skipped", self.path.display());
+                continue;
+            };
+            let decision = decision
+                .as_deref()
+                .and_then(|d| serde_json::from_str::<StoredDecision>(d).ok())
+                .map(|d| match d {
+                    StoredDecision::Approved { number, valid_until } => Decision::Approved { number, valid_until },
+                    StoredDecision::Rejected { reasons } => Decision::Rejected(reasons),
+                });
+            out.push(Entry {
+                idem_key: idem,
+                claim_code: ClaimCode(claim),
+                doc,
+                region,
+                has_body,
+                submission_id: sid,
+                decision,
+                abandoned,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Reads the 32-byte key, creating it (0600) on first use; refuses a key readable by others.
+fn load_or_create_key(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReviewError> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::read(path) {
+        Ok(k) => {
+            let k = Zeroizing::new(k);
+            let mode = std::fs::metadata(path)
+                .map_err(|e| ReviewError::file(path, e.to_string()))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(ReviewError::file(
+                    path,
+                    format!("the outbox key is accessible by others (mode {:o}). Fix: chmod 600", mode & 0o777),
+                ));
+            }
+            if k.len() != 32 {
+                return Err(ReviewError::file(path, "the outbox key must be 32 bytes"));
+            }
+            Ok(k)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let k = Zeroizing::new(rand::random::<[u8; 32]>().to_vec());
+            super::keys::write_private(path, &k)?;
+            Ok(k)
+        }
+        Err(e) => Err(ReviewError::file(path, format!("cannot read the outbox key: {e}"))),
+    }
+}

@@ -1,0 +1,444 @@
+//! The review service's SQLite store (WAL): submissions, decisions, receipt numbers.
+//!
+//! One row per accepted submission. A row's `state` moves `received` → (`pending` →)
+//! `approved` | `rejected` and never back. Photo and details are removed on rejection and,
+//! for approved rows, at `valid_until + grace days` (the retention purge); the receipt
+//! number stays so that it is never reused and `/verify` can still say "expired".
+
+use super::api::{Status, Validity};
+use super::number;
+use super::ReviewError;
+use crate::config::{DocumentId, RegionCode};
+use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS submissions (
+    id TEXT PRIMARY KEY,
+    kiosk_id TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    region TEXT NOT NULL,
+    claim_code TEXT NOT NULL UNIQUE,
+    details TEXT,
+    photo BLOB,
+    state TEXT NOT NULL CHECK (state IN ('received','pending','approved','rejected')),
+    reasons TEXT,
+    received_at INTEGER NOT NULL,
+    checked_at INTEGER,
+    decided_at INTEGER,
+    receipt_number TEXT UNIQUE,
+    token TEXT UNIQUE,
+    valid_until TEXT,
+    purged INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (kiosk_id, idem_key)
+);
+CREATE INDEX IF NOT EXISTS submissions_state ON submissions(state);
+CREATE INDEX IF NOT EXISTS submissions_purge ON submissions(purged, valid_until);
+CREATE TABLE IF NOT EXISTS sequences (
+    region TEXT NOT NULL,
+    day TEXT NOT NULL,
+    last INTEGER NOT NULL,
+    PRIMARY KEY (region, day)
+);
+";
+
+/// A stored submission as the handlers need it (no photo, no details).
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: String,
+    pub kiosk_id: String,
+    pub body_sha256: String,
+    pub doc: DocumentId,
+    pub region: RegionCode,
+    pub claim_code: String,
+    pub state: String,
+    pub reasons: Option<String>,
+    pub receipt_number: Option<String>,
+    pub token: Option<String>,
+    pub valid_until: Option<NaiveDate>,
+    pub decided_at: Option<i64>,
+    pub checked_at: Option<i64>,
+    pub purged: bool,
+}
+
+impl Row {
+    pub fn status(&self) -> Status {
+        match self.state.as_str() {
+            "approved" => match (
+                self.receipt_number.as_deref().and_then(|n| ReceiptNumber::new(n).ok()),
+                self.valid_until,
+                self.token.clone(),
+            ) {
+                (Some(receipt_number), Some(valid_until), Some(token)) => Status::Approved {
+                    receipt_number,
+                    valid_until,
+                    token,
+                },
+                _ => Status::Pending,
+            },
+            "rejected" => Status::Rejected {
+                reasons: self
+                    .reasons
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str(r).ok())
+                    .unwrap_or_default(),
+            },
+            _ => Status::Pending,
+        }
+    }
+
+    pub fn validity(&self, today: NaiveDate) -> Validity {
+        match (self.state.as_str(), self.valid_until) {
+            ("approved", Some(v)) if today <= v => Validity::Valid,
+            ("approved", Some(_)) => Validity::Expired,
+            _ => Validity::Unknown,
+        }
+    }
+}
+
+/// A new submission, validated by the handler.
+pub struct NewSubmission<'a> {
+    pub kiosk_id: &'a str,
+    pub idem_key: &'a str,
+    pub body_sha256: &'a str,
+    pub doc: DocumentId,
+    pub region: &'a RegionCode,
+    pub claim_code: &'a ClaimCode,
+    pub details_json: &'a str,
+    pub photo: &'a [u8],
+}
+
+/// The outcome of an insert under an idempotency key.
+pub enum Insert {
+    Created(Row),
+    /// Same key, same content: the earlier submission.
+    Replayed(Row),
+    /// Same key, different content.
+    Conflict,
+    /// The claim code belongs to another submission.
+    ClaimTaken,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> ReviewError + '_ {
+    move |source| ReviewError::Db {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+const ROW_COLS: &str = "id, kiosk_id, body_sha256, doc, region, claim_code, state, reasons, receipt_number, token, valid_until, decided_at, checked_at, purged";
+
+fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    let doc: String = r.get(3)?;
+    let region: String = r.get(4)?;
+    let valid: Option<String> = r.get(10)?;
+    let bad = |i: usize, m: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, m.into());
+    Ok(Row {
+        id: r.get(0)?,
+        kiosk_id: r.get(1)?,
+        body_sha256: r.get(2)?,
+        doc: doc.parse().map_err(|m| bad(3, m))?,
+        region: region.parse().map_err(|m| bad(4, m))?,
+        claim_code: r.get(5)?,
+        state: r.get(6)?,
+        reasons: r.get(7)?,
+        receipt_number: r.get(8)?,
+        token: r.get(9)?,
+        valid_until: valid
+            .map(|v| NaiveDate::parse_from_str(&v, "%Y-%m-%d").map_err(|e| bad(10, e.to_string())))
+            .transpose()?,
+        decided_at: r.get(11)?,
+        checked_at: r.get(12)?,
+        purged: r.get::<_, i64>(13)? != 0,
+    })
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, ReviewError> {
+        let e = db_err(path);
+        let conn = Connection::open(path).map_err(&e)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA busy_timeout=5000;",
+        )
+        .map_err(&e)?;
+        conn.execute_batch(SCHEMA).map_err(&e)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn e(&self) -> impl Fn(rusqlite::Error) -> ReviewError + '_ {
+        db_err(&self.path)
+    }
+
+    pub fn by_idem(&self, kiosk_id: &str, idem_key: &str) -> Result<Option<Row>, ReviewError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {ROW_COLS} FROM submissions WHERE kiosk_id=?1 AND idem_key=?2"),
+                params![kiosk_id, idem_key],
+                row_from,
+            )
+            .optional()
+            .map_err(self.e())
+    }
+
+    pub fn by_id(&self, id: &str) -> Result<Option<Row>, ReviewError> {
+        self.conn
+            .query_row(&format!("SELECT {ROW_COLS} FROM submissions WHERE id=?1"), [id], row_from)
+            .optional()
+            .map_err(self.e())
+    }
+
+    pub fn by_claim(&self, code: &str) -> Result<Option<Row>, ReviewError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {ROW_COLS} FROM submissions WHERE claim_code=?1"),
+                [code],
+                row_from,
+            )
+            .optional()
+            .map_err(self.e())
+    }
+
+    pub fn by_number(&self, number: &str) -> Result<Option<Row>, ReviewError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {ROW_COLS} FROM submissions WHERE receipt_number=?1"),
+                [number],
+                row_from,
+            )
+            .optional()
+            .map_err(self.e())
+    }
+
+    /// Inserts under the idempotency key, in one transaction.
+    pub fn insert(&mut self, s: &NewSubmission<'_>, now: DateTime<Utc>) -> Result<Insert, ReviewError> {
+        let path = self.path.clone();
+        let e = db_err(&path);
+        let tx = self.conn.transaction().map_err(&e)?;
+        let existing = tx
+            .query_row(
+                &format!("SELECT {ROW_COLS} FROM submissions WHERE kiosk_id=?1 AND idem_key=?2"),
+                params![s.kiosk_id, s.idem_key],
+                row_from,
+            )
+            .optional()
+            .map_err(&e)?;
+        if let Some(row) = existing {
+            return Ok(if row.body_sha256 == s.body_sha256 {
+                Insert::Replayed(row)
+            } else {
+                Insert::Conflict
+            });
+        }
+        let taken: bool = tx
+            .query_row(
+                "SELECT COUNT(*) FROM submissions WHERE claim_code=?1",
+                [&s.claim_code.0],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(&e)?
+            > 0;
+        if taken {
+            return Ok(Insert::ClaimTaken);
+        }
+        let id = hex::encode(rand::random::<[u8; 16]>());
+        tx.execute(
+            "INSERT INTO submissions (id, kiosk_id, idem_key, body_sha256, doc, region, claim_code, details, photo, state, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'received', ?10)",
+            params![
+                id,
+                s.kiosk_id,
+                s.idem_key,
+                s.body_sha256,
+                s.doc.as_str(),
+                s.region.as_str(),
+                s.claim_code.0,
+                s.details_json,
+                s.photo,
+                now.timestamp()
+            ],
+        )
+        .map_err(&e)?;
+        let row = tx
+            .query_row(&format!("SELECT {ROW_COLS} FROM submissions WHERE id=?1"), [&id], row_from)
+            .map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        Ok(Insert::Created(row))
+    }
+
+    /// Submissions not yet machine-checked: (id, doc, region, photo).
+    pub fn unchecked(&self, limit: u32) -> Result<Vec<(String, DocumentId, RegionCode, Vec<u8>)>, ReviewError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, doc, region, photo FROM submissions WHERE state='received' ORDER BY received_at LIMIT ?1")
+            .map_err(self.e())?;
+        let rows = st
+            .query_map([limit], |r| {
+                let doc: String = r.get(1)?;
+                let region: String = r.get(2)?;
+                Ok((r.get::<_, String>(0)?, doc, region, r.get::<_, Option<Vec<u8>>>(3)?))
+            })
+            .map_err(self.e())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.e())?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, d, r, p)| Some((id, d.parse().ok()?, r.parse().ok()?, p.unwrap_or_default())))
+            .collect())
+    }
+
+    /// The machine check passed: wait for approval.
+    pub fn mark_checked(&self, id: &str, now: DateTime<Utc>) -> Result<(), ReviewError> {
+        self.conn
+            .execute(
+                "UPDATE submissions SET state='pending', checked_at=?2 WHERE id=?1 AND state='received'",
+                params![id, now.timestamp()],
+            )
+            .map_err(self.e())?;
+        Ok(())
+    }
+
+    /// Rejects a submission not yet decided; removes its photo and details. False when it
+    /// was already decided.
+    pub fn reject(&self, id: &str, reasons: &[Prompt], now: DateTime<Utc>) -> Result<bool, ReviewError> {
+        let reasons = serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into());
+        let n = self
+            .conn
+            .execute(
+                "UPDATE submissions SET state='rejected', reasons=?2, decided_at=?3, photo=NULL, details=NULL
+                 WHERE id=?1 AND state IN ('received','pending')",
+                params![id, reasons, now.timestamp()],
+            )
+            .map_err(self.e())?;
+        Ok(n == 1)
+    }
+
+    /// Approves a checked submission: assigns the next number for (region, day) and the
+    /// token, in one transaction. False when it was not pending.
+    pub fn approve(&mut self, id: &str, now: DateTime<Utc>, validity_days: u32) -> Result<bool, ReviewError> {
+        let path = self.path.clone();
+        let e = db_err(&path);
+        let tx = self.conn.transaction().map_err(&e)?;
+        let region: Option<String> = tx
+            .query_row(
+                "SELECT region FROM submissions WHERE id=?1 AND state='pending'",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&e)?;
+        let Some(region) = region else { return Ok(false) };
+        let region: RegionCode = region.parse().map_err(ReviewError::Config)?;
+        let day = now.with_timezone(&crate::ops::china_time()).date_naive();
+        let day_s = day.format("%Y-%m-%d").to_string();
+        tx.execute(
+            "INSERT INTO sequences (region, day, last) VALUES (?1, ?2, 1)
+             ON CONFLICT (region, day) DO UPDATE SET last = last + 1",
+            params![region.as_str(), day_s],
+        )
+        .map_err(&e)?;
+        let seq: u32 = tx
+            .query_row(
+                "SELECT last FROM sequences WHERE region=?1 AND day=?2",
+                params![region.as_str(), day_s],
+                |r| r.get(0),
+            )
+            .map_err(&e)?;
+        let number = number::make(&region, day, seq)
+            .ok_or_else(|| ReviewError::Config(format!("receipt sequence exhausted for {region} on {day}")))?;
+        let valid_until = day + chrono::Days::new(u64::from(validity_days));
+        let token = hex::encode(rand::random::<[u8; 16]>());
+        tx.execute(
+            "UPDATE submissions SET state='approved', receipt_number=?2, token=?3, valid_until=?4, decided_at=?5 WHERE id=?1",
+            params![
+                id,
+                number.as_str(),
+                token,
+                valid_until.format("%Y-%m-%d").to_string(),
+                now.timestamp()
+            ],
+        )
+        .map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        Ok(true)
+    }
+
+    /// Checked submissions whose check finished at or before `cutoff` (unix seconds).
+    pub fn pending_checked_before(&self, cutoff: i64) -> Result<Vec<(String, DocumentId, RegionCode)>, ReviewError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, doc, region FROM submissions WHERE state='pending' AND checked_at <= ?1 ORDER BY checked_at")
+            .map_err(self.e())?;
+        let rows = st
+            .query_map([cutoff], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .map_err(self.e())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.e())?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(i, d, r)| Some((i, d.parse().ok()?, r.parse().ok()?)))
+            .collect())
+    }
+
+    /// For the operator page: pending rows with the details JSON.
+    pub fn pending_for_operator(&self) -> Result<Vec<(Row, Option<String>)>, ReviewError> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ROW_COLS}, details FROM submissions WHERE state='pending' ORDER BY checked_at LIMIT 200"
+            ))
+            .map_err(self.e())?;
+        let rows = st
+            .query_map([], |r| Ok((row_from(r)?, r.get::<_, Option<String>>(14)?)))
+            .map_err(self.e())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.e());
+        rows
+    }
+
+    pub fn photo(&self, id: &str) -> Result<Option<Vec<u8>>, ReviewError> {
+        Ok(self
+            .conn
+            .query_row("SELECT photo FROM submissions WHERE id=?1", [id], |r| r.get::<_, Option<Vec<u8>>>(0))
+            .optional()
+            .map_err(self.e())?
+            .flatten())
+    }
+
+    /// Removes photo and details of receipts whose `valid_until + grace_days` has passed.
+    /// Returns how many rows were purged.
+    pub fn purge(&self, today: NaiveDate, grace_days: u32) -> Result<usize, ReviewError> {
+        let cutoff = today - chrono::Days::new(u64::from(grace_days));
+        let n = self
+            .conn
+            .execute(
+                "UPDATE submissions SET photo=NULL, details=NULL, purged=1
+                 WHERE purged=0 AND state='approved' AND valid_until < ?1",
+                [cutoff.format("%Y-%m-%d").to_string()],
+            )
+            .map_err(self.e())?;
+        if n > 0 {
+            // Overwritten pages (secure_delete) must also leave the WAL.
+            let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+        Ok(n)
+    }
+
+    pub fn count_state(&self, state: &str) -> Result<u64, ReviewError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM submissions WHERE state=?1", [state], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(self.e())
+    }
+}
