@@ -6,7 +6,12 @@ fn main() {
         "ui/app.slint",
         slint_build::CompilerConfiguration::new()
             .with_style("fluent".into())
-            .embed_resources(slint_build::EmbedResourcesKind::EmbedFiles),
+            .embed_resources(slint_build::EmbedResourcesKind::EmbedFiles)
+            // zh and en .po files are compiled into the binary; the UI switches at run time.
+            .with_bundled_translations("ui/translations")
+            .with_default_translation_context(slint_build::DefaultTranslationContext::None)
+            // Element debug info: the UI tests find elements by accessible label.
+            .with_debug_info(true),
     )
     .expect("ui/app.slint must compile");
     embed_replay_frames();

@@ -1,16 +1,89 @@
-//! The touch UI (issue #7): binds `ui/*.slint` to the session. Not implemented yet beyond
-//! the entry point.
+//! The touch UI (issue #7): the Slint screens in `ui/` bound to the runtime's [`Kiosk`].
+//!
+//! [`run`] opens the window (winit on X11 when `$DISPLAY` is set, linuxkms on the kiosk,
+//! software renderer either way), or runs the same flow headless without a display.
+//!
+//! [`Kiosk`]: crate::runtime::Kiosk
+
+mod admin;
+mod alsa_sink;
+pub mod audio;
+mod bridge;
+pub mod convert;
+mod generated {
+    #![allow(clippy::all, clippy::pedantic)]
+    slint::include_modules!();
+}
+
+pub use admin::export_counters;
+pub use bridge::KioskUi;
+pub use generated::{AppState, AppWindow, Choice};
 
 use crate::config::Config;
 use crate::Verdict;
+use anyhow::Context as _;
+use slint::ComponentHandle;
 
 #[derive(Debug, Default, clap::Args)]
 pub struct RunArgs {
     /// Run the same flow without a window even when a display exists.
     #[arg(long)]
     pub headless: bool,
+    /// Window size in a desktop session, e.g. 1920x1080 for landscape (default 1080x1920).
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    pub size: Option<(u32, u32)>,
 }
 
-pub fn run(_cfg: &Config, _args: &RunArgs) -> anyhow::Result<Verdict> {
-    crate::cli::not_implemented("run", "#7 (touch UI)")
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s.split_once(['x', 'X']).ok_or("expected WIDTHxHEIGHT, e.g. 1080x1920")?;
+    let p = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("`{v}` is not a number of pixels"));
+    Ok((p(w)?, p(h)?))
+}
+
+/// Which Slint backend can show a window here, if any.
+fn display_backend() -> Option<&'static str> {
+    if std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty()) {
+        return Some("winit");
+    }
+    let has_drm = std::fs::read_dir("/dev/dri")
+        .map(|rd| rd.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().starts_with("card")))
+        .unwrap_or(false);
+    has_drm.then_some("linuxkms")
+}
+
+pub fn run(cfg: &Config, args: &RunArgs) -> anyhow::Result<Verdict> {
+    let backend = match (args.headless, display_backend()) {
+        (false, Some(b)) => b,
+        (true, _) => return crate::simulate::run_headless(cfg),
+        (false, None) => {
+            log::info!("no display ($DISPLAY unset, no /dev/dri/card*): running headless");
+            return crate::simulate::run_headless(cfg);
+        }
+    };
+    slint::BackendSelector::new()
+        .backend_name(backend.into())
+        .renderer_name("software".into())
+        .select()
+        .with_context(|| format!("cannot start the {backend} display backend with the software renderer"))?;
+    let backends = crate::runtime::Backends::from_config(cfg, true)?;
+    let ui = KioskUi::new(cfg, backends, audio::from_config(&cfg.audio)).context("cannot create the kiosk window")?;
+    if let Some((w, h)) = args.size {
+        ui.window().window().set_size(slint::LogicalSize::new(w as f32, h as f32));
+    }
+    ui.window().show().context("cannot show the kiosk window")?;
+    crate::ops::notify::ready();
+    log::info!("window shown on the {backend} backend");
+    let ui = std::rc::Rc::new(ui);
+    let sync = slint::Timer::default();
+    let u = ui.clone();
+    // ~30 Hz: the preview is at most 30 fps, and a tap's result shows within a frame.
+    sync.start(slint::TimerMode::Repeated, std::time::Duration::from_millis(33), move || u.sync());
+    // Watchdog pings come from the UI loop itself, so a hung UI gets restarted.
+    let watchdog = slint::Timer::default();
+    if let Some(every) = crate::ops::notify::watchdog_interval() {
+        crate::ops::notify::watchdog();
+        watchdog.start(slint::TimerMode::Repeated, every, crate::ops::notify::watchdog);
+    }
+    slint::run_event_loop_until_quit().context("the UI event loop failed")?;
+    Ok(Verdict::Ok)
 }

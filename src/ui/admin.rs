@@ -1,0 +1,253 @@
+//! The maintenance and operator overlay: PIN entry with lock-out, diagnostics, the paper
+//! reload wizard, reprint and the daily counters export.
+
+use super::bridge::Inner;
+use super::generated::AppState;
+use crate::ops::pin::{verify_pin, Lockout, PinError};
+use crate::runtime::{Counters, PaperStatus};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use std::path::{Path, PathBuf};
+
+/// PIN pad states shown by `AppState.pin-state`.
+const PIN_NONE: i32 = 0;
+const PIN_WRONG: i32 = 1;
+const PIN_LOCKED: i32 = 2;
+const PIN_NOT_SET: i32 = 3;
+
+#[derive(Default)]
+pub struct Admin {
+    lockout: Lockout,
+    pin_state: i32,
+    reload_step: i32,
+}
+
+impl Admin {
+    pub fn locked_shown(&self) -> bool {
+        self.pin_state == PIN_LOCKED
+    }
+}
+
+impl Inner {
+    fn now_ms(&self) -> u64 {
+        self.clock.elapsed().as_millis() as u64
+    }
+
+    fn set_pin_state(&self, state: i32) {
+        self.admin.borrow_mut().pin_state = state;
+        self.window.global::<AppState>().set_pin_state(state);
+        self.refresh_pin_wait();
+    }
+
+    pub(super) fn refresh_pin_wait(&self) {
+        let left = self.admin.borrow().lockout.remaining_ms(self.now_ms());
+        let g = self.window.global::<AppState>();
+        g.set_pin_wait(left.div_ceil(1000) as i32);
+        if left == 0 && self.admin.borrow().pin_state == PIN_LOCKED {
+            self.admin.borrow_mut().pin_state = PIN_NONE;
+            g.set_pin_state(PIN_NONE);
+        }
+    }
+
+    /// The hidden corner was held for 5 s.
+    pub(super) fn admin_open(&self) {
+        let locked = self.admin.borrow().lockout.remaining_ms(self.now_ms()) > 0;
+        self.set_pin_state(if locked { PIN_LOCKED } else { PIN_NONE });
+        self.window.global::<AppState>().set_admin_page("pin".into());
+    }
+
+    pub(super) fn pin_entered(&self, pin: &str) {
+        let now = self.now_ms();
+        if self.admin.borrow().lockout.remaining_ms(now) > 0 {
+            return self.set_pin_state(PIN_LOCKED);
+        }
+        match verify_pin(&self.cfg.kiosk.data_dir, pin) {
+            Ok(ok) => {
+                self.admin.borrow_mut().lockout.record(ok, now);
+                if ok {
+                    log::info!("admin: PIN accepted");
+                    self.set_pin_state(PIN_NONE);
+                    self.show_menu("");
+                } else {
+                    log::warn!("admin: wrong PIN");
+                    let locked = self.admin.borrow().lockout.remaining_ms(now) > 0;
+                    self.set_pin_state(if locked { PIN_LOCKED } else { PIN_WRONG });
+                }
+            }
+            Err(e @ PinError::NotSet(_)) => {
+                log::warn!("admin: {e}");
+                self.set_pin_state(PIN_NOT_SET);
+            }
+            Err(e) => {
+                log::error!("admin: {e}");
+                self.set_pin_state(PIN_NOT_SET);
+            }
+        }
+    }
+
+    fn show_menu(&self, message: &str) {
+        let g = self.window.global::<AppState>();
+        g.set_admin_message(message.into());
+        g.set_admin_lines(ModelRc::new(VecModel::from(self.diag_lines())));
+        g.set_admin_page("menu".into());
+    }
+
+    pub(super) fn admin_action(&self, action: &str, arg: &str) {
+        let g = self.window.global::<AppState>();
+        match action {
+            "close" => {
+                g.set_admin_page(SharedString::new());
+                g.set_admin_message(SharedString::new());
+            }
+            "menu" | "diag" => self.show_menu(""),
+            "reload-start" => {
+                self.admin.borrow_mut().reload_step = 0;
+                g.set_reload_step(0);
+                g.set_admin_message(SharedString::new());
+                g.set_admin_page("reload".into());
+            }
+            "reload-next" => {
+                let step = (self.admin.borrow().reload_step + 1).min(3);
+                self.admin.borrow_mut().reload_step = step;
+                g.set_reload_step(step);
+            }
+            "reload-test-print" => {
+                // Needs a test-print call on the runtime (Kiosk owns the printer).
+                g.set_admin_message(
+                    "测试打印尚不可用：运行时未提供测试打印接口 / test print not available in this build".into(),
+                );
+            }
+            "reload-finish" => {
+                self.kiosk.printer_reloaded();
+                log::info!("operator: paper reloaded, counter reset");
+                self.show_menu("纸张计数已重置 / paper counter reset");
+            }
+            "reprint-start" => {
+                g.set_admin_message(SharedString::new());
+                g.set_admin_page("reprint".into());
+            }
+            "reprint" => {
+                let msg = match crate::domain::ReceiptNumber::new(arg) {
+                    Ok(n) => {
+                        log::warn!("operator: reprint of {n} requested; the runtime has no reprint call yet");
+                        "补打尚不可用：运行时未提供补打接口 / reprint not available in this build".to_string()
+                    }
+                    Err(_) => "回执号格式不正确 / not a receipt number".to_string(),
+                };
+                g.set_admin_message(msg.into());
+            }
+            "export-csv" => {
+                let v = self.kiosk.view();
+                let msg = match export_counters(&self.cfg.kiosk.data_dir, &self.cfg.kiosk.id, &v.counters, &v.paper) {
+                    Ok(p) => format!("已导出 / exported: {}", p.display()),
+                    Err(e) => format!("导出失败 / export failed: {e}"),
+                };
+                self.show_menu(&msg);
+            }
+            other => log::error!("unknown admin action {other}"),
+        }
+    }
+
+    /// Everything the maintenance screen lists: device checks, counters, paper, logs.
+    fn diag_lines(&self) -> Vec<SharedString> {
+        let v = self.kiosk.view();
+        let mut lines = vec![];
+        for c in crate::ops::diag::device_checks(&self.cfg) {
+            // A live camera is owned by the runtime; its check would fight for the device.
+            if c.name == "camera" && !matches!(self.cfg.devices.camera.device(), crate::config::Device::Replay { .. }) {
+                continue;
+            }
+            let mark = if c.ok { "正常 ok" } else { "故障 FAIL" };
+            let fix = c.fix.as_deref().map(|f| format!(" — {f}")).unwrap_or_default();
+            lines.push(format!("{mark} {}: {}{fix}", c.name, c.detail));
+        }
+        lines.push(format!(
+            "摄像头预览 camera preview: {:.1} fps (last posing)",
+            self.preview_fps()
+        ));
+        lines.push(format!(
+            "纸张 paper: {} slips since reload, {} spoiled, ~{} mm left{}",
+            v.paper.slips_since_reload,
+            v.paper.spoiled_since_reload,
+            v.paper.estimated_left_mm,
+            if v.paper.near_end { ", NEAR END" } else { "" }
+        ));
+        let c = &v.counters;
+        lines.push(format!(
+            "统计 counters: sessions {}, receipts {}, claims {}, retakes {}, rejections {}, captures {}",
+            c.sessions, c.receipts, c.claims, c.retakes, c.rejections, c.captures
+        ));
+        if !c.hints.is_empty() {
+            let by: Vec<String> = c.hints.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            lines.push(format!("失败项 failures by check: {}", by.join(", ")));
+        }
+        lines.push("发件箱 outbox: not reported by the runtime yet".into());
+        lines.extend(recent_log_lines(12));
+        lines.into_iter().map(SharedString::from).collect()
+    }
+}
+
+/// The last `n` kiosk log lines from the journal, masked again (belt and braces).
+fn recent_log_lines(n: usize) -> Vec<String> {
+    let out = std::process::Command::new("journalctl")
+        .args(["-u", "kiosk.service", "-n", &n.to_string(), "-o", "cat", "--no-pager"])
+        .output();
+    match out {
+        Ok(o) if o.status.success() && !o.stdout.is_empty() => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| format!("日志 log: {}", crate::ops::logging::redact(l)))
+            .collect(),
+        _ => vec!["日志 log: journal not readable here (see journalctl -u kiosk)".into()],
+    }
+}
+
+/// Appends today's counters (Asia/Shanghai date) to `exports/counters-YYYY-MM-DD.csv` in
+/// the data directory; returns the file. No personal data: totals only.
+pub fn export_counters(data_dir: &Path, kiosk_id: &str, c: &Counters, paper: &PaperStatus) -> std::io::Result<PathBuf> {
+    let now = chrono::Utc::now().with_timezone(&crate::ops::china_time());
+    let dir = data_dir.join("exports");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("counters-{}.csv", now.format("%Y-%m-%d")));
+    let mut text = String::from(
+        "date,time,kiosk,sessions,receipts,claims,retakes,rejections,captures,spoiled_slips,failures_by_check\n",
+    );
+    let by: Vec<String> = c.hints.iter().map(|(k, n)| format!("{k}={n}")).collect();
+    text.push_str(&format!(
+        "{},{},{},{},{},{},{},{},{},{},{}\n",
+        now.format("%Y-%m-%d"),
+        now.format("%H:%M:%S"),
+        kiosk_id.replace(',', " "),
+        c.sessions,
+        c.receipts,
+        c.claims,
+        c.retakes,
+        c.rejections,
+        c.captures,
+        paper.spoiled_since_reload,
+        by.join(";")
+    ));
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_has_header_and_totals() {
+        let d = tempfile::tempdir().unwrap();
+        let mut c = Counters {
+            sessions: 3,
+            receipts: 2,
+            ..Default::default()
+        };
+        c.hints.insert("face_size".into(), 7);
+        let p = export_counters(d.path(), "k1", &c, &PaperStatus::default()).unwrap();
+        let text = std::fs::read_to_string(p).unwrap();
+        let mut lines = text.lines();
+        assert!(lines.next().unwrap().starts_with("date,time,kiosk,sessions,receipts"));
+        let row = lines.next().unwrap();
+        assert!(row.contains(",k1,3,2,0,"), "{row}");
+        assert!(row.ends_with("face_size=7"), "{row}");
+    }
+}

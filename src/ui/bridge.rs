@@ -1,0 +1,453 @@
+//! [`KioskUi`]: binds the Slint window to the runtime's [`Kiosk`]. Callbacks become
+//! session events; [`KioskUi::sync`] (a UI-loop timer in `kiosk run`) copies the runtime's
+//! view into the `AppState` global. The UI never touches a device or the session itself.
+
+use super::admin::Admin;
+use super::audio::AudioSink;
+use super::convert;
+use super::generated::{AppState, AppWindow, Choice};
+use crate::config::{Config, DocumentId, Field, RegionCode};
+use crate::runtime::{Backends, Kiosk, View};
+use crate::session::{Details, Event, State};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct KioskUi {
+    inner: Rc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub window: AppWindow,
+    pub kiosk: Kiosk,
+    pub cfg: Config,
+    audio: RefCell<Box<dyn AudioSink>>,
+    shown: RefCell<Shown>,
+    pub admin: RefCell<Admin>,
+    pub clock: Instant,
+}
+
+/// What is on screen now, so `sync` only converts what changed.
+struct Shown {
+    page: String,
+    english: bool,
+    /// Set when the language changed: dynamic texts must be rebuilt.
+    dirty: bool,
+    state: Option<State>,
+    preview: Option<Arc<image::RgbImage>>,
+    photo: Option<Arc<image::RgbImage>>,
+    still_there: Option<(Instant, u32)>,
+    pose_ok_since: Option<Instant>,
+    hold_still_s: f64,
+    /// Preview frames shown in the current one-second window, and the last full second's rate.
+    fps_count: u32,
+    fps_since: Instant,
+    pub fps: f32,
+}
+
+impl KioskUi {
+    /// Starts the runtime on `backends` and builds the window (not shown yet).
+    pub fn new(cfg: &Config, backends: Backends, audio: Box<dyn AudioSink>) -> Result<KioskUi, slint::PlatformError> {
+        let window = AppWindow::new()?;
+        let english = cfg.kiosk.language == crate::config::Language::En;
+        let inner = Rc::new(Inner {
+            window,
+            kiosk: Kiosk::start(cfg, backends),
+            cfg: cfg.clone(),
+            audio: RefCell::new(audio),
+            shown: RefCell::new(Shown {
+                page: String::new(),
+                english,
+                dirty: true,
+                state: None,
+                preview: None,
+                photo: None,
+                still_there: None,
+                pose_ok_since: None,
+                hold_still_s: 0.8,
+                fps_count: 0,
+                fps_since: Instant::now(),
+                fps: 0.0,
+            }),
+            admin: RefCell::new(Admin::default()),
+            clock: Instant::now(),
+        });
+        let g = inner.window.global::<AppState>();
+        g.set_version(SharedString::from(concat!("v", env!("CARGO_PKG_VERSION"))));
+        select_language(english);
+        g.set_english(english);
+        bind_callbacks(&inner);
+        let ui = KioskUi { inner };
+        ui.sync();
+        Ok(ui)
+    }
+
+    pub fn window(&self) -> &AppWindow {
+        &self.inner.window
+    }
+
+    /// The runtime's latest view (tests and benchmarks read it to wait for a screen).
+    pub fn view(&self) -> View {
+        self.inner.kiosk.view()
+    }
+
+    /// Preview frames per second shown in the last full second while posing.
+    pub fn preview_fps(&self) -> f32 {
+        self.inner.shown.borrow().fps
+    }
+
+    /// Copies the runtime's view into the window; plays queued voice prompts.
+    pub fn sync(&self) {
+        self.inner.sync();
+    }
+}
+
+fn select_language(english: bool) {
+    if let Err(e) = slint::select_bundled_translation(if english { "en" } else { "zh" }) {
+        log::warn!("cannot switch the UI language: {e}");
+    }
+}
+
+/// Registers a callback holding only a weak reference (the window owns the callbacks;
+/// a strong one would be a cycle).
+fn weak(inner: &Rc<Inner>) -> Weak<Inner> {
+    Rc::downgrade(inner)
+}
+
+fn bind_callbacks(inner: &Rc<Inner>) {
+    let g = inner.window.global::<AppState>();
+    macro_rules! on_event {
+        ($setter:ident, $ev:expr) => {{
+            let w = weak(inner);
+            g.$setter(move || {
+                if let Some(i) = w.upgrade() {
+                    i.kiosk.send($ev);
+                }
+            });
+        }};
+    }
+    on_event!(on_start, Event::Start);
+    on_event!(on_back, Event::Back);
+    on_event!(on_cancel, Event::Cancel);
+    on_event!(on_accept, Event::Accept);
+    on_event!(on_retake, Event::Retake);
+    on_event!(on_another, Event::AnotherDocument);
+    on_event!(on_call_staff, Event::CallStaff);
+    on_event!(on_still_here, Event::StillHere);
+
+    let w = weak(inner);
+    g.on_choose_document(move |id| {
+        let Some(i) = w.upgrade() else { return };
+        match id.parse::<DocumentId>() {
+            Ok(d) => i.kiosk.send(Event::ChooseDocument(d)),
+            Err(e) => log::error!("UI offered a bad document id: {e}"),
+        }
+    });
+    let w = weak(inner);
+    g.on_choose_region(move |code| {
+        let Some(i) = w.upgrade() else { return };
+        match RegionCode::new(&code) {
+            Ok(r) => i.kiosk.send(Event::ChooseRegion(r)),
+            Err(e) => log::error!("UI offered a bad region: {e}"),
+        }
+    });
+    let w = weak(inner);
+    g.on_submit_details(move |name, id, mobile| {
+        let Some(i) = w.upgrade() else { return };
+        let fields = i.current_fields();
+        let keep = |f: Field, v: SharedString| (fields.contains(&f) && !v.trim().is_empty()).then(|| v.trim().to_string());
+        let details = Details {
+            name: keep(Field::Name, name),
+            id_number: keep(Field::IdNumber, id),
+            mobile: keep(Field::Mobile, mobile),
+        };
+        i.kiosk.send(Event::SubmitDetails(details));
+    });
+    let w = weak(inner);
+    g.on_id_key(move |k| {
+        let Some(i) = w.upgrade() else { return };
+        let g = i.window.global::<AppState>();
+        let mut s = g.get_id_number().to_string();
+        if s.chars().count() < 18 {
+            s.push_str(&k);
+        }
+        g.set_id_number(s.into());
+        // Typing is activity: keep the session from timing out.
+        i.kiosk.send(Event::StillHere);
+    });
+    let w = weak(inner);
+    g.on_id_delete(move || {
+        let Some(i) = w.upgrade() else { return };
+        let g = i.window.global::<AppState>();
+        let mut s = g.get_id_number().to_string();
+        s.pop();
+        g.set_id_number(s.into());
+        i.kiosk.send(Event::StillHere);
+    });
+    let w = weak(inner);
+    g.on_set_english(move |en| {
+        let Some(i) = w.upgrade() else { return };
+        select_language(en);
+        i.window.global::<AppState>().set_english(en);
+        let mut s = i.shown.borrow_mut();
+        s.english = en;
+        s.dirty = true;
+        drop(s);
+        i.kiosk.send(Event::StillHere);
+        i.sync();
+    });
+    let w = weak(inner);
+    g.on_admin_open(move || {
+        if let Some(i) = w.upgrade() {
+            i.admin_open();
+        }
+    });
+    let w = weak(inner);
+    g.on_pin_entered(move |pin| {
+        if let Some(i) = w.upgrade() {
+            i.pin_entered(&pin);
+        }
+    });
+    let w = weak(inner);
+    g.on_admin_action(move |action, arg| {
+        if let Some(i) = w.upgrade() {
+            i.admin_action(&action, &arg);
+        }
+    });
+}
+
+impl Inner {
+    pub(super) fn english(&self) -> bool {
+        self.shown.borrow().english
+    }
+
+    pub(super) fn preview_fps(&self) -> f32 {
+        self.shown.borrow().fps
+    }
+
+    fn current_fields(&self) -> Vec<Field> {
+        match self.kiosk.view().state {
+            State::Details { doc, region, .. } => self.cfg.spec_for(doc, Some(&region)).fields,
+            _ => vec![],
+        }
+    }
+
+    fn play(&self, id: &str) {
+        self.audio.borrow_mut().play(id);
+    }
+
+    fn sync(&self) {
+        let v = self.kiosk.view();
+        let g = self.window.global::<AppState>();
+        for id in self.kiosk.take_speech() {
+            self.play(&id);
+        }
+        let name = v.state.name();
+        let entered = self.shown.borrow().page != name;
+        if entered {
+            self.enter(&g, name);
+        }
+        g.set_paper_near_end(v.paper.near_end);
+        g.set_staff_called(v.staff_called);
+        let size = self.window.window().size();
+        g.set_portrait(size.height >= size.width);
+        self.sync_still_there(&g, &v);
+        let changed = {
+            let s = self.shown.borrow();
+            s.dirty || s.state.as_ref() != Some(&v.state)
+        };
+        if changed {
+            self.show_state(&g, &v.state);
+            let mut s = self.shown.borrow_mut();
+            s.state = Some(v.state.clone());
+            s.dirty = false;
+        }
+        self.sync_images(&g, &v);
+        if self.admin.borrow().locked_shown() {
+            self.refresh_pin_wait();
+        }
+    }
+
+    fn enter(&self, g: &AppState<'_>, name: &str) {
+        self.shown.borrow_mut().page = name.to_string();
+        g.set_page(name.into());
+        // Typed details are personal data: gone as soon as the details screen is left.
+        if name != "details" {
+            g.set_name(SharedString::new());
+            g.set_id_number(SharedString::new());
+        }
+        let prompt = match name {
+            "choose-document" => Some("choose_document"),
+            "details" => Some("details"),
+            "posing" => Some("posing"),
+            "review-photo" => Some("review_photo"),
+            "done" => Some("take_receipt"),
+            "see-staff" | "out-of-service" => Some("see_staff"),
+            _ => None,
+        };
+        if let Some(p) = prompt {
+            self.play(p);
+        }
+    }
+
+    fn sync_still_there(&self, g: &AppState<'_>, v: &View) {
+        let mut s = self.shown.borrow_mut();
+        match (v.still_there, s.still_there) {
+            (Some(secs), None) => {
+                s.still_there = Some((Instant::now(), secs));
+                drop(s);
+                self.play("still_there");
+                g.set_still_there(secs as i32);
+            }
+            (Some(_), Some((t0, secs))) => {
+                let left = u64::from(secs).saturating_sub(t0.elapsed().as_secs());
+                g.set_still_there(left as i32);
+            }
+            (None, _) => {
+                s.still_there = None;
+                g.set_still_there(-1);
+            }
+        }
+    }
+
+    fn sync_images(&self, g: &AppState<'_>, v: &View) {
+        let mut s = self.shown.borrow_mut();
+        let new_frame = match (&v.preview, &s.preview) {
+            (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if new_frame {
+            if let Some(p) = &v.preview {
+                g.set_preview(convert::preview_image(p, self.cfg.camera.mirror_preview));
+            }
+            s.fps_count += 1;
+        }
+        if s.fps_since.elapsed().as_secs_f32() >= 1.0 {
+            s.fps = s.fps_count as f32 / s.fps_since.elapsed().as_secs_f32();
+            s.fps_count = 0;
+            s.fps_since = Instant::now();
+        }
+        if v.preview.is_none() && s.preview.is_some() {
+            // Drop the last frame of a face as soon as posing ends.
+            g.set_preview(slint::Image::default());
+        }
+        s.preview = v.preview.clone();
+        g.set_has_preview(v.preview.is_some());
+        g.set_pose_ok(v.pose_ok);
+        let countdown = match (v.pose_ok, s.pose_ok_since) {
+            (true, Some(t0)) => (s.hold_still_s - t0.elapsed().as_secs_f64()).ceil().max(1.0) as i32,
+            (true, None) => {
+                s.pose_ok_since = Some(Instant::now());
+                s.hold_still_s.ceil().max(1.0) as i32
+            }
+            (false, _) => {
+                s.pose_ok_since = None;
+                -1
+            }
+        };
+        g.set_countdown(if v.preview.is_some() { countdown } else { -1 });
+        let new_photo = match (&v.photo, &s.photo) {
+            (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if new_photo {
+            if let Some(p) = &v.photo {
+                g.set_photo(convert::photo_image(p));
+            }
+        }
+        if v.photo.is_none() && s.photo.is_some() {
+            g.set_photo(slint::Image::default());
+        }
+        s.photo = v.photo.clone();
+    }
+
+    fn show_state(&self, g: &AppState<'_>, state: &State) {
+        let en = self.english();
+        let cfg = &self.cfg;
+        g.set_site(convert::pick(en, &cfg.kiosk.site_zh, &cfg.kiosk.site_en).into());
+        let docs: Vec<Choice> = cfg
+            .offered_documents()
+            .into_iter()
+            .map(|d| Choice {
+                id: d.as_str().into(),
+                label: convert::document_name(cfg, en, d).into(),
+            })
+            .collect();
+        g.set_documents(ModelRc::new(VecModel::from(docs)));
+        let mut number = String::new();
+        match state {
+            State::ChooseRegion { doc } => {
+                let regions: Vec<Choice> = cfg
+                    .regions_for(*doc)
+                    .into_iter()
+                    .map(|(code, r)| Choice {
+                        id: code.as_str().into(),
+                        label: convert::pick(en, &r.name_zh, &r.name_en).into(),
+                    })
+                    .collect();
+                g.set_regions(ModelRc::new(VecModel::from(regions)));
+                g.set_doc_name(convert::document_name(cfg, en, *doc).into());
+            }
+            State::Details { doc, region, errors } => {
+                let fields = cfg.spec_for(*doc, Some(region)).fields;
+                g.set_needs_name(fields.contains(&Field::Name));
+                g.set_needs_id(fields.contains(&Field::IdNumber));
+                g.set_needs_mobile(fields.contains(&Field::Mobile));
+                let text: Vec<&str> = errors.iter().map(|e| convert::pick(en, e.zh, e.en)).collect();
+                g.set_details_error(text.join(if en { "; " } else { "；" }).into());
+                g.set_doc_name(convert::document_name(cfg, en, *doc).into());
+            }
+            State::Posing {
+                doc,
+                region,
+                hint,
+                reasons,
+            } => {
+                g.set_hint(hint.as_ref().map(|h| convert::prompt(en, h)).unwrap_or_default().into());
+                g.set_reasons(convert::prompts(en, reasons).into());
+                self.shown.borrow_mut().hold_still_s = cfg.spec_for(*doc, Some(region)).limits.hold_still_s;
+            }
+            State::ReviewPhoto { retakes_left, .. } => g.set_retakes_left(*retakes_left as i32),
+            State::Printing { slip } | State::Done { slip: Some(slip) } => {
+                number = self.show_slip(g, slip);
+                g.set_can_another(matches!(slip, crate::session::Slip::Receipt { .. }));
+            }
+            State::WaitingForPrinter { slip, fault } => {
+                number = self.show_slip(g, slip);
+                g.set_printer_fault(fault.as_str().into());
+            }
+            State::Done { slip: None } => g.set_can_another(false),
+            State::SeeStaff { reasons } => g.set_reasons(convert::prompts(en, reasons).into()),
+            State::OutOfService { faults } => {
+                let t: Vec<&str> = faults.iter().map(|d| convert::device_name(en, *d)).collect();
+                g.set_faults(t.join(if en { ", " } else { "，" }).into());
+            }
+            _ => {}
+        }
+        if number.is_empty() {
+            g.set_number(SharedString::new());
+            g.set_has_qr(false);
+            g.set_valid_until(SharedString::new());
+            g.set_is_claim(false);
+        }
+    }
+
+    /// Shows the slip's number (and QR to the electronic receipt); returns the number.
+    fn show_slip(&self, g: &AppState<'_>, slip: &crate::session::Slip) -> String {
+        let (number, valid, claim) = convert::slip_text(slip);
+        g.set_number(number.as_str().into());
+        g.set_valid_until(valid.into());
+        g.set_is_claim(claim);
+        let qr = match (&self.cfg.kiosk.public_receipt_url, claim) {
+            (Some(base), false) => convert::qr_image(&convert::receipt_url(base, &number)),
+            _ => None,
+        };
+        g.set_has_qr(qr.is_some());
+        g.set_qr(qr.unwrap_or_default());
+        number
+    }
+}

@@ -1,0 +1,134 @@
+//! Pure conversions from runtime values to what the screens show: mirrored preview
+//! frames, the receipt QR code, and bilingual text picked by the current language.
+
+use crate::config::{Config, DocumentId};
+use crate::domain::Prompt;
+use crate::session::{Device, Slip};
+use slint::{Image, Rgb8Pixel, SharedPixelBuffer};
+
+/// The camera frame as a Slint image, mirrored left↔right when `mirror` (people expect
+/// a mirror; the hints are phrased for the mirrored view).
+pub fn preview_image(img: &image::RgbImage, mirror: bool) -> Image {
+    let (w, h) = img.dimensions();
+    let mut buf = SharedPixelBuffer::<Rgb8Pixel>::new(w, h);
+    let dst = buf.make_mut_bytes();
+    let src = img.as_raw();
+    let row = w as usize * 3;
+    if mirror {
+        for (d, s) in dst.chunks_exact_mut(row).zip(src.chunks_exact(row)) {
+            for (dp, sp) in d.chunks_exact_mut(3).zip(s.chunks_exact(3).rev()) {
+                dp.copy_from_slice(sp);
+            }
+        }
+    } else {
+        dst.copy_from_slice(&src[..dst.len()]);
+    }
+    Image::from_rgb8(buf)
+}
+
+/// The made photo, unmirrored (it is what the review centre receives).
+pub fn photo_image(img: &image::RgbImage) -> Image {
+    preview_image(img, false)
+}
+
+/// The public address of the electronic receipt for `number`.
+pub fn receipt_url(base: &str, number: &str) -> String {
+    format!("{}/receipts/{number}", base.trim_end_matches('/'))
+}
+
+/// A QR code image (8 px modules, 4-module quiet zone), black on white.
+pub fn qr_image(text: &str) -> Option<Image> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let n = code.width();
+    let colors = code.to_colors();
+    let (scale, quiet) = (8usize, 4usize);
+    let side = (n + 2 * quiet) * scale;
+    let mut buf = SharedPixelBuffer::<Rgb8Pixel>::new(side as u32, side as u32);
+    let px = buf.make_mut_slice();
+    for (i, p) in px.iter_mut().enumerate() {
+        let (x, y) = ((i % side) / scale, (i / side) / scale);
+        let dark = x >= quiet
+            && y >= quiet
+            && x < n + quiet
+            && y < n + quiet
+            && colors[(y - quiet) * n + (x - quiet)] == qrcode::Color::Dark;
+        let v = if dark { 0 } else { 255 };
+        *p = Rgb8Pixel { r: v, g: v, b: v };
+    }
+    Some(Image::from_rgb8(buf))
+}
+
+/// Picks the Chinese or English text.
+pub fn pick<'a>(english: bool, zh: &'a str, en: &'a str) -> &'a str {
+    if english {
+        en
+    } else {
+        zh
+    }
+}
+
+pub fn prompt(english: bool, p: &Prompt) -> String {
+    pick(english, &p.zh, &p.en).to_string()
+}
+
+pub fn prompts(english: bool, ps: &[Prompt]) -> String {
+    ps.iter().map(|p| prompt(english, p)).collect::<Vec<_>>().join(if english { "; " } else { "；" })
+}
+
+pub fn document_name(cfg: &Config, english: bool, doc: DocumentId) -> String {
+    cfg.documents
+        .get(&doc)
+        .map(|d| pick(english, &d.name_zh, &d.name_en).to_string())
+        .unwrap_or_else(|| doc.to_string())
+}
+
+/// What the out-of-service screen says is wrong.
+pub fn device_name(english: bool, d: Device) -> &'static str {
+    match d {
+        Device::Camera => pick(english, "摄像头故障", "camera fault"),
+        Device::Printer => pick(english, "打印机故障或缺纸", "printer fault or paper out"),
+        Device::ReviewService => pick(english, "审核服务暂不可用", "review service unavailable"),
+        Device::Storage => pick(english, "存储故障", "storage fault"),
+    }
+}
+
+/// (number shown, valid until, is a claim slip) for a slip.
+pub fn slip_text(slip: &Slip) -> (String, String, bool) {
+    match slip {
+        Slip::Receipt {
+            number, valid_until, ..
+        } => (number.to_string(), valid_until.format("%Y-%m-%d").to_string(), false),
+        Slip::Claim { code, .. } => (code.to_string(), String::new(), true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_swaps_left_and_right() {
+        let mut img = image::RgbImage::new(3, 2);
+        img.put_pixel(0, 0, image::Rgb([255, 0, 0]));
+        img.put_pixel(2, 1, image::Rgb([0, 0, 255]));
+        let m = preview_image(&img, true).to_rgb8().unwrap();
+        let px = m.as_slice();
+        assert_eq!(px[2], Rgb8Pixel { r: 255, g: 0, b: 0 });
+        assert_eq!(px[3], Rgb8Pixel { r: 0, g: 0, b: 255 });
+        let same = preview_image(&img, false).to_rgb8().unwrap();
+        assert_eq!(same.as_slice()[0], Rgb8Pixel { r: 255, g: 0, b: 0 });
+    }
+
+    #[test]
+    fn qr_has_quiet_zone_and_dark_modules() {
+        let img = qr_image(&receipt_url("https://r.example/", "440100261126000017")).unwrap();
+        let b = img.to_rgb8().unwrap();
+        assert_eq!(b.width(), b.height());
+        assert!(b.as_slice()[..b.width() as usize * 32].iter().all(|p| p.r == 255));
+        assert!(b.as_slice().iter().any(|p| p.r == 0));
+        assert_eq!(
+            receipt_url("https://r.example/", "1"),
+            "https://r.example/receipts/1"
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! The hidden admin entry (hold a corner 5 s), the PIN lock-out, and the operator's
+//! paper-reload wizard, driven through the screens by accessible label.
+
+mod ui_support;
+
+use std::time::Duration;
+use ui_support::*;
+
+const PIN: &str = "246810";
+
+fn enter_pin(r: &Rig, pin: &str) {
+    r.type_keys(pin);
+    r.tap("确定");
+}
+
+#[test]
+fn corner_needs_five_seconds_and_wrong_pins_lock_out() {
+    i_slint_backend_testing::init_no_event_loop();
+    let r = rig(|_| {});
+    kiosk::ops::pin::set_pin(r.data.path(), PIN).unwrap();
+    r.wait_for("开始", 5);
+
+    // A short press does nothing.
+    r.long_press("admin-corner", Duration::from_millis(1500));
+    assert!(!r.has("管理密码"), "PIN pad opened after 1.5 s");
+    r.long_press("admin-corner", Duration::from_millis(5100));
+    r.wait_for("管理密码", 2);
+
+    enter_pin(&r, "111111");
+    r.wait_for("密码错误", 2);
+    enter_pin(&r, "222222");
+    r.wait_for("密码错误", 2);
+    enter_pin(&r, "333333");
+    r.wait_for("尝试次数过多，请 30 秒后再试", 2);
+    // Even the right PIN is refused while locked out.
+    enter_pin(&r, PIN);
+    assert!(r.label_starting("维护菜单").is_none(), "admin menu opened while locked out");
+    assert!(r.label_starting("尝试次数过多").is_some());
+    r.tap("关闭");
+    assert!(!r.has("管理密码"));
+    // Re-opening keeps the lock.
+    r.long_press("admin-corner", Duration::from_millis(5100));
+    r.wait_for("管理密码", 2);
+    assert!(r.label_starting("尝试次数过多").is_some(), "lock-out forgotten on reopen");
+}
+
+#[test]
+fn right_pin_opens_the_menu_and_the_reload_wizard_resets_paper() {
+    i_slint_backend_testing::init_no_event_loop();
+    let r = rig(|_| {});
+    kiosk::ops::pin::set_pin(r.data.path(), PIN).unwrap();
+    // A slip already printed on this roll.
+    r.jobs.lock().unwrap().push(kiosk::runtime::SlipJob {
+        slip: kiosk::session::Slip::Claim {
+            code: kiosk::domain::ClaimCode("00".repeat(16)),
+            doc: kiosk::config::DocumentId::IdCard,
+            region: kiosk::config::RegionCode::new("440100").unwrap(),
+        },
+        photo: None,
+        masked_name: None,
+        issued_at: chrono::Utc::now().with_timezone(&kiosk::ops::china_time()),
+    });
+    // The runtime polls the paper counters every 5 s.
+    let t0 = std::time::Instant::now();
+    while r.ui.view().paper.slips_since_reload != 1 {
+        assert!(t0.elapsed() < Duration::from_secs(8), "paper counter never updated");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    r.long_press("admin-corner", Duration::from_millis(5100));
+    r.wait_for("管理密码", 2);
+    enter_pin(&r, PIN);
+    let title = r.label_starting("维护菜单").expect("admin menu");
+    assert!(title.contains(env!("CARGO_PKG_VERSION")), "{title}");
+    // Diagnostics: storage, paper, counters are listed.
+    assert!(r.label_starting("正常 ok storage").is_some(), "storage check listed");
+    let paper = r.label_starting("纸张 paper:").expect("paper line");
+    assert!(paper.contains("1 slips since reload"), "{paper}");
+
+    r.tap("换纸向导");
+    r.wait_for("打开打印机上盖", 2);
+    r.tap("已完成，下一步");
+    r.wait_for("放入新纸卷，纸头朝外", 2);
+    r.tap("已完成，下一步");
+    r.wait_for("合上上盖，撕去多余纸头", 2);
+    r.tap("已完成，下一步");
+    r.wait_for("打印测试页并检查", 2);
+    r.tap("测试页正常，完成换纸");
+    r.wait_for("纸张计数已重置 / paper counter reset", 2);
+    // The printer's counter really was reset (the runtime called reloaded()).
+    let t0 = std::time::Instant::now();
+    while !r.jobs.lock().unwrap().is_empty() {
+        assert!(t0.elapsed() < Duration::from_secs(5), "printer_reloaded() never reached the printer");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // Daily counters export.
+    r.tap("导出今日统计");
+    let msg = r.label_starting("已导出 / exported:").expect("export message");
+    let path = msg.trim_start_matches("已导出 / exported:").trim();
+    let csv = std::fs::read_to_string(path).unwrap();
+    assert!(csv.starts_with("date,time,kiosk,sessions,receipts"), "{csv}");
+
+    r.tap("退出维护");
+    assert!(r.label_starting("维护菜单").is_none());
+    assert!(r.has("开始"));
+}

@@ -1,0 +1,170 @@
+//! Shared helpers for the UI tests: a kiosk on test backends and the built-in replay
+//! camera, and user-like actions that find elements ONLY by accessible label.
+#![allow(dead_code)]
+
+use i_slint_backend_testing::{AccessibleRole, ElementHandle};
+use kiosk::camera::ReplaySource;
+use kiosk::config::Config;
+use kiosk::runtime::testing::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
+use kiosk::runtime::{Backends, SlipJob};
+use kiosk::ui::audio::RecordingSink;
+use kiosk::ui::{AppState, KioskUi};
+use slint::ComponentHandle;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Rig {
+    pub ui: KioskUi,
+    pub audio: RecordingSink,
+    pub jobs: Arc<Mutex<Vec<SlipJob>>>,
+    pub unplug: Arc<std::sync::atomic::AtomicBool>,
+    pub data: tempfile::TempDir,
+}
+
+pub fn config(data: &Path) -> Config {
+    let mut cfg = Config::builtin();
+    cfg.kiosk.data_dir = data.to_path_buf();
+    cfg.kiosk.public_receipt_url = Some("https://review.example.gov.cn".into());
+    cfg
+}
+
+/// A kiosk window (shown, portrait 1080×1920) over the test backends.
+pub fn rig(tweak: impl FnOnce(&mut Config)) -> Rig {
+    let data = tempfile::tempdir().unwrap();
+    let mut cfg = config(data.path());
+    tweak(&mut cfg);
+    let camera = ReplaySource::open(Path::new("builtin"), 15.0, false).unwrap();
+    let unplug = camera.unplug_switch();
+    let printer = RecordingPrinter::default();
+    let jobs = printer.jobs.clone();
+    let backends = Backends {
+        camera: Box::new(camera),
+        guide: Box::new(ScriptedGuide::new(4, 4)),
+        maker: Box::new(PlainMaker { refuse: false }),
+        uploader: Box::new(ScriptedUploader::approving(3)),
+        printer: Box::new(printer),
+    };
+    let audio = RecordingSink::default();
+    let ui = KioskUi::new(&cfg, backends, Box::new(audio.clone())).unwrap();
+    ui.window().window().set_size(slint::PhysicalSize::new(1080, 1920));
+    ui.window().show().unwrap();
+    Rig {
+        ui,
+        audio,
+        jobs,
+        unplug,
+        data,
+    }
+}
+
+impl Rig {
+    fn pump(&self) {
+        self.ui.sync();
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(16));
+    }
+
+    /// Elements whose accessible label is exactly `label`.
+    pub fn find(&self, label: &str) -> Vec<ElementHandle> {
+        ElementHandle::find_by_accessible_label(self.ui.window(), label).collect()
+    }
+
+    pub fn has(&self, label: &str) -> bool {
+        !self.find(label).is_empty()
+    }
+
+    /// Any element whose accessible label starts with `prefix`.
+    pub fn label_starting(&self, prefix: &str) -> Option<String> {
+        use i_slint_backend_testing::ElementRoot;
+        let prefix = prefix.to_string();
+        self.ui
+            .window()
+            .root_element()
+            .query_descendants()
+            .match_predicate(move |e| e.accessible_label().is_some_and(|l| l.starts_with(&prefix)))
+            .find_first()
+            .and_then(|e| e.accessible_label())
+            .map(|l| l.to_string())
+    }
+
+    /// Taps the button labelled `label` through its accessible default action.
+    pub fn tap(&self, label: &str) {
+        let b: Vec<_> = self
+            .find(label)
+            .into_iter()
+            .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+            .collect();
+        assert!(!b.is_empty(), "no button labelled {label:?} on page {}", self.page());
+        assert_eq!(b[0].accessible_enabled(), Some(true), "button {label:?} is disabled");
+        b[0].invoke_accessible_default_action();
+        self.pump();
+    }
+
+    /// Types `text` on the on-screen keypad, key by key.
+    pub fn type_keys(&self, text: &str) {
+        for c in text.chars() {
+            self.tap(&c.to_string());
+        }
+    }
+
+    pub fn page(&self) -> String {
+        self.ui.window().global::<AppState>().get_page().to_string()
+    }
+
+    /// Waits (real time: the runtime runs on its own thread) until `label` shows.
+    pub fn wait_for(&self, label: &str, secs: u64) {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(secs) {
+            self.pump();
+            if self.has(label) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("{label:?} did not show within {secs} s (page {})", self.page());
+    }
+
+    pub fn wait_page(&self, page: &str, secs: u64) {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(secs) {
+            self.pump();
+            if self.page() == page {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("page {page} did not show within {secs} s (page {})", self.page());
+    }
+
+    /// Holds the pointer on the element labelled `label` for `hold` of mock time.
+    pub fn long_press(&self, label: &str, hold: Duration) {
+        let e = self.find(label).into_iter().next().unwrap_or_else(|| panic!("no {label:?}"));
+        let p = e.absolute_position();
+        let s = e.size();
+        let pos = slint::LogicalPosition::new(p.x + s.width / 2.0, p.y + s.height / 2.0);
+        let w = self.ui.window().window();
+        use slint::platform::{PointerEventButton, WindowEvent};
+        w.dispatch_event(WindowEvent::PointerMoved { position: pos });
+        w.dispatch_event(WindowEvent::PointerPressed {
+            position: pos,
+            button: PointerEventButton::Left,
+        });
+        i_slint_backend_testing::mock_elapsed_time(hold);
+        w.dispatch_event(WindowEvent::PointerReleased {
+            position: pos,
+            button: PointerEventButton::Left,
+        });
+        self.pump();
+    }
+
+    pub fn played(&self) -> Vec<String> {
+        self.audio.0.lock().unwrap().clone()
+    }
+}
+
+/// A valid 18-character resident ID number (GB 11643 check digit computed).
+pub fn valid_id_number() -> String {
+    let first17 = "44010619900101123";
+    let c = kiosk::session::details::id_check_char(first17).unwrap();
+    format!("{first17}{c}")
+}
