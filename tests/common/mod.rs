@@ -1,0 +1,145 @@
+//! Helpers for the end-to-end tests: real processes (review centre, printer emulator,
+//! kiosk), real files, real ports on 127.0.0.1.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn kiosk_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_kiosk")
+}
+
+pub fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+}
+
+/// A child process killed when dropped.
+pub struct Proc {
+    pub child: Child,
+    pub name: &'static str,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !ok() {
+        assert!(t0.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A kiosk key (≥ 32 chars) for `kiosk_id`, written to `dir/kiosk.key` and `dir/keys`.
+pub fn write_keys(dir: &Path, kiosk_id: &str) -> (PathBuf, PathBuf) {
+    let key = "e2e-test-key-0123456789abcdef0123456789";
+    let keys = dir.join("keys");
+    std::fs::write(&keys, format!("{kiosk_id} {key}\n")).unwrap();
+    let kf = dir.join("kiosk.key");
+    std::fs::write(&kf, key).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&kf, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (keys, kf)
+}
+
+/// Starts the reference review centre on a free port and waits for `/healthz`.
+pub fn review_center(dir: &Path, keys: &Path, auto_approve: u64, port: u16) -> Proc {
+    let child = Command::new(kiosk_bin())
+        .args(["review-center", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(dir.join("review.db"))
+        .args(["--auto-approve-after", &auto_approve.to_string(), "--keys"])
+        .arg(keys)
+        .env_remove("KIOSK_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("review-{port}.log"))).unwrap())
+        .spawn()
+        .unwrap();
+    let p = Proc { child, name: "review-center" };
+    wait_for("review centre", Duration::from_secs(30), || http_get(port, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")));
+    p
+}
+
+/// Starts the printer emulator with its pty linked at `dir/printer`.
+pub fn printer_sim(dir: &Path, extra: &[&str]) -> Proc {
+    let link = dir.join("printer");
+    let child = Command::new(kiosk_bin())
+        .args(["printer-sim", "--link"])
+        .arg(&link)
+        .arg("--out")
+        .arg(dir.join("slips"))
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("printer-sim.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let p = Proc { child, name: "printer-sim" };
+    wait_for("printer pty", Duration::from_secs(30), || link.exists());
+    p
+}
+
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// Decodes every barcode in `png` with zbarimg: (symbology, data) pairs.
+pub fn zbar(png: &Path) -> Vec<(String, String)> {
+    let out = match Command::new("zbarimg").arg("--quiet").arg(png).output() {
+        Ok(o) => o,
+        Err(e) => panic!("zbarimg not runnable ({e}); install zbar-tools (deploy/deps.sh test)"),
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(':').map(|(a, b)| (a.to_string(), b.to_string())))
+        .collect()
+}
+
+/// Reads lines of `r` until one contains `needle` (or the stream ends).
+pub fn read_until(r: impl Read, needle: &str) -> Vec<String> {
+    let mut lines = vec![];
+    for l in BufReader::new(r).lines().map_while(Result::ok) {
+        let hit = l.contains(needle);
+        lines.push(l);
+        if hit {
+            break;
+        }
+    }
+    lines
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}

@@ -1,0 +1,107 @@
+//! End-to-end: real processes (review centre, printer emulator on a pty, the kiosk running
+//! `simulate`), real HTTP on 127.0.0.1, real files. One person, one receipt.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const KIOSK_ID: &str = "KIOSK-E2E-1";
+/// A synthetic person: a name that appears nowhere else, and the GB 11643 worked example.
+const NAME: &str = "端到端测";
+const ID_NUMBER: &str = "11010519491231002X";
+
+fn write_config(dir: &Path, port: u16, key_file: &Path) -> PathBuf {
+    let cfg = dir.join("kiosk.toml");
+    let text = format!(
+        r#"[kiosk]
+id = "{KIOSK_ID}"
+data_dir = "{data}"
+decision_deadline_s = 60
+
+[devices]
+camera = "replay:builtin"
+printer = "serial:{printer},115200,80"
+review = "http://127.0.0.1:{port}"
+review_key_file = "{key}"
+"#,
+        data = dir.join("data").display(),
+        printer = dir.join("printer").display(),
+        key = key_file.display(),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    cfg
+}
+
+fn simulate(cfg: &Path, failpoint: Option<&str>) -> std::process::Output {
+    let details = format!(r#"{{"name":"{NAME}","id_number":"{ID_NUMBER}"}}"#);
+    let mut c = Command::new(kiosk_bin());
+    c.arg("--config").arg(cfg).args(["simulate", "--frames"]).arg(shared().join("corpus/frames/good"));
+    c.args(["--doc", "id-card", "--region", "440100", "--json", "--details", &details]);
+    c.env_remove("KIOSK_CONFIG").env("RUST_LOG", "debug");
+    if let Some(fp) = failpoint {
+        c.env("KIOSK_FAILPOINT", fp);
+    }
+    c.output().unwrap()
+}
+
+/// The first 32 bytes of each sealed photo+details body in the outbox right now.
+fn sealed_prefixes(data: &Path) -> Vec<Vec<u8>> {
+    let db = rusqlite::Connection::open(data.join("outbox.sqlite")).unwrap();
+    let mut st = db.prepare("SELECT sealed FROM outbox WHERE sealed IS NOT NULL").unwrap();
+    let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap();
+    rows.map(|b| b.unwrap()[..32].to_vec()).collect()
+}
+
+#[test]
+fn a_full_session_prints_the_number_the_centre_issued_and_leaves_nothing_personal() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (keys, key_file) = write_keys(dir.path(), KIOSK_ID);
+    let _review = review_center(dir.path(), &keys, 1, port);
+    let _printer = printer_sim(dir.path(), &[]);
+    let cfg = write_config(dir.path(), port, &key_file);
+    let data = dir.path().join("data");
+
+    // First, a kiosk that dies right after writing the outbox: record the ciphertext.
+    let crashed = simulate(&cfg, Some("upload:before-send"));
+    assert!(!crashed.status.success(), "the failpoint kills the process");
+    let prefixes = sealed_prefixes(&data);
+    assert_eq!(prefixes.len(), 1, "the submission is durably in the outbox before any byte is sent");
+
+    // Then a whole session.
+    let out = simulate(&cfg, None);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "simulate failed: {}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let number = v["receipt_number"].as_str().expect("a receipt number").to_string();
+    assert!(number.len() % 2 == 0 && number.bytes().all(|b| b.is_ascii_digit()), "{number}");
+    assert!(v["stages_ms"]["posing"].as_f64().unwrap() > 0.0);
+    let captured = v["captured_frame"].as_u64().unwrap();
+    assert!((18..40).contains(&captured), "captured inside the compliant stretch: {captured}");
+
+    // The slip's barcodes decode to the number the centre issued.
+    let png = dir.path().join("slips/0001.png");
+    wait_for("the cut slip", Duration::from_secs(10), || png.exists());
+    let codes = zbar(&png);
+    assert!(codes.iter().any(|(k, d)| k == "CODE-128" && *d == number), "{codes:?}");
+    assert!(codes.iter().any(|(k, d)| k == "QR-Code" && *d == number), "{codes:?}");
+    let verify = http_get(port, &format!("/v1/receipts/{number}/verify")).unwrap();
+    assert!(verify.contains("valid"), "{verify}");
+
+    // The resumed submission of the crashed kiosk settles too; nothing personal remains.
+    wait_for("the outbox to settle", Duration::from_secs(30), || sealed_prefixes(&data).is_empty());
+    let test_name_bytes = NAME.as_bytes();
+    for f in files_under(&data) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(!contains(&bytes, &[0xFF, 0xD8, 0xFF]), "JPEG in {}", f.display());
+        assert!(!contains(&bytes, test_name_bytes), "name in {}", f.display());
+        assert!(!contains(&bytes, ID_NUMBER.as_bytes()), "ID number in {}", f.display());
+        for p in &prefixes {
+            assert!(!contains(&bytes, p), "photo ciphertext survives in {}", f.display());
+        }
+    }
+    assert!(!stderr.contains(NAME) && !stderr.contains(ID_NUMBER), "personal data in the log");
+    assert!(!stderr.contains("0105194912"), "ID number fragment in the log");
+}
