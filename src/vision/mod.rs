@@ -6,6 +6,7 @@ pub mod checks;
 pub mod cli;
 pub mod detect;
 pub mod geometry;
+pub mod guide;
 pub mod hints;
 pub mod imgops;
 pub mod measure;
@@ -13,6 +14,7 @@ pub mod models;
 pub mod pose;
 pub mod validator;
 
+pub use guide::LiveGuide;
 pub use validator::{Report, Validator};
 
 use crate::config::DocumentSpec;
