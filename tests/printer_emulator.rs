@@ -42,19 +42,34 @@ fn offline_buffer_fills_xoff_dle_eot_still_answered_gs_r_only_when_online() {
     let mut f = open_raw(&link);
     assert!(sim.command("cover-open").starts_with("ok"));
     f.write_all(&[0x1D, b'r', 1]).unwrap();
-    assert_eq!(read_for(&mut f, Duration::from_millis(300)), b"", "no GS r reply while offline");
+    assert_eq!(
+        read_for(&mut f, Duration::from_millis(300)),
+        b"",
+        "no GS r reply while offline"
+    );
     f.write_all(&[0x10, 0x04, 2]).unwrap();
-    assert_eq!(read_for(&mut f, Duration::from_millis(300)), vec![0x16], "cover open in DLE EOT 2");
+    assert_eq!(
+        read_for(&mut f, Duration::from_millis(300)),
+        vec![0x16],
+        "cover open in DLE EOT 2"
+    );
     // Fill the buffer while offline: XOFF comes back, DLE EOT is still answered.
     f.write_all(&vec![b'x'; 1000]).unwrap();
     let got = read_for(&mut f, Duration::from_millis(500));
     assert!(got.contains(&0x13), "XOFF expected, got {got:02x?}");
     f.write_all(&[0x10, 0x04, 1]).unwrap();
-    assert_eq!(read_for(&mut f, Duration::from_millis(300)), vec![0x1A], "offline bit set");
+    assert_eq!(
+        read_for(&mut f, Duration::from_millis(300)),
+        vec![0x1A],
+        "offline bit set"
+    );
     assert!(sim.command("cover-close").starts_with("ok"));
     let got = read_for(&mut f, Duration::from_millis(500));
     assert!(got.contains(&0x11), "XON once the buffer drains: {got:02x?}");
-    assert!(got.contains(&0x00), "the queued GS r is answered once online: {got:02x?}");
+    assert!(
+        got.contains(&0x00),
+        "the queued GS r is answered once online: {got:02x?}"
+    );
 }
 
 #[test]

@@ -51,7 +51,9 @@ fn wait_printed(p: &mut dyn SlipPrinter, limit: Duration) -> bool {
 /// The child: prints one receipt (and is killed at the failpoint on the way).
 #[test]
 fn child_print() {
-    let Ok(spec) = std::env::var("KIOSK_TEST_CHILD") else { return };
+    let Ok(spec) = std::env::var("KIOSK_TEST_CHILD") else {
+        return;
+    };
     let (link, data) = spec.split_once('|').unwrap();
     let cfg = cfg(Path::new(link), Path::new(data));
     let mut p = kiosk::printer::open(&cfg).unwrap();

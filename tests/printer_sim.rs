@@ -56,7 +56,11 @@ fn job() -> SlipJob {
 }
 
 /// Collects printer events until `done` says stop, or panics after `limit`.
-fn events_until(p: &mut dyn SlipPrinter, limit: Duration, mut done: impl FnMut(&PrinterEvent) -> bool) -> Vec<PrinterEvent> {
+fn events_until(
+    p: &mut dyn SlipPrinter,
+    limit: Duration,
+    mut done: impl FnMut(&PrinterEvent) -> bool,
+) -> Vec<PrinterEvent> {
     let start = Instant::now();
     let mut seen = Vec::new();
     while start.elapsed() < limit {
@@ -74,7 +78,11 @@ fn events_until(p: &mut dyn SlipPrinter, limit: Duration, mut done: impl FnMut(&
 
 /// zbarimg's decodes of a PNG: (type, data) pairs.
 fn decode(png: &Path) -> Vec<String> {
-    let o = Command::new("zbarimg").arg("-q").arg(png).output().expect("zbarimg is installed (zbar-tools)");
+    let o = Command::new("zbarimg")
+        .arg("-q")
+        .arg(png)
+        .output()
+        .expect("zbarimg is installed (zbar-tools)");
     String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
 }
 
@@ -88,8 +96,14 @@ fn good_slips(out: &Path) -> (usize, usize) {
             spoiled += 1;
         } else if name.len() == 8 && name.ends_with(".png") {
             let d = decode(&out.join(&name));
-            assert!(d.contains(&format!("CODE-128:{NUMBER}")), "{name}: Code128 not decoded: {d:?}");
-            assert!(d.contains(&format!("QR-Code:{NUMBER}")), "{name}: QR not decoded: {d:?}");
+            assert!(
+                d.contains(&format!("CODE-128:{NUMBER}")),
+                "{name}: Code128 not decoded: {d:?}"
+            );
+            assert!(
+                d.contains(&format!("QR-Code:{NUMBER}")),
+                "{name}: QR not decoded: {d:?}"
+            );
             good += 1;
         }
     }
@@ -124,7 +138,9 @@ fn paper_out_mid_slip_is_spoiled_and_reprinted_once_after_reload() {
     let r = rig(|a| a.paper_out_after_mm = Some(60), 115_200);
     let mut p = kiosk::printer::open(&r.cfg).unwrap();
     p.print(job()).unwrap();
-    let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| matches!(e, PrinterEvent::Fault(_)));
+    let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| {
+        matches!(e, PrinterEvent::Fault(_))
+    });
     assert!(format!("{ev:?}").contains("paper_out"), "{ev:?}");
     // Out of paper: nothing more comes out, however long we wait.
     std::thread::sleep(Duration::from_millis(500));
@@ -148,7 +164,9 @@ fn cover_open_mid_slip_ends_in_one_good_receipt() {
     p.print(job()).unwrap();
     std::thread::sleep(Duration::from_millis(800));
     assert!(r.sim.command("cover-open").starts_with("ok"));
-    let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| matches!(e, PrinterEvent::Fault(_)));
+    let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| {
+        matches!(e, PrinterEvent::Fault(_))
+    });
     assert!(format!("{ev:?}").contains("cover_open"), "{ev:?}");
     std::thread::sleep(Duration::from_millis(300));
     assert!(r.sim.command("cover-close").starts_with("ok"));
@@ -178,7 +196,9 @@ fn unplug_and_replug_mid_slip_ends_in_one_good_receipt() {
     p.print(job()).unwrap();
     std::thread::sleep(Duration::from_millis(800));
     assert!(r.sim.command("unplug").starts_with("ok"));
-    let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| matches!(e, PrinterEvent::Fault(_)));
+    let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| {
+        matches!(e, PrinterEvent::Fault(_))
+    });
     assert!(format!("{ev:?}").contains("printer_disconnected"), "{ev:?}");
     std::thread::sleep(Duration::from_millis(500));
     assert!(r.sim.command("replug").starts_with("ok"));
@@ -209,9 +229,28 @@ fn no_reply_is_offline_never_ok() {
     let link = dir.path().join("silent");
     std::os::unix::fs::symlink(&name, &link).unwrap();
     let cfg = Config::builtin();
-    let mut l = kiosk::printer::serial::Link::new(&link, kiosk::printer::serial::LinkSettings::new(&cfg.printer, 115_200));
+    let mut l =
+        kiosk::printer::serial::Link::new(&link, kiosk::printer::serial::LinkSettings::new(&cfg.printer, 115_200));
     let t = Instant::now();
     let e = l.status().unwrap_err();
     assert!(e.to_string().contains("printer_offline"), "{e}");
     assert!(t.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn near_end_warns_but_keeps_printing_and_reload_resets_counters() {
+    let r = rig(|a| a.near_end_after_mm = Some(20), 115_200);
+    let mut p = kiosk::printer::open(&r.cfg).unwrap();
+    p.print(job()).unwrap();
+    let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| *e == PrinterEvent::NearEnd);
+    assert!(ev.iter().any(printed), "printed despite near end: {ev:?}");
+    assert!(p.paper().near_end);
+    assert_eq!(p.paper().slips_since_reload, 1);
+    assert!(r.sim.command("reload").starts_with("ok"));
+    p.reloaded().unwrap();
+    let paper = p.paper();
+    assert_eq!((paper.slips_since_reload, paper.near_end), (0, false));
+    assert_eq!(paper.estimated_left_mm, r.cfg.printer.roll_length_mm);
+    settle();
+    assert_eq!(good_slips(&r.out).0, 1);
 }

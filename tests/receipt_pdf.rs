@@ -35,7 +35,11 @@ fn receipt_slip() -> Slip {
 }
 
 fn pdf_text(pdf: &Path) -> String {
-    let o = std::process::Command::new("pdftotext").arg(pdf).arg("-").output().expect("pdftotext (poppler-utils)");
+    let o = std::process::Command::new("pdftotext")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
     assert!(o.status.success());
     String::from_utf8_lossy(&o.stdout).to_string()
 }
@@ -71,7 +75,10 @@ fn pdf_roll_and_a6_carry_title_validity_and_decodable_codes() {
         let pdf = dir.path().join(format!("{size:?}.pdf"));
         std::fs::write(&pdf, render(&r, size).unwrap()).unwrap();
         let text = squash(&pdf_text(&pdf));
-        assert!(text.contains("广东省居民身份证数字相片采集回执"), "{size:?}: title missing in {text}");
+        assert!(
+            text.contains("广东省居民身份证数字相片采集回执"),
+            "{size:?}: title missing in {text}"
+        );
         assert!(text.contains("2027-05-25"), "{size:?}: validity date missing in {text}");
         assert!(text.contains(NUMBER));
         // The name is printed only where the region asks for it (Guangdong does not).
@@ -102,7 +109,10 @@ fn reprint_is_marked_and_claim_slip_carries_the_code() {
         region: "440100".parse().unwrap(),
     };
     let r = Receipt::build(&job(claim), &cfg, None).unwrap();
-    assert!(r.elements.iter().all(|e| !matches!(e, kiosk::receipt::model::Element::Photo(_))));
+    assert!(r
+        .elements
+        .iter()
+        .all(|e| !matches!(e, kiosk::receipt::model::Element::Photo(_))));
     let pdf = dir.path().join("claim.pdf");
     std::fs::write(&pdf, render(&r, PageSize::Roll80).unwrap()).unwrap();
     let text = squash(&pdf_text(&pdf));
@@ -129,21 +139,32 @@ fn cli_writes_png_and_pdf_and_refuses_bad_numbers() {
     Command::cargo_bin("kiosk")
         .unwrap()
         .env_remove("KIOSK_CONFIG")
-        .args(["receipt", "--number", NUMBER, "--doc", "id-card", "--region", "440100", "--photo"])
+        .args([
+            "receipt", "--number", NUMBER, "--doc", "id-card", "--region", "440100", "--photo",
+        ])
         .arg(photo_path())
         .arg("--png")
         .arg(&png)
         .assert()
         .success();
-    let o = std::process::Command::new("zbarimg").arg("-q").arg(&png).output().unwrap();
+    let o = std::process::Command::new("zbarimg")
+        .arg("-q")
+        .arg(&png)
+        .output()
+        .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains(&format!("CODE-128:{NUMBER}")) && out.contains(&format!("QR-Code:{NUMBER}")), "{out}");
+    assert!(
+        out.contains(&format!("CODE-128:{NUMBER}")) && out.contains(&format!("QR-Code:{NUMBER}")),
+        "{out}"
+    );
 
     let pdf = dir.path().join("r.pdf");
     Command::cargo_bin("kiosk")
         .unwrap()
         .env_remove("KIOSK_CONFIG")
-        .args(["receipt", "--number", NUMBER, "--doc", "id-card", "--region", "440100", "--photo"])
+        .args([
+            "receipt", "--number", NUMBER, "--doc", "id-card", "--region", "440100", "--photo",
+        ])
         .arg(photo_path())
         .arg("--pdf")
         .arg(&pdf)
@@ -154,7 +175,9 @@ fn cli_writes_png_and_pdf_and_refuses_bad_numbers() {
     Command::cargo_bin("kiosk")
         .unwrap()
         .env_remove("KIOSK_CONFIG")
-        .args(["receipt", "--number", "12 34", "--doc", "id-card", "--region", "440100", "--photo"])
+        .args([
+            "receipt", "--number", "12 34", "--doc", "id-card", "--region", "440100", "--photo",
+        ])
         .arg(photo_path())
         .arg("--png")
         .arg(dir.path().join("bad.png"))

@@ -10,7 +10,7 @@ use crate::config::{Config, Device};
 use crate::ops::failpoint;
 use crate::receipt::Receipt;
 use crate::runtime::{PaperStatus, PrinterEvent, SlipJob, SlipPrinter};
-use std::collections::{VecDeque, HashSet};
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -134,7 +134,10 @@ impl Worker {
         match self.journal.unfinished() {
             Ok(jobs) => {
                 for s in jobs {
-                    log::warn!("printer: job {} was not confirmed before the restart; printing it now", s.id);
+                    log::warn!(
+                        "printer: job {} was not confirmed before the restart; printing it now",
+                        s.id
+                    );
                     self.queue.push_back(Pending {
                         id: s.id,
                         job: s.job,
@@ -193,7 +196,9 @@ impl Worker {
 
     fn print_front(&mut self) {
         let Some(p) = self.queue.front_mut() else { return };
-        let reprinted_at = p.reprint.then(|| chrono::Utc::now().with_timezone(&crate::ops::china_time()));
+        let reprinted_at = p
+            .reprint
+            .then(|| chrono::Utc::now().with_timezone(&crate::ops::china_time()));
         let receipt = match Receipt::build(&p.job, &self.cfg, reprinted_at) {
             Ok(r) => r,
             Err(e) => {

@@ -107,7 +107,12 @@ pub fn encode(r: &Receipt, s: &EncodeSettings) -> EncodedJob {
     o.cmd(&[FS, b'&']);
     for e in &r.elements {
         match e {
-            Element::Text { text, align, size, bold } => {
+            Element::Text {
+                text,
+                align,
+                size,
+                bold,
+            } => {
                 for line in wrap(text, s.paper_dots / size.column_dots()) {
                     o.cmd(&[ESC, b'a', if *align == Align::Centre { 1 } else { 0 }]);
                     o.cmd(&[ESC, b'E', u8::from(*bold)]);
@@ -140,7 +145,10 @@ pub fn encode(r: &Receipt, s: &EncodeSettings) -> EncodedJob {
 
 fn encode_code128(o: &mut Out, data: &str, paper_dots: u32) {
     let Some(m) = code128_module_dots(data, paper_dots) else {
-        log::warn!("barcode_too_long: {} chars do not fit {paper_dots} dots; printing the QR only", data.len());
+        log::warn!(
+            "barcode_too_long: {} chars do not fit {paper_dots} dots; printing the QR only",
+            data.len()
+        );
         return;
     };
     let mut payload = Vec::new();
@@ -162,7 +170,20 @@ fn encode_code128(o: &mut Out, data: &str, paper_dots: u32) {
         }
     }
     o.cmd(&[ESC, b'a', 1]);
-    o.cmd(&[GS, b'h', BARCODE_HEIGHT as u8, GS, b'w', m as u8, GS, b'H', 2, GS, b'f', 0]);
+    o.cmd(&[
+        GS,
+        b'h',
+        BARCODE_HEIGHT as u8,
+        GS,
+        b'w',
+        m as u8,
+        GS,
+        b'H',
+        2,
+        GS,
+        b'f',
+        0,
+    ]);
     let mut cmd = vec![GS, b'k', 73, payload.len() as u8];
     cmd.extend_from_slice(&payload);
     o.cmd(&cmd);
@@ -171,7 +192,9 @@ fn encode_code128(o: &mut Out, data: &str, paper_dots: u32) {
 fn encode_qr(o: &mut Out, data: &str, paper_dots: u32) {
     // The module size is chosen so the symbol fits the paper; the printer computes the
     // version itself, so we ask the same library for the side length.
-    let m = qr_modules(data).map(|(side, _)| qr_module_dots(side, paper_dots)).unwrap_or(4);
+    let m = qr_modules(data)
+        .map(|(side, _)| qr_module_dots(side, paper_dots))
+        .unwrap_or(4);
     o.cmd(&[ESC, b'a', 1]);
     o.cmd(&[GS, b'(', b'k', 4, 0, 0x31, 0x41, 50, 0]);
     o.cmd(&[GS, b'(', b'k', 3, 0, 0x31, 0x43, m as u8]);

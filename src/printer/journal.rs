@@ -192,7 +192,15 @@ impl Journal {
             .execute(
                 "INSERT INTO jobs (key, kind, doc, region, state, created_at, updated_at, payload, photo)
                  VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5, ?6, ?7)",
-                params![key, kind, doc, region, t, payload, job.photo.as_ref().map(|p| p.0.clone())],
+                params![
+                    key,
+                    kind,
+                    doc,
+                    region,
+                    t,
+                    payload,
+                    job.photo.as_ref().map(|p| p.0.clone())
+                ],
             )
             .map_err(|e| self.err(e))?;
         Ok(self.conn.last_insert_rowid())
@@ -202,7 +210,9 @@ impl Journal {
         let t = now();
         let sql = match state {
             // Nothing personal and no slip survives `confirmed`.
-            JobState::Confirmed => "UPDATE jobs SET state = ?1, updated_at = ?2, payload = NULL, photo = NULL WHERE id = ?3",
+            JobState::Confirmed => {
+                "UPDATE jobs SET state = ?1, updated_at = ?2, payload = NULL, photo = NULL WHERE id = ?3"
+            }
             JobState::Spoiled => "UPDATE jobs SET state = ?1, updated_at = ?2, attempts = attempts + 1 WHERE id = ?3",
             _ => "UPDATE jobs SET state = ?1, updated_at = ?2 WHERE id = ?3",
         };
@@ -393,7 +403,10 @@ mod tests {
         for entry in std::fs::read_dir(dir.path()).unwrap() {
             let bytes = std::fs::read(entry.unwrap().path()).unwrap();
             for needle in [&b"FACE-BYTES"[..], "张**".as_bytes()] {
-                assert!(!bytes.windows(needle.len()).any(|w| w == needle), "personal data survived");
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "personal data survived"
+                );
             }
         }
     }

@@ -52,6 +52,9 @@ pub struct Link {
     pub garbage: u64,
     /// Bytes of the current job already written (0 = nothing can have printed).
     pub written: usize,
+    /// From the start of the last `print` to its first job byte written (after the
+    /// status checks): the "time to first byte".
+    pub first_byte: Option<Duration>,
 }
 
 impl Link {
@@ -65,6 +68,7 @@ impl Link {
             asb: None,
             garbage: 0,
             written: 0,
+            first_byte: None,
         }
     }
 
@@ -236,6 +240,8 @@ impl Link {
     /// post-job status); `Err(Fault)` = spoiled. `on_sent` runs once every byte is out.
     pub fn print(&mut self, job: &EncodedJob, on_sent: &mut dyn FnMut()) -> Result<Health, PrinterError> {
         self.written = 0;
+        self.first_byte = None;
+        let started = Instant::now();
         // Stale bytes (noise, old replies) must not answer this job's queries.
         if let Some(p) = self.port.as_mut() {
             let _ = p.clear(ClearBuffer::Input);
@@ -246,7 +252,6 @@ impl Link {
             return Err(PrinterError::Fault(f));
         }
         self.incoming.clear();
-        let started = Instant::now();
         let deadline = started + self.s.job_timeout;
         let bytes = &job.bytes;
         let mut pos = 0;
@@ -269,6 +274,9 @@ impl Link {
             let port = self.port.as_mut().ok_or(PrinterError::Fault(Fault::Disconnected))?;
             match port.write(&bytes[pos..end]) {
                 Ok(n) => {
+                    if pos == 0 && n > 0 {
+                        self.first_byte = Some(started.elapsed());
+                    }
                     pos += n;
                     self.written = pos;
                     if self.s.flow == FlowControl::None {
@@ -287,7 +295,11 @@ impl Link {
                 return Err(self.abort(Fault::Timeout));
             }
         }
-        log::info!("printer: job of {} bytes written in {:?}", bytes.len(), started.elapsed());
+        log::info!(
+            "printer: job of {} bytes written in {:?}",
+            bytes.len(),
+            started.elapsed()
+        );
         let min_wire = Duration::from_secs_f64(bytes.len() as f64 * 10.0 / self.s.baud as f64 * 0.9);
         on_sent();
         loop {

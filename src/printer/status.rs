@@ -186,7 +186,10 @@ mod tests {
         // Out of paper: n1 0x1A (offline), n2 0x32 (paper end), n4 0x7E (no paper).
         let h = classify_dle_eot(0x1A, 0x32, 0x12, 0x7E).unwrap();
         assert_eq!(h.first_fault(), Some(Fault::PaperOut));
-        assert!(!h.faults.contains(&Fault::Offline), "the cause is named, not just offline");
+        assert!(
+            !h.faults.contains(&Fault::Offline),
+            "the cause is named, not just offline"
+        );
         let h = classify_dle_eot(0x1A, 0x16, 0x12, 0x12).unwrap();
         assert_eq!(h.faults, vec![Fault::CoverOpen]);
         let h = classify_dle_eot(0x1A, 0x52, 0x1A, 0x12).unwrap();
@@ -205,9 +208,21 @@ mod tests {
             d.push(b, &mut out);
         }
         assert_eq!(out[0], Incoming::DleEot(0x12));
-        assert_eq!(out[1], Incoming::Asb(Health { faults: vec![Fault::PaperOut], near_end: false }));
+        assert_eq!(
+            out[1],
+            Incoming::Asb(Health {
+                faults: vec![Fault::PaperOut],
+                near_end: false
+            })
+        );
         assert_eq!(out[2], Incoming::GsR(0));
         assert_eq!(out[3], Incoming::Garbage(0xFF));
-        assert_eq!(out[4], Incoming::Asb(Health { faults: vec![Fault::Offline], near_end: false }));
+        assert_eq!(
+            out[4],
+            Incoming::Asb(Health {
+                faults: vec![Fault::Offline],
+                near_end: false
+            })
+        );
     }
 }

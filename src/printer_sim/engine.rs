@@ -119,7 +119,11 @@ impl Engine {
             2 => {
                 base | if f.cover_open { 1 << 2 } else { 0 }
                     | if f.paper_end { 1 << 5 } else { 0 }
-                    | if f.cutter_error || f.awaiting_recovery { 1 << 6 } else { 0 }
+                    | if f.cutter_error || f.awaiting_recovery {
+                        1 << 6
+                    } else {
+                        0
+                    }
             }
             3 => base | if f.cutter_error { 1 << 3 } else { 0 },
             4 => base | if f.near_end || f.paper_end { 0b1100 } else { 0 } | if f.paper_end { 0b110_0000 } else { 0 },
@@ -236,7 +240,11 @@ impl Engine {
                 self.flush_line();
                 let _ = self.grow(u32::from(n));
             }
-            Cmd::Raster { width_bytes, rows, data } => self.raster(width_bytes, rows, &data),
+            Cmd::Raster {
+                width_bytes,
+                rows,
+                data,
+            } => self.raster(width_bytes, rows, &data),
             Cmd::Qr { func, params } => self.qr(func, &params),
             Cmd::BarcodeHeight(n) => self.bar_h = u32::from(n.max(1)),
             Cmd::BarcodeWidth(n) => self.bar_w = u32::from(n.clamp(1, 6)),
@@ -289,7 +297,10 @@ impl Engine {
             return;
         }
         let cell = 12 * self.mag_w;
-        let width: u32 = line.iter().map(|(c, _)| if c.is_ascii() { cell } else { 2 * cell }).sum();
+        let width: u32 = line
+            .iter()
+            .map(|(c, _)| if c.is_ascii() { cell } else { 2 * cell })
+            .sum();
         let saved = self.align;
         self.align = self.line_align;
         let mut x = self.x0(width) as f32;

@@ -18,12 +18,22 @@ pub enum Cmd {
     LineSpacing(Option<u8>),
     FeedLines(u8),
     FeedDots(u8),
-    Raster { width_bytes: usize, rows: usize, data: Vec<u8> },
-    Qr { func: u8, params: Vec<u8> },
+    Raster {
+        width_bytes: usize,
+        rows: usize,
+        data: Vec<u8>,
+    },
+    Qr {
+        func: u8,
+        params: Vec<u8>,
+    },
     BarcodeHeight(u8),
     BarcodeWidth(u8),
     Hri(u8),
-    Barcode { kind: u8, data: Vec<u8> },
+    Barcode {
+        kind: u8,
+        data: Vec<u8>,
+    },
     Cut,
     TransmitStatus(u8),
     AutoStatus(u8),
@@ -232,7 +242,10 @@ impl Lexer {
                     return Step::More(8);
                 }
                 if p[2] != b'0' {
-                    return Step::Done(Token::Garbage(p[..3].to_vec(), "GS v: only GS v 0 is supported".into()), 3);
+                    return Step::Done(
+                        Token::Garbage(p[..3].to_vec(), "GS v: only GS v 0 is supported".into()),
+                        3,
+                    );
                 }
                 let wb = p[4] as usize + p[5] as usize * 256;
                 let rows = p[6] as usize + p[7] as usize * 256;
@@ -281,7 +294,9 @@ impl Lexer {
                             }),
                             3 + z + 1,
                         ),
-                        None if p.len() > 260 => Step::Done(Token::Garbage(p[..3].to_vec(), "GS k: unterminated data".into()), 3),
+                        None if p.len() > 260 => {
+                            Step::Done(Token::Garbage(p[..3].to_vec(), "GS k: unterminated data".into()), 3)
+                        }
                         None => Step::More(p.len() + 1),
                     }
                 } else {

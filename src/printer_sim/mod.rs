@@ -18,8 +18,8 @@ mod engine;
 mod lexer;
 
 use crate::Verdict;
-use clap::builder::TypedValueParser;
 use anyhow::Context;
+use clap::builder::TypedValueParser;
 use engine::Engine;
 use lexer::{Cmd, Lexer, RealTime, Token};
 use std::collections::VecDeque;
@@ -114,7 +114,8 @@ impl Drop for SimHandle {
 
 /// Starts the emulator on a thread (tests use this; `kiosk printer-sim` too).
 pub fn start(args: &SimArgs) -> anyhow::Result<SimHandle> {
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
     let control_path = args.control.clone().unwrap_or_else(|| args.out.join("control.sock"));
     let _ = std::fs::remove_file(&control_path);
     let listener = UnixListener::bind(&control_path)
@@ -123,21 +124,24 @@ pub fn start(args: &SimArgs) -> anyhow::Result<SimHandle> {
     let (tx, rx) = channel::<Request>();
     let stop = Arc::new(AtomicBool::new(false));
     let mut sim = Sim::new(args)?;
-    sim.plug().with_context(|| format!("cannot create the pty and link {}", args.link.display()))?;
+    sim.plug()
+        .with_context(|| format!("cannot create the pty and link {}", args.link.display()))?;
     let stop2 = stop.clone();
     let ctl_tx = tx.clone();
     let stop3 = stop.clone();
-    std::thread::Builder::new().name("printer-sim-control".into()).spawn(move || {
-        while !stop3.load(Ordering::SeqCst) {
-            match listener.accept() {
-                Ok((s, _)) => {
-                    let tx = ctl_tx.clone();
-                    std::thread::spawn(move || serve_control(s, tx));
+    std::thread::Builder::new()
+        .name("printer-sim-control".into())
+        .spawn(move || {
+            while !stop3.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((s, _)) => {
+                        let tx = ctl_tx.clone();
+                        std::thread::spawn(move || serve_control(s, tx));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
                 }
-                Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
-        }
-    })?;
+        })?;
     let thread = std::thread::Builder::new()
         .name("printer-sim".into())
         .spawn(move || sim.run(rx, stop2))?;
@@ -238,7 +242,8 @@ impl Sim {
         nix::sys::termios::tcsetattr(pty.slave.as_fd(), nix::sys::termios::SetArg::TCSANOW, &t)
             .map_err(std::io::Error::from)?;
         let name = nix::unistd::ttyname(pty.slave.as_fd()).map_err(std::io::Error::from)?;
-        let flags = nix::fcntl::fcntl(pty.master.as_fd(), nix::fcntl::FcntlArg::F_GETFL).map_err(std::io::Error::from)?;
+        let flags =
+            nix::fcntl::fcntl(pty.master.as_fd(), nix::fcntl::FcntlArg::F_GETFL).map_err(std::io::Error::from)?;
         let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
         nix::fcntl::fcntl(pty.master.as_fd(), nix::fcntl::FcntlArg::F_SETFL(flags)).map_err(std::io::Error::from)?;
         let _ = std::fs::remove_file(&self.link);
@@ -384,7 +389,8 @@ impl Sim {
     fn receive(&mut self, buf: &mut [u8]) {
         let now = Instant::now();
         let rate = self.baud as f64 / 10.0;
-        self.tokens = (self.tokens + now.duration_since(self.last_refill).as_secs_f64() * rate).min((rate / 50.0).max(16.0));
+        self.tokens =
+            (self.tokens + now.duration_since(self.last_refill).as_secs_f64() * rate).min((rate / 50.0).max(16.0));
         self.last_refill = now;
         let Some(w) = &self.wire else {
             std::thread::sleep(Duration::from_millis(5));

@@ -44,7 +44,8 @@ pub fn job_for(cfg: &Config, args: &ReceiptArgs) -> anyhow::Result<SlipJob> {
             cfg.regions.keys().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
         );
     }
-    let photo = std::fs::read(&args.photo).with_context(|| format!("cannot read the photo {}", args.photo.display()))?;
+    let photo =
+        std::fs::read(&args.photo).with_context(|| format!("cannot read the photo {}", args.photo.display()))?;
     let issued_at = chrono::Utc::now().with_timezone(&crate::ops::china_time());
     let days = cfg.validity_days(args.doc, &args.region);
     let valid_until = issued_at.date_naive() + chrono::Days::new(u64::from(days));
@@ -74,7 +75,8 @@ pub fn run(cfg: &Config, args: &ReceiptArgs) -> anyhow::Result<Verdict> {
             _ => 576,
         };
         let img = super::raster::render(&receipt, dots, &cfg.printer);
-        img.save(out).with_context(|| format!("cannot write {}", out.display()))?;
+        img.save(out)
+            .with_context(|| format!("cannot write {}", out.display()))?;
         println!("已生成回执图片 / PNG receipt written: {}", out.display());
     } else if let Some(spec) = &args.printer {
         let at = crate::printer::print_once(cfg, spec, &receipt)?;

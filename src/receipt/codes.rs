@@ -48,7 +48,10 @@ pub fn code128_modules(data: &str) -> Option<Vec<bool>> {
 pub fn qr_modules(data: &str) -> Option<(usize, Vec<bool>)> {
     let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::M).ok()?;
     let w = code.width();
-    Some((w, code.to_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect()))
+    Some((
+        w,
+        code.to_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect(),
+    ))
 }
 
 /// QR module size in dots: 6 by default, smaller when the symbol would not fit.
@@ -97,7 +100,12 @@ pub fn dither(img: &image::RgbImage, method: Dither, threshold: u8, gamma: f64) 
         .collect();
     let t = threshold as f32;
     let mut dots = vec![false; (w * h) as usize];
-    const BAYER: [[f32; 4]; 4] = [[0., 8., 2., 10.], [12., 4., 14., 6.], [3., 11., 1., 9.], [15., 7., 13., 5.]];
+    const BAYER: [[f32; 4]; 4] = [
+        [0., 8., 2., 10.],
+        [12., 4., 14., 6.],
+        [3., 11., 1., 9.],
+        [15., 7., 13., 5.],
+    ];
     for y in 0..h as usize {
         for x in 0..w as usize {
             let i = y * w as usize + x;
@@ -130,7 +138,11 @@ pub fn dither(img: &image::RgbImage, method: Dither, threshold: u8, gamma: f64) 
         }
     }
     lum.iter_mut().for_each(|v| *v = 0.0);
-    Bitmap { width: w, height: h, dots }
+    Bitmap {
+        width: w,
+        height: h,
+        dots,
+    }
 }
 
 #[cfg(test)]

@@ -160,7 +160,11 @@ fn qr_payload(cfg: &Config, number: &str) -> String {
 
 impl Receipt {
     /// Lays out the slip for `job`. `reprinted_at` marks a reprint (补打).
-    pub fn build(job: &SlipJob, cfg: &Config, reprinted_at: Option<DateTime<FixedOffset>>) -> Result<Receipt, ReceiptError> {
+    pub fn build(
+        job: &SlipJob,
+        cfg: &Config,
+        reprinted_at: Option<DateTime<FixedOffset>>,
+    ) -> Result<Receipt, ReceiptError> {
         match &job.slip {
             Slip::Receipt {
                 number,
@@ -168,12 +172,20 @@ impl Receipt {
                 doc,
                 region,
             } => {
-                let reg = cfg.regions.get(region).ok_or_else(|| ReceiptError::UnknownRegion(region.clone()))?;
+                let reg = cfg
+                    .regions
+                    .get(region)
+                    .ok_or_else(|| ReceiptError::UnknownRegion(region.clone()))?;
                 let title = cfg.receipt_title(*doc, region);
                 let spec = &cfg.documents[doc];
                 let mut e = vec![text(&title, Align::Centre, Size::Double, true)];
                 if let Some(t) = reprinted_at {
-                    e.push(text(format!("【补打 REPRINT】{}", fmt_time(&t)), Align::Centre, Size::Normal, true));
+                    e.push(text(
+                        format!("【补打 REPRINT】{}", fmt_time(&t)),
+                        Align::Centre,
+                        Size::Normal,
+                        true,
+                    ));
                 }
                 e.push(centre(format!("{} · {}", spec.name_zh, reg.name_zh)));
                 e.push(Element::Feed(8));
@@ -217,12 +229,20 @@ impl Receipt {
                 })
             }
             Slip::Claim { code, doc, region } => {
-                let reg = cfg.regions.get(region).ok_or_else(|| ReceiptError::UnknownRegion(region.clone()))?;
+                let reg = cfg
+                    .regions
+                    .get(region)
+                    .ok_or_else(|| ReceiptError::UnknownRegion(region.clone()))?;
                 let spec = &cfg.documents[doc];
                 let title = "照片受理凭条".to_string();
                 let mut e = vec![text(&title, Align::Centre, Size::Double, true)];
                 if let Some(t) = reprinted_at {
-                    e.push(text(format!("【补打 REPRINT】{}", fmt_time(&t)), Align::Centre, Size::Normal, true));
+                    e.push(text(
+                        format!("【补打 REPRINT】{}", fmt_time(&t)),
+                        Align::Centre,
+                        Size::Normal,
+                        true,
+                    ));
                 }
                 e.push(centre("Photo submission slip"));
                 e.push(centre(format!("{} · {}", spec.name_zh, reg.name_zh)));
@@ -235,7 +255,12 @@ impl Receipt {
                 e.push(Element::Feed(16));
                 e.push(Element::Qr(code.0.clone()));
                 e.push(Element::Feed(16));
-                e.push(text("如何取回执 How to get the receipt", Align::Left, Size::Normal, true));
+                e.push(text(
+                    "如何取回执 How to get the receipt",
+                    Align::Left,
+                    Size::Normal,
+                    true,
+                ));
                 e.push(left("稍后在任一自助机点“取回执”并扫描此码，审核通过即打印照片回执。"));
                 e.push(left("Later, tap 'Get receipt' on a kiosk and scan this code."));
                 e.push(left(format!("受理时间 Time: {}", fmt_time(&job.issued_at))));

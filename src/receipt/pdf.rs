@@ -169,7 +169,8 @@ pub fn render(r: &Receipt, size: PageSize) -> Result<Vec<u8>, PdfError> {
             }
             Element::Feed(d) => p.y += *d as f32,
             Element::Barcode(data) => {
-                let (Some(m), Some(bars)) = (code128_module_dots(data, CONTENT_DOTS as u32), code128_modules(data)) else {
+                let (Some(m), Some(bars)) = (code128_module_dots(data, CONTENT_DOTS as u32), code128_modules(data))
+                else {
                     continue;
                 };
                 let m = m as f32;

@@ -58,9 +58,7 @@ fn draw_line(c: &mut Canvas, line: &str, align: Align, size: Size, bold: bool) {
         if x + cell > c.width as f32 + 0.5 {
             break; // clip what is wider than the paper
         }
-        let glyph = f
-            .glyph_id(ch)
-            .with_scale_and_position(px, ab_glyph::point(x, baseline));
+        let glyph = f.glyph_id(ch).with_scale_and_position(px, ab_glyph::point(x, baseline));
         if let Some(og) = f.outline_glyph(glyph) {
             let b = og.px_bounds();
             let passes = if bold { 2 } else { 1 };
@@ -81,7 +79,12 @@ pub fn render(receipt: &Receipt, paper_dots: u32, p: &PrinterSection) -> GrayIma
     c.grow(16);
     for e in &receipt.elements {
         match e {
-            Element::Text { text, align, size, bold } => {
+            Element::Text {
+                text,
+                align,
+                size,
+                bold,
+            } => {
                 for line in wrap(text, paper_dots / size.column_dots()) {
                     draw_line(&mut c, &line, *align, *size, *bold);
                 }
@@ -91,7 +94,10 @@ pub fn render(receipt: &Receipt, paper_dots: u32, p: &PrinterSection) -> GrayIma
             }
             Element::Barcode(data) => {
                 let (Some(m), Some(bars)) = (code128_module_dots(data, paper_dots), code128_modules(data)) else {
-                    log::warn!("barcode_too_long: {} chars do not fit {paper_dots} dots; QR only", data.len());
+                    log::warn!(
+                        "barcode_too_long: {} chars do not fit {paper_dots} dots; QR only",
+                        data.len()
+                    );
                     continue;
                 };
                 let w = bars.len() as u32 * m;
