@@ -304,7 +304,10 @@ fn public_limit(svc: &Service, addr: &SocketAddr) -> Result<(), Fail> {
 }
 
 async fn healthz(State(svc): State<Arc<Service>>) -> Result<Json<Health>, Fail> {
-    let pending = svc.store().count_state("pending")? + svc.store().count_state("received")?;
+    let pending = {
+        let st = svc.store();
+        st.count_state("pending")? + st.count_state("received")?
+    };
     Ok(Json(Health {
         status: "ok".into(),
         pending,

@@ -67,3 +67,86 @@ pub fn sample_submission(cfg: &Config, doc: DocumentId, region: &RegionCode) -> 
         photo: sample_photo(cfg, doc, region, None),
     }
 }
+
+/// A service on 127.0.0.1:0 with a movable clock, for tests and benchmarks.
+pub struct TestService {
+    pub server: super::server::RunningServer,
+    pub clock: std::sync::Arc<super::clock::OffsetClock>,
+    pub db: std::path::PathBuf,
+    pub cfg: Config,
+    _dir: tempfile::TempDir,
+}
+
+impl TestService {
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// Opens the service's database read-only (the test's own connection).
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the review db")
+    }
+
+    pub fn count(&self, sql_where: &str) -> i64 {
+        self.db()
+            .query_row(&format!("SELECT COUNT(*) FROM submissions WHERE {sql_where}"), [], |r| r.get(0))
+            .expect("count")
+    }
+}
+
+/// Built-in config with the data dir at `data_dir`.
+pub fn test_config(data_dir: &std::path::Path) -> Config {
+    let mut cfg = Config::builtin();
+    cfg.kiosk.data_dir = data_dir.to_path_buf();
+    cfg
+}
+
+/// Starts a service with `kiosks` as (id, key) pairs.
+pub fn start_service(opts: super::server::ServerOptions, kiosks: &[(&str, &str)]) -> TestService {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = test_config(dir.path());
+    let db = dir.path().join("review.sqlite");
+    let store = super::store::Store::open(&db).expect("open store");
+    let mut keys = super::keys::Keys::default();
+    for (id, key) in kiosks {
+        keys.insert(id, key);
+    }
+    let clock = std::sync::Arc::new(super::clock::OffsetClock::default());
+    let svc = super::server::Service::new(cfg.clone(), store, keys, opts, clock.clone());
+    let server = super::server::spawn(svc, "127.0.0.1:0").expect("spawn service");
+    TestService {
+        server,
+        clock,
+        db,
+        cfg,
+        _dir: dir,
+    }
+}
+
+/// Client options with short timeouts and backoff (tests).
+pub fn fast_options(url: &str, kiosk: &str, key: &str, data_dir: &std::path::Path) -> super::ClientOptions {
+    let mut o = super::ClientOptions::new(url, kiosk, key, data_dir.to_path_buf());
+    o.connect_timeout = std::time::Duration::from_secs(1);
+    o.request_timeout = std::time::Duration::from_secs(3);
+    o.max_response_bytes = 1024 * 1024;
+    o.poll_interval = std::time::Duration::from_millis(100);
+    o.backoff_base = std::time::Duration::from_millis(100);
+    o.backoff_max = std::time::Duration::from_millis(800);
+    o
+}
+
+/// Polls the uploader until it reports a decision or `timeout` passes.
+pub fn wait_decision(
+    up: &mut dyn crate::runtime::Uploader,
+    timeout: std::time::Duration,
+) -> Option<crate::runtime::Decision> {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < timeout {
+        if let Some(d) = up.poll() {
+            return Some(d);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}
