@@ -45,6 +45,8 @@ struct Shown {
     fps_count: u32,
     fps_since: Instant,
     pub fps: f32,
+    /// Last check for a returned camera.
+    camera_probe: Instant,
 }
 
 impl KioskUi {
@@ -70,6 +72,7 @@ impl KioskUi {
                 fps_count: 0,
                 fps_since: Instant::now(),
                 fps: 0.0,
+                camera_probe: Instant::now(),
             }),
             admin: RefCell::new(Admin::default()),
             clock: Instant::now(),
@@ -265,8 +268,29 @@ impl Inner {
             s.dirty = false;
         }
         self.sync_images(&g, &v);
+        self.watch_camera_return(&v);
         if self.admin.borrow().locked_shown() {
             self.refresh_pin_wait();
+        }
+    }
+
+    /// Out of service for the camera: once the V4L2 device node is back, tell the session
+    /// (the capture thread reconnects by itself when posing starts again).
+    fn watch_camera_return(&self, v: &View) {
+        let State::OutOfService { faults } = &v.state else { return };
+        if !faults.contains(&crate::session::Device::Camera) {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        if let crate::config::Device::V4l(id) = self.cfg.devices.camera.device() {
+            let mut s = self.shown.borrow_mut();
+            if s.camera_probe.elapsed() >= std::time::Duration::from_secs(2) {
+                s.camera_probe = Instant::now();
+                if crate::camera::v4l::present(id) {
+                    log::info!("camera {} is back", self.cfg.devices.camera.device());
+                    self.kiosk.send(Event::DeviceRecovered(crate::session::Device::Camera));
+                }
+            }
         }
     }
 
