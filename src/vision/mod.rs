@@ -9,12 +9,15 @@ pub mod geometry;
 pub mod guide;
 pub mod hints;
 pub mod imgops;
+pub mod jpeg;
+pub mod maker;
 pub mod measure;
 pub mod models;
 pub mod pose;
 pub mod validator;
 
 pub use guide::LiveGuide;
+pub use maker::Maker;
 pub use validator::{Report, Validator};
 
 use crate::config::DocumentSpec;
