@@ -317,3 +317,122 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, DocumentId};
+
+    fn spec() -> DocumentSpec {
+        Config::builtin().spec_for(DocumentId::IdCard, None)
+    }
+
+    /// A compliant 640×480 frame's numbers.
+    fn good() -> Measures {
+        Measures {
+            frame_w: 640.0,
+            frame_h: 480.0,
+            faces: 1,
+            face: Some(FaceMeasures {
+                bbox: [250.0, 120.0, 150.0, 170.0],
+                width: 150.0,
+                eye_distance: 65.0,
+                centre_x: 325.0,
+                chin_y: 300.0,
+                plan: Some(CropPlan { scale: 150.0 / 207.0, left: 195.0, top: 40.0, width: 259.4, height: 319.6, hair_y: 50.0 }),
+                pose: Pose { yaw: 1.0, pitch: 2.0, roll: 0.5 },
+                eye_openness: 0.3,
+                eye_visibility: 0.7,
+                face_luma: 160.0,
+                clipped: 0.0,
+                side_balance: 0.9,
+                glare: 0.0,
+                sharpness: 0.7,
+                forehead_de: 10.0,
+                rise: 0.4,
+                crown: (12.0, 15.0, 0.05),
+            }),
+            background_l: 95.0,
+            background_share: 0.99,
+            background_samples: 5000,
+            person_sharpness: None,
+        }
+    }
+
+    fn failed_with(m: &Measures) -> Vec<(&'static str, Option<Hint>)> {
+        evaluate(m, &spec()).into_iter().filter(|c| !c.pass).map(|c| (c.name, c.hint)).collect()
+    }
+
+    fn with(f: impl FnOnce(&mut FaceMeasures)) -> Measures {
+        let mut m = good();
+        f(m.face.as_mut().unwrap());
+        m
+    }
+
+    #[test]
+    fn a_good_frame_passes_all_ten_in_priority_order() {
+        let c = evaluate(&good(), &spec());
+        assert_eq!(c.iter().map(|c| c.name).collect::<Vec<_>>(), CHECK_NAMES.to_vec());
+        assert!(c.iter().all(|c| c.pass && c.hint.is_none()));
+    }
+
+    #[test]
+    fn face_count_none_or_two() {
+        let mut m = good();
+        m.face = None;
+        m.faces = 0;
+        assert_eq!(failed_with(&m), vec![("face_count", Some(Hint::NoFace))]);
+        let mut m = good();
+        m.faces = 2;
+        assert_eq!(failed_with(&m), vec![("face_count", Some(Hint::ManyFaces))]);
+    }
+
+    #[test]
+    fn face_size_too_far_and_too_close() {
+        assert_eq!(failed_with(&with(|f| f.width = 80.0)), vec![("face_size", Some(Hint::Closer))]);
+        let m = with(|f| {
+            f.plan = Some(CropPlan { scale: 2.0, left: -40.0, top: 10.0, width: 716.0, height: 882.0, hair_y: 30.0 });
+        });
+        assert!(failed_with(&m).contains(&("face_size", Some(Hint::Back))));
+    }
+
+    #[test]
+    fn face_position_directions_follow_the_mirrored_preview() {
+        // Face on the image's left: the person stands to their right; ask them to move left.
+        assert_eq!(failed_with(&with(|f| f.centre_x = 60.0)), vec![("face_position", Some(Hint::MoveLeft))]);
+        assert_eq!(failed_with(&with(|f| f.centre_x = 600.0)), vec![("face_position", Some(Hint::MoveRight))]);
+        // Head cut at the top: the face is too high, lower the seat.
+        let m = with(|f| f.plan.as_mut().unwrap().hair_y = 0.0);
+        assert_eq!(failed_with(&m), vec![("face_position", Some(Hint::LowerSeat))]);
+        // Chin at the bottom edge: raise the seat.
+        assert_eq!(failed_with(&with(|f| f.chin_y = 479.5)), vec![("face_position", Some(Hint::RaiseSeat))]);
+    }
+
+    #[test]
+    fn head_pose_limits_and_hints() {
+        assert_eq!(failed_with(&with(|f| f.pose.yaw = 9.0)), vec![("head_pose", Some(Hint::TurnRight))]);
+        assert_eq!(failed_with(&with(|f| f.pose.yaw = -9.0)), vec![("head_pose", Some(Hint::TurnLeft))]);
+        assert_eq!(failed_with(&with(|f| f.pose.roll = 12.0)), vec![("head_pose", Some(Hint::Level))]);
+        assert_eq!(failed_with(&with(|f| f.pose.pitch = 20.0)), vec![("head_pose", Some(Hint::ChinUp))]);
+        assert!(failed_with(&with(|f| f.pose.roll = 7.5)).is_empty(), "roll within ±8° passes");
+    }
+
+    #[test]
+    fn eyes_exposure_lighting_sharpness_accessory_background() {
+        assert_eq!(failed_with(&with(|f| f.eye_visibility = 0.1)), vec![("eyes_visible", Some(Hint::Eyes))]);
+        assert_eq!(failed_with(&with(|f| f.eye_openness = 0.03)), vec![("eyes_visible", Some(Hint::Eyes))]);
+        assert_eq!(failed_with(&with(|f| f.face_luma = 20.0)), vec![("exposure", Some(Hint::TooDark))]);
+        assert_eq!(failed_with(&with(|f| f.clipped = 0.8)), vec![("exposure", Some(Hint::TooBright))]);
+        assert_eq!(failed_with(&with(|f| f.side_balance = 0.2)), vec![("lighting", Some(Hint::UnevenLight))]);
+        assert_eq!(failed_with(&with(|f| f.glare = 0.1)), vec![("lighting", Some(Hint::Glare))]);
+        assert_eq!(failed_with(&with(|f| f.sharpness = 0.3)), vec![("sharpness", Some(Hint::Blur))]);
+        assert_eq!(failed_with(&with(|f| f.crown = (50.0, 10.0, 0.0))), vec![("accessory", Some(Hint::Hat))]);
+        assert_eq!(failed_with(&with(|f| f.crown = (10.0, 38.0, 0.5))), vec![("accessory", Some(Hint::Hat))]);
+        let mut m = good();
+        m.background_l = 50.0;
+        assert_eq!(failed_with(&m), vec![("background", Some(Hint::Background))]);
+        let mut m = good();
+        m.background_share = 0.5;
+        assert_eq!(failed_with(&m), vec![("background", Some(Hint::Background))]);
+    }
+}

@@ -1,6 +1,7 @@
 //! `kiosk check-photo` and `kiosk make-photo`.
 
-use super::{Report, Validator, VisionError};
+use super::maker::Refusal;
+use super::{Maker, Report, Validator, VisionError};
 use crate::config::{Config, DocumentId};
 use crate::Verdict;
 use anyhow::Context;
@@ -176,6 +177,83 @@ pub fn check_photo(cfg: &Config, args: &CheckPhotoArgs) -> anyhow::Result<Verdic
     Ok(if any_fail { Verdict::Negative } else { Verdict::Ok })
 }
 
-pub fn make_photo(_cfg: &Config, _args: &MakePhotoArgs) -> anyhow::Result<Verdict> {
-    crate::cli::not_implemented("make-photo", "#4 (vision)")
+pub fn make_photo(cfg: &Config, args: &MakePhotoArgs) -> anyhow::Result<Verdict> {
+    let spec = cfg.spec_for(args.doc, args.region.as_ref());
+    let t0 = Instant::now();
+    let img = read_image(&args.input)?;
+    let mut maker = Maker::new().context("loading the embedded face models")?;
+    let result = maker.make_photo(&img, &spec)?;
+    let ms = round3(t0.elapsed().as_secs_f64() * 1e3);
+    let (verdict, report) = match result {
+        Ok(made) => {
+            write_atomically(&args.output, &made.jpeg.bytes)?;
+            let report = serde_json::json!({
+                "input": args.input.display().to_string(),
+                "output": args.output.display().to_string(),
+                "doc": args.doc.as_str(),
+                "pass": true,
+                "checks": made.checks,
+                "warnings": made.warnings,
+                "output_geometry": made.geometry,
+                "quality": made.jpeg.quality,
+                "ms": ms,
+            });
+            (Verdict::Ok, report)
+        }
+        Err(refusal) => {
+            let (failed, checks): (Vec<&str>, serde_json::Value) = match &refusal {
+                Refusal::Capture(c) => (
+                    c.iter().filter(|c| !c.pass).map(|c| c.name).collect(),
+                    serde_json::to_value(c).unwrap_or_default(),
+                ),
+                Refusal::Output(m) => (
+                    m.checks.iter().filter(|c| !c.pass).map(|c| c.name).collect(),
+                    serde_json::to_value(&m.checks).unwrap_or_default(),
+                ),
+            };
+            let hints: Vec<_> = refusal.prompts().into_iter().map(|p| serde_json::json!({"id": p.id, "zh": p.zh, "en": p.en})).collect();
+            let report = serde_json::json!({
+                "input": args.input.display().to_string(),
+                "doc": args.doc.as_str(),
+                "pass": false,
+                "failed": failed,
+                "checks": checks,
+                "hints": hints,
+                "ms": ms,
+            });
+            (Verdict::Negative, report)
+        }
+    };
+    if args.json {
+        println!("{report}");
+    } else if verdict == Verdict::Ok {
+        println!(
+            "{} → {}: 已生成合格照片 / compliant photo written ({} bytes{})",
+            args.input.display(),
+            args.output.display(),
+            report["checks"][1]["value"].as_str().unwrap_or(""),
+            if report["warnings"].as_array().is_some_and(|w| !w.is_empty()) { "; warning: hair_cropped" } else { "" }
+        );
+    } else {
+        let hints: Vec<String> = report["hints"]
+            .as_array()
+            .map(|a| a.iter().map(|h| format!("{} ({} / {})", h["id"].as_str().unwrap_or(""), h["zh"].as_str().unwrap_or(""), h["en"].as_str().unwrap_or(""))).collect())
+            .unwrap_or_default();
+        println!("{}: 无法生成合格照片 / cannot make a compliant photo — {}", args.input.display(), hints.join("; "));
+    }
+    Ok(verdict)
+}
+
+/// Writes `bytes` to a temporary file in the same directory, then renames it over `path`,
+/// so a reader never sees a half-written photo.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
+        .with_context(|| format!("cannot create a temporary file in {}. Fix: the output directory must exist and be writable", dir.display()))?;
+    tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path).map_err(|e| anyhow::anyhow!("cannot rename the finished photo to {}: {}", path.display(), e.error))?;
+    Ok(())
 }

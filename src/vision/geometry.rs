@@ -26,6 +26,10 @@ impl CropPlan {
     }
 }
 
+/// Aim the eye line this many output px inside its limit, so re-detection noise on the
+/// finished photo cannot push it over.
+pub const EYE_LINE_MARGIN_PX: f32 = 6.0;
+
 /// Share of the face height (forehead landmark to chin) assumed for hair above the
 /// forehead landmark when the mask cannot tell (head cut by the frame).
 pub const HAIR_ABOVE_FOREHEAD: f32 = 0.25;
@@ -65,6 +69,10 @@ pub fn plan(face: &Face, hair_y: f32, spec: &DocumentSpec) -> CropPlan {
     let fw = face.width();
     let scale = if let Some(s) = spec.face_width {
         fw / mid(s.min, s.max)
+    } else if let Some(s) = spec.head_length {
+        // Driving licence: head length (hair top to chin) sets the scale; head width
+        // (hair and ears included) is then checked on the output.
+        head_length(face, hair_y) / mid(s.min, s.max)
     } else if let Some(s) = spec.head_width {
         fw / mid(s.min, s.max)
     } else if let Some(r) = spec.head_length_ratio {
@@ -86,7 +94,7 @@ pub fn plan(face: &Face, hair_y: f32, spec: &DocumentSpec) -> CropPlan {
     if let Some(min_from_bottom) = spec.eye_line_min_from_bottom {
         // The eye line wins over the hair top: push the window down if the eyes sit too low.
         let eye_y = face.eye_mid().1;
-        top = top.max(eye_y - (h_out - min_from_bottom as f32) * scale);
+        top = top.max(eye_y - (h_out - min_from_bottom as f32 - EYE_LINE_MARGIN_PX) * scale);
     }
     CropPlan {
         scale,

@@ -290,3 +290,51 @@ pub fn crown(img: &RgbImage, f: &Face, mask: &Mask, hair_y: f32) -> (f32, f32, f
     let far = labs.iter().filter(|l| delta_e(**l, m) > 30.0).count() as f32 / n;
     (chroma, lstd, far)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(n: usize, blur: usize) -> Vec<f32> {
+        let sharp: Vec<f32> = (0..n * n).map(|i| if ((i % n) / 16 + (i / n) / 16) % 2 == 0 { 60.0 } else { 200.0 }).collect();
+        if blur == 0 {
+            return sharp;
+        }
+        // Box blur, separable, radius `blur`.
+        let mut out = sharp.clone();
+        for y in 0..n {
+            for x in 0..n {
+                let (mut s, mut c) = (0.0, 0.0);
+                for dy in -(blur as i32)..=blur as i32 {
+                    for dx in -(blur as i32)..=blur as i32 {
+                        let (xx, yy) = (x as i32 + dx, y as i32 + dy);
+                        if xx >= 0 && yy >= 0 && (xx as usize) < n && (yy as usize) < n {
+                            s += sharp[yy as usize * n + xx as usize];
+                            c += 1.0;
+                        }
+                    }
+                }
+                out[y * n + x] = s / c;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn sharpness_drops_with_blur() {
+        let s0 = sharpness_of(&pattern(64, 0), 64);
+        let s3 = sharpness_of(&pattern(64, 5), 64);
+        assert!(s0 > super::super::checks::MIN_SHARPNESS && s3 < super::super::checks::MIN_SHARPNESS, "sharp {s0}, blurred {s3}");
+    }
+
+    #[test]
+    fn background_uniform_light_vs_cluttered() {
+        let mask = Mask { prob: vec![0.0; 256 * 256], frame_w: 320, frame_h: 240 };
+        let plain = RgbImage::from_fn(320, 240, |x, _| image::Rgb([240 + (x % 8) as u8, 242, 245]));
+        let (l, share, n) = background(&plain, &mask, 10.0);
+        assert!(l > 90.0 && share > 0.99 && n > 100);
+        let busy = RgbImage::from_fn(320, 240, |x, y| image::Rgb([((x * 37) % 255) as u8, ((y * 91) % 255) as u8, 90]));
+        let (_, share, _) = background(&busy, &mask, 10.0);
+        assert!(share < 0.5);
+    }
+}
