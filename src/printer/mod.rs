@@ -58,3 +58,12 @@ pub fn print_once(cfg: &Config, spec: &PrinterSpec, receipt: &Receipt) -> Result
     }
     Ok(path.display().to_string())
 }
+
+/// One status check of a serial printer (DLE EOT 1–4), for `kiosk diag`: the health or
+/// why it could not be read. `pdf:` and `none` have no status to read.
+pub fn probe(cfg: &Config) -> Result<status::Health, PrinterError> {
+    let Device::Serial { path, baud, .. } = cfg.devices.printer.device() else {
+        return Ok(status::Health::default());
+    };
+    serial::Link::new(path, serial::LinkSettings::new(&cfg.printer, *baud)).status()
+}
