@@ -331,3 +331,25 @@ fn outbox_key_is_private_and_the_body_encrypted() {
     assert!(!hay.contains(TEST_ID_NUMBER) && !hay.contains("张三"), "details in clear on disk");
     assert!(!raw.windows(4).any(|w| w == [0xFF, 0xD8, 0xFF, 0xE0]), "JPEG in clear on disk");
 }
+
+#[test]
+fn embedded_service_from_the_config_needs_no_network_setup() {
+    let data = tempfile::tempdir().unwrap();
+    let cfg = test_config(data.path());
+    assert!(matches!(cfg.devices.review.device(), kiosk::config::Device::Embedded));
+    let mut client = kiosk::review::client::open_client(&cfg).expect("embedded service");
+    let key = data.path().join("review-embedded/kiosk.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    client.submit(sample_submission(&cfg, DocumentId::IdCard, &gz())).unwrap();
+    let t0 = std::time::Instant::now();
+    let d = wait_decision(&mut client, Duration::from_secs(20)).expect("decision");
+    let Decision::Approved { number, .. } = d else { panic!("{d:?}") };
+    // Auto-approve after the default one second.
+    assert!(t0.elapsed() >= Duration::from_millis(900), "{:?}", t0.elapsed());
+    assert_eq!(client.fetch_receipt(&number).unwrap().receipt_number, number);
+    // Through the trait object too.
+    let mut up = kiosk::review::open(&cfg).expect("second open reuses the key");
+    up.submit(sample_submission(&cfg, DocumentId::IdCard, &gz())).unwrap();
+    assert!(matches!(wait_decision(up.as_mut(), Duration::from_secs(20)), Some(Decision::Approved { .. })));
+}

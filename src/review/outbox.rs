@@ -79,6 +79,14 @@ impl Outbox {
             source,
         };
         let conn = Connection::open(&path).map_err(e)?;
+        // Sealed bodies aside, the rows say who submitted what and when: owner only.
+        for f in [DB_FILE, "outbox.sqlite-wal", "outbox.sqlite-shm"] {
+            let p = data_dir.join(f);
+            if p.exists() {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+            }
+        }
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA busy_timeout=5000;",
         )
