@@ -54,10 +54,14 @@ fn benches(c: &mut Criterion) {
     .unwrap();
     let frame = frame_1280x720();
     let mut jpeg = vec![];
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85).encode_image(&frame).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+        .encode_image(&frame)
+        .unwrap();
 
     let mut g = c.benchmark_group("ui");
-    g.sample_size(20).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
 
     g.bench_function("mjpeg_decode_1280x720", |b| {
         b.iter(|| {
@@ -91,7 +95,12 @@ fn benches(c: &mut Criterion) {
 
     // Resident memory with the runtime running a posing session (not a criterion figure).
     {
-        let ui = KioskUi::new(&kiosk::config::Config::builtin(), backends(), Box::new(kiosk::ui::audio::Silent)).unwrap();
+        let ui = KioskUi::new(
+            &kiosk::config::Config::builtin(),
+            backends(),
+            Box::new(kiosk::ui::audio::Silent),
+        )
+        .unwrap();
         ui.window().window().set_size(slint::PhysicalSize::new(1080, 1920));
         ui.window().show().unwrap();
         ui.window().global::<AppState>().invoke_start();
@@ -105,7 +114,12 @@ fn benches(c: &mut Criterion) {
 
     g.bench_function("cold_start_to_attract", |b| {
         b.iter(|| {
-            let ui = KioskUi::new(&kiosk::config::Config::builtin(), backends(), Box::new(kiosk::ui::audio::Silent)).unwrap();
+            let ui = KioskUi::new(
+                &kiosk::config::Config::builtin(),
+                backends(),
+                Box::new(kiosk::ui::audio::Silent),
+            )
+            .unwrap();
             ui.window().window().set_size(slint::PhysicalSize::new(1080, 1920));
             ui.window().show().unwrap();
             ui.window().window().take_snapshot().unwrap()

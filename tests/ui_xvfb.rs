@@ -29,7 +29,14 @@ impl Xvfb {
                 continue;
             }
             let child = Command::new("Xvfb")
-                .args([format!(":{num}").as_str(), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
+                .args([
+                    format!(":{num}").as_str(),
+                    "-screen",
+                    "0",
+                    "1280x1024x24",
+                    "-nolisten",
+                    "tcp",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -86,7 +93,10 @@ fn assert_ready_then_watchdog(msgs: &[String]) {
         panic!("expected READY=1 then WATCHDOG=1, got {msgs:?}");
     };
     assert!(r <= w, "WATCHDOG=1 came before READY=1: {msgs:?}");
-    assert!(msgs.iter().filter(|m| m.contains("WATCHDOG=1")).count() >= 2, "the watchdog timer repeats: {msgs:?}");
+    assert!(
+        msgs.iter().filter(|m| m.contains("WATCHDOG=1")).count() >= 2,
+        "the watchdog timer repeats: {msgs:?}"
+    );
 }
 
 /// The snapshot is a real picture: many colours, and the camera preview is in it.
@@ -94,9 +104,15 @@ fn assert_not_blank(png: &Path) {
     if let Some(d) = std::env::var_os("KIOSK_UI_SHOT_DIR") {
         let _ = std::fs::copy(png, Path::new(&d).join("xvfb-window.png"));
     }
-    let img = image::open(png).unwrap_or_else(|e| panic!("{}: {e}", png.display())).to_rgb8();
+    let img = image::open(png)
+        .unwrap_or_else(|e| panic!("{}: {e}", png.display()))
+        .to_rgb8();
     let colours: std::collections::BTreeSet<[u8; 3]> = img.pixels().step_by(7).map(|p| p.0).collect();
-    assert!(colours.len() > 200, "window snapshot looks blank ({} colours)", colours.len());
+    assert!(
+        colours.len() > 200,
+        "window snapshot looks blank ({} colours)",
+        colours.len()
+    );
 }
 
 static LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -152,7 +168,10 @@ fn in_process_window_reaches_posing() {
     };
     let t0 = Instant::now();
     kiosk::ui::run_with(&cfg, &args, "winit", backends).unwrap();
-    assert!(t0.elapsed() < Duration::from_secs(55), "gave up instead of reaching posing");
+    assert!(
+        t0.elapsed() < Duration::from_secs(55),
+        "gave up instead of reaching posing"
+    );
     let log = LOG.lock().unwrap().clone();
     assert!(log.iter().any(|l| l == "state=posing"), "no state=posing in {log:?}");
     assert!(log.iter().any(|l| l.starts_with("smoke: window saved")), "{log:?}");
@@ -185,7 +204,16 @@ fn kiosk_binary_reaches_posing() {
         .arg("-c")
         .arg("export WATCHDOG_PID=$$; exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_kiosk"))
-        .args(["--config", cfg.to_str().unwrap(), "run", "--size", "540x960", "--demo-walk", "--quit-after", "60"])
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "run",
+            "--size",
+            "540x960",
+            "--demo-walk",
+            "--quit-after",
+            "60",
+        ])
         .arg("--screenshot")
         .arg(&shot)
         .env("DISPLAY", &x.display)

@@ -47,8 +47,14 @@ pub struct RunArgs {
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s.split_once(['x', 'X']).ok_or("expected WIDTHxHEIGHT, e.g. 1080x1920")?;
-    let p = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("`{v}` is not a number of pixels"));
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or("expected WIDTHxHEIGHT, e.g. 1080x1920")?;
+    let p = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("`{v}` is not a number of pixels"))
+    };
     Ok((p(w)?, p(h)?))
 }
 
@@ -58,7 +64,10 @@ pub fn display_backend() -> Option<&'static str> {
         return Some("winit");
     }
     let has_drm = std::fs::read_dir("/dev/dri")
-        .map(|rd| rd.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().starts_with("card")))
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .any(|e| e.file_name().to_string_lossy().starts_with("card"))
+        })
         .unwrap_or(false);
     has_drm.then_some("linuxkms")
 }
@@ -92,7 +101,9 @@ pub fn run_with(
         .with_context(|| format!("cannot start the {backend} display backend with the software renderer"))?;
     let ui = KioskUi::new(cfg, backends, audio::from_config(&cfg.audio)).context("cannot create the kiosk window")?;
     if let Some((w, h)) = args.size {
-        ui.window().window().set_size(slint::LogicalSize::new(w as f32, h as f32));
+        ui.window()
+            .window()
+            .set_size(slint::LogicalSize::new(w as f32, h as f32));
     }
     ui.window().show().context("cannot show the kiosk window")?;
     crate::ops::notify::ready();
@@ -104,7 +115,11 @@ pub fn run_with(
     let sync = slint::Timer::default();
     let u = ui.clone();
     // ~30 Hz: the preview is at most 30 fps, and a tap's result shows within a frame.
-    sync.start(slint::TimerMode::Repeated, std::time::Duration::from_millis(33), move || u.sync());
+    sync.start(
+        slint::TimerMode::Repeated,
+        std::time::Duration::from_millis(33),
+        move || u.sync(),
+    );
     // Watchdog pings come from the UI loop itself, so a hung UI gets restarted.
     let watchdog = slint::Timer::default();
     if let Some(every) = crate::ops::notify::watchdog_interval() {
@@ -114,7 +129,11 @@ pub fn run_with(
     let smoke = slint::Timer::default();
     if args.demo_walk || args.screenshot.is_some() || args.quit_after.is_some() {
         let walker = smoke::Walker::new(ui.clone(), args);
-        smoke.start(slint::TimerMode::Repeated, std::time::Duration::from_millis(100), move || walker.step());
+        smoke.start(
+            slint::TimerMode::Repeated,
+            std::time::Duration::from_millis(100),
+            move || walker.step(),
+        );
     }
     slint::run_event_loop_until_quit().context("the UI event loop failed")?;
     Ok(Verdict::Ok)

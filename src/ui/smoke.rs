@@ -34,7 +34,10 @@ impl Walker {
     }
 
     pub fn step(&self) {
-        if self.quit_after.is_some_and(|s| self.started.elapsed().as_secs_f64() >= s) {
+        if self
+            .quit_after
+            .is_some_and(|s| self.started.elapsed().as_secs_f64() >= s)
+        {
             log::info!("smoke: quitting after {:.1} s", self.started.elapsed().as_secs_f64());
             let _ = slint::quit_event_loop();
             return;
