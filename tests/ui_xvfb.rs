@@ -25,29 +25,32 @@ impl Xvfb {
     fn start() -> Xvfb {
         for n in 0..20 {
             let num = 70 + (std::process::id() % 50) as usize + n;
-            if Path::new(&format!("/tmp/.X11-unix/X{num}")).exists() {
+            if Path::new(&format!("/tmp/.X11-unix/X{num}")).exists()
+                || Path::new(&format!("/tmp/.X{num}-lock")).exists()
+            {
                 continue;
             }
-            let child = Command::new("Xvfb")
-                .args([
-                    format!(":{num}").as_str(),
-                    "-screen",
-                    "0",
-                    "1280x1024x24",
-                    "-nolisten",
-                    "tcp",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("Xvfb is needed for this test: apt-get install xvfb");
+            // Owned by the guard at once, so a panic below still kills it.
+            let x = Xvfb {
+                display: format!(":{num}"),
+                child: Command::new("Xvfb")
+                    .args([
+                        format!(":{num}").as_str(),
+                        "-screen",
+                        "0",
+                        "1280x1024x24",
+                        "-nolisten",
+                        "tcp",
+                    ])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("Xvfb is needed for this test: apt-get install xvfb"),
+            };
             let t0 = Instant::now();
             while t0.elapsed() < Duration::from_secs(10) {
                 if Path::new(&format!("/tmp/.X11-unix/X{num}")).exists() {
-                    return Xvfb {
-                        child,
-                        display: format!(":{num}"),
-                    };
+                    return x;
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
