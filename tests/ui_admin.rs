@@ -34,14 +34,20 @@ fn corner_needs_five_seconds_and_wrong_pins_lock_out() {
     r.wait_for("尝试次数过多，请 30 秒后再试", 2);
     // Even the right PIN is refused while locked out.
     enter_pin(&r, PIN);
-    assert!(r.label_starting("维护菜单").is_none(), "admin menu opened while locked out");
+    assert!(
+        r.label_starting("维护菜单").is_none(),
+        "admin menu opened while locked out"
+    );
     assert!(r.label_starting("尝试次数过多").is_some());
     r.tap("关闭");
     assert!(!r.has("管理密码"));
     // Re-opening keeps the lock.
     r.long_press("admin-corner", Duration::from_millis(5100));
     r.wait_for("管理密码", 2);
-    assert!(r.label_starting("尝试次数过多").is_some(), "lock-out forgotten on reopen");
+    assert!(
+        r.label_starting("尝试次数过多").is_some(),
+        "lock-out forgotten on reopen"
+    );
 }
 
 #[test]
@@ -89,7 +95,10 @@ fn right_pin_opens_the_menu_and_the_reload_wizard_resets_paper() {
     // The printer's counter really was reset (the runtime called reloaded()).
     let t0 = std::time::Instant::now();
     while !r.jobs.lock().unwrap().is_empty() {
-        assert!(t0.elapsed() < Duration::from_secs(5), "printer_reloaded() never reached the printer");
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "printer_reloaded() never reached the printer"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 

@@ -95,14 +95,24 @@ fn every_tr_string_is_translated_into_zh_and_en() {
     for lang in ["zh", "en"] {
         let po = po_entries(lang);
         for id in &ids {
-            let t = po.get(id).unwrap_or_else(|| panic!("{lang}.po lacks {id:?}: run deploy/ui-po.py"));
+            let t = po
+                .get(id)
+                .unwrap_or_else(|| panic!("{lang}.po lacks {id:?}: run deploy/ui-po.py"));
             assert!(!t.is_empty(), "{lang}.po has an empty translation for {id:?}");
-            assert_eq!(id.matches("{}").count(), t.matches("{}").count(), "{lang}: placeholders differ in {id:?}");
+            assert_eq!(
+                id.matches("{}").count(),
+                t.matches("{}").count(),
+                "{lang}: placeholders differ in {id:?}"
+            );
         }
     }
     let en = po_entries("en");
     assert_eq!(en["开始"], "Start");
-    assert!(en.values().all(|v| !v.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))), "Chinese left in en.po");
+    assert!(
+        en.values()
+            .all(|v| !v.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))),
+        "Chinese left in en.po"
+    );
 }
 
 #[test]
@@ -116,7 +126,10 @@ fn every_hint_id_has_a_voice_clip_longer_than_0_3_s() {
         assert_eq!(wav.bits, 16, "{id}");
         assert!(wav.seconds() > 0.3, "{id}.wav lasts only {:.2} s", wav.seconds());
         // Not silence: some sample is loud.
-        let loud = wav.data.chunks_exact(2).any(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs() > 2000);
+        let loud = wav
+            .data
+            .chunks_exact(2)
+            .any(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs() > 2000);
         assert!(loud, "{id}.wav is silent");
         // The committed file is the embedded one.
         let on_disk = std::fs::read(root().join(format!("assets/voice/{id}.wav"))).unwrap();
@@ -143,7 +156,10 @@ fn embedded_font_has_a_glyph_for_every_slint_character() {
             chars.extend(v.chars().filter(|c| !c.is_control()));
         }
     }
-    assert!(chars.contains(&'证') && chars.contains(&'开'), "the scan found no Chinese");
+    assert!(
+        chars.contains(&'证') && chars.contains(&'开'),
+        "the scan found no Chinese"
+    );
     let missing: Vec<char> = chars
         .iter()
         .copied()

@@ -21,7 +21,11 @@ fn whole_session_through_the_screens() {
     // A wrong check digit is refused with the session's message.
     let id = valid_id_number();
     let wrong = format!("{}{}", &id[..17], if id.ends_with('0') { '1' } else { '0' });
-    let name = r.find("姓名").into_iter().find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::TextInput)).expect("name field");
+    let name = r
+        .find("姓名")
+        .into_iter()
+        .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::TextInput))
+        .expect("name field");
     name.set_accessible_value("张三");
     r.type_keys(&wrong);
     r.tap("下一步");
@@ -30,7 +34,11 @@ fn whole_session_through_the_screens() {
         r.tap("删除");
     }
     r.type_keys(&id);
-    let field = r.find("身份证号码").into_iter().find_map(|e| e.accessible_value()).unwrap();
+    let field = r
+        .find("身份证号码")
+        .into_iter()
+        .find_map(|e| e.accessible_value())
+        .unwrap();
     assert_eq!(field.as_str(), id);
     r.tap("下一步");
 
@@ -62,8 +70,18 @@ fn whole_session_through_the_screens() {
     assert_eq!(r.ui.window().global::<kiosk::ui::AppState>().get_id_number(), "");
 
     let played = r.played();
-    for id in ["choose_document", "details", "posing", "face_size", "review_photo", "take_receipt"] {
-        assert!(played.iter().any(|p| p == id), "voice prompt {id} not played: {played:?}");
+    for id in [
+        "choose_document",
+        "details",
+        "posing",
+        "face_size",
+        "review_photo",
+        "take_receipt",
+    ] {
+        assert!(
+            played.iter().any(|p| p == id),
+            "voice prompt {id} not played: {played:?}"
+        );
     }
 }
 

@@ -41,7 +41,12 @@ fn save(buf: &SharedPixelBuffer<Rgba8Pixel>, name: &str) {
     std::fs::create_dir_all(&dir).unwrap();
     let img = image::RgbaImage::from_raw(buf.width(), buf.height(), buf.as_bytes().to_vec()).unwrap();
     // Half size keeps the repository small; still readable.
-    let small = image::imageops::resize(&img, buf.width() / 2, buf.height() / 2, image::imageops::FilterType::Triangle);
+    let small = image::imageops::resize(
+        &img,
+        buf.width() / 2,
+        buf.height() / 2,
+        image::imageops::FilterType::Triangle,
+    );
     small.save(dir.join(format!("{name}.png"))).unwrap();
 }
 
@@ -106,7 +111,13 @@ fn sample(w: &AppWindow) {
     g.set_retakes_left(2);
     g.set_number("440100261126000017".into());
     g.set_valid_until("2027-05-25".into());
-    g.set_qr(kiosk::ui::convert::qr_image(&kiosk::ui::convert::receipt_url("https://review.example.gov.cn", "440100261126000017")).unwrap());
+    g.set_qr(
+        kiosk::ui::convert::qr_image(&kiosk::ui::convert::receipt_url(
+            "https://review.example.gov.cn",
+            "440100261126000017",
+        ))
+        .unwrap(),
+    );
     g.set_has_qr(true);
     g.set_can_another(true);
     g.set_printer_fault("缺纸 / paper out".into());
@@ -135,17 +146,29 @@ fn every_screen_renders_with_chinese_glyphs() {
     // no font has (missing-glyph boxes) looks different.
     g.set_page("attract".into());
     let shot = snapshot(&w);
-    let site = ElementHandle::find_by_accessible_label(&w, "广州市天河区政务服务中心").next().expect("site text");
-    let title = ElementHandle::find_by_accessible_label(&w, "自助拍摄证件照").next().expect("title");
+    let site = ElementHandle::find_by_accessible_label(&w, "广州市天河区政务服务中心")
+        .next()
+        .expect("site text");
+    let title = ElementHandle::find_by_accessible_label(&w, "自助拍摄证件照")
+        .next()
+        .expect("title");
     let title_px = crop_luma(&shot, &title, 1.0);
-    assert!(ink(&title_px) > 2000, "the title has almost no dark pixels: Chinese did not render");
+    assert!(
+        ink(&title_px) > 2000,
+        "the title has almost no dark pixels: Chinese did not render"
+    );
     let cjk = crop_luma(&shot, &site, 1.0);
-    g.set_site("\u{E000}\u{E001}\u{E002}\u{E003}\u{E004}\u{E005}\u{E006}\u{E007}\u{E008}\u{E009}\u{E00A}\u{E00B}".into());
+    g.set_site(
+        "\u{E000}\u{E001}\u{E002}\u{E003}\u{E004}\u{E005}\u{E006}\u{E007}\u{E008}\u{E009}\u{E00A}\u{E00B}".into(),
+    );
     let boxes_shot = snapshot(&w);
     let boxes = crop_luma(&boxes_shot, &site, 1.0);
     let differ = cjk.iter().zip(&boxes).filter(|(a, b)| a.abs_diff(**b) > 64).count();
     assert!(ink(&cjk) > 300, "site line has no ink");
-    assert!(differ > cjk.len() / 50, "Chinese text looks like missing-glyph boxes ({differ} px differ)");
+    assert!(
+        differ > cjk.len() / 50,
+        "Chinese text looks like missing-glyph boxes ({differ} px differ)"
+    );
     g.set_site("广州市天河区政务服务中心".into());
 
     let pages = [
@@ -168,7 +191,10 @@ fn every_screen_renders_with_chinese_glyphs() {
         let l: Vec<u8> = s.as_slice().iter().map(|c| c.g).collect();
         let distinct: std::collections::BTreeSet<u8> = l.iter().copied().collect();
         assert!(distinct.len() > 8, "{p} renders blank");
-        save(&s, &format!("{:02}-{p}", pages.iter().position(|x| *x == p).unwrap() + 1));
+        save(
+            &s,
+            &format!("{:02}-{p}", pages.iter().position(|x| *x == p).unwrap() + 1),
+        );
     }
     g.set_page("details".into());
     g.set_details_error("身份证号码校验位不正确，请核对后重新输入".into());
@@ -197,7 +223,11 @@ fn every_screen_renders_with_chinese_glyphs() {
     g.set_english(true);
     g.set_page("done".into());
     let s = snapshot(&w);
-    assert!(ElementHandle::find_by_accessible_label(&w, "Please take your photo receipt").next().is_some());
+    assert!(
+        ElementHandle::find_by_accessible_label(&w, "Please take your photo receipt")
+            .next()
+            .is_some()
+    );
     save(&s, "20-done-english");
     slint::select_bundled_translation("zh").unwrap();
     g.set_english(false);

@@ -149,7 +149,10 @@ fn capture_loop(name: &str, id: &V4lId, settings: &CameraSection, shared: &(Mute
             }
             Err(reason) => {
                 if !warned {
-                    log::warn!("camera {name}: {reason}; retrying every {} s", RECONNECT_EVERY.as_secs());
+                    log::warn!(
+                        "camera {name}: {reason}; retrying every {} s",
+                        RECONNECT_EVERY.as_secs()
+                    );
                     warned = true;
                 }
                 set_lost(shared, reason);
@@ -295,7 +298,9 @@ mod tests {
     fn mjpeg_decodes() {
         let img = image::RgbImage::from_pixel(16, 8, image::Rgb([200, 10, 10]));
         let mut buf = vec![];
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 90).encode_image(&img).unwrap();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 90)
+            .encode_image(&img)
+            .unwrap();
         let out = decode(FrameFormat::MJPEG, Resolution::new(16, 8), &buf).unwrap();
         assert_eq!(out.dimensions(), (16, 8));
         assert!(out.get_pixel(4, 4).0[0] > 150);

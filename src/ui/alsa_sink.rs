@@ -58,7 +58,8 @@ fn play(id: &str, volume: u8) -> Result<(), String> {
     {
         let hwp = HwParams::any(&pcm).map_err(|e| e.to_string())?;
         hwp.set_channels(u32::from(wav.channels)).map_err(|e| e.to_string())?;
-        hwp.set_rate(wav.rate, alsa::ValueOr::Nearest).map_err(|e| e.to_string())?;
+        hwp.set_rate(wav.rate, alsa::ValueOr::Nearest)
+            .map_err(|e| e.to_string())?;
         hwp.set_format(Format::s16()).map_err(|e| e.to_string())?;
         hwp.set_access(Access::RWInterleaved).map_err(|e| e.to_string())?;
         pcm.hw_params(&hwp).map_err(|e| e.to_string())?;

@@ -160,7 +160,8 @@ fn bind_callbacks(inner: &Rc<Inner>) {
     g.on_submit_details(move |name, id, mobile| {
         let Some(i) = w.upgrade() else { return };
         let fields = i.current_fields();
-        let keep = |f: Field, v: SharedString| (fields.contains(&f) && !v.trim().is_empty()).then(|| v.trim().to_string());
+        let keep =
+            |f: Field, v: SharedString| (fields.contains(&f) && !v.trim().is_empty()).then(|| v.trim().to_string());
         let details = Details {
             name: keep(Field::Name, name),
             id_number: keep(Field::IdNumber, id),
@@ -277,7 +278,9 @@ impl Inner {
     /// Out of service for the camera: once the V4L2 device node is back, tell the session
     /// (the capture thread reconnects by itself when posing starts again).
     fn watch_camera_return(&self, v: &View) {
-        let State::OutOfService { faults } = &v.state else { return };
+        let State::OutOfService { faults } = &v.state else {
+            return;
+        };
         if !faults.contains(&crate::session::Device::Camera) {
             return;
         }

@@ -72,7 +72,10 @@ pub fn prompt(english: bool, p: &Prompt) -> String {
 }
 
 pub fn prompts(english: bool, ps: &[Prompt]) -> String {
-    ps.iter().map(|p| prompt(english, p)).collect::<Vec<_>>().join(if english { "; " } else { "；" })
+    ps.iter()
+        .map(|p| prompt(english, p))
+        .collect::<Vec<_>>()
+        .join(if english { "; " } else { "；" })
 }
 
 pub fn document_name(cfg: &Config, english: bool, doc: DocumentId) -> String {
@@ -126,9 +129,6 @@ mod tests {
         assert_eq!(b.width(), b.height());
         assert!(b.as_slice()[..b.width() as usize * 32].iter().all(|p| p.r == 255));
         assert!(b.as_slice().iter().any(|p| p.r == 0));
-        assert_eq!(
-            receipt_url("https://r.example/", "1"),
-            "https://r.example/receipts/1"
-        );
+        assert_eq!(receipt_url("https://r.example/", "1"), "https://r.example/receipts/1");
     }
 }

@@ -138,7 +138,11 @@ impl Rig {
 
     /// Holds the pointer on the element labelled `label` for `hold` of mock time.
     pub fn long_press(&self, label: &str, hold: Duration) {
-        let e = self.find(label).into_iter().next().unwrap_or_else(|| panic!("no {label:?}"));
+        let e = self
+            .find(label)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {label:?}"));
         let p = e.absolute_position();
         let s = e.size();
         let pos = slint::LogicalPosition::new(p.x + s.width / 2.0, p.y + s.height / 2.0);
