@@ -237,6 +237,11 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
             return Ok(fail(&e, e.session().state().name(), "timed out".into()));
         }
         e.step();
+        if let State::Posing { reasons, .. } = e.session().state() {
+            // The review centre rejected the photo: a replay cannot pose again.
+            let why = reasons.iter().map(|r| format!("{} ({})", r.id, r.en)).collect::<Vec<_>>().join("; ");
+            return Ok(fail(&e, "review", format!("rejected: {why}")));
+        }
         if approved_at.is_none()
             && matches!(
                 e.session().state(),

@@ -173,29 +173,83 @@ fn printer(cfg: &Config) -> Check {
         Device::None => Check::ok("printer", "none configured: receipts are shown on screen only"),
         Device::Pdf { dir } => match std::fs::create_dir_all(dir) {
             Ok(()) => Check::ok("printer", format!("pdf:{} (writable)", dir.display())),
+            Err(e) => Check::bad("printer", format!("pdf:{}: {e}", dir.display()), "make the receipt directory writable"),
+        },
+        Device::Serial { path, .. } => match crate::printer::probe(cfg) {
+            Ok(h) => match h.first_fault() {
+                None if h.near_end => Check::ok("printer", format!("{}: ready, paper near end (纸将尽)", path.display())),
+                None => Check::ok("printer", format!("{}: ready", path.display())),
+                Some(f) => Check::bad(
+                    "printer",
+                    format!("{}: {} ({} / {})", path.display(), f.id(), f.zh(), f.id().replace('_', " ")),
+                    "close the cover / load paper / clear the cutter, then run the paper-reload wizard",
+                ),
+            },
             Err(e) => Check::bad(
                 "printer",
-                format!("pdf:{}: {e}", dir.display()),
-                "make the receipt directory writable",
+                format!("{}: {e}", path.display()),
+                "check the cable, /dev/kiosk-printer (deploy/99-kiosk.rules) and that the kiosk user is in group dialout",
             ),
         },
-        Device::Serial { path, .. } => Check::bad(
-            "printer",
-            format!("serial:{}: status query not implemented yet (issue #5)", path.display()),
-            "use pdf:DIR until the ESC/POS driver lands",
-        ),
         other => Check::bad("printer", format!("{other}: not a printer"), "fix devices.printer"),
     }
 }
 
 fn review(cfg: &Config) -> Check {
-    match cfg.devices.review.device() {
-        Device::Embedded => Check::ok("review", "embedded reference review centre (local)"),
-        other => Check::bad(
-            "review",
-            format!("{other}: reachability check not implemented yet (issue #6)"),
-            "use `embedded` until the review client lands",
-        ),
+    let url = match cfg.devices.review.device() {
+        Device::Embedded => return Check::ok("review", "embedded reference review centre (started with the kiosk)"),
+        Device::Http { url } => url.clone(),
+        other => return Check::bad("review", format!("{other}: not a review service"), "fix devices.review"),
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let t0 = Instant::now();
+    match agent.get(&format!("{url}/healthz")).call() {
+        Ok(r) if r.status() == 200 => {}
+        Ok(r) => return Check::bad("review", format!("{url}/healthz answered {}", r.status()), "check the review service"),
+        Err(e) => {
+            return Check::bad("review", format!("{url} unreachable: {e}"), "check the network cable and the review URL")
+        }
+    }
+    let latency = t0.elapsed().as_secs_f64() * 1000.0;
+    // Authenticated: an unknown submission is 404 for a known kiosk, 401 for a bad key.
+    let key = cfg.devices.review_key_file.as_deref().map(crate::review::keys::read_key_file);
+    let auth = match key {
+        Some(Ok(k)) => agent
+            .get(&format!("{url}/v1/submissions/diag-probe"))
+            .header("Authorization", &format!("Bearer {k}"))
+            .call()
+            .map(|r| r.status().as_u16()),
+        Some(Err(e)) => return Check::bad("review", e.to_string(), "install the kiosk's key file (mode 0600)"),
+        None => return Check::bad("review", "no review_key_file", "set devices.review_key_file"),
+    };
+    match auth {
+        Ok(401) => Check::bad("review", format!("{url}: key refused (401)"), "register this kiosk's key at the review centre"),
+        Ok(_) => Check::ok("review", format!("{url}: reachable, authenticated, {latency:.0} ms")),
+        Err(e) => Check::bad("review", format!("{url}: {e}"), "check the review service"),
+    }
+}
+
+fn outbox(cfg: &Config) -> Check {
+    let db = cfg.kiosk.data_dir.join(crate::review::outbox::DB_FILE);
+    if !db.exists() {
+        return Check::ok("outbox", "empty (no outbox yet)");
+    }
+    match crate::review::outbox::Outbox::open(&cfg.kiosk.data_dir).and_then(|o| o.entries()) {
+        Ok(entries) => {
+            let unsent = entries.iter().filter(|e| e.has_body).count();
+            let undecided = entries.iter().filter(|e| e.decision.is_none()).count();
+            let detail = format!("{} entries: {unsent} not yet acknowledged, {undecided} awaiting a decision", entries.len());
+            if unsent > 20 {
+                Check::bad("outbox", detail, "the review service is not taking uploads: check the network and `review`")
+            } else {
+                Check::ok("outbox", detail)
+            }
+        }
+        Err(e) => Check::bad("outbox", e.to_string(), "check the data directory"),
     }
 }
 

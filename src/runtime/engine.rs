@@ -424,13 +424,17 @@ fn encode_capture(img: &image::RgbImage) -> Result<PhotoJpeg, image::ImageError>
 }
 
 impl Backends {
-    /// The real backends for `cfg`: camera, vision, review client, printer.
+    /// The real backends for `cfg`: the configured camera (`live` = the kiosk itself: a
+    /// replay loops, paced), the vision guide and photo maker (models embedded), the review
+    /// client with its outbox (the embedded review centre by default) and the printer.
     pub fn from_config(cfg: &Config, live: bool) -> anyhow::Result<Backends> {
-        let _camera = crate::camera::open(&cfg.devices.camera, live)?;
-        Err(crate::NotImplemented {
-            command: "run",
-            issue: "#4/#5/#6 (vision, printer and review backends)",
-        }
-        .into())
+        use anyhow::Context;
+        let camera = crate::camera::open_with(&cfg.devices.camera, &cfg.camera, live)
+            .with_context(|| format!("camera {}", cfg.devices.camera))?;
+        let guide = crate::vision::LiveGuide::new().context("vision models")?;
+        let maker = crate::vision::Maker::new().context("vision models")?;
+        let uploader = crate::review::client::open(cfg).with_context(|| format!("review service {}", cfg.devices.review))?;
+        let printer = crate::printer::open(cfg).with_context(|| format!("printer {}", cfg.devices.printer))?;
+        Ok(Backends { camera, guide: Box::new(guide), maker: Box::new(maker), uploader, printer })
     }
 }
