@@ -254,3 +254,38 @@ fn near_end_warns_but_keeps_printing_and_reload_resets_counters() {
     settle();
     assert_eq!(good_slips(&r.out).0, 1);
 }
+
+#[test]
+fn cli_test_print_through_the_emulator_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("lp");
+    let out = dir.path().join("slips");
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(["printer-sim", "--paper", "58", "--link"])
+        .arg(&link)
+        .arg("--out")
+        .arg(&out)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !link.exists() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let st = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .env_remove("KIOSK_CONFIG")
+        .args([
+            "receipt", "--number", NUMBER, "--doc", "id-card", "--region", "440100", "--photo",
+        ])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/frames/demo/0003.jpg"))
+        .arg("--printer")
+        .arg(format!("serial:{},115200,58", link.display()))
+        .status()
+        .unwrap();
+    settle();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(st.success());
+    assert_eq!(good_slips(&out), (1, 0));
+    assert_eq!(image::image_dimensions(out.join("0001.png")).unwrap().0, 384);
+}
