@@ -82,7 +82,9 @@ fn bench(c: &mut Criterion) {
     let photo_b64 = base64::engine::general_purpose::STANDARD.encode(&photo.0);
 
     let mut g = c.benchmark_group("review");
-    g.sample_size(10).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
     g.bench_function("single_round_trip", |b| b.iter(|| submit(&url, &kiosks[0], &photo_b64)));
     g.bench_function("50_kiosks_concurrent", |b| {
         b.iter_custom(|iters| {

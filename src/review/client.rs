@@ -310,11 +310,7 @@ fn worker(s: &Shared) {
                 Err(Transient(why)) => {
                     let n = retry.get(&e.idem_key).map(|r| r.0).unwrap_or(0) + 1;
                     let wait = backoff(&s.opts, n);
-                    log::warn!(
-                        "upload {}: {why}; retry {n} in {} ms",
-                        e.idem_key,
-                        wait.as_millis()
-                    );
+                    log::warn!("upload {}: {why}; retry {n} in {} ms", e.idem_key, wait.as_millis());
                     retry.insert(e.idem_key.clone(), (n, Instant::now() + wait));
                     next_wake = next_wake.min(wait);
                 }
@@ -425,8 +421,8 @@ fn poll_status(s: &Shared, idem: &str, id: &str) -> Result<(), Transient> {
     if status != 200 {
         return Err(Transient(format!("GET {url}: HTTP {status}")));
     }
-    let v: SubmissionView = serde_json::from_slice(&reply)
-        .map_err(|e| Transient(format!("GET {url}: unreadable reply: {e}")))?;
+    let v: SubmissionView =
+        serde_json::from_slice(&reply).map_err(|e| Transient(format!("GET {url}: unreadable reply: {e}")))?;
     settle(s, idem, &v.status)
 }
 
@@ -449,7 +445,10 @@ fn settle(s: &Shared, idem: &str, st: &Status) -> Result<(), Transient> {
         "upload {idem}: decision {}",
         match &d {
             Decision::Approved { number, .. } => format!("approved, receipt {number}"),
-            Decision::Rejected(r) => format!("rejected ({})", r.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(",")),
+            Decision::Rejected(r) => format!(
+                "rejected ({})",
+                r.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(",")
+            ),
         }
     );
     Ok(())

@@ -56,7 +56,10 @@ impl Keys {
             if key.len() < MIN_KEY_LEN {
                 return Err(ReviewError::file(
                     path,
-                    format!("line {}: the key of {id} is shorter than {MIN_KEY_LEN} characters", i + 1),
+                    format!(
+                        "line {}: the key of {id} is shorter than {MIN_KEY_LEN} characters",
+                        i + 1
+                    ),
                 ));
             }
             keys.insert(id, key);
@@ -82,7 +85,10 @@ pub fn read_key_file(path: &Path) -> Result<String, ReviewError> {
         .map_err(|e| ReviewError::file(path, format!("cannot read the kiosk key file: {e}. Fix: set devices.review_key_file to the key the review centre issued")))?;
     let k = k.trim().to_string();
     if k.len() < MIN_KEY_LEN {
-        return Err(ReviewError::file(path, format!("the key is shorter than {MIN_KEY_LEN} characters")));
+        return Err(ReviewError::file(
+            path,
+            format!("the key is shorter than {MIN_KEY_LEN} characters"),
+        ));
     }
     Ok(k)
 }

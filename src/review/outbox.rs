@@ -266,7 +266,10 @@ impl Outbox {
         let mut out = vec![];
         for (idem, claim, doc, region, has_body, sid, decision, abandoned) in rows {
             let (Ok(doc), Ok(region)) = (doc.parse(), region.parse()) else {
-                log::error!("outbox {}: entry {idem} has a bad document/region; skipped", self.path.display());
+                log::error!(
+                    "outbox {}: entry {idem} has a bad document/region; skipped",
+                    self.path.display()
+                );
                 continue;
             };
             let decision = decision
@@ -304,7 +307,10 @@ fn load_or_create_key(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReviewError> {
             if mode & 0o077 != 0 {
                 return Err(ReviewError::file(
                     path,
-                    format!("the outbox key is accessible by others (mode {:o}). Fix: chmod 600", mode & 0o777),
+                    format!(
+                        "the outbox key is accessible by others (mode {:o}). Fix: chmod 600",
+                        mode & 0o777
+                    ),
                 ));
             }
             if k.len() != 32 {

@@ -194,7 +194,11 @@ impl Store {
 
     pub fn by_id(&self, id: &str) -> Result<Option<Row>, ReviewError> {
         self.conn
-            .query_row(&format!("SELECT {ROW_COLS} FROM submissions WHERE id=?1"), [id], row_from)
+            .query_row(
+                &format!("SELECT {ROW_COLS} FROM submissions WHERE id=?1"),
+                [id],
+                row_from,
+            )
             .optional()
             .map_err(self.e())
     }
@@ -271,7 +275,11 @@ impl Store {
         )
         .map_err(&e)?;
         let row = tx
-            .query_row(&format!("SELECT {ROW_COLS} FROM submissions WHERE id=?1"), [&id], row_from)
+            .query_row(
+                &format!("SELECT {ROW_COLS} FROM submissions WHERE id=?1"),
+                [&id],
+                row_from,
+            )
             .map_err(&e)?;
         tx.commit().map_err(&e)?;
         Ok(Insert::Created(row))
@@ -281,7 +289,9 @@ impl Store {
     pub fn unchecked(&self, limit: u32) -> Result<Vec<(String, DocumentId, RegionCode, Vec<u8>)>, ReviewError> {
         let mut st = self
             .conn
-            .prepare("SELECT id, doc, region, photo FROM submissions WHERE state='received' ORDER BY received_at LIMIT ?1")
+            .prepare(
+                "SELECT id, doc, region, photo FROM submissions WHERE state='received' ORDER BY received_at LIMIT ?1",
+            )
             .map_err(self.e())?;
         let rows = st
             .query_map([limit], |r| {
@@ -381,7 +391,9 @@ impl Store {
             .prepare("SELECT id, doc, region FROM submissions WHERE state='pending' AND checked_at <= ?1 ORDER BY checked_at")
             .map_err(self.e())?;
         let rows = st
-            .query_map([cutoff], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .query_map([cutoff], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })
             .map_err(self.e())?
             .collect::<Result<Vec<_>, _>>()
             .map_err(self.e())?;
@@ -410,7 +422,9 @@ impl Store {
     pub fn photo(&self, id: &str) -> Result<Option<Vec<u8>>, ReviewError> {
         Ok(self
             .conn
-            .query_row("SELECT photo FROM submissions WHERE id=?1", [id], |r| r.get::<_, Option<Vec<u8>>>(0))
+            .query_row("SELECT photo FROM submissions WHERE id=?1", [id], |r| {
+                r.get::<_, Option<Vec<u8>>>(0)
+            })
             .optional()
             .map_err(self.e())?
             .flatten())
@@ -437,7 +451,9 @@ impl Store {
 
     pub fn count_state(&self, state: &str) -> Result<u64, ReviewError> {
         self.conn
-            .query_row("SELECT COUNT(*) FROM submissions WHERE state=?1", [state], |r| r.get::<_, i64>(0))
+            .query_row("SELECT COUNT(*) FROM submissions WHERE state=?1", [state], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|n| n as u64)
             .map_err(self.e())
     }
