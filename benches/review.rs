@@ -2,6 +2,7 @@
 //! * `review/single_round_trip`: one kiosk, one 30 KB submission POST → 202, sequentially;
 //! * `review/50_kiosks_concurrent`: 50 simulated kiosks (own keys, own connections) each
 //!   submitting one 30 KB photo at the same moment; one iteration = all 50 answered.
+//!
 //! After the criterion groups a fixed run (50 kiosks × 20 submissions) prints
 //! submissions/s and p50/p99 latency; `docs/performance-review.md` records the figures.
 

@@ -199,7 +199,7 @@ impl Uploader for ReviewClient {
     fn submit(&mut self, s: Submission) -> Result<ClaimCode, Prompt> {
         let idem = hex::encode(rand::random::<[u8; 16]>());
         let claim = ClaimCode::random();
-        let req = SubmitRequest {
+        let mut req = SubmitRequest {
             kiosk_id: self.shared.opts.kiosk_id.clone(),
             doc: s.doc,
             region: s.region.clone(),
@@ -208,6 +208,8 @@ impl Uploader for ReviewClient {
             photo_jpeg_b64: base64::engine::general_purpose::STANDARD.encode(&s.photo.0),
         };
         let body = Zeroizing::new(serde_json::to_vec(&req).map_err(|_| refused())?);
+        // The base64 copy of the face is personal data too (details zeroize on drop).
+        zeroize::Zeroize::zeroize(&mut req.photo_jpeg_b64);
         drop(req);
         if let Err(e) = self.shared.outbox().enqueue(&idem, &claim, s.doc, &s.region, &body) {
             log::error!("outbox: cannot store the submission: {e}");

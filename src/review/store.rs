@@ -100,6 +100,9 @@ impl Row {
     }
 }
 
+/// A submission waiting for the machine check: (id, document, region, JPEG).
+pub type Unchecked = (String, DocumentId, RegionCode, Vec<u8>);
+
 /// A new submission, validated by the handler.
 pub struct NewSubmission<'a> {
     pub kiosk_id: &'a str,
@@ -286,7 +289,7 @@ impl Store {
     }
 
     /// Submissions not yet machine-checked: (id, doc, region, photo).
-    pub fn unchecked(&self, limit: u32) -> Result<Vec<(String, DocumentId, RegionCode, Vec<u8>)>, ReviewError> {
+    pub fn unchecked(&self, limit: u32) -> Result<Vec<Unchecked>, ReviewError> {
         let mut st = self
             .conn
             .prepare(
