@@ -184,7 +184,9 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
     let photo = sample_photo(&svc.cfg, DocumentId::IdCard, &gz(), None);
     let u = svc.url();
     let k = Some(KEY_A);
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    // (what, idempotency key, body, expected status, expected error code)
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "malformed json",
             Some("b1"),

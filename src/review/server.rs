@@ -107,7 +107,7 @@ impl Service {
         }
         if let Some(after) = self.opts.auto_approve_after {
             let now = self.clock.now();
-            let cutoff = now.timestamp() - after.as_secs() as i64;
+            let cutoff = now.timestamp_millis() - after.as_millis() as i64;
             let due = self.store().pending_checked_before(cutoff)?;
             for (id, doc, region) in due {
                 self.approve(&id, doc, &region)?;

@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     state TEXT NOT NULL CHECK (state IN ('received','pending','approved','rejected')),
     reasons TEXT,
     received_at INTEGER NOT NULL,
-    checked_at INTEGER,
+    checked_at INTEGER, -- unix ms (auto-approve timing)
     decided_at INTEGER,
     receipt_number TEXT UNIQUE,
     token TEXT UNIQUE,
@@ -316,7 +316,7 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE submissions SET state='pending', checked_at=?2 WHERE id=?1 AND state='received'",
-                params![id, now.timestamp()],
+                params![id, now.timestamp_millis()],
             )
             .map_err(self.e())?;
         Ok(())
@@ -387,7 +387,7 @@ impl Store {
         Ok(true)
     }
 
-    /// Checked submissions whose check finished at or before `cutoff` (unix seconds).
+    /// Checked submissions whose check finished at or before `cutoff` (unix milliseconds).
     pub fn pending_checked_before(&self, cutoff: i64) -> Result<Vec<(String, DocumentId, RegionCode)>, ReviewError> {
         let mut st = self
             .conn
