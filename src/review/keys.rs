@@ -107,3 +107,39 @@ pub fn write_private(path: &Path, content: &[u8]) -> Result<(), ReviewError> {
         .and_then(|_| f.sync_all())
         .map_err(|e| ReviewError::file(path, format!("cannot write: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pairs_and_names_the_bad_line() {
+        let p = Path::new("keys.txt");
+        let k = Keys::parse(
+            &format!("# kiosks\nK-1 {}\n\nK-2 {} # spare\n", "a".repeat(32), "b".repeat(40)),
+            p,
+        )
+        .unwrap();
+        assert_eq!(k.len(), 2);
+        assert_eq!(k.kiosk_for(&"a".repeat(32)), Some("K-1"));
+        assert_eq!(k.kiosk_for(&"c".repeat(32)), None);
+        let e = Keys::parse("K-1 short\n", p).unwrap_err().to_string();
+        assert!(
+            e.contains("keys.txt") && e.contains("line 1") && e.contains("shorter"),
+            "{e}"
+        );
+        let e = Keys::parse("K-1\n", p).unwrap_err().to_string();
+        assert!(e.contains("KIOSK_ID KEY"), "{e}");
+    }
+
+    #[test]
+    fn private_files_are_0600_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("k");
+        write_private(&p, b"x").unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(write_private(&p, b"y").is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"x");
+    }
+}
