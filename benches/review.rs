@@ -2,6 +2,7 @@
 //! * `review/single_round_trip`: one kiosk, one 30 KB submission POST → 202, sequentially;
 //! * `review/50_kiosks_concurrent`: 50 simulated kiosks (own keys, own connections) each
 //!   submitting one 30 KB photo at the same moment; one iteration = all 50 answered.
+//!
 //! After the criterion groups a fixed run (50 kiosks × 20 submissions) prints
 //! submissions/s and p50/p99 latency; `docs/performance-review.md` records the figures.
 
@@ -82,7 +83,9 @@ fn bench(c: &mut Criterion) {
     let photo_b64 = base64::engine::general_purpose::STANDARD.encode(&photo.0);
 
     let mut g = c.benchmark_group("review");
-    g.sample_size(10).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
     g.bench_function("single_round_trip", |b| b.iter(|| submit(&url, &kiosks[0], &photo_b64)));
     g.bench_function("50_kiosks_concurrent", |b| {
         b.iter_custom(|iters| {

@@ -33,7 +33,9 @@ fn agent() -> ureq::Agent {
 
 /// Sends a raw POST /v1/submissions; returns (status, body).
 fn post(url: &str, key: Option<&str>, idem: Option<&str>, body: &[u8]) -> (u16, Vec<u8>) {
-    let mut rb = agent().post(format!("{url}/v1/submissions")).content_type("application/json");
+    let mut rb = agent()
+        .post(format!("{url}/v1/submissions"))
+        .content_type("application/json");
     if let Some(k) = key {
         rb = rb.header("authorization", format!("Bearer {k}"));
     }
@@ -68,7 +70,8 @@ fn body_json(kiosk: &str, doc: &str, region: &str, photo: &[u8]) -> Vec<u8> {
 }
 
 fn error_code(body: &[u8]) -> String {
-    let e: ApiError = serde_json::from_slice(body).unwrap_or_else(|_| panic!("not an ApiError: {}", String::from_utf8_lossy(body)));
+    let e: ApiError =
+        serde_json::from_slice(body).unwrap_or_else(|_| panic!("not an ApiError: {}", String::from_utf8_lossy(body)));
     assert!(!e.message_zh.is_empty() && !e.message_en.is_empty());
     e.error
 }
@@ -81,7 +84,9 @@ fn happy_path_submit_approve_fetch_verify_claim() {
     let sub = sample_submission(&svc.cfg, DocumentId::IdCard, &gz());
     let claim = client.submit(sub).expect("queued");
     let d = wait_decision(&mut client, Duration::from_secs(20)).expect("a decision");
-    let Decision::Approved { number, valid_until } = d else { panic!("not approved: {d:?}") };
+    let Decision::Approved { number, valid_until } = d else {
+        panic!("not approved: {d:?}")
+    };
     assert!(number::is_well_formed(number.as_str()), "{number}");
     assert!(number.as_str().starts_with("440100"));
     let today = chrono::Utc::now().with_timezone(&kiosk::ops::china_time()).date_naive();
@@ -100,26 +105,43 @@ fn happy_path_submit_approve_fetch_verify_claim() {
     // Public routes: verify, claim (by code), receipt only with the token.
     let (st, b) = get(&format!("{}/v1/receipts/{number}/verify", svc.url()), None);
     assert_eq!(st, 200);
-    assert_eq!(serde_json::from_slice::<VerifyView>(&b).unwrap().status, Validity::Valid);
+    assert_eq!(
+        serde_json::from_slice::<VerifyView>(&b).unwrap().status,
+        Validity::Valid
+    );
     let (st, b) = get(&format!("{}/v1/claims/{}", svc.url(), claim.0), None);
     assert_eq!(st, 200);
     let v: SubmissionView = serde_json::from_slice(&b).unwrap();
-    let Status::Approved { receipt_number, token, .. } = v.status else { panic!("claim not approved") };
+    let Status::Approved {
+        receipt_number, token, ..
+    } = v.status
+    else {
+        panic!("claim not approved")
+    };
     assert_eq!(receipt_number, number);
     assert_eq!(token.len(), 32, "128-bit token");
     let (st, _) = get(&format!("{}/v1/receipts/{number}", svc.url()), None);
     assert_eq!(st, 404, "no token, no receipt");
-    let (st, _) = get(&format!("{}/v1/receipts/{number}?token={}", svc.url(), "0".repeat(32)), None);
+    let (st, _) = get(
+        &format!("{}/v1/receipts/{number}?token={}", svc.url(), "0".repeat(32)),
+        None,
+    );
     assert_eq!(st, 404, "wrong token");
     let (st, b) = get(&format!("{}/v1/receipts/{number}?token={token}", svc.url()), None);
     assert_eq!(st, 200);
-    assert_eq!(serde_json::from_slice::<ReceiptView>(&b).unwrap().receipt_number, number);
+    assert_eq!(
+        serde_json::from_slice::<ReceiptView>(&b).unwrap().receipt_number,
+        number
+    );
     let (st, b) = get(&format!("{}/v1/receipts/{number}.pdf?token={token}", svc.url()), None);
     assert_eq!(st, 501, "PDF renderer not in this build");
     assert_eq!(error_code(&b), "pdf_not_available");
     let (st, b) = get(&format!("{}/v1/receipts/44010026112600000010/verify", svc.url()), None);
     assert_eq!(st, 200);
-    assert_eq!(serde_json::from_slice::<VerifyView>(&b).unwrap().status, Validity::Unknown);
+    assert_eq!(
+        serde_json::from_slice::<VerifyView>(&b).unwrap().status,
+        Validity::Unknown
+    );
     let (st, b) = get(&format!("{}/healthz", svc.url()), None);
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&b));
     assert_eq!(svc.count("state='approved'"), 1);
@@ -132,7 +154,12 @@ fn keys_are_required_and_kiosks_are_separated() {
     let body = body_json("KIOSK-A", "id-card", "440100", &photo.0);
     let (st, b) = post(&svc.url(), None, Some("k1"), &body);
     assert_eq!((st, error_code(&b).as_str()), (401, "unauthorized"));
-    let (st, _) = post(&svc.url(), Some("not-a-known-key-xxxxxxxxxxxxxxxxxxxxxx"), Some("k1"), &body);
+    let (st, _) = post(
+        &svc.url(),
+        Some("not-a-known-key-xxxxxxxxxxxxxxxxxxxxxx"),
+        Some("k1"),
+        &body,
+    );
     assert_eq!(st, 401);
     // B cannot submit in A's name.
     let (st, b) = post(&svc.url(), Some(KEY_B), Some("k1"), &body);
@@ -157,15 +184,65 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
     let photo = sample_photo(&svc.cfg, DocumentId::IdCard, &gz(), None);
     let u = svc.url();
     let k = Some(KEY_A);
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, u16, &str)> = vec![
-        ("malformed json", Some("b1"), b"{\"kiosk_id\": ".to_vec(), 400, "malformed_json"),
-        ("missing key header", None, body_json("KIOSK-A", "id-card", "440100", &photo.0), 400, "idempotency_key"),
-        ("unknown document", Some("b2"), body_json("KIOSK-A", "passport", "440100", &photo.0), 422, "unknown_document"),
-        ("unknown region", Some("b3"), body_json("KIOSK-A", "id-card", "990000", &photo.0), 422, "unknown_region"),
-        ("malformed region", Some("b4"), body_json("KIOSK-A", "id-card", "44x", &photo.0), 422, "unknown_region"),
-        ("not offered", Some("b5"), body_json("KIOSK-A", "driving-licence", "460000", &photo.0), 422, "document_not_offered"),
-        ("not a jpeg", Some("b6"), body_json("KIOSK-A", "id-card", "440100", b"GIF89a not a jpeg at all"), 415, "not_jpeg"),
-        ("truncated jpeg", Some("b7"), body_json("KIOSK-A", "id-card", "440100", &photo.0[..200]), 415, "not_jpeg"),
+    // (what, idempotency key, body, expected status, expected error code)
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "malformed json",
+            Some("b1"),
+            b"{\"kiosk_id\": ".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "missing key header",
+            None,
+            body_json("KIOSK-A", "id-card", "440100", &photo.0),
+            400,
+            "idempotency_key",
+        ),
+        (
+            "unknown document",
+            Some("b2"),
+            body_json("KIOSK-A", "passport", "440100", &photo.0),
+            422,
+            "unknown_document",
+        ),
+        (
+            "unknown region",
+            Some("b3"),
+            body_json("KIOSK-A", "id-card", "990000", &photo.0),
+            422,
+            "unknown_region",
+        ),
+        (
+            "malformed region",
+            Some("b4"),
+            body_json("KIOSK-A", "id-card", "44x", &photo.0),
+            422,
+            "unknown_region",
+        ),
+        (
+            "not offered",
+            Some("b5"),
+            body_json("KIOSK-A", "driving-licence", "460000", &photo.0),
+            422,
+            "document_not_offered",
+        ),
+        (
+            "not a jpeg",
+            Some("b6"),
+            body_json("KIOSK-A", "id-card", "440100", b"GIF89a not a jpeg at all"),
+            415,
+            "not_jpeg",
+        ),
+        (
+            "truncated jpeg",
+            Some("b7"),
+            body_json("KIOSK-A", "id-card", "440100", &photo.0[..200]),
+            415,
+            "not_jpeg",
+        ),
         ("oversized", Some("b8"), vec![b' '; 200 * 1024], 413, "body_too_large"),
     ];
     for (what, idem, body, want_status, want_code) in cases {
@@ -174,11 +251,15 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
         assert_eq!(error_code(&b), want_code, "{what}");
     }
     // Bad details: the ID number check digit is wrong.
-    let mut v: serde_json::Value = serde_json::from_slice(&body_json("KIOSK-A", "id-card", "440100", &photo.0)).unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&body_json("KIOSK-A", "id-card", "440100", &photo.0)).unwrap();
     v["details"]["id_number"] = "110105194912310021".into();
     let (st, b) = post(&u, k, Some("b9"), &serde_json::to_vec(&v).unwrap());
     assert_eq!((st, error_code(&b).as_str()), (422, "invalid_details"));
-    assert!(!String::from_utf8_lossy(&b).contains("110105194912310021"), "the error does not echo the ID number");
+    assert!(
+        !String::from_utf8_lossy(&b).contains("110105194912310021"),
+        "the error does not echo the ID number"
+    );
     assert_eq!(svc.count("1"), 0, "nothing stored");
 
     // Idempotency: same key + same bytes → same submission; different bytes → 409.
@@ -186,7 +267,10 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
     let (st1, b1) = post(&u, k, Some("same"), &body);
     let (st2, b2) = post(&u, k, Some("same"), &body);
     assert_eq!((st1, st2), (202, 200));
-    let (a1, a2): (SubmitAccepted, SubmitAccepted) = (serde_json::from_slice(&b1).unwrap(), serde_json::from_slice(&b2).unwrap());
+    let (a1, a2): (SubmitAccepted, SubmitAccepted) = (
+        serde_json::from_slice(&b1).unwrap(),
+        serde_json::from_slice(&b2).unwrap(),
+    );
     assert_eq!(a1.id, a2.id);
     let other = body_json("KIOSK-A", "id-card", "440100", &photo.0);
     let (st, b) = post(&u, k, Some("same"), &other);
@@ -203,11 +287,15 @@ fn wrong_pixel_size_is_rejected_with_reasons() {
     // A valid JPEG of the wrong size (and too small a file).
     let img = image::RgbImage::from_pixel(300, 300, image::Rgb([200, 200, 200]));
     let mut buf = vec![];
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 90).encode_image(&img).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 90)
+        .encode_image(&img)
+        .unwrap();
     sub.photo = kiosk::domain::PhotoJpeg(buf);
     client.submit(sub).unwrap();
     let d = wait_decision(&mut client, Duration::from_secs(20)).expect("decision");
-    let Decision::Rejected(reasons) = d else { panic!("approved a wrong-size photo") };
+    let Decision::Rejected(reasons) = d else {
+        panic!("approved a wrong-size photo")
+    };
     let ids: Vec<&str> = reasons.iter().map(|r| r.id.as_str()).collect();
     assert!(ids.contains(&"output_size"), "{ids:?}");
     assert!(ids.contains(&"file_size"), "{ids:?}");
@@ -225,8 +313,12 @@ fn operator_decides_when_auto_approve_is_off() {
     let svc = start_service(opts, &[("KIOSK-A", KEY_A)]);
     let data = tempfile::tempdir().unwrap();
     let mut client = ReviewClient::start(fast_options(&svc.url(), "KIOSK-A", KEY_A, data.path())).unwrap();
-    client.submit(sample_submission(&svc.cfg, DocumentId::IdCard, &gz())).unwrap();
-    client.submit(sample_submission(&svc.cfg, DocumentId::IdCard, &gz())).unwrap();
+    client
+        .submit(sample_submission(&svc.cfg, DocumentId::IdCard, &gz()))
+        .unwrap();
+    client
+        .submit(sample_submission(&svc.cfg, DocumentId::IdCard, &gz()))
+        .unwrap();
     // Wait until both are machine-checked and listed on the operator page.
     let t0 = std::time::Instant::now();
     while svc.count("state='pending'") < 2 {
@@ -253,13 +345,19 @@ fn operator_decides_when_auto_approve_is_off() {
         .send("reason=glare")
         .unwrap();
     assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
-    let r = agent().post(format!("{}/review/{}/approve", svc.url(), ids[1])).send_empty().unwrap();
+    let r = agent()
+        .post(format!("{}/review/{}/approve", svc.url(), ids[1]))
+        .send_empty()
+        .unwrap();
     assert!(r.status().is_success() || r.status().is_redirection());
     let d = wait_decision(&mut client, Duration::from_secs(20)).expect("decision");
     assert!(matches!(d, Decision::Approved { .. }), "{d:?}");
     assert_eq!(svc.count("state='rejected' AND reasons LIKE '%glare%'"), 1);
     // Deciding twice is refused.
-    let r = agent().post(format!("{}/review/{}/approve", svc.url(), ids[0])).send_empty().unwrap();
+    let r = agent()
+        .post(format!("{}/review/{}/approve", svc.url(), ids[0]))
+        .send_empty()
+        .unwrap();
     assert_eq!(r.status().as_u16(), 409);
 }
 
@@ -272,7 +370,9 @@ fn retention_purges_photo_and_details_after_expiry_plus_grace() {
     let svc = start_service(opts, &[("KIOSK-A", KEY_A)]);
     let data = tempfile::tempdir().unwrap();
     let mut client = ReviewClient::start(fast_options(&svc.url(), "KIOSK-A", KEY_A, data.path())).unwrap();
-    client.submit(sample_submission(&svc.cfg, DocumentId::IdCard, &gz())).unwrap();
+    client
+        .submit(sample_submission(&svc.cfg, DocumentId::IdCard, &gz()))
+        .unwrap();
     let Some(Decision::Approved { number, .. }) = wait_decision(&mut client, Duration::from_secs(20)) else {
         panic!("not approved")
     };
@@ -282,7 +382,10 @@ fn retention_purges_photo_and_details_after_expiry_plus_grace() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(svc.count("photo IS NOT NULL"), 1, "kept during the grace days");
     let (_, b) = get(&format!("{}/v1/receipts/{number}/verify", svc.url()), None);
-    assert_eq!(serde_json::from_slice::<VerifyView>(&b).unwrap().status, Validity::Expired);
+    assert_eq!(
+        serde_json::from_slice::<VerifyView>(&b).unwrap().status,
+        Validity::Expired
+    );
     // Past expiry + grace: purged by the review loop.
     svc.clock.advance(chrono::Duration::days(7));
     let t0 = std::time::Instant::now();
@@ -290,7 +393,10 @@ fn retention_purges_photo_and_details_after_expiry_plus_grace() {
         assert!(t0.elapsed() < Duration::from_secs(10), "not purged");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(svc.count("photo IS NULL AND details IS NULL AND receipt_number IS NOT NULL"), 1);
+    assert_eq!(
+        svc.count("photo IS NULL AND details IS NULL AND receipt_number IS NOT NULL"),
+        1
+    );
     let r = client.fetch_receipt(&number).expect("receipt still known");
     assert!(r.photo_jpeg_b64.is_none());
     assert_eq!(r.status, Validity::Expired);
@@ -316,8 +422,13 @@ fn outbox_key_is_private_and_the_body_encrypted() {
     let data = tempfile::tempdir().unwrap();
     let cfg = test_config(data.path());
     let mut client = ReviewClient::start(fast_options("http://127.0.0.1:9", "KIOSK-A", KEY_A, data.path())).unwrap();
-    client.submit(sample_submission(&cfg, DocumentId::IdCard, &gz())).unwrap();
-    let mode = std::fs::metadata(data.path().join("outbox.key")).unwrap().permissions().mode();
+    client
+        .submit(sample_submission(&cfg, DocumentId::IdCard, &gz()))
+        .unwrap();
+    let mode = std::fs::metadata(data.path().join("outbox.key"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     let e = client.outbox_entries().unwrap();
     assert_eq!(e.len(), 1);
@@ -328,8 +439,14 @@ fn outbox_key_is_private_and_the_body_encrypted() {
         raw.extend(w);
     }
     let hay = String::from_utf8_lossy(&raw);
-    assert!(!hay.contains(TEST_ID_NUMBER) && !hay.contains("张三"), "details in clear on disk");
-    assert!(!raw.windows(4).any(|w| w == [0xFF, 0xD8, 0xFF, 0xE0]), "JPEG in clear on disk");
+    assert!(
+        !hay.contains(TEST_ID_NUMBER) && !hay.contains("张三"),
+        "details in clear on disk"
+    );
+    assert!(
+        !raw.windows(4).any(|w| w == [0xFF, 0xD8, 0xFF, 0xE0]),
+        "JPEG in clear on disk"
+    );
 }
 
 #[test]
@@ -341,15 +458,22 @@ fn embedded_service_from_the_config_needs_no_network_setup() {
     let key = data.path().join("review-embedded/kiosk.key");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
-    client.submit(sample_submission(&cfg, DocumentId::IdCard, &gz())).unwrap();
+    client
+        .submit(sample_submission(&cfg, DocumentId::IdCard, &gz()))
+        .unwrap();
     let t0 = std::time::Instant::now();
     let d = wait_decision(&mut client, Duration::from_secs(20)).expect("decision");
-    let Decision::Approved { number, .. } = d else { panic!("{d:?}") };
+    let Decision::Approved { number, .. } = d else {
+        panic!("{d:?}")
+    };
     // Auto-approve after the default one second.
     assert!(t0.elapsed() >= Duration::from_millis(900), "{:?}", t0.elapsed());
     assert_eq!(client.fetch_receipt(&number).unwrap().receipt_number, number);
     // Through the trait object too.
     let mut up = kiosk::review::open(&cfg).expect("second open reuses the key");
     up.submit(sample_submission(&cfg, DocumentId::IdCard, &gz())).unwrap();
-    assert!(matches!(wait_decision(up.as_mut(), Duration::from_secs(20)), Some(Decision::Approved { .. })));
+    assert!(matches!(
+        wait_decision(up.as_mut(), Duration::from_secs(20)),
+        Some(Decision::Approved { .. })
+    ));
 }

@@ -166,12 +166,19 @@ fn operator_approves_in_headless_chromium_and_the_kiosk_gets_its_number() {
     let data = tempfile::tempdir().unwrap();
     let mut client = ReviewClient::start(fast_options(&svc.url(), "KIOSK-A", KEY, data.path())).unwrap();
     client
-        .submit(sample_submission(&svc.cfg, DocumentId::IdCard, &RegionCode::new("440100").unwrap()))
+        .submit(sample_submission(
+            &svc.cfg,
+            DocumentId::IdCard,
+            &RegionCode::new("440100").unwrap(),
+        ))
         .unwrap();
     let t0 = Instant::now();
     let id = loop {
         let e = client.outbox_entries().unwrap();
-        if let (Some(id), 1) = (e.first().and_then(|e| e.submission_id.clone()), svc.count("state='pending'")) {
+        if let (Some(id), 1) = (
+            e.first().and_then(|e| e.submission_id.clone()),
+            svc.count("state='pending'"),
+        ) {
             break id;
         }
         assert!(t0.elapsed() < Duration::from_secs(20), "never became pending");
@@ -185,10 +192,16 @@ fn operator_approves_in_headless_chromium_and_the_kiosk_gets_its_number() {
     d.new_session(&chromium);
     d.goto(&format!("{}/review", svc.url()));
     let src = d.source();
-    assert!(src.contains(&format!("data-id=\"{id}\"")), "the pending photo is listed");
+    assert!(
+        src.contains(&format!("data-id=\"{id}\"")),
+        "the pending photo is listed"
+    );
     let origin = svc.url();
     let resources = d.loaded_resources();
-    assert!(resources.iter().any(|r| r.contains("/review/photo/")), "the photo loaded: {resources:?}");
+    assert!(
+        resources.iter().any(|r| r.contains("/review/photo/")),
+        "the photo loaded: {resources:?}"
+    );
     assert!(
         resources.iter().all(|r| r.starts_with(&origin)),
         "no external assets: {resources:?}"
@@ -202,7 +215,9 @@ fn operator_approves_in_headless_chromium_and_the_kiosk_gets_its_number() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let decision = wait_decision(&mut client, Duration::from_secs(20)).expect("the kiosk learns the decision");
-    let Decision::Approved { number, .. } = decision else { panic!("{decision:?}") };
+    let Decision::Approved { number, .. } = decision else {
+        panic!("{decision:?}")
+    };
     assert!(kiosk::review::number::is_well_formed(number.as_str()));
     assert_eq!(svc.count(&format!("receipt_number='{number}'")), 1);
 }

@@ -87,8 +87,12 @@ fn wait_timeout(c: &mut Child, t: Duration) -> Option<std::process::ExitStatus> 
 
 fn count(db: &Path, sql_where: &str) -> i64 {
     let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    c.query_row(&format!("SELECT COUNT(*) FROM submissions WHERE {sql_where}"), [], |r| r.get(0))
-        .unwrap()
+    c.query_row(
+        &format!("SELECT COUNT(*) FROM submissions WHERE {sql_where}"),
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
 }
 
 /// Starts this test binary as a kiosk process running the upload client.
@@ -174,7 +178,9 @@ fn assert_logs_clean(dir: &Path) {
 #[test]
 #[ignore = "helper process for the fault tests; does nothing when run directly"]
 fn child_kiosk() {
-    let Ok(mode) = std::env::var("REVIEW_CHILD_MODE") else { return };
+    let Ok(mode) = std::env::var("REVIEW_CHILD_MODE") else {
+        return;
+    };
     kiosk::ops::logging::init();
     // Under `prlimit --fsize` a write past the limit must fail with EFBIG, not kill us.
     unsafe {
@@ -234,7 +240,11 @@ fn service_down_at_submit_then_back() {
     let child = kiosk_child("submit", &url, &data, None, None);
     // The kiosk queues and retries against nothing for a while.
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(outbox_claim(&data).len(), 32, "queued durably while the service is down");
+    assert_eq!(
+        outbox_claim(&data).len(),
+        32,
+        "queued durably while the service is down"
+    );
     let _server = ServerProc::start(dir.path(), port, None);
     let (res, st) = child_result(child, Duration::from_secs(60));
     assert!(st.success(), "{st:?}");
@@ -243,7 +253,10 @@ fn service_down_at_submit_then_back() {
     let db = dir.path().join("review.sqlite");
     assert_eq!(count(&db, "1"), 1, "exactly one submission");
     assert_eq!(count(&db, &format!("receipt_number='{number}'")), 1);
-    assert!(Outbox::open(&data).unwrap().entries().unwrap().is_empty(), "outbox drained");
+    assert!(
+        Outbox::open(&data).unwrap().entries().unwrap().is_empty(),
+        "outbox drained"
+    );
     assert_logs_clean(dir.path());
 }
 
@@ -254,10 +267,18 @@ fn kiosk_killed_at_each_upload_point_then_restarted() {
     let url = format!("http://127.0.0.1:{port}");
     let _server = ServerProc::start(dir.path(), port, None);
     let db = dir.path().join("review.sqlite");
-    let points = ["upload:before-send", "upload:after-send", "upload:after-ack", "upload:after-decision"];
+    let points = [
+        "upload:before-send",
+        "upload:after-send",
+        "upload:after-ack",
+        "upload:after-decision",
+    ];
     for (i, fp) in points.iter().enumerate() {
         let data = dir.path().join(format!("kiosk{i}"));
-        let (_, st) = child_result(kiosk_child("submit", &url, &data, Some(fp), None), Duration::from_secs(60));
+        let (_, st) = child_result(
+            kiosk_child("submit", &url, &data, Some(fp), None),
+            Duration::from_secs(60),
+        );
         assert_eq!(st.signal(), Some(9), "{fp}: the kiosk killed itself: {st:?}");
         let claim = outbox_claim(&data);
         let before = count(&db, &format!("claim_code='{claim}'"));
@@ -266,10 +287,21 @@ fn kiosk_killed_at_each_upload_point_then_restarted() {
         let (res, st) = child_result(kiosk_child("resume", &url, &data, None, None), Duration::from_secs(60));
         assert!(st.success(), "{fp}: {st:?}");
         assert_eq!(res.as_deref(), Some("SETTLED"), "{fp}");
-        assert_eq!(count(&db, &format!("claim_code='{claim}'")), 1, "{fp}: exactly one submission");
+        assert_eq!(
+            count(&db, &format!("claim_code='{claim}'")),
+            1,
+            "{fp}: exactly one submission"
+        );
         assert_eq!(count(&db, "1"), i as i64 + 1, "{fp}: no duplicate anywhere");
-        assert_eq!(count(&db, &format!("claim_code='{claim}' AND state='approved'")), 1, "{fp}");
-        assert!(claim_number(&url, &claim).is_some(), "{fp}: the claim code fetches the receipt");
+        assert_eq!(
+            count(&db, &format!("claim_code='{claim}' AND state='approved'")),
+            1,
+            "{fp}"
+        );
+        assert!(
+            claim_number(&url, &claim).is_some(),
+            "{fp}: the claim code fetches the receipt"
+        );
     }
     assert_logs_clean(dir.path());
 }
@@ -377,7 +409,9 @@ fn hostile_proxy(upstream: SocketAddr, plan: Vec<Reply>) -> SocketAddr {
             let reply = plan.get(i).cloned().unwrap_or(Reply::Real);
             std::thread::spawn(move || {
                 let Ok(req) = read_http(&mut c) else { return };
-                let Ok(mut up) = TcpStream::connect(upstream) else { return };
+                let Ok(mut up) = TcpStream::connect(upstream) else {
+                    return;
+                };
                 if up.write_all(&req).is_err() {
                     return;
                 }
@@ -438,14 +472,31 @@ fn hostile_replies_are_retried_and_give_exactly_one_receipt() {
     .into_bytes();
     ten_mb.extend(std::iter::repeat_n(b'[', 10 << 20));
     let cases: Vec<(&str, Reply)> = vec![
-        ("garbage json", Reply::Bytes(http("200 OK", "application/json", b"{\"id\": [1, 2"))),
+        (
+            "garbage json",
+            Reply::Bytes(http("200 OK", "application/json", b"{\"id\": [1, 2")),
+        ),
         (
             "html error page",
-            Reply::Bytes(http("502 Bad Gateway", "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>")),
+            Reply::Bytes(http(
+                "502 Bad Gateway",
+                "text/html",
+                b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+            )),
         ),
-        ("200 with a missing field", Reply::Bytes(http("200 OK", "application/json", b"{\"status\":\"pending\"}"))),
+        (
+            "200 with a missing field",
+            Reply::Bytes(http("200 OK", "application/json", b"{\"status\":\"pending\"}")),
+        ),
         ("10 MB body", Reply::Bytes(ten_mb)),
-        ("one byte a second", Reply::Drip(http("200 OK", "application/json", b"{\"id\":\"x\",\"status\":\"pending\"}"))),
+        (
+            "one byte a second",
+            Reply::Drip(http(
+                "200 OK",
+                "application/json",
+                b"{\"id\":\"x\",\"status\":\"pending\"}",
+            )),
+        ),
     ];
     let cfg = svc.cfg.clone();
     for (i, (what, reply)) in cases.into_iter().enumerate() {
@@ -453,13 +504,21 @@ fn hostile_replies_are_retried_and_give_exactly_one_receipt() {
         let proxy = hostile_proxy(upstream, vec![reply.clone(), reply]);
         let data = tempfile::tempdir().unwrap();
         let t0 = Instant::now();
-        let mut client = ReviewClient::start(fast_options(&format!("http://{proxy}"), KIOSK, KEY, data.path())).unwrap();
+        let mut client =
+            ReviewClient::start(fast_options(&format!("http://{proxy}"), KIOSK, KEY, data.path())).unwrap();
         let claim = client
-            .submit(sample_submission(&cfg, DocumentId::IdCard, &RegionCode::new("440100").unwrap()))
+            .submit(sample_submission(
+                &cfg,
+                DocumentId::IdCard,
+                &RegionCode::new("440100").unwrap(),
+            ))
             .unwrap();
         let d = wait_decision(&mut client, Duration::from_secs(40)).unwrap_or_else(|| panic!("{what}: no decision"));
         assert!(matches!(d, Decision::Approved { .. }), "{what}: {d:?}");
-        assert!(t0.elapsed() < Duration::from_secs(30), "{what}: bounded by the timeouts");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "{what}: bounded by the timeouts"
+        );
         assert_eq!(svc.count(&format!("claim_code='{}'", claim.0)), 1, "{what}");
         assert_eq!(svc.count("1"), i as i64 + 1, "{what}: no duplicate submission");
         assert!(client.outbox_entries().unwrap().is_empty(), "{what}");

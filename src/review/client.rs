@@ -199,7 +199,7 @@ impl Uploader for ReviewClient {
     fn submit(&mut self, s: Submission) -> Result<ClaimCode, Prompt> {
         let idem = hex::encode(rand::random::<[u8; 16]>());
         let claim = ClaimCode::random();
-        let req = SubmitRequest {
+        let mut req = SubmitRequest {
             kiosk_id: self.shared.opts.kiosk_id.clone(),
             doc: s.doc,
             region: s.region.clone(),
@@ -208,6 +208,8 @@ impl Uploader for ReviewClient {
             photo_jpeg_b64: base64::engine::general_purpose::STANDARD.encode(&s.photo.0),
         };
         let body = Zeroizing::new(serde_json::to_vec(&req).map_err(|_| refused())?);
+        // The base64 copy of the face is personal data too (details zeroize on drop).
+        zeroize::Zeroize::zeroize(&mut req.photo_jpeg_b64);
         drop(req);
         if let Err(e) = self.shared.outbox().enqueue(&idem, &claim, s.doc, &s.region, &body) {
             log::error!("outbox: cannot store the submission: {e}");
@@ -310,11 +312,7 @@ fn worker(s: &Shared) {
                 Err(Transient(why)) => {
                     let n = retry.get(&e.idem_key).map(|r| r.0).unwrap_or(0) + 1;
                     let wait = backoff(&s.opts, n);
-                    log::warn!(
-                        "upload {}: {why}; retry {n} in {} ms",
-                        e.idem_key,
-                        wait.as_millis()
-                    );
+                    log::warn!("upload {}: {why}; retry {n} in {} ms", e.idem_key, wait.as_millis());
                     retry.insert(e.idem_key.clone(), (n, Instant::now() + wait));
                     next_wake = next_wake.min(wait);
                 }
@@ -425,8 +423,8 @@ fn poll_status(s: &Shared, idem: &str, id: &str) -> Result<(), Transient> {
     if status != 200 {
         return Err(Transient(format!("GET {url}: HTTP {status}")));
     }
-    let v: SubmissionView = serde_json::from_slice(&reply)
-        .map_err(|e| Transient(format!("GET {url}: unreadable reply: {e}")))?;
+    let v: SubmissionView =
+        serde_json::from_slice(&reply).map_err(|e| Transient(format!("GET {url}: unreadable reply: {e}")))?;
     settle(s, idem, &v.status)
 }
 
@@ -449,7 +447,10 @@ fn settle(s: &Shared, idem: &str, st: &Status) -> Result<(), Transient> {
         "upload {idem}: decision {}",
         match &d {
             Decision::Approved { number, .. } => format!("approved, receipt {number}"),
-            Decision::Rejected(r) => format!("rejected ({})", r.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(",")),
+            Decision::Rejected(r) => format!(
+                "rejected ({})",
+                r.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(",")
+            ),
         }
     );
     Ok(())

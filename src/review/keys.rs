@@ -56,7 +56,10 @@ impl Keys {
             if key.len() < MIN_KEY_LEN {
                 return Err(ReviewError::file(
                     path,
-                    format!("line {}: the key of {id} is shorter than {MIN_KEY_LEN} characters", i + 1),
+                    format!(
+                        "line {}: the key of {id} is shorter than {MIN_KEY_LEN} characters",
+                        i + 1
+                    ),
                 ));
             }
             keys.insert(id, key);
@@ -82,7 +85,10 @@ pub fn read_key_file(path: &Path) -> Result<String, ReviewError> {
         .map_err(|e| ReviewError::file(path, format!("cannot read the kiosk key file: {e}. Fix: set devices.review_key_file to the key the review centre issued")))?;
     let k = k.trim().to_string();
     if k.len() < MIN_KEY_LEN {
-        return Err(ReviewError::file(path, format!("the key is shorter than {MIN_KEY_LEN} characters")));
+        return Err(ReviewError::file(
+            path,
+            format!("the key is shorter than {MIN_KEY_LEN} characters"),
+        ));
     }
     Ok(k)
 }
@@ -100,4 +106,40 @@ pub fn write_private(path: &Path, content: &[u8]) -> Result<(), ReviewError> {
     f.write_all(content)
         .and_then(|_| f.sync_all())
         .map_err(|e| ReviewError::file(path, format!("cannot write: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pairs_and_names_the_bad_line() {
+        let p = Path::new("keys.txt");
+        let k = Keys::parse(
+            &format!("# kiosks\nK-1 {}\n\nK-2 {} # spare\n", "a".repeat(32), "b".repeat(40)),
+            p,
+        )
+        .unwrap();
+        assert_eq!(k.len(), 2);
+        assert_eq!(k.kiosk_for(&"a".repeat(32)), Some("K-1"));
+        assert_eq!(k.kiosk_for(&"c".repeat(32)), None);
+        let e = Keys::parse("K-1 short\n", p).unwrap_err().to_string();
+        assert!(
+            e.contains("keys.txt") && e.contains("line 1") && e.contains("shorter"),
+            "{e}"
+        );
+        let e = Keys::parse("K-1\n", p).unwrap_err().to_string();
+        assert!(e.contains("KIOSK_ID KEY"), "{e}");
+    }
+
+    #[test]
+    fn private_files_are_0600_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("k");
+        write_private(&p, b"x").unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(write_private(&p, b"y").is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"x");
+    }
 }

@@ -39,7 +39,9 @@ pub fn make(region: &RegionCode, day: NaiveDate, seq: u32) -> Option<ReceiptNumb
 
 /// True when `s` has the format and a correct check digit.
 pub fn is_well_formed(s: &str) -> bool {
-    s.len() == LEN && s.bytes().all(|b| b.is_ascii_digit()) && luhn_digit(&s[..LEN - 1]) == s.as_bytes()[LEN - 1] as char
+    s.len() == LEN
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && luhn_digit(&s[..LEN - 1]) == s.as_bytes()[LEN - 1] as char
 }
 
 /// The Luhn check digit for a digit string.

@@ -266,7 +266,10 @@ impl Outbox {
         let mut out = vec![];
         for (idem, claim, doc, region, has_body, sid, decision, abandoned) in rows {
             let (Ok(doc), Ok(region)) = (doc.parse(), region.parse()) else {
-                log::error!("outbox {}: entry {idem} has a bad document/region; skipped", self.path.display());
+                log::error!(
+                    "outbox {}: entry {idem} has a bad document/region; skipped",
+                    self.path.display()
+                );
                 continue;
             };
             let decision = decision
@@ -304,7 +307,10 @@ fn load_or_create_key(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReviewError> {
             if mode & 0o077 != 0 {
                 return Err(ReviewError::file(
                     path,
-                    format!("the outbox key is accessible by others (mode {:o}). Fix: chmod 600", mode & 0o777),
+                    format!(
+                        "the outbox key is accessible by others (mode {:o}). Fix: chmod 600",
+                        mode & 0o777
+                    ),
                 ));
             }
             if k.len() != 32 {
@@ -318,5 +324,45 @@ fn load_or_create_key(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReviewError> {
             Ok(k)
         }
         Err(e) => Err(ReviewError::file(path, format!("cannot read the outbox key: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_readable_by_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        drop(Outbox::open(d.path()).unwrap());
+        let key = d.path().join(KEY_FILE);
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Outbox::open(d.path()).err().expect("refused").to_string();
+        assert!(e.contains("outbox.key") && e.contains("chmod 600"), "{e}");
+    }
+
+    #[test]
+    fn sealed_bodies_round_trip_and_are_bound_to_their_key() {
+        let d = tempfile::tempdir().unwrap();
+        let ob = Outbox::open(d.path()).unwrap();
+        let r = RegionCode::new("440100").unwrap();
+        ob.enqueue("k1", &ClaimCode::random(), DocumentId::IdCard, &r, b"secret body")
+            .unwrap();
+        assert_eq!(ob.body("k1").unwrap().unwrap().as_slice(), b"secret body");
+        // Swapping sealed bodies between rows fails authentication (the key is the AAD).
+        ob.enqueue("k2", &ClaimCode::random(), DocumentId::IdCard, &r, b"other")
+            .unwrap();
+        ob.conn
+            .execute(
+                "UPDATE outbox SET sealed=(SELECT sealed FROM outbox WHERE idem_key='k1') WHERE idem_key='k2'",
+                [],
+            )
+            .unwrap();
+        assert!(ob.body("k2").is_err());
+        ob.acknowledge("k1", "sid").unwrap();
+        assert!(ob.body("k1").unwrap().is_none());
+        let e = ob.get("k1").unwrap().unwrap();
+        assert_eq!((e.has_body, e.submission_id.as_deref()), (false, Some("sid")));
     }
 }

@@ -107,7 +107,7 @@ impl Service {
         }
         if let Some(after) = self.opts.auto_approve_after {
             let now = self.clock.now();
-            let cutoff = now.timestamp() - after.as_secs() as i64;
+            let cutoff = now.timestamp_millis() - after.as_millis() as i64;
             let due = self.store().pending_checked_before(cutoff)?;
             for (id, doc, region) in due {
                 self.approve(&id, doc, &region)?;
@@ -139,7 +139,10 @@ pub fn check_photo(cfg: &Config, doc: DocumentId, region: &RegionCode, jpeg: &[u
     if !spec.file_kb.contains(kb) {
         reasons.push(Prompt::new(
             "file_size",
-            &format!("照片文件大小应为{}–{} KB（实际{} KB）", spec.file_kb.min, spec.file_kb.max, kb),
+            &format!(
+                "照片文件大小应为{}–{} KB（实际{} KB）",
+                spec.file_kb.min, spec.file_kb.max, kb
+            ),
             &format!(
                 "The photo file must be {}–{} KB (it is {} KB)",
                 spec.file_kb.min, spec.file_kb.max, kb
@@ -154,7 +157,11 @@ pub fn check_photo(cfg: &Config, doc: DocumentId, region: &RegionCode, jpeg: &[u
 }
 
 fn bad_jpeg() -> Prompt {
-    Prompt::new("bad_jpeg", "照片不是有效的JPEG文件", "The photo is not a valid JPEG file")
+    Prompt::new(
+        "bad_jpeg",
+        "照片不是有效的JPEG文件",
+        "The photo is not a valid JPEG file",
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -284,7 +291,10 @@ fn kiosk_of(svc: &Service, headers: &HeaderMap) -> Result<Option<String>, Fail> 
         .ok()
         .and_then(|s| s.strip_prefix("Bearer "))
         .ok_or_else(unauthorized)?;
-    svc.keys.kiosk_for(key.trim()).map(|k| Some(k.to_string())).ok_or_else(unauthorized)
+    svc.keys
+        .kiosk_for(key.trim())
+        .map(|k| Some(k.to_string()))
+        .ok_or_else(unauthorized)
 }
 
 fn require_kiosk(svc: &Service, headers: &HeaderMap) -> Result<String, Fail> {
@@ -381,7 +391,12 @@ async fn submit(
         ));
     }
     let doc: DocumentId = raw.doc.parse().map_err(|m: String| {
-        fail(StatusCode::UNPROCESSABLE_ENTITY, "unknown_document", "未知的证件类型", m)
+        fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_document",
+            "未知的证件类型",
+            m,
+        )
     })?;
     let region: RegionCode = raw
         .region
@@ -404,7 +419,12 @@ async fn submit(
             format!("Region {region} does not accept photo receipts for {doc}"),
         ));
     }
-    if raw.claim_code.len() != 32 || !raw.claim_code.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+    if raw.claim_code.len() != 32
+        || !raw
+            .claim_code
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
         return Err(fail(
             StatusCode::BAD_REQUEST,
             "bad_claim_code",
@@ -519,7 +539,11 @@ async fn submission(
 ) -> Result<Json<SubmissionView>, Fail> {
     let kiosk = require_kiosk(&svc, &headers)?;
     // Another kiosk's submission is "not found", not "forbidden": no existence oracle.
-    let row = svc.store().by_id(&id)?.filter(|r| r.kiosk_id == kiosk).ok_or_else(not_found)?;
+    let row = svc
+        .store()
+        .by_id(&id)?
+        .filter(|r| r.kiosk_id == kiosk)
+        .ok_or_else(not_found)?;
     Ok(Json(view(&row)))
 }
 
@@ -548,8 +572,7 @@ async fn receipt(
         public_limit(&svc, &addr)?;
     }
     let row = svc.store().by_number(&number)?.ok_or_else(not_found)?;
-    let allowed = kiosk.is_some()
-        || matches!((&q.token, &row.token), (Some(q), Some(t)) if eq_ct(q, t));
+    let allowed = kiosk.is_some() || matches!((&q.token, &row.token), (Some(q), Some(t)) if eq_ct(q, t));
     if !allowed {
         return Err(not_found());
     }
@@ -621,11 +644,23 @@ fn esc(s: &str) -> String {
 
 /// Reasons an operator can pick when rejecting.
 pub const OPERATOR_REASONS: [(&str, &str, &str); 5] = [
-    ("background", "背景不符合要求", "The background does not meet the standard"),
-    ("expression", "表情或姿态不符合要求", "Expression or pose does not meet the standard"),
+    (
+        "background",
+        "背景不符合要求",
+        "The background does not meet the standard",
+    ),
+    (
+        "expression",
+        "表情或姿态不符合要求",
+        "Expression or pose does not meet the standard",
+    ),
     ("glare", "眼镜反光或遮挡眼睛", "Glasses glare or cover the eyes"),
     ("head_covering", "头部有遮挡", "The head or face is covered"),
-    ("other", "照片不符合要求，请重新拍摄", "The photo does not meet the standard; please retake it"),
+    (
+        "other",
+        "照片不符合要求，请重新拍摄",
+        "The photo does not meet the standard; please retake it",
+    ),
 ];
 
 async fn operator_page(State(svc): State<Arc<Service>>) -> Result<Html<String>, Fail> {
@@ -669,7 +704,10 @@ async fn operator_page(State(svc): State<Arc<Service>>) -> Result<Html<String>, 
 async fn operator_photo(State(svc): State<Arc<Service>>, Path(id): Path<String>) -> Result<Response, Fail> {
     let photo = svc.store().photo(&id)?.ok_or_else(not_found)?;
     Ok((
-        [(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")],
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         photo,
     )
         .into_response())
@@ -678,7 +716,12 @@ async fn operator_photo(State(svc): State<Arc<Service>>, Path(id): Path<String>)
 async fn operator_approve(State(svc): State<Arc<Service>>, Path(id): Path<String>) -> Result<Response, Fail> {
     let row = svc.store().by_id(&id)?.ok_or_else(not_found)?;
     if !svc.approve(&row.id, row.doc, &row.region)? {
-        return Err(fail(StatusCode::CONFLICT, "not_pending", "该照片已处理", "This photo was already decided"));
+        return Err(fail(
+            StatusCode::CONFLICT,
+            "not_pending",
+            "该照片已处理",
+            "This photo was already decided",
+        ));
     }
     Ok(Redirect::to("/review").into_response())
 }
@@ -715,15 +758,31 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn operator_reject(State(svc): State<Arc<Service>>, Path(id): Path<String>, body: Bytes) -> Result<Response, Fail> {
+async fn operator_reject(
+    State(svc): State<Arc<Service>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Fail> {
     let key = form_value(&body, "reason").unwrap_or_else(|| "other".into());
     let (k, zh, en) = OPERATOR_REASONS
         .iter()
         .find(|(k, _, _)| *k == key)
         .copied()
-        .ok_or_else(|| fail(StatusCode::BAD_REQUEST, "bad_reason", "未知的驳回原因", "Unknown rejection reason"))?;
+        .ok_or_else(|| {
+            fail(
+                StatusCode::BAD_REQUEST,
+                "bad_reason",
+                "未知的驳回原因",
+                "Unknown rejection reason",
+            )
+        })?;
     if !svc.store().reject(&id, &[Prompt::new(k, zh, en)], svc.clock.now())? {
-        return Err(fail(StatusCode::CONFLICT, "not_pending", "该照片已处理", "This photo was already decided"));
+        return Err(fail(
+            StatusCode::CONFLICT,
+            "not_pending",
+            "该照片已处理",
+            "This photo was already decided",
+        ));
     }
     log::info!("submission {id}: rejected by the operator ({k})");
     Ok(Redirect::to("/review").into_response())
@@ -763,10 +822,12 @@ pub fn spawn(svc: Arc<Service>, listen: &str) -> Result<RunningServer, ReviewErr
         addr: listen.to_string(),
         source,
     })?;
-    std_listener.set_nonblocking(true).map_err(|source| ReviewError::Listen {
-        addr: listen.to_string(),
-        source,
-    })?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|source| ReviewError::Listen {
+            addr: listen.to_string(),
+            source,
+        })?;
     let addr = std_listener.local_addr().map_err(|source| ReviewError::Listen {
         addr: listen.to_string(),
         source,
@@ -776,7 +837,11 @@ pub fn spawn(svc: Arc<Service>, listen: &str) -> Result<RunningServer, ReviewErr
     let thread = std::thread::Builder::new()
         .name("review-center".into())
         .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     log::error!("review centre: cannot start the runtime: {e}");

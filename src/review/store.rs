@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     state TEXT NOT NULL CHECK (state IN ('received','pending','approved','rejected')),
     reasons TEXT,
     received_at INTEGER NOT NULL,
-    checked_at INTEGER,
+    checked_at INTEGER, -- unix ms (auto-approve timing)
     decided_at INTEGER,
     receipt_number TEXT UNIQUE,
     token TEXT UNIQUE,
@@ -99,6 +99,9 @@ impl Row {
         }
     }
 }
+
+/// A submission waiting for the machine check: (id, document, region, JPEG).
+pub type Unchecked = (String, DocumentId, RegionCode, Vec<u8>);
 
 /// A new submission, validated by the handler.
 pub struct NewSubmission<'a> {
@@ -194,7 +197,11 @@ impl Store {
 
     pub fn by_id(&self, id: &str) -> Result<Option<Row>, ReviewError> {
         self.conn
-            .query_row(&format!("SELECT {ROW_COLS} FROM submissions WHERE id=?1"), [id], row_from)
+            .query_row(
+                &format!("SELECT {ROW_COLS} FROM submissions WHERE id=?1"),
+                [id],
+                row_from,
+            )
             .optional()
             .map_err(self.e())
     }
@@ -271,17 +278,23 @@ impl Store {
         )
         .map_err(&e)?;
         let row = tx
-            .query_row(&format!("SELECT {ROW_COLS} FROM submissions WHERE id=?1"), [&id], row_from)
+            .query_row(
+                &format!("SELECT {ROW_COLS} FROM submissions WHERE id=?1"),
+                [&id],
+                row_from,
+            )
             .map_err(&e)?;
         tx.commit().map_err(&e)?;
         Ok(Insert::Created(row))
     }
 
     /// Submissions not yet machine-checked: (id, doc, region, photo).
-    pub fn unchecked(&self, limit: u32) -> Result<Vec<(String, DocumentId, RegionCode, Vec<u8>)>, ReviewError> {
+    pub fn unchecked(&self, limit: u32) -> Result<Vec<Unchecked>, ReviewError> {
         let mut st = self
             .conn
-            .prepare("SELECT id, doc, region, photo FROM submissions WHERE state='received' ORDER BY received_at LIMIT ?1")
+            .prepare(
+                "SELECT id, doc, region, photo FROM submissions WHERE state='received' ORDER BY received_at LIMIT ?1",
+            )
             .map_err(self.e())?;
         let rows = st
             .query_map([limit], |r| {
@@ -303,7 +316,7 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE submissions SET state='pending', checked_at=?2 WHERE id=?1 AND state='received'",
-                params![id, now.timestamp()],
+                params![id, now.timestamp_millis()],
             )
             .map_err(self.e())?;
         Ok(())
@@ -374,14 +387,16 @@ impl Store {
         Ok(true)
     }
 
-    /// Checked submissions whose check finished at or before `cutoff` (unix seconds).
+    /// Checked submissions whose check finished at or before `cutoff` (unix milliseconds).
     pub fn pending_checked_before(&self, cutoff: i64) -> Result<Vec<(String, DocumentId, RegionCode)>, ReviewError> {
         let mut st = self
             .conn
             .prepare("SELECT id, doc, region FROM submissions WHERE state='pending' AND checked_at <= ?1 ORDER BY checked_at")
             .map_err(self.e())?;
         let rows = st
-            .query_map([cutoff], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .query_map([cutoff], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })
             .map_err(self.e())?
             .collect::<Result<Vec<_>, _>>()
             .map_err(self.e())?;
@@ -410,7 +425,9 @@ impl Store {
     pub fn photo(&self, id: &str) -> Result<Option<Vec<u8>>, ReviewError> {
         Ok(self
             .conn
-            .query_row("SELECT photo FROM submissions WHERE id=?1", [id], |r| r.get::<_, Option<Vec<u8>>>(0))
+            .query_row("SELECT photo FROM submissions WHERE id=?1", [id], |r| {
+                r.get::<_, Option<Vec<u8>>>(0)
+            })
             .optional()
             .map_err(self.e())?
             .flatten())
@@ -437,7 +454,9 @@ impl Store {
 
     pub fn count_state(&self, state: &str) -> Result<u64, ReviewError> {
         self.conn
-            .query_row("SELECT COUNT(*) FROM submissions WHERE state=?1", [state], |r| r.get::<_, i64>(0))
+            .query_row("SELECT COUNT(*) FROM submissions WHERE state=?1", [state], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|n| n as u64)
             .map_err(self.e())
     }

@@ -43,7 +43,11 @@ pub fn sample_photo(cfg: &Config, doc: DocumentId, region: &RegionCode, target_k
             best = Some(buf);
         }
         // Too small even at the top quality: more noise; too big at the bottom: less.
-        noise_amp = if best.is_none() { noise_amp * 2 } else { noise_amp / 2 + 1 };
+        noise_amp = if best.is_none() {
+            noise_amp * 2
+        } else {
+            noise_amp / 2 + 1
+        };
     }
     PhotoJpeg(best.unwrap_or_default())
 }
@@ -90,7 +94,11 @@ impl TestService {
 
     pub fn count(&self, sql_where: &str) -> i64 {
         self.db()
-            .query_row(&format!("SELECT COUNT(*) FROM submissions WHERE {sql_where}"), [], |r| r.get(0))
+            .query_row(
+                &format!("SELECT COUNT(*) FROM submissions WHERE {sql_where}"),
+                [],
+                |r| r.get(0),
+            )
             .expect("count")
     }
 }
