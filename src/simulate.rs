@@ -284,7 +284,7 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
         posing,
         make_photo: make,
         upload: e.last_submit_ms(),
-        review: ms(upload_start, approved_at).map(|r| r - e.last_submit_ms().unwrap_or(0.0)),
+        review: ms(upload_start, approved_at.or(e.entered_at("printing"))).map(|r| r - e.last_submit_ms().unwrap_or(0.0)),
         print: ms(e.entered_at("printing"), e.entered_at("done")),
     };
     let printed = e.last_printed_at().map(str::to_string);

@@ -134,8 +134,15 @@ fn happy_path_submit_approve_fetch_verify_claim() {
         number
     );
     let (st, b) = get(&format!("{}/v1/receipts/{number}.pdf?token={token}", svc.url()), None);
-    assert_eq!(st, 501, "PDF renderer not in this build");
-    assert_eq!(error_code(&b), "pdf_not_available");
+    assert_eq!(st, 200, "the electronic receipt as PDF");
+    assert!(b.starts_with(b"%PDF"));
+    let pdf = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pdf.path(), &b).unwrap();
+    let text = std::process::Command::new("pdftotext").arg(pdf.path()).arg("-").output().expect("pdftotext (poppler-utils)");
+    let text: String = String::from_utf8_lossy(&text.stdout).split_whitespace().collect();
+    assert!(text.contains(number.as_str()) && text.contains("广州市居民身份证数字相片采集回执"), "{text}");
+    let (st, _) = get(&format!("{}/v1/receipts/{number}.pdf", svc.url()), None);
+    assert_eq!(st, 404, "no token, no PDF");
     let (st, b) = get(&format!("{}/v1/receipts/44010026112600000010/verify", svc.url()), None);
     assert_eq!(st, 200);
     assert_eq!(
@@ -243,8 +250,34 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
             415,
             "not_jpeg",
         ),
-        ("oversized", Some("b8"), vec![b' '; 200 * 1024], 413, "body_too_large"),
     ];
+    // Oversized: the service answers 413 once the limit is crossed and closes. Sent over raw
+    // TCP with the body written from another thread, so the answer is read even when the
+    // close reaches the writer as a broken pipe (which a plain client reports instead).
+    {
+        use std::io::{Read, Write};
+        let addr = u.trim_start_matches("http://").to_string();
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "POST /v1/submissions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nIdempotency-Key: b8\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            k.unwrap(),
+            200 * 1024
+        )
+        .unwrap();
+        let mut w = s.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            let _ = w.write_all(&vec![b' '; 200 * 1024]);
+        });
+        let mut resp = vec![];
+        let _ = s.read_to_end(&mut resp);
+        let _ = writer.join();
+        let resp = String::from_utf8_lossy(&resp);
+        assert!(resp.starts_with("HTTP/1.1 413"), "oversized: {resp}");
+        let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
+        assert_eq!(error_code(body.as_bytes()), "body_too_large", "oversized");
+    }
     for (what, idem, body, want_status, want_code) in cases {
         let (st, b) = post(&u, k, idem, &body);
         assert_eq!(st, want_status, "{what}: {}", String::from_utf8_lossy(&b));

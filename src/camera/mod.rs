@@ -4,7 +4,7 @@
 //! Time comes from the frames' own timestamps: a replay source stamps frame *i* at
 //! *i*/fps, so everything downstream (auto-capture hold time) is deterministic.
 
-mod replay;
+pub mod replay;
 #[cfg(target_os = "linux")]
 pub mod v4l;
 

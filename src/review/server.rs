@@ -576,15 +576,6 @@ async fn receipt(
     if !allowed {
         return Err(not_found());
     }
-    if pdf {
-        // The PDF renderer belongs to `crate::receipt` (issue #5), not written yet.
-        return Err(fail(
-            StatusCode::NOT_IMPLEMENTED,
-            "pdf_not_available",
-            "PDF回执暂不可用",
-            "The PDF receipt renderer is not available in this build (issue #5)",
-        ));
-    }
     let photo = svc.store().photo(&row.id)?;
     let issued = row
         .decided_at
@@ -594,6 +585,9 @@ async fn receipt(
     let (Some(n), Some(valid_until)) = (row.receipt_number.as_deref(), row.valid_until) else {
         return Err(not_found());
     };
+    if pdf {
+        return receipt_pdf(&svc, &row, n, valid_until, photo);
+    }
     Ok(Json(ReceiptView {
         receipt_number: crate::domain::ReceiptNumber::new(n).map_err(ReviewError::Config)?,
         doc: row.doc,
@@ -606,6 +600,35 @@ async fn receipt(
         photo_jpeg_b64: photo.map(|p| base64::engine::general_purpose::STANDARD.encode(p)),
     })
     .into_response())
+}
+
+/// The electronic receipt as A6 PDF, rendered by the same layout as the printed slip.
+fn receipt_pdf(
+    svc: &Service,
+    row: &super::store::Row,
+    number: &str,
+    valid_until: chrono::NaiveDate,
+    photo: Option<Vec<u8>>,
+) -> Result<Response, Fail> {
+    let internal = |e: String| {
+        log::error!("receipt PDF for {number}: {e}");
+        fail(StatusCode::INTERNAL_SERVER_ERROR, "pdf_failed", "回执生成失败", "The receipt could not be rendered")
+    };
+    let number = crate::domain::ReceiptNumber::new(number).map_err(internal)?;
+    let issued = row
+        .decided_at
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .unwrap_or_default()
+        .with_timezone(&crate::ops::china_time());
+    let job = crate::runtime::SlipJob {
+        slip: crate::session::Slip::Receipt { number, valid_until, doc: row.doc, region: row.region.clone() },
+        photo: photo.map(crate::domain::PhotoJpeg),
+        masked_name: None,
+        issued_at: issued,
+    };
+    let receipt = crate::receipt::model::Receipt::build(&job, &svc.cfg, None).map_err(|e| internal(e.to_string()))?;
+    let bytes = crate::receipt::pdf::render(&receipt, crate::receipt::pdf::PageSize::A6).map_err(|e| internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response())
 }
 
 async fn verify(
