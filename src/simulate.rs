@@ -56,6 +56,10 @@ pub struct Outcome {
     pub hints: Vec<String>,
     pub stages_ms: Stages,
     pub total_ms: f64,
+    /// Resident memory (kB) and open file descriptors of this process after the session,
+    /// for soak tests.
+    pub rss_kb: u64,
+    pub open_fds: u64,
     /// Set when the session could not finish: the stage and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed: Option<Failure>,
@@ -179,6 +183,8 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
         hints: e.hints().1.to_vec(),
         stages_ms: Stages::default(),
         total_ms: t0.elapsed().as_secs_f64() * 1000.0,
+        rss_kb: rss_kb(),
+        open_fds: open_fds(),
         failed: Some(Failure { stage, reason }),
     };
     e.handle(Event::Start);
@@ -300,6 +306,25 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
         hints: e.hints().1.to_vec(),
         stages_ms: stages,
         total_ms: t0.elapsed().as_secs_f64() * 1000.0,
+        rss_kb: rss_kb(),
+        open_fds: open_fds(),
         failed: None,
     })
+}
+
+/// VmRSS of this process in kB (0 where /proc is not available).
+pub fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// Open file descriptors of this process (0 where /proc is not available).
+pub fn open_fds() -> u64 {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count() as u64).unwrap_or(0)
 }
