@@ -23,7 +23,9 @@ fn shared() -> PathBuf {
 }
 
 fn frame(w: u32, h: u32) -> image::RgbImage {
-    let img = image::open(shared().join("corpus/frames/good/0035.jpg")).expect("frame").to_rgb8();
+    let img = image::open(shared().join("corpus/frames/good/0035.jpg"))
+        .expect("frame")
+        .to_rgb8();
     if img.dimensions() == (w, h) {
         img
     } else {
@@ -45,28 +47,46 @@ fn tracking(c: &mut Criterion) {
         c.bench_function(&format!("track_frame_{w}x{h}"), |b| {
             b.iter(|| {
                 let f = an.landmarks(&img, &face.next_roi()).unwrap();
-                let s = Still { detections: dets.clone(), face: f, mask: mask.clone() };
+                let s = Still {
+                    detections: dets.clone(),
+                    face: f,
+                    mask: mask.clone(),
+                };
                 let m = Measures::of(&mut an, &img, &s, &spec);
                 black_box(checks::evaluate(&m, &spec));
             })
         });
-        c.bench_function(&format!("segment_{w}x{h}"), |b| b.iter(|| black_box(an.segment(&img).unwrap())));
-        c.bench_function(&format!("detect_short_{w}x{h}"), |b| b.iter(|| black_box(an.detect(&img, Range::Short).unwrap())));
-        c.bench_function(&format!("detect_full_{w}x{h}"), |b| b.iter(|| black_box(an.detect(&img, Range::Full).unwrap())));
+        c.bench_function(&format!("segment_{w}x{h}"), |b| {
+            b.iter(|| black_box(an.segment(&img).unwrap()))
+        });
+        c.bench_function(&format!("detect_short_{w}x{h}"), |b| {
+            b.iter(|| black_box(an.detect(&img, Range::Short).unwrap()))
+        });
+        c.bench_function(&format!("detect_full_{w}x{h}"), |b| {
+            b.iter(|| black_box(an.detect(&img, Range::Full).unwrap()))
+        });
     }
 }
 
 fn make_photo(c: &mut Criterion) {
     let spec = Config::builtin().spec_for(DocumentId::IdCard, None);
-    let img = image::open(shared().join("corpus/images/pub_ok_hv_test2_02.jpg")).expect("capture").to_rgb8();
+    let img = image::open(shared().join("corpus/images/pub_ok_hv_test2_02.jpg"))
+        .expect("capture")
+        .to_rgb8();
     assert_eq!(img.dimensions(), (1280, 720));
     let mut maker = Maker::new().expect("models");
-    c.bench_function("make_photo_1280x720", |b| b.iter(|| black_box(maker.make_photo(&img, &spec).unwrap().is_ok())));
+    c.bench_function("make_photo_1280x720", |b| {
+        b.iter(|| black_box(maker.make_photo(&img, &spec).unwrap().is_ok()))
+    });
 }
 
 fn load_and_first_frame(c: &mut Criterion) {
     let spec = Config::builtin().spec_for(DocumentId::IdCard, None);
-    let f = Frame { image: frame(640, 480), t_ms: 0, index: 0 };
+    let f = Frame {
+        image: frame(640, 480),
+        t_ms: 0,
+        index: 0,
+    };
     c.bench_function("load_models_and_first_frame", |b| {
         b.iter(|| {
             let mut g = LiveGuide::new().unwrap();
