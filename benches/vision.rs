@@ -70,7 +70,7 @@ fn tracking(c: &mut Criterion) {
 
 fn make_photo(c: &mut Criterion) {
     let spec = Config::builtin().spec_for(DocumentId::IdCard, None);
-    let img = image::open(shared().join("corpus/images/pub_ok_hv_test2_02.jpg"))
+    let img = image::open(shared().join("corpus/images/pub_ok_collins_00.jpg"))
         .expect("capture")
         .to_rgb8();
     assert_eq!(img.dimensions(), (1280, 720));
