@@ -37,7 +37,12 @@ fn corpus_accuracy() {
                 reasons, failed.join(";"), r.measures.faces, m.width, m.pose.yaw, m.pose.pitch, m.pose.roll, m.eye_openness, m.eye_visibility, m.face_luma, m.clipped, m.side_balance, m.glare, m.sharpness, m.forehead_de, m.rise, m.crown.0, m.crown.1, m.crown.2, r.measures.background_l, r.measures.background_share
             );
         } else {
-            println!("{file:55} {expect:4} {reasons:30} got {:40} (no face) bgL={:.1} bgS={:.2}", failed.join(";"), r.measures.background_l, r.measures.background_share);
+            println!(
+                "{file:55} {expect:4} {reasons:30} got {:40} (no face) bgL={:.1} bgS={:.2}",
+                failed.join(";"),
+                r.measures.background_l,
+                r.measures.background_share
+            );
         }
         if expect == "pass" {
             pass_n += 1;
@@ -60,6 +65,12 @@ fn corpus_accuracy() {
         println!("MISS {m}");
     }
     assert!(pass_n > 0 && fail_n > 0);
-    assert!(pass_ok as f64 >= 0.99 * pass_n as f64, "pass accuracy {pass_ok}/{pass_n}");
-    assert!(fail_ok as f64 >= 0.97 * fail_n as f64, "fail accuracy {fail_ok}/{fail_n}");
+    assert!(
+        pass_ok as f64 >= 0.99 * pass_n as f64,
+        "pass accuracy {pass_ok}/{pass_n}"
+    );
+    assert!(
+        fail_ok as f64 >= 0.97 * fail_n as f64,
+        "fail accuracy {fail_ok}/{fail_n}"
+    );
 }

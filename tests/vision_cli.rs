@@ -29,9 +29,19 @@ fn check_photo_json_lines_in_order_with_unreadable_file_and_exit_2() {
     std::fs::write(&bad, b"\xFF\xD8 not really a jpeg").unwrap();
     let ok = corpus("pub_ok_obama_00.jpg");
     let eyes = corpus("pub_eyes_bar_collins_2.jpg");
-    let out = kiosk().args(["check-photo", "--doc", "id-card", "--json"]).arg(&ok).arg(&bad).arg(&eyes).output().unwrap();
+    let out = kiosk()
+        .args(["check-photo", "--doc", "id-card", "--json"])
+        .arg(&ok)
+        .arg(&bad)
+        .arg(&eyes)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "an unreadable file gives exit 2");
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["image"], ok.display().to_string());
     assert_eq!(lines[0]["doc"], "id-card");
@@ -48,14 +58,25 @@ fn check_photo_json_lines_in_order_with_unreadable_file_and_exit_2() {
     assert!(lines[1]["error"].as_str().unwrap().contains("broken.jpg"));
     assert_eq!(lines[2]["pass"], false);
     assert_eq!(lines[2]["failed"], serde_json::json!(["eyes_visible"]));
-    let eyes_check = lines[2]["checks"].as_array().unwrap().iter().find(|c| c["name"] == "eyes_visible").unwrap().clone();
+    let eyes_check = lines[2]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "eyes_visible")
+        .unwrap()
+        .clone();
     assert!(!eyes_check["hint_zh"].as_str().unwrap().is_empty() && !eyes_check["hint_en"].as_str().unwrap().is_empty());
 }
 
 #[test]
 fn check_photo_text_and_exit_codes() {
     let ok = corpus("pub_ok_hv_test3_01.png");
-    kiosk().args(["check-photo", "--doc", "id-card"]).arg(&ok).assert().code(0).stdout(predicates::str::contains("PASS"));
+    kiosk()
+        .args(["check-photo", "--doc", "id-card"])
+        .arg(&ok)
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("PASS"));
     let far = corpus("pub_toofar_obama_0.jpg");
     kiosk()
         .args(["check-photo", "--doc", "id-card"])
@@ -69,8 +90,15 @@ fn check_photo_text_and_exit_codes() {
 use predicates::prelude::*;
 
 fn make(doc: &str, input: &Path, out: &Path) -> (Option<i32>, serde_json::Value) {
-    let o = kiosk().args(["make-photo", "--doc", doc, "--json"]).arg(input).arg("-o").arg(out).output().unwrap();
-    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("json report: {}", String::from_utf8_lossy(&o.stderr)));
+    let o = kiosk()
+        .args(["make-photo", "--doc", doc, "--json"])
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("json report: {}", String::from_utf8_lossy(&o.stderr)));
     (o.status.code(), v)
 }
 
@@ -84,7 +112,14 @@ fn make_photo_id_card_meets_the_standard_when_measured_again() {
         let (code, report) = make("id-card", &corpus(src), &out);
         assert_eq!(code, Some(0), "{src}: {report}");
         for name in ["output_size", "file_size", "output_geometry"] {
-            assert!(report["checks"].as_array().unwrap().iter().any(|c| c["name"] == name && c["pass"] == true), "{src}: {name}");
+            assert!(
+                report["checks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["name"] == name && c["pass"] == true),
+                "{src}: {name}"
+            );
         }
         let bytes = std::fs::read(&out).unwrap();
         let kb = bytes.len() as f64 / 1024.0;
@@ -106,7 +141,13 @@ fn make_photo_id_card_meets_the_standard_when_measured_again() {
             assert!(de <= 10.0, "{src}: background ΔE {de} at ({x},{y})");
         }
         // No temporary files left beside the output.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_none_or(|x| x != "jpg")).count(), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().path().extension().is_none_or(|x| x != "jpg"))
+                .count(),
+            0
+        );
     }
     let _ = spec;
 }
@@ -120,7 +161,10 @@ fn make_photo_exit_entry_size_and_bounds() {
     let bytes = std::fs::read(&out).unwrap();
     assert!((20.0..=80.0).contains(&(bytes.len() as f64 / 1024.0)));
     assert_eq!(jpeg::jfif_density(&bytes), Some((1, 300, 300)));
-    assert_eq!(image::load_from_memory(&bytes).unwrap().to_rgb8().dimensions(), (354, 472));
+    assert_eq!(
+        image::load_from_memory(&bytes).unwrap().to_rgb8().dimensions(),
+        (354, 472)
+    );
 }
 
 #[test]
@@ -135,6 +179,13 @@ fn make_photo_refuses_and_writes_nothing() {
     // An unreadable input is an error (exit 2) and also writes nothing.
     let bad = dir.path().join("bad.png");
     std::fs::write(&bad, b"nope").unwrap();
-    kiosk().args(["make-photo", "--doc", "id-card"]).arg(&bad).arg("-o").arg(&out).assert().code(2).stderr(predicates::str::contains("bad.png"));
+    kiosk()
+        .args(["make-photo", "--doc", "id-card"])
+        .arg(&bad)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("bad.png"));
     assert!(!out.exists());
 }

@@ -38,7 +38,12 @@ fn good_sequence_captures_inside_the_compliant_stretch() {
     let n = outs.len() as u64;
     assert_eq!(n, 40);
     for (i, o) in &outs {
-        println!("frame {i}: ok={} hint={:?} captured={}", o.pose_ok, o.hint.as_ref().map(|h| h.id.as_str()), o.captured.is_some());
+        println!(
+            "frame {i}: ok={} hint={:?} captured={}",
+            o.pose_ok,
+            o.hint.as_ref().map(|h| h.id.as_str()),
+            o.captured.is_some()
+        );
     }
     let captures: Vec<_> = outs.iter().filter(|(_, o)| o.captured.is_some()).collect();
     assert_eq!(captures.len(), 1, "exactly one capture");
@@ -47,15 +52,26 @@ fn good_sequence_captures_inside_the_compliant_stretch() {
     let img = o.captured.as_ref().expect("capture");
     assert_eq!(img.dimensions(), (640, 480));
     // The early frames (too far, off-centre) get a size or position hint, never a capture.
-    let early: Vec<&str> = outs[..5].iter().filter_map(|(_, o)| o.hint.as_ref().map(|h| h.id.as_str())).collect();
-    assert!(early.iter().all(|h| ["face_count", "face_size", "face_position"].contains(h)), "{early:?}");
+    let early: Vec<&str> = outs[..5]
+        .iter()
+        .filter_map(|(_, o)| o.hint.as_ref().map(|h| h.id.as_str()))
+        .collect();
+    assert!(
+        early
+            .iter()
+            .all(|h| ["face_count", "face_size", "face_position"].contains(h)),
+        "{early:?}"
+    );
 }
 
 #[test]
 fn never_good_sequence_never_captures_and_asks_about_the_eyes() {
     let outs = replay("never-good");
     assert!(outs.iter().all(|(_, o)| o.captured.is_none()));
-    let last = outs.last().and_then(|(_, o)| o.hint.clone()).expect("a hint on the last frame");
+    let last = outs
+        .last()
+        .and_then(|(_, o)| o.hint.clone())
+        .expect("a hint on the last frame");
     assert_eq!(last.id, "eyes_visible");
     assert!(!last.zh.is_empty() && !last.en.is_empty());
 }

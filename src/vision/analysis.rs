@@ -105,8 +105,16 @@ pub struct Analyzer {
 impl Analyzer {
     pub fn new() -> Result<Analyzer, VisionError> {
         Ok(Analyzer {
-            short: Net::load("face_detection_short_range", models::FACE_DETECTION_SHORT, [1, 3, 128, 128])?,
-            full: Net::load("face_detection_full_range", models::FACE_DETECTION_FULL, [1, 3, 192, 192])?,
+            short: Net::load(
+                "face_detection_short_range",
+                models::FACE_DETECTION_SHORT,
+                [1, 3, 128, 128],
+            )?,
+            full: Net::load(
+                "face_detection_full_range",
+                models::FACE_DETECTION_FULL,
+                [1, 3, 192, 192],
+            )?,
             mesh: Net::load("face_landmark", models::FACE_LANDMARK, [1, 3, 192, 192])?,
             seg: Net::load("selfie_segmentation", models::SELFIE_SEGMENTATION, [1, 3, 256, 256])?,
             anchors_short: detect::anchors(Range::Short),
@@ -133,7 +141,10 @@ impl Analyzer {
         };
         let out = net.run(input)?;
         let dets = detect::decode(range, anchors, &out[0], &out[1]);
-        Ok(dets.iter().map(|d| detect::unletterbox(d, img.width(), img.height())).collect())
+        Ok(dets
+            .iter()
+            .map(|d| detect::unletterbox(d, img.width(), img.height()))
+            .collect())
     }
 
     /// The Face Mesh ROI MediaPipe derives from a detection.
@@ -219,7 +230,11 @@ impl Analyzer {
             None => None,
         };
         let mask = self.segment(img)?;
-        Ok(Still { detections: faces, face, mask })
+        Ok(Still {
+            detections: faces,
+            face,
+            mask,
+        })
     }
 }
 

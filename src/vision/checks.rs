@@ -108,7 +108,11 @@ impl Measures {
     /// Measures a still image (or a frame) from its analysis.
     pub fn of(an: &mut Analyzer, img: &RgbImage, still: &Still, spec: &DocumentSpec) -> Measures {
         let main_w = still.detections.first().map(|d| d.bbox[2]).unwrap_or(0.0);
-        let faces = still.detections.iter().filter(|d| d.bbox[2] >= OTHER_FACE_MIN_SHARE * main_w).count();
+        let faces = still
+            .detections
+            .iter()
+            .filter(|d| d.bbox[2] >= OTHER_FACE_MIN_SHARE * main_w)
+            .count();
         let (bl, bs, bn) = measure::background(img, &still.mask, spec.limits.background_max_delta_e as f32);
         let face = still.face.as_ref().map(|f| {
             let reg = measure::regions(f);
@@ -154,7 +158,13 @@ impl Measures {
 }
 
 fn check(name: &'static str, fail: Option<Hint>, value: f64, limit: String) -> Check {
-    Check { name, pass: fail.is_none(), value, limit, hint: fail }
+    Check {
+        name,
+        pass: fail.is_none(),
+        value,
+        limit,
+        hint: fail,
+    }
 }
 
 /// All ten checks, in [`CHECK_NAMES`] order. Without exactly one face only `face_count`
@@ -172,7 +182,8 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         "1".into(),
     )];
     let bg_fail = m.background_samples >= MIN_BACKGROUND_SAMPLES
-        && (m.background_l < lim.background_min_lightness as f32 || m.background_share < lim.background_min_share as f32);
+        && (m.background_l < lim.background_min_lightness as f32
+            || m.background_share < lim.background_min_share as f32);
     let bg = check(
         "background",
         bg_fail.then_some(Hint::Background),
@@ -189,13 +200,25 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         out.push(bg);
         // A blurred face defeats the detector: say so when the person is there but blurred.
         if let Some(sharp) = m.person_sharpness {
-            out.push(check("sharpness", (sharp < MIN_SHARPNESS).then_some(Hint::Blur), sharp as f64, format!("≥ {MIN_SHARPNESS}")));
+            out.push(check(
+                "sharpness",
+                (sharp < MIN_SHARPNESS).then_some(Hint::Blur),
+                sharp as f64,
+                format!("≥ {MIN_SHARPNESS}"),
+            ));
         }
         return out;
     };
 
     // face_size: too far, or the document window cannot fit in the frame at all.
-    let plan = f.plan.unwrap_or(CropPlan { scale: 1.0, left: 0.0, top: 0.0, width: 0.0, height: 0.0, hair_y: 0.0 });
+    let plan = f.plan.unwrap_or(CropPlan {
+        scale: 1.0,
+        left: 0.0,
+        top: 0.0,
+        width: 0.0,
+        height: 0.0,
+        hair_y: 0.0,
+    });
     let slack = 1.0 + WINDOW_SLACK;
     let too_close = plan.width > m.frame_w * slack || plan.height > m.frame_h * slack;
     let max_fw = f.width / (plan.width / m.frame_w).max(plan.height / m.frame_h).max(1e-3);
@@ -209,7 +232,10 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
             None
         },
         f.width as f64,
-        format!("[{}, {:.0}] px face width (eye distance {:.0} px, ICAO advises ≥ {})", lim.min_face_px, max_fw, f.eye_distance, lim.advisory_eye_distance_px),
+        format!(
+            "[{}, {:.0}] px face width (eye distance {:.0} px, ICAO advises ≥ {})",
+            lim.min_face_px, max_fw, f.eye_distance, lim.advisory_eye_distance_px
+        ),
     ));
 
     // face_position: head/chin cut, window outside the frame, or off-centre.
@@ -233,7 +259,11 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         "face_position",
         pos,
         rel as f64,
-        format!("face centre in [{:.2}, {:.2}] of the width, head and document window inside the frame", 0.5 - band / 2.0, 0.5 + band / 2.0),
+        format!(
+            "face centre in [{:.2}, {:.2}] of the width, head and document window inside the frame",
+            0.5 - band / 2.0,
+            0.5 + band / 2.0
+        ),
     ));
 
     let p = f.pose;
@@ -276,7 +306,10 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         "eyes_visible",
         eyes.then_some(Hint::Eyes),
         f.eye_visibility as f64,
-        format!("eye/cheek luma ≥ {MIN_EYE_VISIBILITY}, openness ≥ {MIN_EYE_OPENNESS} ({:.2})", f.eye_openness),
+        format!(
+            "eye/cheek luma ≥ {MIN_EYE_VISIBILITY}, openness ≥ {MIN_EYE_OPENNESS} ({:.2})",
+            f.eye_openness
+        ),
     ));
 
     let exp = if f.face_luma < MIN_FACE_LUMA {
@@ -304,7 +337,10 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         "lighting",
         light,
         f.side_balance as f64,
-        format!("side balance ≥ {MIN_SIDE_BALANCE}, glare share ≤ {MAX_GLARE_SHARE} ({:.3})", f.glare),
+        format!(
+            "side balance ≥ {MIN_SIDE_BALANCE}, glare share ≤ {MAX_GLARE_SHARE} ({:.3})",
+            f.glare
+        ),
     ));
 
     out.push(bg);
@@ -339,8 +375,19 @@ mod tests {
                 eye_distance: 65.0,
                 centre_x: 325.0,
                 chin_y: 300.0,
-                plan: Some(CropPlan { scale: 150.0 / 207.0, left: 195.0, top: 40.0, width: 259.4, height: 319.6, hair_y: 50.0 }),
-                pose: Pose { yaw: 1.0, pitch: 2.0, roll: 0.5 },
+                plan: Some(CropPlan {
+                    scale: 150.0 / 207.0,
+                    left: 195.0,
+                    top: 40.0,
+                    width: 259.4,
+                    height: 319.6,
+                    hair_y: 50.0,
+                }),
+                pose: Pose {
+                    yaw: 1.0,
+                    pitch: 2.0,
+                    roll: 0.5,
+                },
                 eye_openness: 0.3,
                 eye_visibility: 0.7,
                 face_luma: 160.0,
@@ -360,7 +407,11 @@ mod tests {
     }
 
     fn failed_with(m: &Measures) -> Vec<(&'static str, Option<Hint>)> {
-        evaluate(m, &spec()).into_iter().filter(|c| !c.pass).map(|c| (c.name, c.hint)).collect()
+        evaluate(m, &spec())
+            .into_iter()
+            .filter(|c| !c.pass)
+            .map(|c| (c.name, c.hint))
+            .collect()
     }
 
     fn with(f: impl FnOnce(&mut FaceMeasures)) -> Measures {
@@ -389,9 +440,19 @@ mod tests {
 
     #[test]
     fn face_size_too_far_and_too_close() {
-        assert_eq!(failed_with(&with(|f| f.width = 80.0)), vec![("face_size", Some(Hint::Closer))]);
+        assert_eq!(
+            failed_with(&with(|f| f.width = 80.0)),
+            vec![("face_size", Some(Hint::Closer))]
+        );
         let m = with(|f| {
-            f.plan = Some(CropPlan { scale: 2.0, left: -40.0, top: 10.0, width: 716.0, height: 882.0, hair_y: 30.0 });
+            f.plan = Some(CropPlan {
+                scale: 2.0,
+                left: -40.0,
+                top: 10.0,
+                width: 716.0,
+                height: 882.0,
+                hair_y: 30.0,
+            });
         });
         assert!(failed_with(&m).contains(&("face_size", Some(Hint::Back))));
     }
@@ -399,35 +460,86 @@ mod tests {
     #[test]
     fn face_position_directions_follow_the_mirrored_preview() {
         // Face on the image's left: the person stands to their right; ask them to move left.
-        assert_eq!(failed_with(&with(|f| f.centre_x = 60.0)), vec![("face_position", Some(Hint::MoveLeft))]);
-        assert_eq!(failed_with(&with(|f| f.centre_x = 600.0)), vec![("face_position", Some(Hint::MoveRight))]);
+        assert_eq!(
+            failed_with(&with(|f| f.centre_x = 60.0)),
+            vec![("face_position", Some(Hint::MoveLeft))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.centre_x = 600.0)),
+            vec![("face_position", Some(Hint::MoveRight))]
+        );
         // Head cut at the top: the face is too high, lower the seat.
         let m = with(|f| f.plan.as_mut().unwrap().hair_y = 0.0);
         assert_eq!(failed_with(&m), vec![("face_position", Some(Hint::LowerSeat))]);
         // Chin at the bottom edge: raise the seat.
-        assert_eq!(failed_with(&with(|f| f.chin_y = 479.5)), vec![("face_position", Some(Hint::RaiseSeat))]);
+        assert_eq!(
+            failed_with(&with(|f| f.chin_y = 479.5)),
+            vec![("face_position", Some(Hint::RaiseSeat))]
+        );
     }
 
     #[test]
     fn head_pose_limits_and_hints() {
-        assert_eq!(failed_with(&with(|f| f.pose.yaw = 9.0)), vec![("head_pose", Some(Hint::TurnRight))]);
-        assert_eq!(failed_with(&with(|f| f.pose.yaw = -9.0)), vec![("head_pose", Some(Hint::TurnLeft))]);
-        assert_eq!(failed_with(&with(|f| f.pose.roll = 12.0)), vec![("head_pose", Some(Hint::Level))]);
-        assert_eq!(failed_with(&with(|f| f.pose.pitch = 20.0)), vec![("head_pose", Some(Hint::ChinUp))]);
-        assert!(failed_with(&with(|f| f.pose.roll = 7.5)).is_empty(), "roll within ±8° passes");
+        assert_eq!(
+            failed_with(&with(|f| f.pose.yaw = 9.0)),
+            vec![("head_pose", Some(Hint::TurnRight))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.pose.yaw = -9.0)),
+            vec![("head_pose", Some(Hint::TurnLeft))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.pose.roll = 12.0)),
+            vec![("head_pose", Some(Hint::Level))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.pose.pitch = 20.0)),
+            vec![("head_pose", Some(Hint::ChinUp))]
+        );
+        assert!(
+            failed_with(&with(|f| f.pose.roll = 7.5)).is_empty(),
+            "roll within ±8° passes"
+        );
     }
 
     #[test]
     fn eyes_exposure_lighting_sharpness_accessory_background() {
-        assert_eq!(failed_with(&with(|f| f.eye_visibility = 0.1)), vec![("eyes_visible", Some(Hint::Eyes))]);
-        assert_eq!(failed_with(&with(|f| f.eye_openness = 0.03)), vec![("eyes_visible", Some(Hint::Eyes))]);
-        assert_eq!(failed_with(&with(|f| f.face_luma = 20.0)), vec![("exposure", Some(Hint::TooDark))]);
-        assert_eq!(failed_with(&with(|f| f.clipped = 0.8)), vec![("exposure", Some(Hint::TooBright))]);
-        assert_eq!(failed_with(&with(|f| f.side_balance = 0.2)), vec![("lighting", Some(Hint::UnevenLight))]);
-        assert_eq!(failed_with(&with(|f| f.glare = 0.1)), vec![("lighting", Some(Hint::Glare))]);
-        assert_eq!(failed_with(&with(|f| f.sharpness = 0.3)), vec![("sharpness", Some(Hint::Blur))]);
-        assert_eq!(failed_with(&with(|f| f.crown = (50.0, 10.0, 0.0))), vec![("accessory", Some(Hint::Hat))]);
-        assert_eq!(failed_with(&with(|f| f.crown = (10.0, 38.0, 0.5))), vec![("accessory", Some(Hint::Hat))]);
+        assert_eq!(
+            failed_with(&with(|f| f.eye_visibility = 0.1)),
+            vec![("eyes_visible", Some(Hint::Eyes))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.eye_openness = 0.03)),
+            vec![("eyes_visible", Some(Hint::Eyes))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.face_luma = 20.0)),
+            vec![("exposure", Some(Hint::TooDark))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.clipped = 0.8)),
+            vec![("exposure", Some(Hint::TooBright))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.side_balance = 0.2)),
+            vec![("lighting", Some(Hint::UnevenLight))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.glare = 0.1)),
+            vec![("lighting", Some(Hint::Glare))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.sharpness = 0.3)),
+            vec![("sharpness", Some(Hint::Blur))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.crown = (50.0, 10.0, 0.0))),
+            vec![("accessory", Some(Hint::Hat))]
+        );
+        assert_eq!(
+            failed_with(&with(|f| f.crown = (10.0, 38.0, 0.5))),
+            vec![("accessory", Some(Hint::Hat))]
+        );
         let mut m = good();
         m.background_l = 50.0;
         assert_eq!(failed_with(&m), vec![("background", Some(Hint::Background))]);

@@ -134,10 +134,16 @@ fn report_text(path: &Path, r: &Report) -> String {
 pub fn read_image(path: &Path) -> Result<image::RgbImage, VisionError> {
     image::ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
-        .map_err(|e| VisionError::Image { path: path.display().to_string(), reason: e.to_string() })?
+        .map_err(|e| VisionError::Image {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?
         .decode()
         .map(|i| i.to_rgb8())
-        .map_err(|e| VisionError::Image { path: path.display().to_string(), reason: e.to_string() })
+        .map_err(|e| VisionError::Image {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
 }
 
 pub fn check_photo(cfg: &Config, args: &CheckPhotoArgs) -> anyhow::Result<Verdict> {
@@ -172,7 +178,10 @@ pub fn check_photo(cfg: &Config, args: &CheckPhotoArgs) -> anyhow::Result<Verdic
         out.flush().ok();
     }
     if unreadable > 0 {
-        anyhow::bail!("{unreadable} of {} image(s) could not be read (see the lines above)", args.images.len());
+        anyhow::bail!(
+            "{unreadable} of {} image(s) could not be read (see the lines above)",
+            args.images.len()
+        );
     }
     Ok(if any_fail { Verdict::Negative } else { Verdict::Ok })
 }
@@ -211,7 +220,11 @@ pub fn make_photo(cfg: &Config, args: &MakePhotoArgs) -> anyhow::Result<Verdict>
                     serde_json::to_value(&m.checks).unwrap_or_default(),
                 ),
             };
-            let hints: Vec<_> = refusal.prompts().into_iter().map(|p| serde_json::json!({"id": p.id, "zh": p.zh, "en": p.en})).collect();
+            let hints: Vec<_> = refusal
+                .prompts()
+                .into_iter()
+                .map(|p| serde_json::json!({"id": p.id, "zh": p.zh, "en": p.en}))
+                .collect();
             let report = serde_json::json!({
                 "input": args.input.display().to_string(),
                 "doc": args.doc.as_str(),
@@ -232,14 +245,33 @@ pub fn make_photo(cfg: &Config, args: &MakePhotoArgs) -> anyhow::Result<Verdict>
             args.input.display(),
             args.output.display(),
             report["checks"][1]["value"].as_str().unwrap_or(""),
-            if report["warnings"].as_array().is_some_and(|w| !w.is_empty()) { "; warning: hair_cropped" } else { "" }
+            if report["warnings"].as_array().is_some_and(|w| !w.is_empty()) {
+                "; warning: hair_cropped"
+            } else {
+                ""
+            }
         );
     } else {
         let hints: Vec<String> = report["hints"]
             .as_array()
-            .map(|a| a.iter().map(|h| format!("{} ({} / {})", h["id"].as_str().unwrap_or(""), h["zh"].as_str().unwrap_or(""), h["en"].as_str().unwrap_or(""))).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|h| {
+                        format!(
+                            "{} ({} / {})",
+                            h["id"].as_str().unwrap_or(""),
+                            h["zh"].as_str().unwrap_or(""),
+                            h["en"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
-        println!("{}: 无法生成合格照片 / cannot make a compliant photo — {}", args.input.display(), hints.join("; "));
+        println!(
+            "{}: 无法生成合格照片 / cannot make a compliant photo — {}",
+            args.input.display(),
+            hints.join("; ")
+        );
     }
     Ok(verdict)
 }
@@ -251,9 +283,16 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("cannot create a temporary file in {}. Fix: the output directory must exist and be writable", dir.display()))?;
-    tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(path).map_err(|e| anyhow::anyhow!("cannot rename the finished photo to {}: {}", path.display(), e.error))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).with_context(|| {
+        format!(
+            "cannot create a temporary file in {}. Fix: the output directory must exist and be writable",
+            dir.display()
+        )
+    })?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| anyhow::anyhow!("cannot rename the finished photo to {}: {}", path.display(), e.error))?;
     Ok(())
 }

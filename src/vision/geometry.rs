@@ -86,7 +86,10 @@ pub fn plan(face: &Face, hair_y: f32, spec: &DocumentSpec) -> CropPlan {
         Some(s) => mid(s.min, s.max),
         None => {
             // No hair-top rule (exit-entry): centre the head length vertically.
-            let r = spec.head_length_ratio.map(|r| ((r.min + r.max) / 2.0) as f32).unwrap_or(0.75);
+            let r = spec
+                .head_length_ratio
+                .map(|r| ((r.min + r.max) / 2.0) as f32)
+                .unwrap_or(0.75);
             h_out * (1.0 - r) / 2.0
         }
     };

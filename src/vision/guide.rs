@@ -78,11 +78,18 @@ impl LiveGuide {
                     face = self.an.landmarks(img, &f.next_roi())?.or(Some(f));
                 }
             }
-        } else if self.last_count_ms.is_none_or(|l| t.saturating_sub(l) >= RECOUNT_EVERY_MS) {
+        } else if self
+            .last_count_ms
+            .is_none_or(|l| t.saturating_sub(l) >= RECOUNT_EVERY_MS)
+        {
             self.detect(img, t)?;
         }
         self.face = face;
-        if self.mask.as_ref().is_none_or(|(l, _)| t.saturating_sub(*l) >= SEGMENT_EVERY_MS) {
+        if self
+            .mask
+            .as_ref()
+            .is_none_or(|(l, _)| t.saturating_sub(*l) >= SEGMENT_EVERY_MS)
+        {
             self.mask = Some((t, self.an.segment(img)?));
         }
         Ok(())
@@ -102,9 +109,17 @@ impl LiveGuide {
         let mut detections = self.detections.clone();
         if self.face.is_some() && detections.is_empty() {
             // Tracking without a fresh detection: the tracked face is the one face.
-            detections.push(Detection { bbox: self.face.as_ref().map(|f| f.bbox).unwrap_or_default(), keypoints: [(0.0, 0.0); 6], score: 1.0 });
+            detections.push(Detection {
+                bbox: self.face.as_ref().map(|f| f.bbox).unwrap_or_default(),
+                keypoints: [(0.0, 0.0); 6],
+                score: 1.0,
+            });
         }
-        let still = Still { detections, face: self.face.clone(), mask };
+        let still = Still {
+            detections,
+            face: self.face.clone(),
+            mask,
+        };
         let m = Measures::of(&mut self.an, &frame.image, &still, &spec);
         let results = checks::evaluate(&m, &spec);
         let first_fail = results.iter().find(|c| !c.pass).and_then(|c| c.hint);
@@ -126,7 +141,9 @@ impl LiveGuide {
         }
         let steady = match (prev_box, face_box) {
             (Some(a), Some(b)) => {
-                let shift = ((a[0] + a[2] / 2.0 - b[0] - b[2] / 2.0).powi(2) + (a[1] + a[3] / 2.0 - b[1] - b[3] / 2.0).powi(2)).sqrt();
+                let shift = ((a[0] + a[2] / 2.0 - b[0] - b[2] / 2.0).powi(2)
+                    + (a[1] + a[3] / 2.0 - b[1] - b[3] / 2.0).powi(2))
+                .sqrt();
                 shift < STEADY_SHIFT * b[2] && (a[2] - b[2]).abs() < STEADY_SCALE * b[2]
             }
             _ => false,

@@ -54,7 +54,10 @@ impl Hint {
     pub fn text(self) -> (&'static str, &'static str) {
         use Hint::*;
         match self {
-            NoFace => ("请正对镜头，让脸出现在画面中", "Face the camera so your face is in the picture"),
+            NoFace => (
+                "请正对镜头，让脸出现在画面中",
+                "Face the camera so your face is in the picture",
+            ),
             ManyFaces => ("画面中只能有您一个人", "Only one person may be in the picture"),
             Closer => ("请靠近一些", "Move a little closer"),
             Back => ("请后退一些", "Move back a little"),
@@ -62,18 +65,42 @@ impl Hint {
             MoveRight => ("请向右移一点", "Move a little to your right"),
             RaiseSeat => ("请升高座椅", "Please raise the seat"),
             LowerSeat => ("请降低座椅", "Please lower the seat"),
-            TurnLeft => ("请把头向左转一点，正对镜头", "Turn your head a little to your left, facing the camera"),
-            TurnRight => ("请把头向右转一点，正对镜头", "Turn your head a little to your right, facing the camera"),
+            TurnLeft => (
+                "请把头向左转一点，正对镜头",
+                "Turn your head a little to your left, facing the camera",
+            ),
+            TurnRight => (
+                "请把头向右转一点，正对镜头",
+                "Turn your head a little to your right, facing the camera",
+            ),
             ChinUp => ("请稍微抬起下巴", "Lift your chin slightly"),
             ChinDown => ("请稍微低一点头", "Lower your chin slightly"),
             Level => ("请把头摆正，不要歪头", "Keep your head straight, not tilted"),
-            Eyes => ("请睁开双眼，摘下墨镜，不要遮挡眼睛", "Open your eyes, remove sunglasses and keep your eyes uncovered"),
-            TooDark => ("脸部太暗，请联系工作人员检查照明", "Your face is too dark; ask staff to check the lighting"),
-            TooBright => ("脸部过亮，请联系工作人员检查照明", "Your face is too bright; ask staff to check the lighting"),
-            UnevenLight => ("脸部光线不均匀，请正对灯光", "Uneven light on your face; face the light squarely"),
-            Glare => ("脸上有反光，请擦去油光或稍微调整角度", "Glare on your face; blot shiny skin or adjust your angle slightly"),
+            Eyes => (
+                "请睁开双眼，摘下墨镜，不要遮挡眼睛",
+                "Open your eyes, remove sunglasses and keep your eyes uncovered",
+            ),
+            TooDark => (
+                "脸部太暗，请联系工作人员检查照明",
+                "Your face is too dark; ask staff to check the lighting",
+            ),
+            TooBright => (
+                "脸部过亮，请联系工作人员检查照明",
+                "Your face is too bright; ask staff to check the lighting",
+            ),
+            UnevenLight => (
+                "脸部光线不均匀，请正对灯光",
+                "Uneven light on your face; face the light squarely",
+            ),
+            Glare => (
+                "脸上有反光，请擦去油光或稍微调整角度",
+                "Glare on your face; blot shiny skin or adjust your angle slightly",
+            ),
             Blur => ("照片模糊，请保持不动", "The picture is blurred; please hold still"),
-            Background => ("背景不符合要求，请坐在白色背景前，身后不要有人或物品", "The background must be plain and light; sit in front of the white backdrop with nothing behind you"),
+            Background => (
+                "背景不符合要求，请坐在白色背景前，身后不要有人或物品",
+                "The background must be plain and light; sit in front of the white backdrop with nothing behind you",
+            ),
             Hat => ("请摘下帽子", "Please take off your hat or cap"),
             HoldStill => ("很好，请保持不动", "Good, hold still"),
         }

@@ -53,7 +53,13 @@ pub fn extract(resizer: &mut Resizer, img: &RgbImage, roi: &Roi, out: u32) -> Rg
     if x1 > x0 + 0.5 && y1 > y0 + 0.5 {
         let w = (((x1 - x0) * k).round() as u32).max(1);
         let h = (((y1 - y0) * k).round() as u32).max(1);
-        let part = resize_rect(resizer, img, [x0 as f64, y0 as f64, (x1 - x0) as f64, (y1 - y0) as f64], w, h);
+        let part = resize_rect(
+            resizer,
+            img,
+            [x0 as f64, y0 as f64, (x1 - x0) as f64, (y1 - y0) as f64],
+            w,
+            h,
+        );
         let ox = ((x0 - bx0) * k).round() as i64;
         let oy = ((y0 - by0) * k).round() as i64;
         image::imageops::replace(&mut canvas, &part, ox, oy);
@@ -154,7 +160,12 @@ mod tests {
 
     #[test]
     fn roi_maps_crop_centre_and_axis() {
-        let roi = Roi { cx: 100.0, cy: 50.0, side: 40.0, angle: std::f32::consts::FRAC_PI_2 };
+        let roi = Roi {
+            cx: 100.0,
+            cy: 50.0,
+            side: 40.0,
+            angle: std::f32::consts::FRAC_PI_2,
+        };
         let (x, y) = roi.to_frame(96.0, 96.0, 192.0);
         assert!((x - 100.0).abs() < 1e-3 && (y - 50.0).abs() < 1e-3);
         // The crop's +x axis points down the frame when rotated by 90°.
@@ -166,7 +177,12 @@ mod tests {
     fn extract_letterboxes_with_black_and_keeps_content() {
         let mut r = Resizer::new();
         let img = RgbImage::from_pixel(200, 100, image::Rgb([200, 100, 50]));
-        let roi = Roi { cx: 100.0, cy: 50.0, side: 200.0, angle: 0.0 };
+        let roi = Roi {
+            cx: 100.0,
+            cy: 50.0,
+            side: 200.0,
+            angle: 0.0,
+        };
         let out = extract(&mut r, &img, &roi, 64);
         assert_eq!(out.dimensions(), (64, 64));
         assert_eq!(out.get_pixel(32, 2).0, [0, 0, 0]);

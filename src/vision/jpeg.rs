@@ -40,11 +40,17 @@ pub fn encode_within(img: &RgbImage, dpi: u32, kb: SpanU) -> Result<Encoded, Too
     if top.len() <= max_b {
         let padded = top.len() < min_b;
         let bytes = if padded { pad_with_comment(top, min_b) } else { top };
-        return Ok(Encoded { bytes, quality: QUALITY_MAX, padded });
+        return Ok(Encoded {
+            bytes,
+            quality: QUALITY_MAX,
+            padded,
+        });
     }
     let low = encode(img, QUALITY_MIN, dpi);
     if low.len() > max_b {
-        return Err(TooLarge { bytes_at_min_quality: low.len() });
+        return Err(TooLarge {
+            bytes_at_min_quality: low.len(),
+        });
     }
     // Binary search: the largest q in [50, 95) whose size fits.
     let (mut lo, mut hi, mut best) = (QUALITY_MIN, QUALITY_MAX - 1, (QUALITY_MIN, low));
@@ -96,7 +102,11 @@ pub fn jfif_density(jpeg: &[u8]) -> Option<(u8, u16, u16)> {
     if jpeg.len() < 18 || jpeg[0..4] != [0xFF, 0xD8, 0xFF, 0xE0] || &jpeg[6..11] != b"JFIF\0" {
         return None;
     }
-    Some((jpeg[13], u16::from_be_bytes([jpeg[14], jpeg[15]]), u16::from_be_bytes([jpeg[16], jpeg[17]])))
+    Some((
+        jpeg[13],
+        u16::from_be_bytes([jpeg[14], jpeg[15]]),
+        u16::from_be_bytes([jpeg[16], jpeg[17]]),
+    ))
 }
 
 /// True when the frame header is SOF0 (baseline DCT), not progressive.

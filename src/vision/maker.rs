@@ -83,7 +83,11 @@ pub enum Refusal {
 impl Refusal {
     pub fn prompts(&self) -> Vec<Prompt> {
         match self {
-            Refusal::Capture(c) => c.iter().filter(|c| !c.pass).filter_map(|c| c.hint.map(|h| h.prompt())).collect(),
+            Refusal::Capture(c) => c
+                .iter()
+                .filter(|c| !c.pass)
+                .filter_map(|c| c.hint.map(|h| h.prompt()))
+                .collect(),
             Refusal::Output(m) => m
                 .checks
                 .iter()
@@ -92,7 +96,10 @@ impl Refusal {
                     Prompt::new(
                         c.name,
                         &format!("无法生成合格照片：{}（{}，要求 {}）", c.name, c.value, c.limit),
-                        &format!("Cannot make a compliant photo: {} ({}, required {})", c.name, c.value, c.limit),
+                        &format!(
+                            "Cannot make a compliant photo: {} ({}, required {})",
+                            c.name, c.value, c.limit
+                        ),
                     )
                 })
                 .collect(),
@@ -125,13 +132,21 @@ impl Maker {
             Ok(j) => j,
             Err(e) => {
                 let made = Made {
-                    jpeg: Encoded { bytes: vec![], quality: jpeg::QUALITY_MIN, padded: false },
+                    jpeg: Encoded {
+                        bytes: vec![],
+                        quality: jpeg::QUALITY_MIN,
+                        padded: false,
+                    },
                     width: photo.width(),
                     height: photo.height(),
                     checks: vec![OutputCheck {
                         name: "file_size",
                         pass: false,
-                        value: format!("{:.1} KB at quality {}", e.bytes_at_min_quality as f64 / 1024.0, jpeg::QUALITY_MIN),
+                        value: format!(
+                            "{:.1} KB at quality {}",
+                            e.bytes_at_min_quality as f64 / 1024.0,
+                            jpeg::QUALITY_MIN
+                        ),
                         limit: format!("[{}, {}] KB", spec.file_kb.min, spec.file_kb.max),
                     }],
                     geometry: OutputGeometry::default(),
@@ -142,7 +157,10 @@ impl Maker {
         };
         // Re-check the encoded file as the review centre will see it.
         let decoded = image::load_from_memory(&jpeg.bytes)
-            .map_err(|e| VisionError::Image { path: "(encoded output)".into(), reason: e.to_string() })?
+            .map_err(|e| VisionError::Image {
+                path: "(encoded output)".into(),
+                reason: e.to_string(),
+            })?
             .to_rgb8();
         let (mut checks, geometry, warnings) = self.output_checks(&decoded, spec, Some(&alpha))?;
         let kb = jpeg.bytes.len() as f64 / 1024.0;
@@ -159,9 +177,16 @@ impl Maker {
                     decoded.width(),
                     decoded.height(),
                     density.map(|d| d.1).unwrap_or(0),
-                    if jpeg::is_baseline(&jpeg.bytes) { "baseline" } else { "not baseline" }
+                    if jpeg::is_baseline(&jpeg.bytes) {
+                        "baseline"
+                    } else {
+                        "not baseline"
+                    }
                 ),
-                limit: format!("{}×{} px, {} dpi, baseline 24-bit JPEG", spec.width, spec.height, spec.dpi),
+                limit: format!(
+                    "{}×{} px, {} dpi, baseline 24-bit JPEG",
+                    spec.width, spec.height, spec.dpi
+                ),
             },
         );
         checks.insert(
@@ -169,16 +194,38 @@ impl Maker {
             OutputCheck {
                 name: "file_size",
                 pass: kb >= spec.file_kb.min as f64 && kb <= spec.file_kb.max as f64,
-                value: format!("{kb:.1} KB (quality {}{})", jpeg.quality, if jpeg.padded { ", COM pad" } else { "" }),
+                value: format!(
+                    "{kb:.1} KB (quality {}{})",
+                    jpeg.quality,
+                    if jpeg.padded { ", COM pad" } else { "" }
+                ),
                 limit: format!("[{}, {}] KB", spec.file_kb.min, spec.file_kb.max),
             },
         );
-        let made = Made { jpeg, width: decoded.width(), height: decoded.height(), checks, geometry, warnings };
-        Ok(if made.pass() { Ok(made) } else { Err(Refusal::Output(Box::new(made))) })
+        let made = Made {
+            jpeg,
+            width: decoded.width(),
+            height: decoded.height(),
+            checks,
+            geometry,
+            warnings,
+        };
+        Ok(if made.pass() {
+            Ok(made)
+        } else {
+            Err(Refusal::Output(Box::new(made)))
+        })
     }
 
     /// Output pixels and the matte (0..1 per output pixel).
-    fn render(&mut self, img: &RgbImage, face: &Face, mask: &Mask, plan: &CropPlan, spec: &DocumentSpec) -> (RgbImage, Vec<f32>) {
+    fn render(
+        &mut self,
+        img: &RgbImage,
+        face: &Face,
+        mask: &Mask,
+        plan: &CropPlan,
+        spec: &DocumentSpec,
+    ) -> (RgbImage, Vec<f32>) {
         let (w, h) = (spec.width, spec.height);
         let (r, l) = face.eye_centres();
         let theta = (l.1 - r.1).atan2(l.0 - r.0);
@@ -187,12 +234,24 @@ impl Maker {
         // Anti-alias: shrink the frame once so that sampling below is near 1:1.
         let pre = plan.scale.max(1.0);
         let small = if pre > 1.05 {
-            let (sw, sh) = (((img.width() as f32) / pre).round() as u32, ((img.height() as f32) / pre).round() as u32);
-            imgops::resize_rect(&mut self.an.resizer, img, [0.0, 0.0, img.width() as f64, img.height() as f64], sw.max(1), sh.max(1))
+            let (sw, sh) = (
+                ((img.width() as f32) / pre).round() as u32,
+                ((img.height() as f32) / pre).round() as u32,
+            );
+            imgops::resize_rect(
+                &mut self.an.resizer,
+                img,
+                [0.0, 0.0, img.width() as f64, img.height() as f64],
+                sw.max(1),
+                sh.max(1),
+            )
         } else {
             img.clone()
         };
-        let (kx, ky) = (small.width() as f32 / img.width() as f32, small.height() as f32 / img.height() as f32);
+        let (kx, ky) = (
+            small.width() as f32 / img.width() as f32,
+            small.height() as f32 / img.height() as f32,
+        );
         let (gain, wb) = self.corrections(img, face, mask);
         let bg = spec.backgrounds.first().map(|c| c.0).unwrap_or([255, 255, 255]);
         let mut out = RgbImage::new(w, h);
@@ -276,7 +335,12 @@ pub fn output_checks(
     let (w, h) = (photo.width() as f32, photo.height() as f32);
     let Some(face) = still.face.as_ref() else {
         return Ok((
-            vec![OutputCheck { name: "output_geometry", pass: false, value: "no face found".into(), limit: "one face".into() }],
+            vec![OutputCheck {
+                name: "output_geometry",
+                pass: false,
+                value: "no face found".into(),
+                limit: "one face".into(),
+            }],
             OutputGeometry::default(),
             vec![],
         ));
@@ -312,33 +376,55 @@ pub fn output_checks(
     let within = |v: f32, lo: f64, hi: f64| (v as f64) >= lo && (v as f64) <= hi;
     if let Some(s) = spec.face_width {
         if !within(g.face_width, s.min as f64, s.max as f64) {
-            fails.push(format!("face width {:.0} px not in [{}, {}]", g.face_width, s.min, s.max));
+            fails.push(format!(
+                "face width {:.0} px not in [{}, {}]",
+                g.face_width, s.min, s.max
+            ));
         }
     }
     if let Some(s) = spec.head_width {
         if !within(g.head_width, s.min as f64, s.max as f64) {
-            fails.push(format!("head width {:.0} px not in [{}, {}]", g.head_width, s.min, s.max));
+            fails.push(format!(
+                "head width {:.0} px not in [{}, {}]",
+                g.head_width, s.min, s.max
+            ));
         }
     }
     if let Some(s) = spec.head_length {
         if !within(g.head_length, s.min as f64, s.max as f64) {
-            fails.push(format!("head length {:.0} px not in [{}, {}]", g.head_length, s.min, s.max));
+            fails.push(format!(
+                "head length {:.0} px not in [{}, {}]",
+                g.head_length, s.min, s.max
+            ));
         }
     }
     if let Some(s) = spec.head_length_ratio {
         if !within(g.head_length / h, s.min, s.max) {
-            fails.push(format!("head length {:.2} of height not in [{}, {}]", g.head_length / h, s.min, s.max));
+            fails.push(format!(
+                "head length {:.2} of height not in [{}, {}]",
+                g.head_length / h,
+                s.min,
+                s.max
+            ));
         }
     }
     if let Some(s) = spec.eye_distance_ratio {
         if !within(g.eye_distance_ratio, s.min, s.max) {
-            fails.push(format!("eye distance {:.2} of width not in [{}, {}]", g.eye_distance_ratio, s.min, s.max));
+            fails.push(format!(
+                "eye distance {:.2} of width not in [{}, {}]",
+                g.eye_distance_ratio, s.min, s.max
+            ));
         }
     }
-    let eye_ok = spec.eye_line_min_from_bottom.is_none_or(|m| g.eye_line_from_bottom >= m as f32);
+    let eye_ok = spec
+        .eye_line_min_from_bottom
+        .is_none_or(|m| g.eye_line_from_bottom >= m as f32);
     if let Some(m) = spec.eye_line_min_from_bottom {
         if !eye_ok {
-            fails.push(format!("eye line {:.0} px above the bottom, needs ≥ {m}", g.eye_line_from_bottom));
+            fails.push(format!(
+                "eye line {:.0} px above the bottom, needs ≥ {m}",
+                g.eye_line_from_bottom
+            ));
         }
     }
     if let Some(s) = spec.hair_top {
@@ -350,15 +436,25 @@ pub fn output_checks(
     }
     if let Some(s) = spec.eye_mid_x {
         if !within(g.eye_mid_x, s.min as f64, s.max as f64) {
-            fails.push(format!("eye midpoint x {:.0} px not in [{}, {}]", g.eye_mid_x, s.min, s.max));
+            fails.push(format!(
+                "eye midpoint x {:.0} px not in [{}, {}]",
+                g.eye_mid_x, s.min, s.max
+            ));
         }
     }
     let c = spec.face_centre_x_ratio;
     if !within(g.face_centre_x_ratio, c.min, c.max) {
-        fails.push(format!("face centre {:.3} of width not in [{}, {}]", g.face_centre_x_ratio, c.min, c.max));
+        fails.push(format!(
+            "face centre {:.3} of width not in [{}, {}]",
+            g.face_centre_x_ratio, c.min, c.max
+        ));
     }
     if halo_is_judged && g.halo_clean_share < HALO_MIN_SHARE {
-        fails.push(format!("halo: {:.1}% of the edge band within ΔE {HALO_MAX_DE}, needs ≥ {:.0}%", g.halo_clean_share * 100.0, HALO_MIN_SHARE * 100.0));
+        fails.push(format!(
+            "halo: {:.1}% of the edge band within ΔE {HALO_MAX_DE}, needs ≥ {:.0}%",
+            g.halo_clean_share * 100.0,
+            HALO_MIN_SHARE * 100.0
+        ));
     }
     let value = format!(
         "face width {:.0}, head width {:.0}, head length {:.0}, hair top {:.0}, eye line {:.0} above bottom, eye mid x {:.0}, centre {:.3}, clean edge {:.1}%",
@@ -374,7 +470,11 @@ pub fn output_checks(
     let check = OutputCheck {
         name: "output_geometry",
         pass: fails.is_empty(),
-        value: if fails.is_empty() { value } else { format!("{value}; {}", fails.join("; ")) },
+        value: if fails.is_empty() {
+            value
+        } else {
+            format!("{value}; {}", fails.join("; "))
+        },
         limit: "photo-standards §4.9 for this document".into(),
     };
     Ok((vec![check], g, warnings))
@@ -402,7 +502,10 @@ fn head_width_from_alpha(alpha: &[f32], w: u32, eye: (f32, f32)) -> f32 {
 fn hair_top_from_alpha(alpha: &[f32], w: u32, face: &Face) -> f32 {
     let cx = (face.pt(234).0 + face.pt(454).0) / 2.0;
     let half = face.width() * 0.2;
-    let (x0, x1) = ((cx - half).max(0.0) as usize, ((cx + half) as usize).min(w as usize - 1));
+    let (x0, x1) = (
+        (cx - half).max(0.0) as usize,
+        ((cx + half) as usize).min(w as usize - 1),
+    );
     let rows = alpha.len() / w as usize;
     for y in 0..rows {
         if (x0..=x1).any(|x| alpha[y * w as usize + x] >= 0.5) {

@@ -76,16 +76,46 @@ pub fn regions(f: &Face) -> Regions {
         let (p, q) = (f.pt(a), f.pt(b));
         let (cx, cy) = ((p.0 + q.0) / 2.0, (p.1 + q.1) / 2.0);
         let w = super::analysis::dist(p, q);
-        Rect { x0: cx - 0.6 * w, y0: cy - 0.35 * w, x1: cx + 0.6 * w, y1: cy + 0.35 * w }
+        Rect {
+            x0: cx - 0.6 * w,
+            y0: cy - 0.35 * w,
+            x1: cx + 0.6 * w,
+            y1: cy + 0.35 * w,
+        }
     };
     let _ = ex;
     Regions {
-        skin: Rect { x0: xr + 0.15 * fw, y0: ey + 0.08 * fh, x1: xl - 0.15 * fw, y1: mouth_y },
-        forehead: Rect { x0: xr + 0.25 * fw, y0: top + 0.03 * fh, x1: xl - 0.25 * fw, y1: brow_y - 0.03 * fh },
-        left_cheek: Rect { x0: xr + 0.08 * fw, y0: ey + 0.1 * fh, x1: nose_x - 0.12 * fw, y1: mouth_y },
-        right_cheek: Rect { x0: nose_x + 0.12 * fw, y0: ey + 0.1 * fh, x1: xl - 0.08 * fw, y1: mouth_y },
+        skin: Rect {
+            x0: xr + 0.15 * fw,
+            y0: ey + 0.08 * fh,
+            x1: xl - 0.15 * fw,
+            y1: mouth_y,
+        },
+        forehead: Rect {
+            x0: xr + 0.25 * fw,
+            y0: top + 0.03 * fh,
+            x1: xl - 0.25 * fw,
+            y1: brow_y - 0.03 * fh,
+        },
+        left_cheek: Rect {
+            x0: xr + 0.08 * fw,
+            y0: ey + 0.1 * fh,
+            x1: nose_x - 0.12 * fw,
+            y1: mouth_y,
+        },
+        right_cheek: Rect {
+            x0: nose_x + 0.12 * fw,
+            y0: ey + 0.1 * fh,
+            x1: xl - 0.08 * fw,
+            y1: mouth_y,
+        },
         eyes: [eye(33, 133), eye(263, 362)],
-        face: Rect { x0: xr + 0.1 * fw, y0: top, x1: xl - 0.1 * fw, y1: f.pt(152).1 - 0.1 * fh },
+        face: Rect {
+            x0: xr + 0.1 * fw,
+            y0: top,
+            x1: xl - 0.1 * fw,
+            y1: f.pt(152).1 - 0.1 * fh,
+        },
     }
 }
 
@@ -99,7 +129,13 @@ pub fn eye_openness(f: &Face) -> f32 {
 
 /// Darker eye region's mean luma over the cheeks' median luma (sunglasses, a hand, a bar).
 pub fn eye_visibility(img: &RgbImage, reg: &Regions) -> f32 {
-    let skin = median(&[sample_luma(img, reg.left_cheek, 12), sample_luma(img, reg.right_cheek, 12)].concat());
+    let skin = median(
+        &[
+            sample_luma(img, reg.left_cheek, 12),
+            sample_luma(img, reg.right_cheek, 12),
+        ]
+        .concat(),
+    );
     let e0 = mean(&sample_luma(img, reg.eyes[0], 12));
     let e1 = mean(&sample_luma(img, reg.eyes[1], 12));
     e0.min(e1) / skin.max(1.0)
@@ -133,7 +169,12 @@ pub fn glare(img: &RgbImage, reg: &Regions) -> f32 {
 pub fn sharpness(resizer: &mut fast_image_resize::Resizer, img: &RgbImage, f: &Face) -> f32 {
     let (ex, ey) = f.eye_mid();
     let fw = f.width();
-    let roi = imgops::Roi { cx: ex, cy: ey + 0.25 * fw, side: 0.7 * fw, angle: 0.0 };
+    let roi = imgops::Roi {
+        cx: ex,
+        cy: ey + 0.25 * fw,
+        side: 0.7 * fw,
+        angle: 0.0,
+    };
     const N: u32 = 64;
     let crop = imgops::extract(resizer, img, &roi, N);
     let l: Vec<f32> = crop.pixels().map(|p| luma(p.0)).collect();
@@ -171,7 +212,12 @@ pub fn person_sharpness(resizer: &mut fast_image_resize::Resizer, img: &RgbImage
     if head_w < 0.05 * w {
         return None;
     }
-    let roi = imgops::Roi { cx: (x0 + x1) / 2.0, cy: top + 0.6 * head_w, side: 0.55 * head_w, angle: 0.0 };
+    let roi = imgops::Roi {
+        cx: (x0 + x1) / 2.0,
+        cy: top + 0.6 * head_w,
+        side: 0.55 * head_w,
+        angle: 0.0,
+    };
     let crop = imgops::extract(resizer, img, &roi, 64);
     let l: Vec<f32> = crop.pixels().map(|p| luma(p.0)).collect();
     Some(sharpness_of(&l, 64))
@@ -296,7 +342,15 @@ mod tests {
     use super::*;
 
     fn pattern(n: usize, blur: usize) -> Vec<f32> {
-        let sharp: Vec<f32> = (0..n * n).map(|i| if ((i % n) / 16 + (i / n) / 16) % 2 == 0 { 60.0 } else { 200.0 }).collect();
+        let sharp: Vec<f32> = (0..n * n)
+            .map(|i| {
+                if ((i % n) / 16 + (i / n) / 16) % 2 == 0 {
+                    60.0
+                } else {
+                    200.0
+                }
+            })
+            .collect();
         if blur == 0 {
             return sharp;
         }
@@ -324,16 +378,25 @@ mod tests {
     fn sharpness_drops_with_blur() {
         let s0 = sharpness_of(&pattern(64, 0), 64);
         let s3 = sharpness_of(&pattern(64, 5), 64);
-        assert!(s0 > super::super::checks::MIN_SHARPNESS && s3 < super::super::checks::MIN_SHARPNESS, "sharp {s0}, blurred {s3}");
+        assert!(
+            s0 > super::super::checks::MIN_SHARPNESS && s3 < super::super::checks::MIN_SHARPNESS,
+            "sharp {s0}, blurred {s3}"
+        );
     }
 
     #[test]
     fn background_uniform_light_vs_cluttered() {
-        let mask = Mask { prob: vec![0.0; 256 * 256], frame_w: 320, frame_h: 240 };
+        let mask = Mask {
+            prob: vec![0.0; 256 * 256],
+            frame_w: 320,
+            frame_h: 240,
+        };
         let plain = RgbImage::from_fn(320, 240, |x, _| image::Rgb([240 + (x % 8) as u8, 242, 245]));
         let (l, share, n) = background(&plain, &mask, 10.0);
         assert!(l > 90.0 && share > 0.99 && n > 100);
-        let busy = RgbImage::from_fn(320, 240, |x, y| image::Rgb([((x * 37) % 255) as u8, ((y * 91) % 255) as u8, 90]));
+        let busy = RgbImage::from_fn(320, 240, |x, y| {
+            image::Rgb([((x * 37) % 255) as u8, ((y * 91) % 255) as u8, 90])
+        });
         let (_, share, _) = background(&busy, &mask, 10.0);
         assert!(share < 0.5);
     }

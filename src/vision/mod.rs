@@ -62,8 +62,13 @@ pub fn review_checks(img: &image::RgbImage, spec: &DocumentSpec) -> Vec<Prompt> 
         // Geometry limits are in output pixels: meaningless at another size.
         return reasons;
     }
-    static MODELS: std::sync::OnceLock<Result<std::sync::Mutex<analysis::Analyzer>, String>> = std::sync::OnceLock::new();
-    let models = MODELS.get_or_init(|| analysis::Analyzer::new().map(std::sync::Mutex::new).map_err(|e| e.to_string()));
+    static MODELS: std::sync::OnceLock<Result<std::sync::Mutex<analysis::Analyzer>, String>> =
+        std::sync::OnceLock::new();
+    let models = MODELS.get_or_init(|| {
+        analysis::Analyzer::new()
+            .map(std::sync::Mutex::new)
+            .map_err(|e| e.to_string())
+    });
     let geometry = match models {
         Ok(m) => {
             let mut an = m.lock().unwrap_or_else(|p| p.into_inner());

@@ -5,13 +5,10 @@ use super::VisionError;
 use std::sync::Arc;
 use tract_onnx::prelude::*;
 
-pub const FACE_DETECTION_SHORT: &[u8] =
-    include_bytes!("../../assets/models/face_detection_short_range.onnx");
-pub const FACE_DETECTION_FULL: &[u8] =
-    include_bytes!("../../assets/models/face_detection_full_range.onnx");
+pub const FACE_DETECTION_SHORT: &[u8] = include_bytes!("../../assets/models/face_detection_short_range.onnx");
+pub const FACE_DETECTION_FULL: &[u8] = include_bytes!("../../assets/models/face_detection_full_range.onnx");
 pub const FACE_LANDMARK: &[u8] = include_bytes!("../../assets/models/face_landmark.onnx");
-pub const SELFIE_SEGMENTATION: &[u8] =
-    include_bytes!("../../assets/models/selfie_segmentation.onnx");
+pub const SELFIE_SEGMENTATION: &[u8] = include_bytes!("../../assets/models/selfie_segmentation.onnx");
 
 /// One loaded model with its reusable run state.
 pub struct Net {

@@ -7,18 +7,18 @@
 /// Mesh indices used for the fit and their canonical coordinates (x right of the subject's
 /// left, y up, z towards the viewer), copied from `canonical_face_model.obj` (vertex i+1).
 pub const REFERENCE: [(usize, [f32; 3]); 12] = [
-    (1, [0.0, -1.126865, 7.475604]),            // nose tip
-    (10, [0.0, 8.261778, 4.481535]),            // forehead top
-    (152, [0.0, -9.403378, 4.264492]),          // chin
-    (33, [-4.445859, 2.663991, 3.173422]),      // right eye outer corner
-    (133, [-1.856432, 2.585245, 3.757904]),     // right eye inner corner
-    (263, [4.445859, 2.663991, 3.173422]),      // left eye outer corner
-    (362, [1.856432, 2.585245, 3.757904]),      // left eye inner corner
-    (61, [-2.456206, -4.342621, 4.283884]),     // mouth corner right
-    (291, [2.456206, -4.342621, 4.283884]),     // mouth corner left
-    (234, [-7.664182, 0.673132, -2.435867]),    // face side right
-    (454, [7.664182, 0.673132, -2.435867]),     // face side left
-    (168, [0.0, 3.271027, 5.236015]),           // between the eyes
+    (1, [0.0, -1.126865, 7.475604]),         // nose tip
+    (10, [0.0, 8.261778, 4.481535]),         // forehead top
+    (152, [0.0, -9.403378, 4.264492]),       // chin
+    (33, [-4.445859, 2.663991, 3.173422]),   // right eye outer corner
+    (133, [-1.856432, 2.585245, 3.757904]),  // right eye inner corner
+    (263, [4.445859, 2.663991, 3.173422]),   // left eye outer corner
+    (362, [1.856432, 2.585245, 3.757904]),   // left eye inner corner
+    (61, [-2.456206, -4.342621, 4.283884]),  // mouth corner right
+    (291, [2.456206, -4.342621, 4.283884]),  // mouth corner left
+    (234, [-7.664182, 0.673132, -2.435867]), // face side right
+    (454, [7.664182, 0.673132, -2.435867]),  // face side left
+    (168, [0.0, 3.271027, 5.236015]),        // between the eyes
 ];
 
 /// Angles in degrees. yaw > 0: the nose points to the image's right (the subject turned
@@ -51,7 +51,10 @@ pub fn estimate(landmarks: &[[f32; 3]]) -> Pose {
     // learned depth of forehead and chin tilts the 3-D pitch of frontal faces.
     let full = angles(&fit_rotation(&refp, &obs));
     let planar = angles(&fit_weak_perspective(&refp, &obs));
-    Pose { pitch: planar.pitch, ..full }
+    Pose {
+        pitch: planar.pitch,
+        ..full
+    }
 }
 
 /// Weak-perspective fit: least-squares affine camera `[x y] = M·X + t`, then the nearest
@@ -140,9 +143,21 @@ pub fn fit_rotation(refp: &[[f64; 3]], obs: &[[f64; 3]]) -> [[f64; 3]; 3] {
     let q = top_eigenvector(n);
     let (w, x, y, z) = (q[0], q[1], q[2], q[3]);
     [
-        [w * w + x * x - y * y - z * z, 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
-        [2.0 * (x * y + w * z), w * w - x * x + y * y - z * z, 2.0 * (y * z - w * x)],
-        [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), w * w - x * x - y * y + z * z],
+        [
+            w * w + x * x - y * y - z * z,
+            2.0 * (x * y - w * z),
+            2.0 * (x * z + w * y),
+        ],
+        [
+            2.0 * (x * y + w * z),
+            w * w - x * x + y * y - z * z,
+            2.0 * (y * z - w * x),
+        ],
+        [
+            2.0 * (x * z - w * y),
+            2.0 * (y * z + w * x),
+            w * w - x * x - y * y + z * z,
+        ],
     ]
 }
 
@@ -153,7 +168,11 @@ fn top_eigenvector(mut a: [[f64; 4]; 4]) -> [f64; 4] {
         row[i] = 1.0;
     }
     for _sweep in 0..50 {
-        let off: f64 = (0..4).flat_map(|i| (0..4).map(move |j| (i, j))).filter(|(i, j)| i != j).map(|(i, j)| a[i][j] * a[i][j]).sum();
+        let off: f64 = (0..4)
+            .flat_map(|i| (0..4).map(move |j| (i, j)))
+            .filter(|(i, j)| i != j)
+            .map(|(i, j)| a[i][j] * a[i][j])
+            .sum();
         if off < 1e-18 {
             break;
         }
@@ -167,15 +186,15 @@ fn top_eigenvector(mut a: [[f64; 4]; 4]) -> [f64; 4] {
                 let t = if theta == 0.0 { 1.0 } else { t };
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
-                for k in 0..4 {
-                    let (akp, akq) = (a[k][p], a[k][q]);
-                    a[k][p] = c * akp - s * akq;
-                    a[k][q] = s * akp + c * akq;
+                for row in a.iter_mut() {
+                    let (akp, akq) = (row[p], row[q]);
+                    row[p] = c * akp - s * akq;
+                    row[q] = s * akp + c * akq;
                 }
+                let (rp, rq) = (a[p], a[q]);
                 for k in 0..4 {
-                    let (apk, aqk) = (a[p][k], a[q][k]);
-                    a[p][k] = c * apk - s * aqk;
-                    a[q][k] = s * apk + c * aqk;
+                    a[p][k] = c * rp[k] - s * rq[k];
+                    a[q][k] = s * rp[k] + c * rq[k];
                 }
                 for row in v.iter_mut() {
                     let (vp, vq) = (row[p], row[q]);
@@ -227,7 +246,9 @@ mod tests {
         let mut lm = vec![[0f32; 3]; 468];
         for (i, p) in REFERENCE {
             let q = [p[0] as f64, -p[1] as f64, -p[2] as f64];
-            let o: Vec<f64> = (0..3).map(|k| 20.0 * (r[k][0] * q[0] + r[k][1] * q[1] + r[k][2] * q[2])).collect();
+            let o: Vec<f64> = (0..3)
+                .map(|k| 20.0 * (r[k][0] * q[0] + r[k][1] * q[1] + r[k][2] * q[2]))
+                .collect();
             lm[i] = [(o[0] + 320.0) as f32, (o[1] + 240.0) as f32, o[2] as f32];
         }
         lm

@@ -32,7 +32,9 @@ impl Report {
 
 impl Validator {
     pub fn new() -> Result<Validator, VisionError> {
-        Ok(Validator { analyzer: Analyzer::new()? })
+        Ok(Validator {
+            analyzer: Analyzer::new()?,
+        })
     }
 
     pub fn check(&mut self, img: &RgbImage, spec: &DocumentSpec) -> Result<Report, VisionError> {
