@@ -152,7 +152,7 @@ fn in_process_window_reaches_posing() {
     let mut cfg = kiosk::config::Config::builtin();
     cfg.kiosk.data_dir = tmp.path().join("data");
     cfg.audio.mute = true;
-    let camera = ReplaySource::open(Path::new("builtin"), 15.0, true).unwrap().paced();
+    let camera = ReplaySource::open(Path::new("builtin"), 30.0, true).unwrap().paced();
     let backends = Backends {
         camera: Box::new(camera),
         // Never satisfied: the kiosk stays on the posing screen with the live preview.

@@ -52,8 +52,13 @@ impl Walker {
         if page == "posing" && g.get_has_preview() {
             let since = self.posing_since.get().unwrap_or_else(Instant::now);
             self.posing_since.set(Some(since));
-            if since.elapsed().as_secs_f64() >= 1.0 {
+            if since.elapsed().as_secs_f64() >= 2.5 {
                 if let Some(path) = &self.screenshot {
+                    log::info!(
+                        "smoke: posing preview {:.1} fps shown, resident memory {:.1} MB",
+                        self.ui.preview_fps(),
+                        rss_mb()
+                    );
                     self.save(path);
                     let _ = slint::quit_event_loop();
                 }
@@ -99,4 +104,13 @@ impl Walker {
             Err(e) => log::error!("smoke: cannot take a window snapshot: {e}"),
         }
     }
+}
+
+/// Resident set size of this process (Linux), in MB.
+pub fn rss_mb() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
