@@ -245,7 +245,11 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
         e.step();
         if let State::Posing { reasons, .. } = e.session().state() {
             // The review centre rejected the photo: a replay cannot pose again.
-            let why = reasons.iter().map(|r| format!("{} ({})", r.id, r.en)).collect::<Vec<_>>().join("; ");
+            let why = reasons
+                .iter()
+                .map(|r| format!("{} ({})", r.id, r.en))
+                .collect::<Vec<_>>()
+                .join("; ");
             return Ok(fail(&e, "review", format!("rejected: {why}")));
         }
         if approved_at.is_none()
@@ -290,7 +294,8 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
         posing,
         make_photo: make,
         upload: e.last_submit_ms(),
-        review: ms(upload_start, approved_at.or(e.entered_at("printing"))).map(|r| r - e.last_submit_ms().unwrap_or(0.0)),
+        review: ms(upload_start, approved_at.or(e.entered_at("printing")))
+            .map(|r| r - e.last_submit_ms().unwrap_or(0.0)),
         print: ms(e.entered_at("printing"), e.entered_at("done")),
     };
     let printed = e.last_printed_at().map(str::to_string);
@@ -326,5 +331,7 @@ pub fn rss_kb() -> u64 {
 
 /// Open file descriptors of this process (0 where /proc is not available).
 pub fn open_fds() -> u64 {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count() as u64).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count() as u64)
+        .unwrap_or(0)
 }

@@ -131,7 +131,10 @@ fn diag_json_reports_checks() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["config", "storage", "camera", "printer", "review", "outbox", "clock"]);
+    assert_eq!(
+        names,
+        ["config", "storage", "camera", "printer", "review", "outbox", "clock"]
+    );
     let camera = v["checks"]
         .as_array()
         .unwrap()

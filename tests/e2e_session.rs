@@ -37,8 +37,19 @@ review_key_file = "{key}"
 fn simulate(cfg: &Path, failpoint: Option<&str>) -> std::process::Output {
     let details = format!(r#"{{"name":"{NAME}","id_number":"{ID_NUMBER}"}}"#);
     let mut c = Command::new(kiosk_bin());
-    c.arg("--config").arg(cfg).args(["simulate", "--frames"]).arg(shared().join("corpus/frames/good"));
-    c.args(["--doc", "id-card", "--region", "440100", "--json", "--details", &details]);
+    c.arg("--config")
+        .arg(cfg)
+        .args(["simulate", "--frames"])
+        .arg(shared().join("corpus/frames/good"));
+    c.args([
+        "--doc",
+        "id-card",
+        "--region",
+        "440100",
+        "--json",
+        "--details",
+        &details,
+    ]);
     c.env_remove("KIOSK_CONFIG").env("RUST_LOG", "debug");
     if let Some(fp) = failpoint {
         c.env("KIOSK_FAILPOINT", fp);
@@ -49,7 +60,9 @@ fn simulate(cfg: &Path, failpoint: Option<&str>) -> std::process::Output {
 /// The first 32 bytes of each sealed photo+details body in the outbox right now.
 fn sealed_prefixes(data: &Path) -> Vec<Vec<u8>> {
     let db = rusqlite::Connection::open(data.join("outbox.sqlite")).unwrap();
-    let mut st = db.prepare("SELECT sealed FROM outbox WHERE sealed IS NOT NULL").unwrap();
+    let mut st = db
+        .prepare("SELECT sealed FROM outbox WHERE sealed IS NOT NULL")
+        .unwrap();
     let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap();
     rows.map(|b| b.unwrap()[..32].to_vec()).collect()
 }
@@ -68,18 +81,32 @@ fn a_full_session_prints_the_number_the_centre_issued_and_leaves_nothing_persona
     let crashed = simulate(&cfg, Some("upload:before-send"));
     assert!(!crashed.status.success(), "the failpoint kills the process");
     let prefixes = sealed_prefixes(&data);
-    assert_eq!(prefixes.len(), 1, "the submission is durably in the outbox before any byte is sent");
+    assert_eq!(
+        prefixes.len(),
+        1,
+        "the submission is durably in the outbox before any byte is sent"
+    );
 
     // Then a whole session.
     let out = simulate(&cfg, None);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "simulate failed: {}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "simulate failed: {}\n{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let number = v["receipt_number"].as_str().expect("a receipt number").to_string();
-    assert!(number.len() % 2 == 0 && number.bytes().all(|b| b.is_ascii_digit()), "{number}");
+    assert!(
+        number.len() % 2 == 0 && number.bytes().all(|b| b.is_ascii_digit()),
+        "{number}"
+    );
     assert!(v["stages_ms"]["posing"].as_f64().unwrap() > 0.0);
     let captured = v["captured_frame"].as_u64().unwrap();
-    assert!((18..40).contains(&captured), "captured inside the compliant stretch: {captured}");
+    assert!(
+        (18..40).contains(&captured),
+        "captured inside the compliant stretch: {captured}"
+    );
 
     // The slip's barcodes decode to the number the centre issued.
     let png = dir.path().join("slips/0001.png");
@@ -91,7 +118,9 @@ fn a_full_session_prints_the_number_the_centre_issued_and_leaves_nothing_persona
     assert!(verify.contains("valid"), "{verify}");
 
     // The resumed submission of the crashed kiosk settles too; nothing personal remains.
-    wait_for("the outbox to settle", Duration::from_secs(30), || sealed_prefixes(&data).is_empty());
+    wait_for("the outbox to settle", Duration::from_secs(30), || {
+        sealed_prefixes(&data).is_empty()
+    });
     let test_name_bytes = NAME.as_bytes();
     for f in files_under(&data) {
         let bytes = std::fs::read(&f).unwrap();
@@ -102,6 +131,9 @@ fn a_full_session_prints_the_number_the_centre_issued_and_leaves_nothing_persona
             assert!(!contains(&bytes, p), "photo ciphertext survives in {}", f.display());
         }
     }
-    assert!(!stderr.contains(NAME) && !stderr.contains(ID_NUMBER), "personal data in the log");
+    assert!(
+        !stderr.contains(NAME) && !stderr.contains(ID_NUMBER),
+        "personal data in the log"
+    );
     assert!(!stderr.contains("0105194912"), "ID number fragment in the log");
 }

@@ -138,9 +138,16 @@ fn happy_path_submit_approve_fetch_verify_claim() {
     assert!(b.starts_with(b"%PDF"));
     let pdf = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(pdf.path(), &b).unwrap();
-    let text = std::process::Command::new("pdftotext").arg(pdf.path()).arg("-").output().expect("pdftotext (poppler-utils)");
+    let text = std::process::Command::new("pdftotext")
+        .arg(pdf.path())
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
     let text: String = String::from_utf8_lossy(&text.stdout).split_whitespace().collect();
-    assert!(text.contains(number.as_str()) && text.contains("广州市居民身份证数字相片采集回执"), "{text}");
+    assert!(
+        text.contains(number.as_str()) && text.contains("广州市居民身份证数字相片采集回执"),
+        "{text}"
+    );
     let (st, _) = get(&format!("{}/v1/receipts/{number}.pdf", svc.url()), None);
     assert_eq!(st, 404, "no token, no PDF");
     let (st, b) = get(&format!("{}/v1/receipts/44010026112600000010/verify", svc.url()), None);

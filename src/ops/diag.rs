@@ -209,14 +209,28 @@ fn review(cfg: &Config) -> Check {
     let t0 = Instant::now();
     match agent.get(&format!("{url}/healthz")).call() {
         Ok(r) if r.status() == 200 => {}
-        Ok(r) => return Check::bad("review", format!("{url}/healthz answered {}", r.status()), "check the review service"),
+        Ok(r) => {
+            return Check::bad(
+                "review",
+                format!("{url}/healthz answered {}", r.status()),
+                "check the review service",
+            )
+        }
         Err(e) => {
-            return Check::bad("review", format!("{url} unreachable: {e}"), "check the network cable and the review URL")
+            return Check::bad(
+                "review",
+                format!("{url} unreachable: {e}"),
+                "check the network cable and the review URL",
+            )
         }
     }
     let latency = t0.elapsed().as_secs_f64() * 1000.0;
     // Authenticated: an unknown submission is 404 for a known kiosk, 401 for a bad key.
-    let key = cfg.devices.review_key_file.as_deref().map(crate::review::keys::read_key_file);
+    let key = cfg
+        .devices
+        .review_key_file
+        .as_deref()
+        .map(crate::review::keys::read_key_file);
     let auth = match key {
         Some(Ok(k)) => agent
             .get(&format!("{url}/v1/submissions/diag-probe"))
@@ -227,7 +241,11 @@ fn review(cfg: &Config) -> Check {
         None => return Check::bad("review", "no review_key_file", "set devices.review_key_file"),
     };
     match auth {
-        Ok(401) => Check::bad("review", format!("{url}: key refused (401)"), "register this kiosk's key at the review centre"),
+        Ok(401) => Check::bad(
+            "review",
+            format!("{url}: key refused (401)"),
+            "register this kiosk's key at the review centre",
+        ),
         Ok(_) => Check::ok("review", format!("{url}: reachable, authenticated, {latency:.0} ms")),
         Err(e) => Check::bad("review", format!("{url}: {e}"), "check the review service"),
     }
@@ -242,9 +260,16 @@ fn outbox(cfg: &Config) -> Check {
         Ok(entries) => {
             let unsent = entries.iter().filter(|e| e.has_body).count();
             let undecided = entries.iter().filter(|e| e.decision.is_none()).count();
-            let detail = format!("{} entries: {unsent} not yet acknowledged, {undecided} awaiting a decision", entries.len());
+            let detail = format!(
+                "{} entries: {unsent} not yet acknowledged, {undecided} awaiting a decision",
+                entries.len()
+            );
             if unsent > 20 {
-                Check::bad("outbox", detail, "the review service is not taking uploads: check the network and `review`")
+                Check::bad(
+                    "outbox",
+                    detail,
+                    "the review service is not taking uploads: check the network and `review`",
+                )
             } else {
                 Check::ok("outbox", detail)
             }

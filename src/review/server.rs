@@ -612,7 +612,12 @@ fn receipt_pdf(
 ) -> Result<Response, Fail> {
     let internal = |e: String| {
         log::error!("receipt PDF for {number}: {e}");
-        fail(StatusCode::INTERNAL_SERVER_ERROR, "pdf_failed", "回执生成失败", "The receipt could not be rendered")
+        fail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "pdf_failed",
+            "回执生成失败",
+            "The receipt could not be rendered",
+        )
     };
     let number = crate::domain::ReceiptNumber::new(number).map_err(internal)?;
     let issued = row
@@ -621,13 +626,19 @@ fn receipt_pdf(
         .unwrap_or_default()
         .with_timezone(&crate::ops::china_time());
     let job = crate::runtime::SlipJob {
-        slip: crate::session::Slip::Receipt { number, valid_until, doc: row.doc, region: row.region.clone() },
+        slip: crate::session::Slip::Receipt {
+            number,
+            valid_until,
+            doc: row.doc,
+            region: row.region.clone(),
+        },
         photo: photo.map(crate::domain::PhotoJpeg),
         masked_name: None,
         issued_at: issued,
     };
     let receipt = crate::receipt::model::Receipt::build(&job, &svc.cfg, None).map_err(|e| internal(e.to_string()))?;
-    let bytes = crate::receipt::pdf::render(&receipt, crate::receipt::pdf::PageSize::A6).map_err(|e| internal(e.to_string()))?;
+    let bytes = crate::receipt::pdf::render(&receipt, crate::receipt::pdf::PageSize::A6)
+        .map_err(|e| internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response())
 }
 

@@ -80,10 +80,17 @@ pub fn made_photo(spec: &crate::config::DocumentSpec) -> PhotoJpeg {
         return PhotoJpeg(b.clone());
     }
     let frames = crate::camera::replay::BUILTIN_FRAMES;
-    let capture = image::load_from_memory(frames[frames.len() - 1]).expect("built-in frame").to_rgb8();
+    let capture = image::load_from_memory(frames[frames.len() - 1])
+        .expect("built-in frame")
+        .to_rgb8();
     let mut maker = crate::vision::Maker::new().expect("vision models");
-    let photo = maker.make(&capture, spec).unwrap_or_else(|r| panic!("the built-in frame must make a compliant photo: {r:?}"));
-    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, photo.0.clone());
+    let photo = maker
+        .make(&capture, spec)
+        .unwrap_or_else(|r| panic!("the built-in frame must make a compliant photo: {r:?}"));
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, photo.0.clone());
     photo
 }
 

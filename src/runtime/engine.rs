@@ -433,8 +433,15 @@ impl Backends {
             .with_context(|| format!("camera {}", cfg.devices.camera))?;
         let guide = crate::vision::LiveGuide::new().context("vision models")?;
         let maker = crate::vision::Maker::new().context("vision models")?;
-        let uploader = crate::review::client::open(cfg).with_context(|| format!("review service {}", cfg.devices.review))?;
+        let uploader =
+            crate::review::client::open(cfg).with_context(|| format!("review service {}", cfg.devices.review))?;
         let printer = crate::printer::open(cfg).with_context(|| format!("printer {}", cfg.devices.printer))?;
-        Ok(Backends { camera, guide: Box::new(guide), maker: Box::new(maker), uploader, printer })
+        Ok(Backends {
+            camera,
+            guide: Box::new(guide),
+            maker: Box::new(maker),
+            uploader,
+            printer,
+        })
     }
 }

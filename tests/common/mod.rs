@@ -65,8 +65,13 @@ pub fn review_center(dir: &Path, keys: &Path, auto_approve: u64, port: u16) -> P
         .stderr(std::fs::File::create(dir.join(format!("review-{port}.log"))).unwrap())
         .spawn()
         .unwrap();
-    let p = Proc { child, name: "review-center" };
-    wait_for("review centre", Duration::from_secs(30), || http_get(port, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")));
+    let p = Proc {
+        child,
+        name: "review-center",
+    };
+    wait_for("review centre", Duration::from_secs(30), || {
+        http_get(port, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+    });
     p
 }
 
@@ -83,7 +88,10 @@ pub fn printer_sim(dir: &Path, extra: &[&str]) -> Proc {
         .stderr(std::fs::File::create(dir.join("printer-sim.log")).unwrap())
         .spawn()
         .unwrap();
-    let p = Proc { child, name: "printer-sim" };
+    let p = Proc {
+        child,
+        name: "printer-sim",
+    };
     wait_for("printer pty", Duration::from_secs(30), || link.exists());
     p
 }
