@@ -26,7 +26,7 @@ impl ReceiptNumber {
     }
     /// Code128 set C needs an even number of digits (fits 58 mm paper).
     pub fn is_even_digits(&self) -> bool {
-        self.0.len() % 2 == 0 && self.0.bytes().all(|b| b.is_ascii_digit())
+        self.0.len().is_multiple_of(2) && self.0.bytes().all(|b| b.is_ascii_digit())
     }
 }
 

@@ -98,7 +98,7 @@ fn a_full_session_prints_the_number_the_centre_issued_and_leaves_nothing_persona
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let number = v["receipt_number"].as_str().expect("a receipt number").to_string();
     assert!(
-        number.len() % 2 == 0 && number.bytes().all(|b| b.is_ascii_digit()),
+        number.len().is_multiple_of(2) && number.bytes().all(|b| b.is_ascii_digit()),
         "{number}"
     );
     assert!(v["stages_ms"]["posing"].as_f64().unwrap() > 0.0);

@@ -269,7 +269,7 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
         write!(
             s,
             "POST /v1/submissions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nIdempotency-Key: b8\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            k.unwrap(),
+            KEY_A,
             200 * 1024
         )
         .unwrap();

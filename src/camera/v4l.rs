@@ -250,7 +250,7 @@ pub fn decode(fourcc: FrameFormat, res: Resolution, data: &[u8]) -> Result<image
 /// YUYV (Y0 U Y1 V) to RGB with the BT.601 limited-range matrix, in integer maths.
 pub fn yuyv_to_rgb(w: u32, h: u32, data: &[u8]) -> Result<image::RgbImage, String> {
     let need = w as usize * h as usize * 2;
-    if data.len() < need || w % 2 != 0 {
+    if data.len() < need || !w.is_multiple_of(2) {
         return Err(format!("YUYV frame of {} bytes is short for {w}x{h}", data.len()));
     }
     let mut out = vec![0u8; w as usize * h as usize * 3];

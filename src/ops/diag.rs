@@ -92,6 +92,7 @@ pub fn device_checks(cfg: &Config) -> Vec<Check> {
         camera(cfg),
         printer(cfg),
         review(cfg),
+        outbox(cfg),
         clock(),
     ]
 }

@@ -12,7 +12,7 @@ pub enum CodeSet {
 }
 
 pub fn code_set(data: &str) -> CodeSet {
-    if !data.is_empty() && data.len() % 2 == 0 && data.bytes().all(|b| b.is_ascii_digit()) {
+    if !data.is_empty() && data.len().is_multiple_of(2) && data.bytes().all(|b| b.is_ascii_digit()) {
         CodeSet::C
     } else {
         CodeSet::B

@@ -344,7 +344,7 @@ mod tests {
     fn pattern(n: usize, blur: usize) -> Vec<f32> {
         let sharp: Vec<f32> = (0..n * n)
             .map(|i| {
-                if ((i % n) / 16 + (i / n) / 16) % 2 == 0 {
+                if ((i % n) / 16 + (i / n) / 16).is_multiple_of(2) {
                     60.0
                 } else {
                     200.0
