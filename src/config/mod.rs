@@ -585,6 +585,9 @@ impl Config {
                 }
             }
         }
+        // The default printer writes PDFs under the data directory: follow a data_dir
+        // the file moves, unless the file names its own printer.
+        let sets_printer = user.get("devices").and_then(|d| d.get("printer")).is_some();
         deep_merge(&mut merged, user);
         let de = toml::Value::Table(merged);
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -592,6 +595,13 @@ impl Config {
             let message = e.into_inner().message().trim().to_string();
             ConfigError::invalid(&origin, &field, message)
         })?;
+        let mut config = config;
+        if !sets_printer {
+            let spec = format!("pdf:{}", config.kiosk.data_dir.join("receipts").display());
+            config.devices.printer = spec
+                .parse()
+                .map_err(|e: DeviceError| ConfigError::invalid(&origin, "kiosk.data_dir", e.to_string()))?;
+        }
         config.validate(&origin)?;
         Ok(config)
     }

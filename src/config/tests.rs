@@ -242,3 +242,16 @@ fn region_code_rules() {
     );
     assert!(RegionCode::new("440000").unwrap().province().is_none());
 }
+
+#[test]
+fn default_pdf_printer_follows_the_data_dir() {
+    let c = parse("[kiosk]\ndata_dir = \"/srv/kiosk\"\n").unwrap();
+    assert_eq!(
+        c.devices.printer.device(),
+        &Device::Pdf {
+            dir: "/srv/kiosk/receipts".into()
+        }
+    );
+    let c = parse("[kiosk]\ndata_dir = \"/srv/kiosk\"\n[devices]\nprinter = \"none\"\n").unwrap();
+    assert_eq!(c.devices.printer.device(), &Device::None);
+}
