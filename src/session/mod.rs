@@ -456,7 +456,8 @@ impl Session {
                     reasons,
                 };
             }
-            (S::Posing { doc, region, .. }, E::PhotoMade { capture, photo }) => {
+            // From posing, or on the details screen when a kept capture was remade (再办一项).
+            (S::Posing { doc, region, .. } | S::Details { doc, region, .. }, E::PhotoMade { capture, photo }) => {
                 self.data.capture = Some(capture);
                 self.data.photo = Some(photo);
                 let retakes_left = self.rules.retake_limit.saturating_sub(self.retakes);
@@ -476,20 +477,6 @@ impl Session {
                     hint,
                     reasons,
                 };
-            }
-            // A remade photo (再办一项) arrives while still on the details → review path.
-            (S::Details { doc, region, .. }, E::PhotoMade { capture, photo }) => {
-                self.data.capture = Some(capture);
-                self.data.photo = Some(photo);
-                let retakes_left = self.rules.retake_limit.saturating_sub(self.retakes);
-                self.go(
-                    S::ReviewPhoto {
-                        doc,
-                        region,
-                        retakes_left,
-                    },
-                    fx,
-                );
             }
             (S::Details { doc, region, .. }, E::PhotoFailed(reasons)) => {
                 self.data.capture = None;
