@@ -90,6 +90,20 @@ fn right_pin_opens_the_menu_and_the_reload_wizard_resets_paper() {
     r.wait_for("合上上盖，撕去多余纸头", 2);
     r.tap("已完成，下一步");
     r.wait_for("打印测试页并检查", 2);
+    let before = r.jobs.lock().unwrap().len();
+    r.tap("打印测试页");
+    let t0 = std::time::Instant::now();
+    while r.jobs.lock().unwrap().len() == before {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "the test print never reached the printer"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(matches!(
+        &r.jobs.lock().unwrap().last().unwrap().slip,
+        kiosk::session::Slip::Receipt { number, .. } if number.as_str() == "TEST-PRINT"
+    ));
     r.tap("测试页正常，完成换纸");
     r.wait_for("纸张计数已重置 / paper counter reset", 2);
     // The printer's counter really was reset (the runtime called reloaded()).

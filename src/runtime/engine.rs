@@ -175,6 +175,32 @@ impl Engine {
         self.paper
     }
 
+    /// The operator's test print: a slip numbered `TEST-PRINT` for the first offered
+    /// document and region, through the same journal and printer as a receipt.
+    pub fn test_print(&mut self) -> Result<(), String> {
+        let doc = *self.cfg.offered_documents().first().ok_or("no document is offered")?;
+        let region = self
+            .cfg
+            .regions_for(doc)
+            .first()
+            .map(|(c, _)| (*c).clone())
+            .ok_or("no region")?;
+        let now = chrono::Utc::now().with_timezone(&crate::ops::china_time());
+        let job = SlipJob {
+            slip: crate::session::Slip::Receipt {
+                number: crate::domain::ReceiptNumber::new("TEST-PRINT")?,
+                valid_until: now.date_naive(),
+                doc,
+                region,
+            },
+            photo: None,
+            masked_name: None,
+            issued_at: now,
+        };
+        log::info!("operator: test print");
+        self.b.printer.print(job)
+    }
+
     pub fn printer(&mut self) -> &mut dyn SlipPrinter {
         self.b.printer.as_mut()
     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 enum Msg {
     Event(Event),
     PrinterReloaded,
+    TestPrint,
     Stop,
 }
 
@@ -53,6 +54,11 @@ impl Kiosk {
                         Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
                         Ok(Msg::Event(e)) => {
                             engine.handle(e);
+                        }
+                        Ok(Msg::TestPrint) => {
+                            if let Err(e) = engine.test_print() {
+                                log::warn!("test print: {e}");
+                            }
                         }
                         Ok(Msg::PrinterReloaded) => {
                             if let Err(e) = engine.printer().reloaded() {
@@ -97,6 +103,11 @@ impl Kiosk {
     /// The operator finished the paper-reload wizard.
     pub fn printer_reloaded(&self) {
         let _ = self.tx.send(Msg::PrinterReloaded);
+    }
+
+    /// The operator's test print (reload wizard): a slip numbered `TEST-PRINT`.
+    pub fn test_print(&self) {
+        let _ = self.tx.send(Msg::TestPrint);
     }
 
     pub fn view(&self) -> View {

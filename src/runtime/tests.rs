@@ -191,3 +191,19 @@ fn kiosk_thread_reaches_posing_and_shows_preview() {
     assert_eq!(k.view().state.name(), "posing");
     assert_eq!(k.take_speech(), vec!["face_size".to_string()]);
 }
+
+#[test]
+fn test_print_goes_through_the_printer() {
+    let printer = RecordingPrinter::default();
+    let jobs = printer.jobs.clone();
+    let mut e = engine(
+        ScriptedGuide::new(0, 1),
+        PlainMaker { refuse: false },
+        ScriptedUploader::approving(1),
+        printer,
+    );
+    e.test_print().unwrap();
+    let jobs = jobs.lock().unwrap();
+    assert!(matches!(&jobs[0].slip, Slip::Receipt { number, .. } if number.as_str() == "TEST-PRINT"));
+    assert!(jobs[0].photo.is_none() && jobs[0].masked_name.is_none());
+}

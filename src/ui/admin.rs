@@ -111,10 +111,8 @@ impl Inner {
                 g.set_reload_step(step);
             }
             "reload-test-print" => {
-                // Needs a test-print call on the runtime (Kiosk owns the printer).
-                g.set_admin_message(
-                    "测试打印尚不可用：运行时未提供测试打印接口 / test print not available in this build".into(),
-                );
+                self.kiosk.test_print();
+                g.set_admin_message("测试打印已发送，请检查打印效果 / test print sent: check the slip".into());
             }
             "reload-finish" => {
                 self.kiosk.printer_reloaded();
