@@ -40,19 +40,8 @@ clips!(
     "still_there",
 );
 
-/// The capture-check names (photo-standards.md §3): each must have a clip.
-pub const CHECK_IDS: [&str; 10] = [
-    "face_count",
-    "face_size",
-    "face_position",
-    "head_pose",
-    "eyes_visible",
-    "exposure",
-    "lighting",
-    "sharpness",
-    "background",
-    "accessory",
-];
+/// The capture-check names: each must have a clip. The one list is vision's.
+pub use crate::vision::checks::CHECK_NAMES as CHECK_IDS;
 
 /// A parsed PCM WAV (what espeak-ng writes: 16-bit little-endian).
 #[derive(Debug, Clone, PartialEq)]
