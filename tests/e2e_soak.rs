@@ -41,17 +41,34 @@ fn sessions_back_to_back_do_not_leak_memory_or_files() {
         .map(|v| v["receipt_number"].as_str().expect("a receipt"))
         .collect();
     assert_eq!(numbers.len(), runs, "one distinct receipt per session");
-    // Compare after warm-up (models loaded, caches filled) with the end.
-    let warm = &lines[2.min(runs - 1)];
-    let last = &lines[runs - 1];
-    let (rss0, rss1) = (warm["rss_kb"].as_u64().unwrap(), last["rss_kb"].as_u64().unwrap());
-    let (fd0, fd1) = (warm["open_fds"].as_u64().unwrap(), last["open_fds"].as_u64().unwrap());
-    eprintln!("soak: {runs} sessions, RSS {rss0} kB -> {rss1} kB, fds {fd0} -> {fd1}");
-    assert!(
-        rss1 <= rss0 + 16 * 1024,
-        "RSS grew from {rss0} kB to {rss1} kB over {runs} sessions"
-    );
-    assert!(fd1 <= fd0 + 2, "open files grew from {fd0} to {fd1}");
+    // One RSS sample per session is noisy (±10 MB: it is read while the allocator still holds
+    // that session's frames), so compare the median of the first half after warm-up (models
+    // loaded, caches filled) with the median of the second half. A leak of 1 MB per session
+    // shows as ≥ 8 MB between the halves at 20 runs; noise measured over 40 runs stays < 3 MB.
+    let rss: Vec<u64> = lines.iter().map(|v| v["rss_kb"].as_u64().unwrap()).collect();
+    let fds: Vec<u64> = lines.iter().map(|v| v["open_fds"].as_u64().unwrap()).collect();
+    let steady = &rss[3.min(runs - 1)..];
+    let (early, late) = steady.split_at(steady.len() / 2);
+    let (rss0, rss1) = (median(early), median(late));
+    let (fd0, fd1) = (fds[3.min(runs - 1)], fds[runs - 1]);
+    eprintln!("soak: {runs} sessions, RSS median {rss0} kB -> {rss1} kB (samples {rss:?}), fds {fd0} -> {fd1}");
+    if runs >= 8 {
+        assert!(
+            rss1 <= rss0 + 8 * 1024,
+            "RSS median grew from {rss0} kB to {rss1} kB over {runs} sessions: {rss:?}"
+        );
+    }
+    assert!(fd1 <= fd0 + 2, "open files grew from {fd0} to {fd1}: {fds:?}");
     let receipts = std::fs::read_dir(dir.path().join("data/receipts")).unwrap().count();
     assert_eq!(receipts, runs, "one PDF per session");
+}
+
+fn median(v: &[u64]) -> u64 {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    if v.is_empty() {
+        0
+    } else {
+        v[v.len() / 2]
+    }
 }
