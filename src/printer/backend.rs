@@ -78,14 +78,6 @@ impl SerialSlipPrinter {
             paper: status,
         })
     }
-
-    /// Operator reprint by number: `job` is the receipt fetched again from the review
-    /// service; it prints marked 补打 with the reprint time.
-    pub fn reprint(&mut self, job: SlipJob) -> Result<(), String> {
-        self.tx
-            .send(Cmd::Print(job, true))
-            .map_err(|_| "printer thread stopped".to_string())
-    }
 }
 
 impl SlipPrinter for SerialSlipPrinter {
@@ -107,6 +99,13 @@ impl SlipPrinter for SerialSlipPrinter {
             .map_err(|_| "printer thread stopped".to_string())?;
         rx.recv_timeout(Duration::from_secs(5))
             .map_err(|_| "printer thread did not answer".to_string())?
+    }
+    /// Operator reprint by number: `job` is the receipt fetched again from the review
+    /// service; it is journalled as a reprint and prints marked 补打 with the reprint time.
+    fn reprint(&mut self, job: SlipJob) -> Result<(), String> {
+        self.tx
+            .send(Cmd::Print(job, true))
+            .map_err(|_| "printer thread stopped / 打印线程已停止".to_string())
     }
 }
 
@@ -347,11 +346,18 @@ impl PdfSlipPrinter {
         })
     }
 
-    fn write(&self, job: &SlipJob) -> Result<PathBuf, PrinterError> {
-        let r = Receipt::build(job, &self.cfg, None)?;
+    fn write(&self, job: &SlipJob, reprint: bool) -> Result<PathBuf, PrinterError> {
+        let now = chrono::Utc::now().with_timezone(&crate::ops::china_time());
+        let r = Receipt::build(job, &self.cfg, reprint.then_some(now))?;
         let bytes = crate::receipt::pdf::render(&r, crate::receipt::pdf::PageSize::Roll80)?;
-        let path = self.dir.join(format!("{}.pdf", r.key));
-        let tmp = self.dir.join(format!(".{}.pdf.tmp", r.key));
+        // A reprint never overwrites the original's file.
+        let name = if reprint {
+            format!("{}-reprint-{}", r.key, now.format("%Y%m%d%H%M%S"))
+        } else {
+            r.key.clone()
+        };
+        let path = self.dir.join(format!("{name}.pdf"));
+        let tmp = self.dir.join(format!(".{name}.pdf.tmp"));
         let out = |e: std::io::Error| PrinterError::Output {
             path: path.clone(),
             message: e.to_string(),
@@ -362,9 +368,9 @@ impl PdfSlipPrinter {
     }
 }
 
-impl SlipPrinter for PdfSlipPrinter {
-    fn print(&mut self, job: SlipJob) -> Result<(), String> {
-        match self.write(&job) {
+impl PdfSlipPrinter {
+    fn emit(&mut self, job: &SlipJob, reprint: bool) {
+        match self.write(job, reprint) {
             Ok(p) => self.events.push_back(PrinterEvent::Printed {
                 at: p.display().to_string(),
             }),
@@ -373,6 +379,12 @@ impl SlipPrinter for PdfSlipPrinter {
                 self.events.push_back(PrinterEvent::Fault(e.to_string()));
             }
         }
+    }
+}
+
+impl SlipPrinter for PdfSlipPrinter {
+    fn print(&mut self, job: SlipJob) -> Result<(), String> {
+        self.emit(&job, false);
         Ok(())
     }
     fn poll(&mut self) -> Option<PrinterEvent> {
@@ -382,6 +394,10 @@ impl SlipPrinter for PdfSlipPrinter {
         PaperStatus::default()
     }
     fn reloaded(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    fn reprint(&mut self, job: SlipJob) -> Result<(), String> {
+        self.emit(&job, true);
         Ok(())
     }
 }

@@ -26,6 +26,9 @@ pub enum JobState {
     Confirmed,
     Spoiled,
     Reprinted,
+    /// Given up before its cut was confirmed (`kiosk receipt --reprint` whose printer
+    /// failed): the operator was told; never printed later.
+    Cancelled,
 }
 
 impl JobState {
@@ -36,6 +39,7 @@ impl JobState {
             JobState::Confirmed => "confirmed",
             JobState::Spoiled => "spoiled",
             JobState::Reprinted => "reprinted",
+            JobState::Cancelled => "cancelled",
         }
     }
     fn parse(s: &str) -> JobState {
@@ -44,6 +48,7 @@ impl JobState {
             "sent" => JobState::Sent,
             "confirmed" => JobState::Confirmed,
             "spoiled" => JobState::Spoiled,
+            "cancelled" => JobState::Cancelled,
             _ => JobState::Reprinted,
         }
     }
@@ -180,6 +185,8 @@ impl Journal {
                 },
             ),
         };
+        // Operator reprints are their own kind of entry (an audit of who got a second slip).
+        let kind = if reprint { "reprint" } else { kind };
         let payload = serde_json::to_string(&Payload {
             slip: dto,
             issued_at: job.issued_at.to_rfc3339(),
@@ -209,8 +216,8 @@ impl Journal {
     pub fn set_state(&mut self, id: i64, state: JobState) -> Result<(), JournalError> {
         let t = now();
         let sql = match state {
-            // Nothing personal and no slip survives `confirmed`.
-            JobState::Confirmed => {
+            // Nothing personal and no slip survives `confirmed` (or `cancelled`).
+            JobState::Confirmed | JobState::Cancelled => {
                 "UPDATE jobs SET state = ?1, updated_at = ?2, payload = NULL, photo = NULL WHERE id = ?3"
             }
             JobState::Spoiled => "UPDATE jobs SET state = ?1, updated_at = ?2, attempts = attempts + 1 WHERE id = ?3",
@@ -219,7 +226,7 @@ impl Journal {
         self.conn
             .execute(sql, params![state.as_str(), t, id])
             .map_err(|e| self.err(e))?;
-        if state == JobState::Confirmed {
+        if matches!(state, JobState::Confirmed | JobState::Cancelled) {
             // Old page images with the photo live on in the WAL until it is truncated.
             self.conn
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
@@ -323,6 +330,40 @@ impl Journal {
             v.push((id, JobState::parse(&s)));
         }
         Ok(v)
+    }
+}
+
+/// One journal row as the operator and the tests see it (nothing personal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalRow {
+    pub id: i64,
+    /// `receipt`, `claim` or `reprint` (an operator reprint).
+    pub kind: String,
+    pub state: JobState,
+    /// The photo/name payload is still held (only until `confirmed`).
+    pub holds_payload: bool,
+}
+
+impl Journal {
+    /// Every row for a number or claim code, oldest first.
+    pub fn rows(&self, key: &str) -> Result<Vec<JournalRow>, JournalError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, kind, state, payload IS NOT NULL OR photo IS NOT NULL FROM jobs WHERE key = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([key], |r| {
+                Ok(JournalRow {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    state: JobState::parse(&r.get::<_, String>(2)?),
+                    holds_payload: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 }
 

@@ -59,6 +59,39 @@ pub fn print_once(cfg: &Config, spec: &PrinterSpec, receipt: &Receipt) -> Result
     Ok(path.display().to_string())
 }
 
+/// An operator reprint on `spec` right now (`kiosk receipt --reprint --printer`): the
+/// job is journalled as a `reprint` entry, printed marked 补打 with the reprint time, and
+/// confirmed by the cut; if the printer fails it is cancelled (the operator is told and
+/// retries), so it never comes out unannounced later. Returns the device path.
+pub fn reprint_once(cfg: &Config, spec: &PrinterSpec, job: &crate::runtime::SlipJob) -> Result<String, PrinterError> {
+    let Device::Serial { path, baud, paper } = spec.device() else {
+        return Err(PrinterError::Settings(format!("{spec} is not a serial printer")));
+    };
+    let settings = escpos::EncodeSettings::new(&cfg.printer, paper.dots()).map_err(PrinterError::Settings)?;
+    let now = chrono::Utc::now().with_timezone(&crate::ops::china_time());
+    let receipt = Receipt::build(job, cfg, Some(now))?;
+    let encoded = escpos::encode(&receipt, &settings);
+    let mut journal = journal::Journal::open(&backend::journal_path(cfg), cfg.printer.roll_length_mm)?;
+    let id = journal.queue(job, true)?;
+    journal.set_state(id, journal::JobState::Sent)?;
+    let mut link = serial::Link::new(path, serial::LinkSettings::new(&cfg.printer, *baud));
+    match link.print(&encoded, &mut || {}) {
+        Ok(_) => {
+            journal.set_state(id, journal::JobState::Confirmed)?;
+            let mm = (crate::receipt::pdf::height_dots(&receipt) / 8.0) as u32;
+            journal.count_slip(false, mm)?;
+            Ok(path.display().to_string())
+        }
+        Err(e) => {
+            journal.set_state(id, journal::JobState::Cancelled)?;
+            if link.written > 0 {
+                journal.count_slip(true, 0)?;
+            }
+            Err(e)
+        }
+    }
+}
+
 /// One status check of a serial printer (DLE EOT 1–4), for `kiosk diag`: the health or
 /// why it could not be read. `pdf:` and `none` have no status to read.
 pub fn probe(cfg: &Config) -> Result<status::Health, PrinterError> {

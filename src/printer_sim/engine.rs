@@ -51,6 +51,9 @@ pub struct Engine {
     qr_ec: u8,
     qr_data: Vec<u8>,
     canvas: Vec<u8>,
+    /// The text lines printed on the slip in progress, written beside its PNG as
+    /// `NNNN.txt` (a transcript for tests and people; barcodes are read from the PNG).
+    text: Vec<String>,
     pub slips: u32,
     pub log: Vec<String>,
     pub clipped: u64,
@@ -83,6 +86,7 @@ impl Engine {
             qr_ec: 48,
             qr_data: Vec::new(),
             canvas: Vec::new(),
+            text: Vec::new(),
             slips: 0,
             log: Vec::new(),
             clipped: 0,
@@ -296,6 +300,7 @@ impl Engine {
         if line.is_empty() {
             return;
         }
+        self.text.push(line.iter().map(|(c, _)| *c).collect());
         let cell = 12 * self.mag_w;
         let width: u32 = line
             .iter()
@@ -459,6 +464,7 @@ impl Engine {
     pub fn spoil(&mut self) {
         self.line.clear();
         if self.canvas.is_empty() {
+            self.text.clear();
             return;
         }
         self.slips += 1;
@@ -469,8 +475,13 @@ impl Engine {
     fn save(&mut self, name: &str) {
         let rows = self.rows();
         let canvas = std::mem::take(&mut self.canvas);
+        let text = std::mem::take(&mut self.text);
         if rows == 0 {
             return;
+        }
+        let txt = self.out.join(name.replace(".png", ".txt"));
+        if let Err(e) = std::fs::write(&txt, text.join("\n") + "\n") {
+            self.note(format!("cannot write {}: {e}", txt.display()));
         }
         let path = self.out.join(name);
         let img = image::GrayImage::from_raw(self.width, rows, canvas).expect("canvas size");

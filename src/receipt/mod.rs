@@ -7,5 +7,6 @@ pub mod font;
 pub mod model;
 pub mod pdf;
 pub mod raster;
+pub mod reprint;
 
 pub use model::{Receipt, ReceiptError};

@@ -170,18 +170,91 @@ impl ReviewClient {
 
     /// Fetches a receipt again by number (operator reprint), with this kiosk's key.
     pub fn fetch_receipt(&self, number: &crate::domain::ReceiptNumber) -> Result<ReceiptView, ReviewError> {
-        let url = format!("{}/v1/receipts/{}", self.shared.opts.base_url, number);
-        let (status, body) = get(&self.shared, &url).map_err(|message| ReviewError::Http {
+        fetch_receipt_view(
+            &self.shared.agent,
+            &self.shared.opts.base_url,
+            &self.shared.opts.key,
+            self.shared.opts.max_response_bytes,
+            number,
+        )
+    }
+}
+
+/// `GET /v1/receipts/{number}` with the kiosk key: shared by the client and [`ReceiptFetcher`].
+fn fetch_receipt_view(
+    agent: &ureq::Agent,
+    base_url: &str,
+    key: &str,
+    limit: u64,
+    number: &crate::domain::ReceiptNumber,
+) -> Result<ReceiptView, ReviewError> {
+    let url = format!("{base_url}/v1/receipts/{number}");
+    let (status, body) = agent
+        .get(&url)
+        .header("authorization", format!("Bearer {key}"))
+        .call()
+        .map_err(|e| format!("GET {url}: {e}"))
+        .and_then(|r| read_limited(r, limit))
+        .map_err(|message| ReviewError::Http {
             url: url.clone(),
             message,
         })?;
-        if status != 200 {
-            return Err(api_error(status, &body));
-        }
-        serde_json::from_slice(&body).map_err(|e| ReviewError::Http {
-            url,
-            message: format!("unreadable receipt: {e}"),
+    if status != 200 {
+        return Err(api_error(status, &body));
+    }
+    serde_json::from_slice(&body).map_err(|e| ReviewError::Http {
+        url,
+        message: format!("unreadable receipt: {e}"),
+    })
+}
+
+/// Fetches receipts for reprints without opening the outbox (`kiosk receipt --reprint`
+/// runs beside a live kiosk, whose outbox it must not touch).
+pub struct ReceiptFetcher {
+    agent: ureq::Agent,
+    base_url: String,
+    key: String,
+    /// Keeps an in-process service alive for `review = "embedded"`.
+    _embedded: Option<EmbeddedHandle>,
+}
+
+impl ReceiptFetcher {
+    /// For `cfg.devices.review`: the URL with `review_key_file`, or the embedded service
+    /// (started in-process on the data directory's review database).
+    pub fn open(cfg: &Config) -> Result<ReceiptFetcher, ReviewError> {
+        let (base_url, key, embedded) = match cfg.devices.review.device() {
+            Device::Embedded => {
+                let h = super::embedded::start(cfg)?;
+                (h.url.clone(), h.key.clone(), Some(h))
+            }
+            Device::Http { url } => {
+                let key_file = cfg.devices.review_key_file.as_ref().ok_or_else(|| {
+                    ReviewError::Config("devices.review_key_file is required for an http(s) review service".into())
+                })?;
+                (
+                    url.trim_end_matches('/').to_string(),
+                    super::keys::read_key_file(key_file)?,
+                    None,
+                )
+            }
+            other => return Err(ReviewError::Config(format!("`{other:?}` is not a review service"))),
+        };
+        let config = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_global(Some(Duration::from_secs(20)))
+            .http_status_as_error(false)
+            .user_agent(concat!("kiosk/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(ReceiptFetcher {
+            agent: ureq::Agent::new_with_config(config),
+            base_url,
+            key,
+            _embedded: embedded,
         })
+    }
+
+    pub fn fetch(&self, number: &crate::domain::ReceiptNumber) -> Result<ReceiptView, ReviewError> {
+        fetch_receipt_view(&self.agent, &self.base_url, &self.key, 4 * 1024 * 1024, number)
     }
 }
 
@@ -251,6 +324,14 @@ impl Uploader for ReviewClient {
             }
             self.shared.notify();
         }
+    }
+
+    fn fetch_receipt(&mut self, number: &crate::domain::ReceiptNumber) -> Result<crate::runtime::SlipJob, Prompt> {
+        let view = ReviewClient::fetch_receipt(self, number).map_err(|e| {
+            log::warn!("reprint {number}: {e}");
+            crate::receipt::reprint::fetch_error(number, &e)
+        })?;
+        crate::receipt::reprint::job_from_view(number, view)
     }
 }
 

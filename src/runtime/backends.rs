@@ -65,6 +65,12 @@ pub trait Uploader: Send {
     fn poll(&mut self) -> Option<Decision>;
     /// The person left: keep the submission settling in the background, print nothing.
     fn abandon(&mut self);
+    /// Fetches an issued receipt again by number (operator reprint, issue #5): the slip's
+    /// facts and photo as the review service keeps them. Blocks for one request.
+    fn fetch_receipt(&mut self, number: &ReceiptNumber) -> Result<SlipJob, Prompt> {
+        let _ = number;
+        Err(crate::receipt::reprint::unavailable())
+    }
 }
 
 /// A slip to print, with what the receipt layout needs beyond the [`Slip`].
@@ -102,6 +108,12 @@ pub trait SlipPrinter: Send {
     fn paper(&mut self) -> PaperStatus;
     /// The operator loaded a new roll (reload wizard): reset the paper counter.
     fn reloaded(&mut self) -> Result<(), String>;
+    /// Queues an operator reprint (issue #5): printed marked 补打 with the reprint time,
+    /// journalled as a reprint. Printers that cannot reprint say so.
+    fn reprint(&mut self, job: SlipJob) -> Result<(), String> {
+        let _ = job;
+        Err("this printer cannot reprint / 此打印机不支持补打".into())
+    }
 }
 
 /// Paper counters kept by the print journal.

@@ -201,6 +201,13 @@ impl Engine {
         self.b.printer.print(job)
     }
 
+    /// Operator reprint by number (issue #5): fetched again from the review service and
+    /// queued on the printer marked 补打. Blocks the loop for the one fetch (the operator
+    /// screen is up, no session runs).
+    pub fn reprint(&mut self, number: &crate::domain::ReceiptNumber) -> Result<(), Prompt> {
+        crate::receipt::reprint::reprint(self.b.uploader.as_mut(), self.b.printer.as_mut(), &self.cfg, number)
+    }
+
     pub fn printer(&mut self) -> &mut dyn SlipPrinter {
         self.b.printer.as_mut()
     }

@@ -13,6 +13,7 @@ enum Msg {
     Event(Event),
     PrinterReloaded,
     TestPrint,
+    Reprint(crate::domain::ReceiptNumber, Sender<Result<(), crate::domain::Prompt>>),
     Stop,
 }
 
@@ -59,6 +60,9 @@ impl Kiosk {
                             if let Err(e) = engine.test_print() {
                                 log::warn!("test print: {e}");
                             }
+                        }
+                        Ok(Msg::Reprint(number, reply)) => {
+                            let _ = reply.send(engine.reprint(&number));
                         }
                         Ok(Msg::PrinterReloaded) => {
                             if let Err(e) = engine.printer().reloaded() {
@@ -108,6 +112,14 @@ impl Kiosk {
     /// The operator's test print (reload wizard): a slip numbered `TEST-PRINT`.
     pub fn test_print(&self) {
         let _ = self.tx.send(Msg::TestPrint);
+    }
+
+    /// Operator reprint by number: the answer (queued, or why not) arrives on the
+    /// returned channel once the receipt was fetched.
+    pub fn reprint(&self, number: crate::domain::ReceiptNumber) -> mpsc::Receiver<Result<(), crate::domain::Prompt>> {
+        let (tx, rx) = mpsc::channel();
+        let _ = self.tx.send(Msg::Reprint(number, tx));
+        rx
     }
 
     pub fn view(&self) -> View {

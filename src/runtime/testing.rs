@@ -117,6 +117,8 @@ impl Uploader for ScriptedUploader {
 #[derive(Default)]
 pub struct RecordingPrinter {
     pub jobs: Arc<Mutex<Vec<SlipJob>>>,
+    /// Operator reprints ([`SlipPrinter::reprint`]), kept apart from first prints.
+    pub reprints: Arc<Mutex<Vec<SlipJob>>>,
     pub fault_first: Option<String>,
     pub events: Vec<PrinterEvent>,
 }
@@ -145,6 +147,11 @@ impl SlipPrinter for RecordingPrinter {
     }
     fn reloaded(&mut self) -> Result<(), String> {
         self.jobs.lock().unwrap().clear();
+        Ok(())
+    }
+    fn reprint(&mut self, job: SlipJob) -> Result<(), String> {
+        self.reprints.lock().unwrap().push(job);
+        self.events.push(PrinterEvent::Printed { at: "memory".into() });
         Ok(())
     }
 }
