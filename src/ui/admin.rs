@@ -19,6 +19,8 @@ pub struct Admin {
     lockout: Lockout,
     pin_state: i32,
     reload_step: i32,
+    /// The operator reprint waiting for the runtime's answer (see `reprint.rs`).
+    pub(super) reprint: Option<super::reprint::PendingReprint>,
 }
 
 impl Admin {
@@ -123,16 +125,7 @@ impl Inner {
                 g.set_admin_message(SharedString::new());
                 g.set_admin_page("reprint".into());
             }
-            "reprint" => {
-                let msg = match crate::domain::ReceiptNumber::new(arg) {
-                    Ok(n) => {
-                        log::warn!("operator: reprint of {n} requested; the runtime has no reprint call yet");
-                        "补打尚不可用：运行时未提供补打接口 / reprint not available in this build".to_string()
-                    }
-                    Err(_) => "回执号格式不正确 / not a receipt number".to_string(),
-                };
-                g.set_admin_message(msg.into());
-            }
+            "reprint" => self.reprint_request(arg),
             "export-csv" => {
                 let v = self.kiosk.view();
                 let msg = match export_counters(&self.cfg.kiosk.data_dir, &self.cfg.kiosk.id, &v.counters, &v.paper) {

@@ -273,6 +273,7 @@ impl Inner {
         if self.admin.borrow().locked_shown() {
             self.refresh_pin_wait();
         }
+        self.poll_reprint();
     }
 
     /// Out of service for the camera: once the V4L2 device node is back, tell the session

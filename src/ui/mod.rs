@@ -10,6 +10,7 @@ mod alsa_sink;
 pub mod audio;
 mod bridge;
 pub mod convert;
+mod reprint;
 mod smoke;
 mod generated {
     #![allow(clippy::all, clippy::pedantic)]
