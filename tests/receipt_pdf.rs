@@ -186,3 +186,90 @@ fn cli_writes_png_and_pdf_and_refuses_bad_numbers() {
         .stderr(predicates::str::contains("receipt_number_invalid"));
     assert!(!dir.path().join("bad.png").exists());
 }
+
+/// `kiosk receipt --pdf` with `--config`: the PDF's text as pdftotext reads it (squashed).
+fn cli_pdf_text(config: &Path, region: &str, doc: &str, out: &Path) -> String {
+    Command::cargo_bin("kiosk")
+        .unwrap()
+        .env_remove("KIOSK_CONFIG")
+        .arg("--config")
+        .arg(config)
+        .args([
+            "receipt", "--number", NUMBER, "--doc", doc, "--region", region, "--photo",
+        ])
+        .arg(photo_path())
+        .arg("--pdf")
+        .arg(out)
+        .assert()
+        .success();
+    squash(&pdf_text(out))
+}
+
+#[test]
+fn per_region_title_and_notes_override_the_template_in_the_pdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[kiosk]
+data_dir = "{}"
+
+[regions.440300.receipt.id-card]
+title = "深圳市{{document}}照片回执"
+notes = ["请携带本回执到深圳市任一户政窗口。", "Bring this slip to any Shenzhen counter."]
+
+# A province's layout applies to its cities unless they set their own.
+[regions.440000.receipt.exit-entry]
+notes = ["广东省出入境窗口专用。"]
+"#,
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+
+    // Shenzhen ID card: the region's own title and notes, none of the defaults.
+    let sz = cli_pdf_text(&config, "440300", "id-card", &dir.path().join("sz.pdf"));
+    assert!(sz.contains("深圳市居民身份证照片回执"), "{sz}");
+    assert!(!sz.contains("数字相片采集回执"), "default title still printed: {sz}");
+    assert!(sz.contains("请携带本回执到深圳市任一户政窗口。"), "{sz}");
+    assert!(sz.contains("Bringthisslipto"), "{sz}");
+    assert!(!sz.contains("办证窗口使用本回执"), "default notice still printed: {sz}");
+    assert!(
+        !sz.contains("无需另交照片"),
+        "default document note still printed: {sz}"
+    );
+
+    // Guangzhou ID card: untouched defaults (receipt.md §5).
+    let gz = cli_pdf_text(&config, "440100", "id-card", &dir.path().join("gz.pdf"));
+    assert!(gz.contains("广州市居民身份证数字相片采集回执"), "{gz}");
+    assert!(gz.contains("请在有效期内到广州市办证窗口使用本回执。"), "{gz}");
+    assert!(gz.contains("无需另交照片"), "{gz}");
+
+    // Guangzhou exit-entry: the province's notes, the default title.
+    let ee = cli_pdf_text(&config, "440100", "exit-entry", &dir.path().join("ee.pdf"));
+    assert!(ee.contains("广州市出入境证件数字相片采集回执"), "{ee}");
+    assert!(ee.contains("广东省出入境窗口专用。"), "{ee}");
+    assert!(
+        !ee.contains("回执号即图像号"),
+        "default exit-entry note still printed: {ee}"
+    );
+
+    // An empty title is a config error naming the field; nothing is written.
+    std::fs::write(&config, "[regions.440300.receipt.id-card]\ntitle = \" \"\n").unwrap();
+    Command::cargo_bin("kiosk")
+        .unwrap()
+        .env_remove("KIOSK_CONFIG")
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "receipt", "--number", NUMBER, "--doc", "id-card", "--region", "440300", "--photo",
+        ])
+        .arg(photo_path())
+        .arg("--pdf")
+        .arg(dir.path().join("bad.pdf"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("regions.440300.receipt.id-card.title"));
+    assert!(!dir.path().join("bad.pdf").exists());
+}

@@ -296,6 +296,25 @@ pub struct Region {
     /// Print the (masked) name on the slip; off by default (receipt.md §6.8).
     #[serde(default)]
     pub print_name: bool,
+    /// Receipt layout per document for this region (a province's apply to its cities,
+    /// a city's own win): `[regions.440300.receipt.id-card] title = …, notes = […]`.
+    #[serde(default)]
+    pub receipt: BTreeMap<DocumentId, ReceiptLayout>,
+}
+
+/// The receipt template's region-specific parts (receipt.md §5 rows 1 and 9); what is
+/// left out keeps the document's default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptLayout {
+    /// The title line; `{region}` and `{document}` are replaced by their Chinese names.
+    /// Default `{region}{document}数字相片采集回执`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The 使用说明 lines, replacing the default notice (请在有效期内到…办证窗口使用本回执)
+    /// and the document's own notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<Vec<String>>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -685,6 +704,31 @@ impl Config {
                     "list at least one document",
                 ));
             }
+            for (doc, layout) in &r.receipt {
+                let field = format!("regions.{code}.receipt.{doc}");
+                if layout
+                    .title
+                    .as_ref()
+                    .is_some_and(|t| t.trim().is_empty() || t.chars().count() > 64)
+                {
+                    return Err(ConfigError::invalid(
+                        o,
+                        &format!("{field}.title"),
+                        "must be 1–64 characters (leave it out for the default title)",
+                    ));
+                }
+                if layout
+                    .notes
+                    .as_ref()
+                    .is_some_and(|n| n.is_empty() || n.iter().any(|l| l.trim().is_empty()))
+                {
+                    return Err(ConfigError::invalid(
+                        o,
+                        &format!("{field}.notes"),
+                        "list at least one non-empty line (leave it out for the default notes)",
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -780,10 +824,33 @@ impl Config {
             .collect()
     }
 
-    /// Receipt title, e.g. 广东省居民身份证数字相片采集回执 (receipt.md §5).
+    /// Receipt title, e.g. 广东省居民身份证数字相片采集回执 (receipt.md §5), or the
+    /// region's `receipt.DOC.title`.
     pub fn receipt_title(&self, doc: DocumentId, region: &RegionCode) -> String {
         let region_name = self.regions.get(region).map(|r| r.name_zh.as_str()).unwrap_or("");
-        format!("{region_name}{}数字相片采集回执", self.documents[&doc].name_zh)
+        let doc_name = &self.documents[&doc].name_zh;
+        match self.receipt_layout(doc, region, |l| l.title.clone()) {
+            Some(t) => t.replace("{region}", region_name).replace("{document}", doc_name),
+            None => format!("{region_name}{doc_name}数字相片采集回执"),
+        }
+    }
+
+    /// The region's 使用说明 lines for `doc`, when its config replaces the defaults.
+    pub fn receipt_notes(&self, doc: DocumentId, region: &RegionCode) -> Option<Vec<String>> {
+        self.receipt_layout(doc, region, |l| l.notes.clone())
+    }
+
+    /// One part of the receipt layout: the city's own, else its province's.
+    fn receipt_layout<T>(
+        &self,
+        doc: DocumentId,
+        region: &RegionCode,
+        part: impl Fn(&ReceiptLayout) -> Option<T>,
+    ) -> Option<T> {
+        region_chain(Some(region))
+            .into_iter()
+            .rev()
+            .find_map(|c| self.regions.get(&c).and_then(|r| r.receipt.get(&doc)).and_then(&part))
     }
 
     /// The config as commented-free TOML (for `diag --print-config`).

@@ -14,6 +14,7 @@ fn region(code: &str, zh: &str, en: &str, docs: &[D], validity: &[(D, u32)]) -> 
             validity_days: validity.iter().copied().collect(),
             overrides: BTreeMap::new(),
             print_name: false,
+            receipt: BTreeMap::new(),
         },
     )
 }

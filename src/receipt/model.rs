@@ -218,9 +218,14 @@ impl Receipt {
                 e.push(left(format!("地点 Site: {}", cfg.kiosk.site_zh)));
                 e.push(Element::Feed(8));
                 e.push(text("使用说明 Instructions", Align::Left, Size::Normal, true));
-                e.push(left(format!("请在有效期内到{}办证窗口使用本回执。", reg.name_zh)));
-                for n in document_notes(*doc) {
-                    e.push(left(*n));
+                match cfg.receipt_notes(*doc, region) {
+                    Some(lines) => e.extend(lines.into_iter().map(left)),
+                    None => {
+                        e.push(left(format!("请在有效期内到{}办证窗口使用本回执。", reg.name_zh)));
+                        for n in document_notes(*doc) {
+                            e.push(left(*n));
+                        }
+                    }
                 }
                 Ok(Receipt {
                     key: number.as_str().to_string(),
