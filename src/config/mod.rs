@@ -411,6 +411,9 @@ pub struct PrinterSection {
     pub roll_length_mm: u32,
     /// QR content: the number only, or the public receipt URL.
     pub qr_content: QrContent,
+    /// Status poll of an idle printer (DLE EOT), in ms; 0 = off (faults then show only
+    /// at the next print).
+    pub idle_poll_ms: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -534,6 +537,7 @@ impl Config {
                 buffer_bytes: 4096,
                 roll_length_mm: 50_000,
                 qr_content: QrContent::Number,
+                idle_poll_ms: 2000,
             },
             audio: AudioSection {
                 mute: false,
@@ -670,6 +674,13 @@ impl Config {
         parse_hex_bytes(&self.printer.cut_command).map_err(|m| ConfigError::invalid(o, "printer.cut_command", m))?;
         if !(1..=255).contains(&self.printer.strip_rows) {
             return Err(ConfigError::invalid(o, "printer.strip_rows", "must be 1–255"));
+        }
+        if self.printer.idle_poll_ms != 0 && self.printer.idle_poll_ms < 100 {
+            return Err(ConfigError::invalid(
+                o,
+                "printer.idle_poll_ms",
+                "must be 0 (off) or at least 100 ms",
+            ));
         }
         if !(self.printer.gamma > 0.1 && self.printer.gamma < 5.0) {
             return Err(ConfigError::invalid(o, "printer.gamma", "must be between 0.1 and 5"));

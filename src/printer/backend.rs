@@ -14,7 +14,7 @@ use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The journal's file in the data directory.
 pub fn journal_path(cfg: &Config) -> PathBuf {
@@ -67,6 +67,10 @@ impl SerialSlipPrinter {
             paper: status.clone(),
             queue: VecDeque::new(),
             near_end: false,
+            idle_every: (cfg.printer.idle_poll_ms > 0)
+                .then(|| Duration::from_millis(u64::from(cfg.printer.idle_poll_ms))),
+            last_poll: Instant::now(),
+            seen: Seen::Unknown,
         };
         std::thread::Builder::new()
             .name("printer".into())
@@ -116,6 +120,14 @@ struct Pending {
     state: JobState,
 }
 
+/// The printer's state as the kiosk last reported it (so a poll reports changes only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Unknown,
+    Ready,
+    Fault(Fault),
+}
+
 struct Worker {
     cfg: Config,
     enc: EncodeSettings,
@@ -126,6 +138,10 @@ struct Worker {
     paper: Arc<Mutex<PaperStatus>>,
     queue: VecDeque<Pending>,
     near_end: bool,
+    /// Status poll interval while idle (`printer.idle_poll_ms`; `None` = off).
+    idle_every: Option<Duration>,
+    last_poll: Instant,
+    seen: Seen,
 }
 
 impl Worker {
@@ -148,10 +164,14 @@ impl Worker {
             Err(e) => log::error!("{e}"),
         }
         loop {
-            let wait = if self.queue.is_empty() {
-                Duration::from_millis(500)
-            } else {
+            let wait = if !self.queue.is_empty() {
                 Duration::ZERO
+            } else if let Some(every) = self.idle_every {
+                every
+                    .saturating_sub(self.last_poll.elapsed())
+                    .min(Duration::from_millis(500))
+            } else {
+                Duration::from_millis(500)
             };
             match self.rx.recv_timeout(wait) {
                 Ok(c) => self.command(c),
@@ -160,8 +180,66 @@ impl Worker {
             }
             if !self.queue.is_empty() {
                 self.print_front();
+            } else if self.idle_every.is_some_and(|every| self.last_poll.elapsed() >= every) {
+                self.idle_poll();
             }
         }
+    }
+
+    /// Reports a state change (fault, ready again) once, not on every poll.
+    fn report(&mut self, now: Seen) {
+        if now == self.seen {
+            return;
+        }
+        match now {
+            Seen::Fault(f) => {
+                log::warn!("printer: {f} while idle");
+                let _ = self.events.send(PrinterEvent::Fault(fault_text(f)));
+            }
+            // The first poll of a healthy printer says nothing: nobody was told otherwise.
+            Seen::Ready if self.seen != Seen::Unknown => {
+                log::info!("printer: ready again (idle poll)");
+                let _ = self.events.send(PrinterEvent::Ready);
+            }
+            _ => {}
+        }
+        self.seen = now;
+    }
+
+    /// One status check while no job is waiting (DLE EOT 1–4), so paper out, cover open,
+    /// unplugging or near end between sessions show before the next person pays for it.
+    fn idle_poll(&mut self) {
+        self.last_poll = Instant::now();
+        let now = match self.link.status() {
+            Ok(h) => {
+                // Paper out also sets the near-end bits: the sensor counts only when ready.
+                if h.ready() && h.near_end != self.near_end {
+                    self.near_end = h.near_end;
+                    self.refresh_paper();
+                    if h.near_end {
+                        let _ = self.events.send(PrinterEvent::NearEnd);
+                    }
+                }
+                match h.first_fault() {
+                    None => Seen::Ready,
+                    Some(f) => {
+                        // A recoverable error whose cause is gone (DLE ENQ 2, as after a job).
+                        if !h.faults.iter().any(|f| matches!(f, Fault::CoverOpen | Fault::PaperOut)) {
+                            let _ = self.link.recover();
+                        }
+                        Seen::Fault(f)
+                    }
+                }
+            }
+            Err(PrinterError::Fault(f)) => Seen::Fault(f),
+            Err(e) => {
+                // Garbage or an unopenable device: start afresh at the next poll.
+                log::warn!("printer: idle status check: {e}");
+                self.link.close();
+                Seen::Fault(Fault::Offline)
+            }
+        };
+        self.report(now);
     }
 
     fn command(&mut self, c: Cmd) {
@@ -246,6 +324,8 @@ impl Worker {
                 self.queue.pop_front();
                 self.near_end = health.near_end;
                 self.refresh_paper();
+                self.seen = Seen::Ready;
+                self.last_poll = Instant::now();
                 let _ = self.events.send(PrinterEvent::Printed {
                     at: self.link.path().display().to_string(),
                 });
@@ -274,6 +354,8 @@ impl Worker {
                 self.refresh_paper();
                 let _ = self.events.send(PrinterEvent::Fault(fault_text(fault)));
                 self.wait_until_ready(fault);
+                self.seen = Seen::Ready;
+                self.last_poll = Instant::now();
             }
         }
     }

@@ -9,7 +9,7 @@
 //! `OUT/NNNN.png`; a slip lost to a fault becomes `OUT/NNNN-spoiled.png`.
 //!
 //! Control channel: a Unix socket (default `OUT/control.sock`), one command a line:
-//! `cover-open`, `cover-close`, `paper-out`, `reload`, `cutter-error`, `unplug`,
+//! `cover-open`, `cover-close`, `paper-out`, `near-end`, `reload`, `cutter-error`, `unplug`,
 //! `replug`, `garbage N`, `status`. Each gets one reply line (`ok …` or `error: …`).
 //! Hardware flow control (RTS/CTS, DTR/DSR) cannot be modelled on a pty: untested here.
 
@@ -306,6 +306,11 @@ impl Sim {
             }
             "paper-out" => {
                 f.paper_end = true;
+                "ok".into()
+            }
+            // The near-end sensor trips now (as `--near-end-after-mm` does when reached).
+            "near-end" => {
+                f.near_end = true;
                 "ok".into()
             }
             "reload" => {

@@ -264,11 +264,26 @@ impl Engine {
                     self.last_printed_at = Some(at);
                     Event::Printed
                 }
+                // Mid-slip a fault keeps the person waiting for the reprint; between
+                // sessions (idle poll, operator reprint) it takes the kiosk out of service.
                 PrinterEvent::Fault(f) => {
                     log::warn!("printer fault: {f}");
-                    Event::PrinterFault(f)
+                    if matches!(
+                        self.session.state(),
+                        State::Printing { .. } | State::WaitingForPrinter { .. }
+                    ) {
+                        Event::PrinterFault(f)
+                    } else {
+                        Event::DeviceFault(Device::Printer)
+                    }
                 }
-                PrinterEvent::Ready => Event::PrinterReady,
+                PrinterEvent::Ready => {
+                    if matches!(self.session.state(), State::WaitingForPrinter { .. }) {
+                        Event::PrinterReady
+                    } else {
+                        Event::DeviceRecovered(Device::Printer)
+                    }
+                }
                 PrinterEvent::NearEnd => {
                     self.paper.near_end = true;
                     continue;

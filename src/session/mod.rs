@@ -662,6 +662,9 @@ impl Session {
             // A person mid-session whose device died: the session ends, data wiped.
             (State::Printing { .. } | State::WaitingForPrinter { .. } | State::Done { .. }, _) => {}
             (State::Uploading { .. }, _) => {}
+            // A printer fault seen by the idle poll mid-session keeps the person: it is
+            // remembered, shown at the print (number on screen) and after the session.
+            (_, Device::Printer) => {}
             _ => self.end(fx),
         }
     }

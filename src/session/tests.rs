@@ -550,6 +550,19 @@ fn faults_while_idle_enter_out_of_service() {
 }
 
 #[test]
+fn a_printer_fault_mid_session_keeps_the_person_and_blocks_the_next_session() {
+    let mut h = H::new();
+    h.reach_posing();
+    let fx = h.ev(Event::DeviceFault(Device::Printer));
+    assert!(!fx.contains(&Effect::Wiped), "the session was ended");
+    assert_eq!(h.name(), "posing");
+    h.ev(Event::Cancel);
+    assert_eq!(h.name(), "out-of-service", "printer still faulty: no new sessions");
+    h.ev(Event::DeviceRecovered(Device::Printer));
+    assert_eq!(h.name(), "attract");
+}
+
+#[test]
 fn review_outage_does_not_drop_an_upload_in_flight() {
     let mut h = H::new();
     h.reach_uploading();
