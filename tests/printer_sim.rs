@@ -110,6 +110,20 @@ fn good_slips(out: &Path) -> (usize, usize) {
     (good, spoiled)
 }
 
+/// The text transcripts of the good slips (the emulator writes `NNNN.txt` beside each PNG).
+fn good_texts(out: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.len() == 8 && n.ends_with(".png"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|n| std::fs::read_to_string(out.join(n.replace(".png", ".txt"))).unwrap())
+        .collect()
+}
+
 fn printed(e: &PrinterEvent) -> bool {
     matches!(e, PrinterEvent::Printed { .. })
 }
@@ -152,6 +166,8 @@ fn paper_out_mid_slip_is_spoiled_and_reprinted_once_after_reload() {
     let (good, spoiled) = good_slips(&r.out);
     assert_eq!(good, 1, "exactly one good reprint");
     assert!(spoiled >= 1, "the part-printed slip is kept as spoiled");
+    // The printer said it stopped mid-slip: nothing whole came out, the reprint is the original.
+    assert!(!good_texts(&r.out)[0].contains("补打"), "paper-out reprint marked 补打");
     assert_eq!(p.paper().spoiled_since_reload, 1);
     assert_eq!(p.paper().slips_since_reload, 1);
 }
@@ -187,6 +203,12 @@ fn cutter_error_ends_in_one_good_receipt() {
     let (good, spoiled) = good_slips(&r.out);
     assert_eq!(good, 1);
     assert_eq!(spoiled, 1, "the uncut slip");
+    // The uncut slip was printed whole (it can be torn off): the reprint says 补打.
+    assert!(
+        good_texts(&r.out)[0].contains("【补打 REPRINT】"),
+        "{:?}",
+        good_texts(&r.out)
+    );
 }
 
 #[test]

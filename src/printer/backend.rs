@@ -300,6 +300,7 @@ impl Worker {
         }
         log::info!("printer: job {} ({} bytes)", p.id, encoded.bytes.len());
         let id = p.id;
+        let total = encoded.bytes.len();
         let next = if p.state == JobState::Spoiled {
             JobState::Reprinted
         } else {
@@ -342,8 +343,18 @@ impl Worker {
                 if self.link.written > 0 {
                     let _ = self.journal.set_state(id, JobState::Spoiled);
                     let _ = self.journal.count_slip(true, mm / 2);
+                    // Every byte went out and the printer did not say it stopped mid-slip
+                    // (a timeout, an unplug, a failed cut): the slip may be in someone's
+                    // hand, so the next one is marked 补打 — never a second unmarked original.
+                    let may_be_out = self.link.written >= total && !matches!(fault, Fault::PaperOut | Fault::CoverOpen);
                     if let Some(p) = self.queue.front_mut() {
                         p.state = JobState::Spoiled;
+                        if may_be_out && !p.reprint {
+                            p.reprint = true;
+                            if let Err(e) = self.journal.mark_reprint(id) {
+                                log::error!("{e}");
+                            }
+                        }
                     }
                 } else {
                     let _ = self.journal.set_state(id, JobState::Queued);

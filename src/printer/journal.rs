@@ -235,6 +235,18 @@ impl Journal {
         Ok(())
     }
 
+    /// The job's next print is marked 补打 (an earlier attempt may have come out whole);
+    /// kept in the row so a crash before the reprint does not forget it.
+    pub fn mark_reprint(&mut self, id: i64) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "UPDATE jobs SET payload = json_set(payload, '$.reprint', json('true')) WHERE id = ?1 AND payload IS NOT NULL",
+                [id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     pub fn state(&self, id: i64) -> Result<Option<JobState>, JournalError> {
         self.conn
             .query_row("SELECT state FROM jobs WHERE id = ?1", [id], |r| r.get::<_, String>(0))
@@ -431,9 +443,21 @@ mod tests {
         assert_eq!(u.len(), 1);
         assert!(u[0].reprint);
         assert_eq!(u[0].job.photo.as_ref().unwrap().0, b"FACE-BYTES-0123456789");
+        // A spoiled job is reprinted unmarked, unless it may have come out whole.
+        j.set_state(id, JobState::Spoiled).unwrap();
+        let id2 = j.queue(&job(), false).unwrap();
+        j.set_state(id2, JobState::Spoiled).unwrap();
+        j.mark_reprint(id2).unwrap();
+        let u = j.unfinished().unwrap();
+        assert_eq!((u[0].id, u[0].reprint), (id, false));
+        assert_eq!((u[1].id, u[1].reprint), (id2, true));
+        j.set_state(id2, JobState::Confirmed).unwrap();
         j.set_state(id, JobState::Confirmed).unwrap();
         assert!(j.unfinished().unwrap().is_empty());
-        assert_eq!(j.find("20261126000042").unwrap(), vec![(id, JobState::Confirmed)]);
+        assert_eq!(
+            j.find("20261126000042").unwrap(),
+            vec![(id, JobState::Confirmed), (id2, JobState::Confirmed)]
+        );
         j.count_slip(false, 120).unwrap();
         let p = j.paper(false).unwrap();
         assert_eq!((p.slips_since_reload, p.estimated_left_mm), (1, 49_880));
