@@ -206,3 +206,50 @@ fn cli_reprint_by_number_and_unknown_number_prints_nothing() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!((rows[0].kind.as_str(), rows[0].state), ("reprint", JobState::Confirmed));
 }
+
+/// `review = "embedded"` (the default): the CLI reads the kiosk's own embedded service's
+/// database while that service is running, and writes the reprint as a PDF.
+#[test]
+fn cli_reprint_from_the_embedded_service_beside_a_running_kiosk_to_pdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut cfg = Config::builtin();
+    cfg.kiosk.data_dir = data.clone();
+    // The "running kiosk": its embedded service and client on the same data directory.
+    let running = kiosk::review::embedded::start(&cfg).unwrap();
+    let mut client = ReviewClient::start(fast_options(&running.url, &cfg.kiosk.id, &running.key, &data)).unwrap();
+    let region = RegionCode::new("440100").unwrap();
+    client
+        .submit(sample_submission(&cfg, DocumentId::IdCard, &region))
+        .expect("queued");
+    let number = match wait_decision(&mut client, Duration::from_secs(30)).expect("a decision") {
+        Decision::Approved { number, .. } => number,
+        d => panic!("not approved: {d:?}"),
+    };
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, format!("[kiosk]\ndata_dir = \"{}\"\n", data.display())).unwrap();
+    let pdf = dir.path().join("reprint.pdf");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .arg("--config")
+        .arg(&config)
+        .args(["receipt", "--reprint", number.as_str(), "--pdf"])
+        .arg(&pdf)
+        .env_remove("KIOSK_CONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text: String = String::from_utf8_lossy(&text.stdout)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert!(text.contains("【补打REPRINT】"), "{text}");
+    assert!(text.contains(number.as_str()), "{text}");
+    // The running kiosk's outbox and service were left alone: its client still works.
+    assert!(client.outbox_entries().unwrap().is_empty());
+    assert!(client.fetch_receipt(&number).is_ok());
+}

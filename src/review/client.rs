@@ -220,11 +220,11 @@ pub struct ReceiptFetcher {
 
 impl ReceiptFetcher {
     /// For `cfg.devices.review`: the URL with `review_key_file`, or the embedded service
-    /// (started in-process on the data directory's review database).
+    /// (started in-process on the data directory's review database, its review loop idle).
     pub fn open(cfg: &Config) -> Result<ReceiptFetcher, ReviewError> {
         let (base_url, key, embedded) = match cfg.devices.review.device() {
             Device::Embedded => {
-                let h = super::embedded::start(cfg)?;
+                let h = super::embedded::start_for_reading(cfg)?;
                 (h.url.clone(), h.key.clone(), Some(h))
             }
             Device::Http { url } => {

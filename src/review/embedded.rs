@@ -29,6 +29,30 @@ pub fn start(cfg: &Config) -> Result<EmbeddedHandle, ReviewError> {
 }
 
 pub fn start_with(cfg: &Config, auto_approve_after: Duration) -> Result<EmbeddedHandle, ReviewError> {
+    start_with_options(
+        cfg,
+        ServerOptions {
+            auto_approve_after: Some(auto_approve_after),
+            ..ServerOptions::default()
+        },
+    )
+}
+
+/// The embedded service for reading receipts only (`kiosk receipt --reprint` beside a
+/// running kiosk): its review loop never runs (it waits a day for its first pass and
+/// nothing wakes it), so it cannot race the kiosk's own service on the same database.
+pub fn start_for_reading(cfg: &Config) -> Result<EmbeddedHandle, ReviewError> {
+    start_with_options(
+        cfg,
+        ServerOptions {
+            auto_approve_after: None,
+            tick: Duration::from_secs(24 * 3600),
+            ..ServerOptions::default()
+        },
+    )
+}
+
+fn start_with_options(cfg: &Config, opts: ServerOptions) -> Result<EmbeddedHandle, ReviewError> {
     let dir = cfg.kiosk.data_dir.join(DIR);
     std::fs::create_dir_all(&dir).map_err(|e| ReviewError::file(&dir, format!("cannot create: {e}")))?;
     let key_path = dir.join("kiosk.key");
@@ -44,10 +68,6 @@ pub fn start_with(cfg: &Config, auto_approve_after: Duration) -> Result<Embedded
     let mut ks = Keys::default();
     ks.insert(&cfg.kiosk.id, &key);
     let store = Store::open(&dir.join("review.sqlite"))?;
-    let opts = ServerOptions {
-        auto_approve_after: Some(auto_approve_after),
-        ..ServerOptions::default()
-    };
     let svc = Service::new(cfg.clone(), store, ks, opts, Arc::new(SystemClock));
     let server = spawn(svc, "127.0.0.1:0")?;
     Ok(EmbeddedHandle {
