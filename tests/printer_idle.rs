@@ -171,3 +171,25 @@ fn the_out_of_service_screen_and_the_badge_follow_the_idle_printer() {
         "near end is a warning only"
     );
 }
+
+#[test]
+fn a_printer_that_stops_answering_is_offline_from_the_second_silent_poll() {
+    // A pty nobody answers on (the master is held open but never read).
+    let dir = tempfile::tempdir().unwrap();
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let name = nix::unistd::ttyname(&pty.slave).unwrap();
+    let link = dir.path().join("silent");
+    std::os::unix::fs::symlink(&name, &link).unwrap();
+    let c = cfg(&link, &dir.path().join("data"));
+    let mut p = kiosk::printer::open(&c).unwrap();
+    // The first silent poll ends ≥ 700 ms in (200 ms wait + 500 ms status timeout), the
+    // second not before 1400 ms: nothing may be reported in between…
+    let first = next_event(p.as_mut(), Duration::from_millis(1200));
+    assert_eq!(first, None, "offline reported after a single unanswered poll");
+    // …the second in a row is.
+    match next_event(p.as_mut(), 2 * WITHIN) {
+        Some((PrinterEvent::Fault(f), _)) => assert!(f.starts_with("printer_offline"), "{f}"),
+        other => panic!("expected printer_offline, got {other:?}"),
+    }
+    drop(pty);
+}

@@ -71,6 +71,7 @@ impl SerialSlipPrinter {
                 .then(|| Duration::from_millis(u64::from(cfg.printer.idle_poll_ms))),
             last_poll: Instant::now(),
             seen: Seen::Unknown,
+            offline_polls: 0,
         };
         std::thread::Builder::new()
             .name("printer".into())
@@ -142,6 +143,8 @@ struct Worker {
     idle_every: Option<Duration>,
     last_poll: Instant,
     seen: Seen,
+    /// Idle polls in a row that got no answer.
+    offline_polls: u32,
 }
 
 impl Worker {
@@ -239,6 +242,17 @@ impl Worker {
                 Seen::Fault(Fault::Offline)
             }
         };
+        // One unanswered query is not an outage (a busy machine, a `diag` probe reading
+        // the reply): offline counts from the second poll in a row. Status bytes and a
+        // vanished device count at once.
+        if now == Seen::Fault(Fault::Offline) {
+            self.offline_polls += 1;
+            if self.offline_polls < 2 {
+                return;
+            }
+        } else {
+            self.offline_polls = 0;
+        }
         self.report(now);
     }
 
