@@ -339,7 +339,8 @@ impl Worker {
                 self.queue.pop_front();
                 self.near_end = health.near_end;
                 self.refresh_paper();
-                self.seen = Seen::Ready;
+                // A fault reported while idle is over: say so before the slip's news.
+                self.report(Seen::Ready);
                 self.last_poll = Instant::now();
                 let _ = self.events.send(PrinterEvent::Printed {
                     at: self.link.path().display().to_string(),

@@ -277,12 +277,12 @@ impl Engine {
                         Event::DeviceFault(Device::Printer)
                     }
                 }
+                // Ready also clears a fault the idle poll reported mid-session.
                 PrinterEvent::Ready => {
                     if matches!(self.session.state(), State::WaitingForPrinter { .. }) {
-                        Event::PrinterReady
-                    } else {
-                        Event::DeviceRecovered(Device::Printer)
+                        self.handle(Event::PrinterReady);
                     }
+                    Event::DeviceRecovered(Device::Printer)
                 }
                 PrinterEvent::NearEnd => {
                     self.paper.near_end = true;

@@ -130,6 +130,32 @@ fn printer_fault_then_recovery_ends_in_one_receipt() {
 }
 
 #[test]
+fn a_printer_fault_seen_mid_session_is_cleared_by_the_recovery_before_the_print() {
+    // The idle poll saw a fault while the person posed (the engine turns it into a device
+    // fault); the print then faults, the printer recovers, the slip prints: the kiosk must
+    // end in attract, not stay out of service for a fault that is over.
+    let printer = RecordingPrinter {
+        fault_first: Some("paper_out".into()),
+        ..Default::default()
+    };
+    let mut e = engine(
+        ScriptedGuide::new(0, 1),
+        PlainMaker { refuse: false },
+        ScriptedUploader::approving(1),
+        printer,
+    );
+    to_posing(&mut e);
+    e.handle(Event::DeviceFault(crate::session::Device::Printer));
+    assert_eq!(e.session().state().name(), "posing", "the person is kept");
+    e.step();
+    e.handle(Event::Accept);
+    e.step();
+    assert_eq!(e.session().state().name(), "done");
+    e.handle(Event::Accept);
+    assert_eq!(e.session().state().name(), "attract");
+}
+
+#[test]
 fn upload_refusal_goes_to_staff_and_camera_loss_to_out_of_service() {
     let up = ScriptedUploader {
         refuse: Some(crate::domain::Prompt::new("disk_full", "存储已满", "Storage full")),
