@@ -35,7 +35,9 @@ pub struct SimulateArgs {
     /// Review service: embedded or a URL (default: the config's).
     #[arg(long, value_name = "URL")]
     pub review: Option<crate::config::ReviewSpec>,
-    /// Number of sessions back to back.
+    /// Number of sessions back to back. Before the first, whatever an earlier run left is
+    /// finished (receipts of uploads resumed after a crash, unfinished print jobs);
+    /// `--runs 0` does only that and prints `{"resumed": [NUMBER...]}`.
     #[arg(long, default_value_t = 1)]
     pub runs: u32,
     /// One JSON object per session.
@@ -107,8 +109,19 @@ pub fn run(cfg: &Config, args: &SimulateArgs) -> anyhow::Result<Verdict> {
         }
         None => test_details(),
     };
+    if args.runs == 0 {
+        let resumed = finish_earlier_run(&cfg)?;
+        if args.json {
+            println!("{}", serde_json::json!({ "resumed": resumed }));
+        } else if resumed.is_empty() {
+            println!("nothing left from an earlier run");
+        } else {
+            println!("printed what an earlier run left: {}", resumed.join(", "));
+        }
+        return Ok(Verdict::Ok);
+    }
     let mut all_ok = true;
-    for _ in 0..args.runs.max(1) {
+    for _ in 0..args.runs {
         let outcome = one_session(&cfg, args.doc, &args.region, details.clone())?;
         all_ok &= outcome.failed.is_none();
         if args.json {
@@ -168,10 +181,88 @@ fn ms(a: Option<Instant>, b: Option<Instant>) -> Option<f64> {
     Some(b?.checked_duration_since(a?)?.as_secs_f64() * 1000.0)
 }
 
+/// What an earlier run left unfinished: outbox entries orphaned by its end, and print
+/// jobs not confirmed. Counted from the files, not the engine, so the wait below ends only
+/// when the disk says so.
+struct Leftovers {
+    outbox: crate::review::outbox::Outbox,
+    journal: Option<crate::printer::journal::Journal>,
+}
+
+impl Leftovers {
+    fn open(cfg: &Config) -> anyhow::Result<Leftovers> {
+        let outbox = crate::review::outbox::Outbox::open(&cfg.kiosk.data_dir)?;
+        let journal = match cfg.devices.printer.device() {
+            crate::config::Device::Serial { .. } => Some(crate::printer::journal::Journal::open(
+                &crate::printer::backend::journal_path(cfg),
+                cfg.printer.roll_length_mm,
+            )?),
+            _ => None,
+        };
+        Ok(Leftovers { outbox, journal })
+    }
+
+    fn count(&self) -> usize {
+        use crate::review::outbox::Owner;
+        let orphans = self
+            .outbox
+            .entries()
+            .map(|v| v.iter().filter(|e| e.owner == Owner::Orphaned).count())
+            .unwrap_or(0);
+        let jobs = self
+            .journal
+            .as_ref()
+            .and_then(|j| j.unfinished().ok())
+            .map(|v| v.len())
+            .unwrap_or(0);
+        orphans + jobs
+    }
+}
+
+/// Runs the engine idle (attract) until what an earlier run left is finished: receipts of
+/// resumed uploads printed, unfinished journal jobs cut. Returns the keys printed.
+pub fn finish_earlier_run(cfg: &Config) -> anyhow::Result<Vec<String>> {
+    let backends = Backends::from_config(cfg, false)?;
+    let mut e = Engine::new(cfg, backends);
+    settle_leftovers(cfg, &mut e)?;
+    Ok(e.background_printed().to_vec())
+}
+
+fn settle_leftovers(cfg: &Config, e: &mut Engine) -> anyhow::Result<()> {
+    let left = Leftovers::open(cfg)?;
+    if left.count() == 0 {
+        return Ok(());
+    }
+    log::info!("finishing what an earlier run left ({} item(s))", left.count());
+    let limit =
+        Duration::from_secs(u64::from(cfg.kiosk.decision_deadline_s) + u64::from(cfg.printer.job_timeout_s) + 10);
+    let t0 = Instant::now();
+    while left.count() > 0 {
+        anyhow::ensure!(
+            t0.elapsed() < limit,
+            "what an earlier run left did not finish within {} s (outbox orphans + unfinished print jobs: {})",
+            limit.as_secs(),
+            left.count()
+        );
+        e.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The last cut's event may still be on its way to the engine.
+    for _ in 0..10 {
+        e.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
 /// Runs one session to its end (or failure) through the engine.
 pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: Details) -> anyhow::Result<Outcome> {
     let backends = Backends::from_config(cfg, false)?;
     let mut e = Engine::new(cfg, backends);
+    if let Err(why) = settle_leftovers(cfg, &mut e) {
+        // The person in front of the kiosk is not kept waiting for an earlier run's.
+        log::warn!("{why:#}; starting the session anyway");
+    }
     let t0 = Instant::now();
     let fail = |e: &Engine, stage: &'static str, reason: String| Outcome {
         receipt_number: None,

@@ -167,6 +167,7 @@ impl Worker {
 
     fn command(&mut self, c: Cmd) {
         match c {
+            Cmd::Print(job, false) if self.already_journaled(&job) => {}
             Cmd::Print(job, reprint) => match self.journal.queue(&job, reprint) {
                 Ok(id) => self.queue.push_back(Pending {
                     id,
@@ -186,6 +187,33 @@ impl Worker {
                 let _ = reply.send(r);
             }
         }
+    }
+
+    /// A receipt whose number the journal already holds (a restart resumed its upload
+    /// after the first job was queued): never a second original. A confirmed one is
+    /// reported printed at once; an unfinished one is already in the queue.
+    fn already_journaled(&mut self, job: &SlipJob) -> bool {
+        let crate::session::Slip::Receipt { number, .. } = &job.slip else {
+            return false;
+        };
+        let rows = match self.journal.find(number.as_str()) {
+            Ok(r) => r,
+            Err(e) => {
+                log::error!("{e}");
+                return false;
+            }
+        };
+        if rows.is_empty() {
+            return false;
+        }
+        log::info!("printer: receipt {number} is already in the journal; not printing a second original");
+        if rows.iter().any(|(_, s)| *s == JobState::Confirmed) {
+            let _ = self.events.send(PrinterEvent::Printed {
+                at: self.link.path().display().to_string(),
+                key: number.to_string(),
+            });
+        }
+        true
     }
 
     fn refresh_paper(&mut self) {
@@ -223,6 +251,7 @@ impl Worker {
         }
         log::info!("printer: job {} ({} bytes)", p.id, encoded.bytes.len());
         let id = p.id;
+        let p_key = p.job.slip.key();
         let next = if p.state == JobState::Spoiled {
             JobState::Reprinted
         } else {
@@ -249,6 +278,7 @@ impl Worker {
                 self.refresh_paper();
                 let _ = self.events.send(PrinterEvent::Printed {
                     at: self.link.path().display().to_string(),
+                    key: p_key,
                 });
                 if health.near_end {
                     let _ = self.events.send(PrinterEvent::NearEnd);
@@ -367,6 +397,7 @@ impl SlipPrinter for PdfSlipPrinter {
         match self.write(&job) {
             Ok(p) => self.events.push_back(PrinterEvent::Printed {
                 at: p.display().to_string(),
+                key: job.slip.key(),
             }),
             Err(e) => {
                 log::error!("{e}");
