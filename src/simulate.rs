@@ -225,7 +225,11 @@ pub fn finish_earlier_run(cfg: &Config) -> anyhow::Result<Vec<String>> {
     let backends = Backends::from_config(cfg, false)?;
     let mut e = Engine::new(cfg, backends);
     settle_leftovers(cfg, &mut e)?;
-    Ok(e.background_printed().to_vec())
+    let mut keys = e.background_printed().to_vec();
+    // A journal job confirmed after the restart and its resumed upload report the same key.
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
 }
 
 fn settle_leftovers(cfg: &Config, e: &mut Engine) -> anyhow::Result<()> {
