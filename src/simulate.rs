@@ -120,9 +120,15 @@ pub fn run(cfg: &Config, args: &SimulateArgs) -> anyhow::Result<Verdict> {
         }
         return Ok(Verdict::Ok);
     }
+    // One engine for every run, as in the kiosk itself: models, review client and printer
+    // are set up once, so a soak measures what a day of sessions does to one process.
+    let mut engine = Engine::new(&cfg, sim_backends(&cfg)?);
     let mut all_ok = true;
-    for _ in 0..args.runs {
-        let outcome = one_session(&cfg, args.doc, &args.region, details.clone())?;
+    for run in 0..args.runs {
+        if run > 0 {
+            engine.set_camera(crate::camera::open_with(&cfg.devices.camera, &cfg.camera, false)?);
+        }
+        let outcome = one_session(&cfg, &mut engine, args.doc, &args.region, details.clone())?;
         all_ok &= outcome.failed.is_none();
         if args.json {
             println!("{}", serde_json::to_string(&outcome)?);
@@ -150,7 +156,8 @@ pub fn run_headless(cfg: &Config) -> anyhow::Result<Verdict> {
         .first()
         .map(|(c, _)| (*c).clone())
         .context("no region")?;
-    let outcome = one_session(cfg, doc, &region, test_details())?;
+    let mut engine = Engine::new(cfg, Backends::from_config(cfg, false)?);
+    let outcome = one_session(cfg, &mut engine, doc, &region, test_details())?;
     print_outcome(&outcome);
     Ok(if outcome.failed.is_none() {
         Verdict::Ok
@@ -222,8 +229,7 @@ impl Leftovers {
 /// Runs the engine idle (attract) until what an earlier run left is finished: receipts of
 /// resumed uploads printed, unfinished journal jobs cut. Returns the keys printed.
 pub fn finish_earlier_run(cfg: &Config) -> anyhow::Result<Vec<String>> {
-    let backends = Backends::from_config(cfg, false)?;
-    let mut e = Engine::new(cfg, backends);
+    let mut e = Engine::new(cfg, sim_backends(cfg)?);
     settle_leftovers(cfg, &mut e)?;
     let mut keys = e.background_printed().to_vec();
     // A journal job confirmed after the restart and its resumed upload report the same key.
@@ -259,11 +265,22 @@ fn settle_leftovers(cfg: &Config, e: &mut Engine) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs one session to its end (or failure) through the engine.
-pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: Details) -> anyhow::Result<Outcome> {
-    let backends = Backends::from_config(cfg, false)?;
-    let mut e = Engine::new(cfg, backends);
-    if let Err(why) = settle_leftovers(cfg, &mut e) {
+/// The backends of `simulate`: the configured devices, the replay unpaced and run once,
+/// and an embedded review centre (if configured) that approves at once.
+fn sim_backends(cfg: &Config) -> anyhow::Result<Backends> {
+    Backends::from_config_with(cfg, false, Duration::ZERO)
+}
+
+/// Runs one session to its end (or failure) through the engine (idle in attract, its
+/// camera fresh).
+pub fn one_session(
+    cfg: &Config,
+    e: &mut Engine,
+    doc: DocumentId,
+    region: &RegionCode,
+    details: Details,
+) -> anyhow::Result<Outcome> {
+    if let Err(why) = settle_leftovers(cfg, e) {
         // The person in front of the kiosk is not kept waiting for an earlier run's.
         log::warn!("{why:#}; starting the session anyway");
     }
@@ -290,11 +307,11 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
     }
     if let State::Details { errors, .. } = e.session().state() {
         let why = errors.iter().map(|x| x.en).collect::<Vec<_>>().join("; ");
-        return Ok(fail(&e, "details", why));
+        return Ok(fail(e, "details", why));
     }
     if e.session().state().name() != "posing" {
         return Ok(fail(
-            &e,
+            e,
             "start",
             format!("cannot start a session: {}", e.session().state().name()),
         ));
@@ -311,7 +328,7 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
                 .as_ref()
                 .map(|h| format!("{} ({})", h.id, h.en))
                 .unwrap_or_else(|| "none".into());
-            let mut o = fail(&e, "posing", format!("no capture: {err}; last hint: {last}"));
+            let mut o = fail(e, "posing", format!("no capture: {err}; last hint: {last}"));
             o.stages_ms.posing = ms(e.entered_at("posing"), Some(Instant::now()));
             return Ok(o);
         }
@@ -319,7 +336,7 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
     let captured_frame = Some(frames.saturating_sub(1));
     if e.session().state().name() != "review-photo" {
         return Ok(fail(
-            &e,
+            e,
             "posing",
             format!("left posing for {}", e.session().state().name()),
         ));
@@ -335,7 +352,7 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
         State::Done { .. } | State::SeeStaff { .. } | State::OutOfService { .. } | State::Attract
     ) {
         if started.elapsed() > limit {
-            return Ok(fail(&e, e.session().state().name(), "timed out".into()));
+            return Ok(fail(e, e.session().state().name(), "timed out".into()));
         }
         e.step();
         if let State::Posing { reasons, .. } = e.session().state() {
@@ -345,7 +362,7 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
                 .map(|r| format!("{} ({})", r.id, r.en))
                 .collect::<Vec<_>>()
                 .join("; ");
-            return Ok(fail(&e, "review", format!("rejected: {why}")));
+            return Ok(fail(e, "review", format!("rejected: {why}")));
         }
         if approved_at.is_none()
             && matches!(
@@ -371,7 +388,7 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
         _ => None,
     };
     if let Some((stage, why)) = stage_of_failure(e.session().state()) {
-        return Ok(fail(&e, stage, why));
+        return Ok(fail(e, stage, why));
     }
     let (receipt_number, claim_code) = match e.session().state() {
         State::Done {

@@ -111,12 +111,24 @@ pub fn open(cfg: &Config) -> Result<Box<dyn Uploader>, ReviewError> {
     Ok(Box::new(open_client(cfg)?))
 }
 
+/// [`open`] with the embedded centre's approval delay (ignored for a URL).
+pub fn open_with(cfg: &Config, embedded_approve_after: Duration) -> Result<Box<dyn Uploader>, ReviewError> {
+    Ok(Box::new(open_client_with(cfg, embedded_approve_after)?))
+}
+
 /// [`open`] with the concrete type (for `fetch_receipt` and the outbox view).
 pub fn open_client(cfg: &Config) -> Result<ReviewClient, ReviewError> {
+    open_client_with(cfg, super::embedded::DEMO_APPROVE_AFTER)
+}
+
+/// [`open_client`] with the embedded centre's approval delay (ignored for a URL).
+pub fn open_client_with(cfg: &Config, embedded_approve_after: Duration) -> Result<ReviewClient, ReviewError> {
     match cfg.devices.review.device() {
         Device::Embedded => {
-            let h = super::embedded::start(cfg)?;
-            let opts = ClientOptions::new(&h.url, &cfg.kiosk.id, &h.key, cfg.kiosk.data_dir.clone());
+            let h = super::embedded::start_with(cfg, embedded_approve_after)?;
+            let mut opts = ClientOptions::new(&h.url, &cfg.kiosk.id, &h.key, cfg.kiosk.data_dir.clone());
+            // In-process over loopback: polling often costs nothing and keeps the wait short.
+            opts.poll_interval = Duration::from_millis(50);
             let mut c = ReviewClient::start(opts)?;
             c._embedded = Some(h);
             Ok(c)

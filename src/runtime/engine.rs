@@ -211,6 +211,13 @@ impl Engine {
         self.b.printer.print(job)
     }
 
+    /// Swaps the camera (a replay rewound for the next simulated session, a camera found
+    /// again under a new device path).
+    pub fn set_camera(&mut self, camera: Box<dyn FrameSource>) {
+        self.b.camera = camera;
+        self.camera_error = None;
+    }
+
     pub fn printer(&mut self) -> &mut dyn SlipPrinter {
         self.b.printer.as_mut()
     }
@@ -219,6 +226,13 @@ impl Engine {
     pub fn handle(&mut self, event: Event) -> Vec<Effect> {
         if matches!(event, Event::Start) {
             self.counters.sessions += 1;
+            // Per-session records start afresh (the engine outlives many sessions).
+            self.hints_seen.clear();
+            self.last_hint = None;
+            self.entered_at.clear();
+            self.last_make_ms = None;
+            self.last_submit_ms = None;
+            self.last_printed_at = None;
         }
         if matches!(event, Event::Retake) {
             self.counters.retakes += 1;
@@ -504,13 +518,23 @@ impl Backends {
     /// replay loops, paced), the vision guide and photo maker (models embedded), the review
     /// client with its outbox (the embedded review centre by default) and the printer.
     pub fn from_config(cfg: &Config, live: bool) -> anyhow::Result<Backends> {
+        Self::from_config_with(cfg, live, crate::review::embedded::DEMO_APPROVE_AFTER)
+    }
+
+    /// [`Backends::from_config`] with the embedded review centre's approval delay
+    /// (`simulate` passes zero: no reviewer, nobody watching the uploading screen).
+    pub fn from_config_with(
+        cfg: &Config,
+        live: bool,
+        embedded_approve_after: std::time::Duration,
+    ) -> anyhow::Result<Backends> {
         use anyhow::Context;
         let camera = crate::camera::open_with(&cfg.devices.camera, &cfg.camera, live)
             .with_context(|| format!("camera {}", cfg.devices.camera))?;
         let guide = crate::vision::LiveGuide::new().context("vision models")?;
         let maker = crate::vision::Maker::new().context("vision models")?;
-        let uploader =
-            crate::review::client::open(cfg).with_context(|| format!("review service {}", cfg.devices.review))?;
+        let uploader = crate::review::client::open_with(cfg, embedded_approve_after)
+            .with_context(|| format!("review service {}", cfg.devices.review))?;
         let printer = crate::printer::open(cfg).with_context(|| format!("printer {}", cfg.devices.printer))?;
         Ok(Backends {
             camera,
