@@ -25,92 +25,22 @@ fn control(dir: &std::path::Path, cmd: &str) -> String {
 #[test]
 fn paper_out_mid_slip_then_reload_gives_exactly_one_good_receipt() {
     let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
     let port = free_port();
-    let (keys, key_file) = write_keys(dir.path(), KIOSK_ID);
-    let _review = review_center(dir.path(), &keys, 1, port);
-    let _printer = printer_sim(dir.path(), &["--paper-out-after-mm", "60"]);
-    let cfg = dir.path().join("kiosk.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[kiosk]\nid = \"{KIOSK_ID}\"\ndata_dir = {:?}\n[devices]\ncamera = \"replay:builtin\"\nprinter = \"serial:{},115200,80\"\nreview = \"http://127.0.0.1:{port}\"\nreview_key_file = {:?}\n",
-            dir.path().join("data").display().to_string(),
-            dir.path().join("printer").display(),
-            key_file.display().to_string()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(kiosk_bin())
-        .arg("--config")
-        .arg(&cfg)
-        .args(["simulate", "--json"])
-        .env_remove("KIOSK_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("kiosk.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let kiosk = Proc { child, name: "kiosk" };
+    let (keys, key_file) = write_keys(d, KIOSK_ID);
+    let _review = review_center(d, &keys, 1, port);
+    let _printer = printer_sim(d, &["--paper-out-after-mm", "60"]);
+    let cfg = kiosk_config(d, KIOSK_ID, port, &key_file);
+    let kiosk = start_kiosk(d, &cfg);
     // Wait for the fault: the kiosk logs it, and no slip has been cut.
-    let log = dir.path().join("kiosk.log");
     wait_for("the paper-out fault", Duration::from_secs(90), || {
-        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("state=waiting-for-printer"))
+        log_has(d, "state=waiting-for-printer")
     });
-    let good = |d: &std::path::Path| {
-        std::fs::read_dir(d.join("slips"))
-            .unwrap()
-            .flatten()
-            .filter(|e| {
-                let n = e.file_name().to_string_lossy().to_string();
-                n.ends_with(".png") && !n.contains("spoiled")
-            })
-            .map(|e| e.path())
-            .collect::<Vec<_>>()
-    };
     std::thread::sleep(Duration::from_millis(500));
-    assert!(good(dir.path()).is_empty(), "nothing good comes out without paper");
-    assert!(control(dir.path(), "reload").starts_with("ok"));
-    let mut kiosk = kiosk;
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = kiosk.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(90),
-            "the kiosk never finished after the reload"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let mut out = String::new();
-    std::io::Read::read_to_string(kiosk.child.stdout.as_mut().unwrap(), &mut out).unwrap();
-    assert!(
-        status.success(),
-        "{out}\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
-    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-    let number = v["receipt_number"].as_str().expect("a receipt").to_string();
-    std::thread::sleep(Duration::from_millis(500));
-    let slips = good(dir.path());
-    assert_eq!(slips.len(), 1, "exactly one good receipt: {slips:?}");
-    let codes = zbar(&slips[0]);
-    assert!(codes.iter().any(|(k, d)| k == "CODE-128" && *d == number), "{codes:?}");
-    assert!(codes.iter().any(|(k, d)| k == "QR-Code" && *d == number), "{codes:?}");
-}
-
-fn write_config(dir: &std::path::Path, port: u16, key_file: &std::path::Path, kiosk_id: &str) -> std::path::PathBuf {
-    let cfg = dir.join("kiosk.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[kiosk]\nid = \"{kiosk_id}\"\ndata_dir = {:?}\n[devices]\ncamera = \"replay:builtin\"\nprinter = \"serial:{},115200,80\"\nreview = \"http://127.0.0.1:{port}\"\nreview_key_file = {:?}\n",
-            dir.join("data").display().to_string(),
-            dir.join("printer").display(),
-            key_file.display().to_string()
-        ),
-    )
-    .unwrap();
-    cfg
+    assert!(good_slips(d).is_empty(), "nothing good comes out without paper");
+    assert!(control(d, "reload").starts_with("ok"));
+    let number = finished_receipt(d, kiosk);
+    assert_one_good_slip(d, &number);
 }
 
 fn start_kiosk(dir: &std::path::Path, cfg: &std::path::Path) -> Proc {
@@ -156,13 +86,7 @@ fn log_has(dir: &std::path::Path, needle: &str) -> bool {
 /// Exactly one good slip, both of its codes decoding to `number`.
 fn assert_one_good_slip(dir: &std::path::Path, number: &str) {
     std::thread::sleep(Duration::from_millis(500));
-    let good: Vec<_> = files_under(&dir.join("slips"))
-        .into_iter()
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().to_string();
-            n.ends_with(".png") && !n.starts_with('.') && !n.contains("spoiled")
-        })
-        .collect();
+    let good = good_slips(dir);
     assert_eq!(good.len(), 1, "exactly one good receipt: {good:?}");
     let codes = zbar(&good[0]);
     assert!(codes.iter().any(|(k, d)| k == "CODE-128" && *d == number), "{codes:?}");
@@ -184,7 +108,7 @@ fn printer_unplugged_mid_slip_then_replugged_gives_exactly_one_good_receipt() {
     let _review = review_center(d, &keys, 0, port);
     // A slow line (about 2 KB/s), so the slip is still going through when the cable goes.
     let _printer = printer_sim(d, &["--baud", "19200"]);
-    let cfg = write_config(d, port, &key_file, "KIOSK-E2E-4");
+    let cfg = kiosk_config(d, "KIOSK-E2E-4", port, &key_file);
     let kiosk = start_kiosk(d, &cfg);
     wait_for("the slip to start", Duration::from_secs(90), || {
         log_has(d, "state=printing") && log_has(d, "printer: job")
@@ -210,7 +134,7 @@ fn review_centre_killed_mid_review_then_restarted_gives_exactly_one_receipt() {
     // Approval takes 3 s: long enough to kill the centre while the person waits.
     let review = review_center(d, &keys, 3, port);
     let _printer = printer_sim(d, &[]);
-    let cfg = write_config(d, port, &key_file, "KIOSK-E2E-5");
+    let cfg = kiosk_config(d, "KIOSK-E2E-5", port, &key_file);
     let kiosk = start_kiosk(d, &cfg);
     wait_for("the upload to be acknowledged", Duration::from_secs(90), || {
         log_has(d, "acknowledged as submission")

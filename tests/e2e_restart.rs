@@ -12,21 +12,6 @@ use std::time::Duration;
 
 const KIOSK_ID: &str = "KIOSK-E2E-3";
 
-fn config(dir: &Path, port: u16, key_file: &Path) -> PathBuf {
-    let cfg = dir.join("kiosk.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[kiosk]\nid = \"{KIOSK_ID}\"\ndata_dir = {:?}\n[devices]\ncamera = \"replay:builtin\"\nprinter = \"serial:{},115200,80\"\nreview = \"http://127.0.0.1:{port}\"\nreview_key_file = {:?}\n",
-            dir.join("data").display().to_string(),
-            dir.join("printer").display(),
-            key_file.display().to_string()
-        ),
-    )
-    .unwrap();
-    cfg
-}
-
 fn kiosk(cfg: &Path, args: &[&str], failpoint: Option<&str>, log: &Path) -> std::process::Output {
     let mut c = Command::new(kiosk_bin());
     c.arg("--config").arg(cfg).arg("simulate").args(args);
@@ -45,17 +30,10 @@ fn count(db: &Path, sql: &str) -> i64 {
     c.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-/// Good (cut, not spoiled) slips and their heights in pixels, in print order.
-fn good_slips(dir: &Path) -> Vec<(PathBuf, u32)> {
-    let mut v: Vec<PathBuf> = files_under(&dir.join("slips"))
+/// Good slips and their heights in pixels, in print order.
+fn good_slips_with_height(dir: &Path) -> Vec<(PathBuf, u32)> {
+    good_slips(dir)
         .into_iter()
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_string_lossy().to_string();
-            n.ends_with(".png") && !n.starts_with('.') && !n.contains("spoiled")
-        })
-        .collect();
-    v.sort();
-    v.into_iter()
         .map(|p| {
             let h = image::image_dimensions(&p).unwrap().1;
             (p, h)
@@ -70,7 +48,7 @@ fn crash_and_restart(point: &str) {
     let (keys, key_file) = write_keys(d, KIOSK_ID);
     let _review = review_center(d, &keys, 0, port);
     let _printer = printer_sim(d, &[]);
-    let cfg = config(d, port, &key_file);
+    let cfg = kiosk_config(d, KIOSK_ID, port, &key_file);
     let log = d.join("kiosk.log");
 
     let crashed = kiosk(&cfg, &["--json"], Some(point), &log);
@@ -119,7 +97,7 @@ fn crash_and_restart(point: &str) {
     // marked 补打 (one line taller) rather than risk losing it: the same number, never a
     // second unmarked original (docs/printer.md).
     std::thread::sleep(Duration::from_millis(300));
-    let slips = good_slips(d);
+    let slips = good_slips_with_height(d);
     let expected = if matches!(point, "print:after-send" | "print:before-confirm") {
         2
     } else {
