@@ -27,6 +27,9 @@ pub(super) struct Inner {
     shown: RefCell<Shown>,
     pub admin: RefCell<Admin>,
     pub clock: Instant,
+    /// Operator's per-day totals on disk; `None` when the data directory refused them
+    /// (logged once; the kiosk still serves people).
+    pub daily: RefCell<Option<crate::ops::daily::DailyCounters>>,
 }
 
 /// What is on screen now, so `sync` only converts what changed.
@@ -76,6 +79,11 @@ impl KioskUi {
             }),
             admin: RefCell::new(Admin::default()),
             clock: Instant::now(),
+            daily: RefCell::new(
+                crate::ops::daily::DailyCounters::open(&cfg.kiosk.data_dir)
+                    .map_err(|e| log::error!("daily counters off: {e}"))
+                    .ok(),
+            ),
         });
         let g = inner.window.global::<AppState>();
         g.set_version(SharedString::from(concat!("v", env!("CARGO_PKG_VERSION"))));
@@ -238,6 +246,18 @@ impl Inner {
         }
     }
 
+    /// Adds the runtime's new counts to today's totals on disk.
+    fn count_day(&self, v: &View) {
+        let mut daily = self.daily.borrow_mut();
+        if let Some(d) = daily.as_mut() {
+            if let Err(e) = d.absorb(crate::ops::daily::today(), &v.counters, &v.paper) {
+                // Logged once, not 30 times a second; the admin screen shows the gap.
+                log::error!("daily counters off: {e}");
+                *daily = None;
+            }
+        }
+    }
+
     fn play(&self, id: &str) {
         self.audio.borrow_mut().play(id);
     }
@@ -253,6 +273,7 @@ impl Inner {
         if entered {
             self.enter(&g, name);
         }
+        self.count_day(&v);
         g.set_paper_near_end(v.paper.near_end);
         g.set_staff_called(v.staff_called);
         let size = self.window.window().size();
