@@ -177,3 +177,77 @@ fn daily_counters_survive_a_restart_and_export_per_day() {
         "{row}"
     );
 }
+
+#[test]
+fn diagnostics_show_outbox_depth_masked_log_lines_and_version() {
+    i_slint_backend_testing::init_no_event_loop();
+    kiosk::ops::logging::init();
+    let r = rig(|_| {});
+    kiosk::ops::pin::set_pin(r.data.path(), PIN).unwrap();
+    // Three submissions in the real outbox: one acknowledged and decided, one
+    // acknowledged and waiting, one not yet sent.
+    let ob = kiosk::review::outbox::Outbox::open(r.data.path()).unwrap();
+    let region = kiosk::config::RegionCode::new("440100").unwrap();
+    for (i, key) in ["k1", "k2", "k3"].iter().enumerate() {
+        let claim = kiosk::domain::ClaimCode(format!("{i:032}"));
+        ob.enqueue(key, &claim, kiosk::config::DocumentId::IdCard, &region, b"sealed body")
+            .unwrap();
+    }
+    ob.acknowledge("k1", "s1").unwrap();
+    ob.acknowledge("k2", "s2").unwrap();
+    ob.decide(
+        "k1",
+        &kiosk::runtime::Decision::Approved {
+            number: kiosk::domain::ReceiptNumber::new("440100261126000017").unwrap(),
+            valid_until: chrono::NaiveDate::from_ymd_opt(2027, 5, 26).unwrap(),
+        },
+    )
+    .unwrap();
+    // A careless log line with an ID number in it.
+    log::warn!("diag test: holder 44010619900101123X at the counter");
+
+    r.long_press("admin-corner", Duration::from_millis(5100));
+    r.wait_for("管理密码", 2);
+    enter_pin(&r, PIN);
+    assert!(r.label_starting("维护菜单").is_some());
+    assert!(
+        r.has("发件箱 outbox: 1 待发送 not yet sent, 2 待审核 awaiting a decision"),
+        "outbox line: {:?}",
+        r.label_starting("发件箱")
+    );
+    assert!(r.has(&format!("版本 version: kiosk {}", env!("CARGO_PKG_VERSION"))));
+    let line = r.label_starting("日志 log:").expect("recent log lines listed");
+    assert!(!line.contains("暂无"), "{line}");
+    let masked = find_label_containing(&r, "diag test: holder").expect("the diag test line is listed");
+    assert!(masked.contains("4401**********123X"), "{masked}");
+    assert!(
+        find_label_containing(&r, "44010619900101123X").is_none(),
+        "an ID number in clear on screen"
+    );
+    // The menu's own actions show up in the ring too.
+    assert!(find_label_containing(&r, "admin: PIN accepted").is_some());
+
+    // Another submission arrives; refreshing the diagnostics shows it.
+    ob.enqueue(
+        "k4",
+        &kiosk::domain::ClaimCode(format!("{:032}", 4)),
+        kiosk::config::DocumentId::IdCard,
+        &region,
+        b"x",
+    )
+    .unwrap();
+    r.tap("刷新诊断");
+    assert!(r.has("发件箱 outbox: 2 待发送 not yet sent, 3 待审核 awaiting a decision"));
+}
+
+fn find_label_containing(r: &Rig, needle: &str) -> Option<String> {
+    use i_slint_backend_testing::ElementRoot;
+    let needle = needle.to_string();
+    r.ui.window()
+        .root_element()
+        .query_descendants()
+        .match_predicate(move |e| e.accessible_label().is_some_and(|l| l.contains(&needle)))
+        .find_first()
+        .and_then(|e| e.accessible_label())
+        .map(|l| l.to_string())
+}

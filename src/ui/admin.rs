@@ -203,22 +203,28 @@ impl Inner {
             }
             None => "今日 today: 每日统计不可用，见日志 / daily counters off, see the log".into(),
         });
-        lines.push("发件箱 outbox: not reported by the runtime yet".into());
+        lines.push(match crate::ops::diag::outbox_depth(&self.cfg.kiosk.data_dir) {
+            Ok(d) => format!(
+                "发件箱 outbox: {} 待发送 not yet sent, {} 待审核 awaiting a decision",
+                d.unsent, d.undecided
+            ),
+            Err(e) => format!("发件箱 outbox: 无法读取 cannot read — {e}"),
+        });
+        lines.push(format!("版本 version: kiosk {}", env!("CARGO_PKG_VERSION")));
         lines.extend(recent_log_lines(12));
         lines.into_iter().map(SharedString::from).collect()
     }
 }
 
-/// The last `n` kiosk log lines from the journal, masked again (belt and braces).
+/// The last `n` kiosk log lines from the logger's in-memory ring (redacted when logged,
+/// masked again here: belt and braces), newest last.
 fn recent_log_lines(n: usize) -> Vec<String> {
-    let out = std::process::Command::new("journalctl")
-        .args(["-u", "kiosk.service", "-n", &n.to_string(), "-o", "cat", "--no-pager"])
-        .output();
-    match out {
-        Ok(o) if o.status.success() && !o.stdout.is_empty() => String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .map(|l| format!("日志 log: {}", crate::ops::logging::redact(l)))
-            .collect(),
-        _ => vec!["日志 log: journal not readable here (see journalctl -u kiosk)".into()],
+    let lines = crate::ops::logging::recent(n);
+    if lines.is_empty() {
+        return vec!["日志 log: 暂无 none yet".into()];
     }
+    lines
+        .iter()
+        .map(|l| format!("日志 log: {}", crate::ops::logging::redact(l)))
+        .collect()
 }
