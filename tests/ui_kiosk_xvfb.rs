@@ -11,6 +11,15 @@
 //! label, so a layout change moves the clicks with it instead of breaking them.
 //!
 //! Needs `Xvfb`, `xdotool` and `import` (`deploy/deps.sh test` installs them).
+//!
+//! It also prints the figures of docs/performance-ui.md for the binary it runs: cold
+//! start (spawn → READY=1), resident memory at posing, the preview rate shown. For the
+//! release figures at 1280×720:
+//!   cargo build --release --bin kiosk
+//!   KIOSK_BIN=$CARGO_TARGET_DIR/release/kiosk KIOSK_UI_MEASURE=1 \
+//!     cargo test --test ui_kiosk_xvfb -- --nocapture
+//! (`KIOSK_UI_MEASURE=1`: the replay camera plays the built-in frames scaled to 1280×720
+//! at 30 fps, and posing is held for 10 s before 取消.)
 
 mod ui_support;
 
@@ -74,6 +83,15 @@ fn layout() -> HashMap<String, (i32, i32)> {
     for c in ID.chars() {
         at.insert(c.to_string(), centre(&r, &c.to_string()));
     }
+    r.find("姓名")
+        .into_iter()
+        .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+        .expect("name field")
+        .set_accessible_value(NAME);
+    r.type_keys(ID);
+    r.tap("下一步");
+    r.wait_page("posing", 5);
+    at.insert("取消".into(), centre(&r, "取消"));
     at
 }
 
@@ -151,21 +169,29 @@ fn kiosk_binary_reaches_posing_by_clicks() {
     let x = Xvfb::start(W + 40, H + 40);
     let tmp = tempfile::tempdir().unwrap();
     let (sock, sock_path) = notify_socket(tmp.path());
+    let measure = std::env::var_os("KIOSK_UI_MEASURE").is_some();
+    let camera = if measure {
+        format!("replay:{}@30", frames_1280x720(&tmp.path().join("frames")).display())
+    } else {
+        "replay:builtin".to_string()
+    };
     let cfg = tmp.path().join("kiosk.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[kiosk]\ndata_dir = \"{}\"\n[devices]\ncamera = \"replay:builtin\"\nprinter = \"pdf:{}\"\nreview = \"embedded\"\n[audio]\nmute = true\n",
+            "[kiosk]\ndata_dir = \"{}\"\n[devices]\ncamera = \"{camera}\"\nprinter = \"pdf:{}\"\nreview = \"embedded\"\n[audio]\nmute = true\n",
             tmp.path().join("data").display(),
             tmp.path().join("slips").display()
         ),
     )
     .unwrap();
     // WATCHDOG_PID must be the kiosk's own pid, as systemd sets it: exec keeps the shell's.
+    let bin = std::env::var("KIOSK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kiosk").to_string());
+    let spawned = Instant::now();
     let mut child = Command::new("sh")
         .arg("-c")
         .arg("export WATCHDOG_PID=$$; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_kiosk"))
+        .arg(&bin)
         .args(["--config", cfg.to_str().unwrap(), "run", "--size", &format!("{W}x{H}")])
         // A safety net: the test kills it once done.
         .args(["--quit-after", "120"])
@@ -190,6 +216,12 @@ fn kiosk_binary_reaches_posing_by_clicks() {
         }
     });
     let mut k = Kiosk { child, log };
+    let t0 = Instant::now();
+    while !sock.lock().unwrap().iter().any(|m| m.contains("READY=1")) {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no READY=1:\n{}", k.dump());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let cold_ms = spawned.elapsed().as_millis();
     // The session starts on attract without a transition, so no state= line yet.
     assert!(
         k.wait_log("attract screen after", 60),
@@ -255,9 +287,60 @@ fn kiosk_binary_reaches_posing_by_clicks() {
 
     // Let the live preview run, then photograph the window from the X server.
     std::thread::sleep(Duration::from_millis(1500));
+    let rss = proc_status_mb(k.child.id(), "VmRSS:");
     let shot = tmp.path().join("window.png");
     assert!(shoot(&shot), "import -window {win} failed");
     assert_not_blank(&shot, "xvfb-kiosk-posing.png");
     assert_ready_then_watchdog(&sock);
+
+    if measure {
+        std::thread::sleep(Duration::from_secs(8));
+    }
+    let rss_late = proc_status_mb(k.child.id(), "VmRSS:");
+    let peak = proc_status_mb(k.child.id(), "VmHWM:");
+    // Leave posing as a person would (unless auto-capture already did), which logs the
+    // preview rate of this posing screen.
+    if !k.logged("posing: ") {
+        click("取消");
+    }
+    assert!(k.wait_log("posing: ", 10), "no posing figure logged:\n{}", k.dump());
+    let line = k
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|l| l.contains("posing: "))
+        .cloned()
+        .unwrap();
+    eprintln!(
+        "figures ({bin}): cold start spawn→READY=1 {cold_ms} ms; resident memory at posing {rss:.1} MB, \
+         {rss_late:.1} MB later, peak {peak:.1} MB; {}",
+        &line[line.find("posing: ").unwrap()..]
+    );
     drop(k);
+}
+
+/// A field of /proc/PID/status in MB (`VmRSS:`, `VmHWM:`).
+fn proc_status_mb(pid: u32, field: &str) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The built-in replay frames scaled (cropped to fill) to 1280×720, as JPEGs in `dir`.
+fn frames_1280x720(dir: &Path) -> std::path::PathBuf {
+    use kiosk::camera::FrameSource;
+    std::fs::create_dir_all(dir).unwrap();
+    let mut src = kiosk::camera::ReplaySource::open(Path::new("builtin"), 30.0, false).unwrap();
+    let mut i = 0;
+    while let Ok(f) = src.next_frame() {
+        let big = image::imageops::resize(&f.image, 1280, 960, image::imageops::FilterType::Triangle);
+        let crop = image::imageops::crop_imm(&big, 0, 120, 1280, 720).to_image();
+        crop.save(dir.join(format!("{i:04}.jpg"))).unwrap();
+        i += 1;
+    }
+    assert!(i > 0, "no built-in frames");
+    dir.to_path_buf()
 }

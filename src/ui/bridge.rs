@@ -50,6 +50,8 @@ struct Shown {
     pub fps: f32,
     /// Last check for a returned camera.
     camera_probe: Instant,
+    /// Preview frames shown since the posing screen was entered, and when it was.
+    posing: Option<(Instant, u32)>,
 }
 
 impl KioskUi {
@@ -76,6 +78,7 @@ impl KioskUi {
                 fps_since: Instant::now(),
                 fps: 0.0,
                 camera_probe: Instant::now(),
+                posing: None,
             }),
             admin: RefCell::new(Admin::default()),
             clock: Instant::now(),
@@ -319,7 +322,21 @@ impl Inner {
     }
 
     fn enter(&self, g: &AppState<'_>, name: &str) {
-        self.shown.borrow_mut().page = name.to_string();
+        {
+            let mut s = self.shown.borrow_mut();
+            // One line per posing screen: the operator's (and CI's) preview-rate figure.
+            if let Some((since, frames)) = s.posing.take() {
+                let secs = since.elapsed().as_secs_f64();
+                log::info!(
+                    "posing: {frames} preview frames shown in {secs:.1} s ({:.1} fps)",
+                    f64::from(frames) / secs.max(1e-3)
+                );
+            }
+            if name == "posing" {
+                s.posing = Some((Instant::now(), 0));
+            }
+            s.page = name.to_string();
+        }
         g.set_page(name.into());
         // Typed details are personal data: gone as soon as the details screen is left.
         if name != "details" {
@@ -372,6 +389,9 @@ impl Inner {
                 g.set_preview(convert::preview_image(p, self.cfg.camera.mirror_preview));
             }
             s.fps_count += 1;
+            if let Some((_, n)) = s.posing.as_mut() {
+                *n += 1;
+            }
         }
         if s.fps_since.elapsed().as_secs_f32() >= 1.0 {
             s.fps = s.fps_count as f32 / s.fps_since.elapsed().as_secs_f32();
