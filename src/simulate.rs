@@ -35,7 +35,9 @@ pub struct SimulateArgs {
     /// Review service: embedded or a URL (default: the config's).
     #[arg(long, value_name = "URL")]
     pub review: Option<crate::config::ReviewSpec>,
-    /// Number of sessions back to back.
+    /// Number of sessions back to back. Before the first, whatever an earlier run left is
+    /// finished (receipts of uploads resumed after a crash, unfinished print jobs);
+    /// `--runs 0` does only that and prints `{"resumed": [NUMBER...]}`.
     #[arg(long, default_value_t = 1)]
     pub runs: u32,
     /// One JSON object per session.
@@ -107,9 +109,26 @@ pub fn run(cfg: &Config, args: &SimulateArgs) -> anyhow::Result<Verdict> {
         }
         None => test_details(),
     };
+    if args.runs == 0 {
+        let resumed = finish_earlier_run(&cfg)?;
+        if args.json {
+            println!("{}", serde_json::json!({ "resumed": resumed }));
+        } else if resumed.is_empty() {
+            println!("nothing left from an earlier run");
+        } else {
+            println!("printed what an earlier run left: {}", resumed.join(", "));
+        }
+        return Ok(Verdict::Ok);
+    }
+    // One engine for every run, as in the kiosk itself: models, review client and printer
+    // are set up once, so a soak measures what a day of sessions does to one process.
+    let mut engine = Engine::new(&cfg, sim_backends(&cfg)?);
     let mut all_ok = true;
-    for _ in 0..args.runs.max(1) {
-        let outcome = one_session(&cfg, args.doc, &args.region, details.clone())?;
+    for run in 0..args.runs {
+        if run > 0 {
+            engine.set_camera(crate::camera::open_with(&cfg.devices.camera, &cfg.camera, false)?);
+        }
+        let outcome = one_session(&cfg, &mut engine, args.doc, &args.region, details.clone())?;
         all_ok &= outcome.failed.is_none();
         if args.json {
             println!("{}", serde_json::to_string(&outcome)?);
@@ -137,7 +156,8 @@ pub fn run_headless(cfg: &Config) -> anyhow::Result<Verdict> {
         .first()
         .map(|(c, _)| (*c).clone())
         .context("no region")?;
-    let outcome = one_session(cfg, doc, &region, test_details())?;
+    let mut engine = Engine::new(cfg, Backends::from_config(cfg, false)?);
+    let outcome = one_session(cfg, &mut engine, doc, &region, test_details())?;
     print_outcome(&outcome);
     Ok(if outcome.failed.is_none() {
         Verdict::Ok
@@ -168,10 +188,102 @@ fn ms(a: Option<Instant>, b: Option<Instant>) -> Option<f64> {
     Some(b?.checked_duration_since(a?)?.as_secs_f64() * 1000.0)
 }
 
-/// Runs one session to its end (or failure) through the engine.
-pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: Details) -> anyhow::Result<Outcome> {
-    let backends = Backends::from_config(cfg, false)?;
-    let mut e = Engine::new(cfg, backends);
+/// What an earlier run left unfinished: outbox entries orphaned by its end, and print
+/// jobs not confirmed. Counted from the files, not the engine, so the wait below ends only
+/// when the disk says so.
+struct Leftovers {
+    outbox: crate::review::outbox::Outbox,
+    journal: Option<crate::printer::journal::Journal>,
+}
+
+impl Leftovers {
+    fn open(cfg: &Config) -> anyhow::Result<Leftovers> {
+        let outbox = crate::review::outbox::Outbox::open(&cfg.kiosk.data_dir)?;
+        let journal = match cfg.devices.printer.device() {
+            crate::config::Device::Serial { .. } => Some(crate::printer::journal::Journal::open(
+                &crate::printer::backend::journal_path(cfg),
+                cfg.printer.roll_length_mm,
+            )?),
+            _ => None,
+        };
+        Ok(Leftovers { outbox, journal })
+    }
+
+    fn count(&self) -> usize {
+        use crate::review::outbox::Owner;
+        let orphans = self
+            .outbox
+            .entries()
+            .map(|v| v.iter().filter(|e| e.owner == Owner::Orphaned).count())
+            .unwrap_or(0);
+        let jobs = self
+            .journal
+            .as_ref()
+            .and_then(|j| j.unfinished().ok())
+            .map(|v| v.len())
+            .unwrap_or(0);
+        orphans + jobs
+    }
+}
+
+/// Runs the engine idle (attract) until what an earlier run left is finished: receipts of
+/// resumed uploads printed, unfinished journal jobs cut. Returns the keys printed.
+pub fn finish_earlier_run(cfg: &Config) -> anyhow::Result<Vec<String>> {
+    let mut e = Engine::new(cfg, sim_backends(cfg)?);
+    settle_leftovers(cfg, &mut e)?;
+    let mut keys = e.background_printed().to_vec();
+    // A journal job confirmed after the restart and its resumed upload report the same key.
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+fn settle_leftovers(cfg: &Config, e: &mut Engine) -> anyhow::Result<()> {
+    let left = Leftovers::open(cfg)?;
+    if left.count() == 0 {
+        return Ok(());
+    }
+    log::info!("finishing what an earlier run left ({} item(s))", left.count());
+    let limit =
+        Duration::from_secs(u64::from(cfg.kiosk.decision_deadline_s) + u64::from(cfg.printer.job_timeout_s) + 10);
+    let t0 = Instant::now();
+    while left.count() > 0 {
+        anyhow::ensure!(
+            t0.elapsed() < limit,
+            "what an earlier run left did not finish within {} s (outbox orphans + unfinished print jobs: {})",
+            limit.as_secs(),
+            left.count()
+        );
+        e.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The last cut's event may still be on its way to the engine.
+    for _ in 0..10 {
+        e.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// The backends of `simulate`: the configured devices, the replay unpaced and run once,
+/// and an embedded review centre (if configured) that approves at once.
+fn sim_backends(cfg: &Config) -> anyhow::Result<Backends> {
+    Backends::from_config_with(cfg, false, Duration::ZERO)
+}
+
+/// Runs one session to its end (or failure) through the engine (idle in attract, its
+/// camera fresh).
+pub fn one_session(
+    cfg: &Config,
+    e: &mut Engine,
+    doc: DocumentId,
+    region: &RegionCode,
+    details: Details,
+) -> anyhow::Result<Outcome> {
+    if let Err(why) = settle_leftovers(cfg, e) {
+        // The person in front of the kiosk is not kept waiting for an earlier run's.
+        log::warn!("{why:#}; starting the session anyway");
+    }
     let t0 = Instant::now();
     let fail = |e: &Engine, stage: &'static str, reason: String| Outcome {
         receipt_number: None,
@@ -195,11 +307,11 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
     }
     if let State::Details { errors, .. } = e.session().state() {
         let why = errors.iter().map(|x| x.en).collect::<Vec<_>>().join("; ");
-        return Ok(fail(&e, "details", why));
+        return Ok(fail(e, "details", why));
     }
     if e.session().state().name() != "posing" {
         return Ok(fail(
-            &e,
+            e,
             "start",
             format!("cannot start a session: {}", e.session().state().name()),
         ));
@@ -216,7 +328,7 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
                 .as_ref()
                 .map(|h| format!("{} ({})", h.id, h.en))
                 .unwrap_or_else(|| "none".into());
-            let mut o = fail(&e, "posing", format!("no capture: {err}; last hint: {last}"));
+            let mut o = fail(e, "posing", format!("no capture: {err}; last hint: {last}"));
             o.stages_ms.posing = ms(e.entered_at("posing"), Some(Instant::now()));
             return Ok(o);
         }
@@ -224,7 +336,7 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
     let captured_frame = Some(frames.saturating_sub(1));
     if e.session().state().name() != "review-photo" {
         return Ok(fail(
-            &e,
+            e,
             "posing",
             format!("left posing for {}", e.session().state().name()),
         ));
@@ -240,7 +352,7 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
         State::Done { .. } | State::SeeStaff { .. } | State::OutOfService { .. } | State::Attract
     ) {
         if started.elapsed() > limit {
-            return Ok(fail(&e, e.session().state().name(), "timed out".into()));
+            return Ok(fail(e, e.session().state().name(), "timed out".into()));
         }
         e.step();
         if let State::Posing { reasons, .. } = e.session().state() {
@@ -250,7 +362,7 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
                 .map(|r| format!("{} ({})", r.id, r.en))
                 .collect::<Vec<_>>()
                 .join("; ");
-            return Ok(fail(&e, "review", format!("rejected: {why}")));
+            return Ok(fail(e, "review", format!("rejected: {why}")));
         }
         if approved_at.is_none()
             && matches!(
@@ -276,7 +388,7 @@ pub fn one_session(cfg: &Config, doc: DocumentId, region: &RegionCode, details: 
         _ => None,
     };
     if let Some((stage, why)) = stage_of_failure(e.session().state()) {
-        return Ok(fail(&e, stage, why));
+        return Ok(fail(e, stage, why));
     }
     let (receipt_number, claim_code) = match e.session().state() {
         State::Done {

@@ -1,5 +1,6 @@
 //! End-to-end: real processes (review centre, printer emulator on a pty, the kiosk running
-//! `simulate`), real HTTP on 127.0.0.1, real files. One person, one receipt.
+//! `simulate`), real HTTP on 127.0.0.1, real files. One receipt per person, including the
+//! person whose kiosk was killed mid-upload.
 
 mod common;
 use common::*;
@@ -67,6 +68,11 @@ fn sealed_prefixes(data: &Path) -> Vec<Vec<u8>> {
     rows.map(|b| b.unwrap()[..32].to_vec()).collect()
 }
 
+fn outbox_rows(data: &Path) -> i64 {
+    let db = rusqlite::Connection::open(data.join("outbox.sqlite")).unwrap();
+    db.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap()
+}
+
 #[test]
 fn a_full_session_prints_the_number_the_centre_issued_and_leaves_nothing_personal() {
     let dir = tempfile::tempdir().unwrap();
@@ -108,19 +114,44 @@ fn a_full_session_prints_the_number_the_centre_issued_and_leaves_nothing_persona
         "captured inside the compliant stretch: {captured}"
     );
 
-    // The slip's barcodes decode to the number the centre issued.
-    let png = dir.path().join("slips/0001.png");
-    wait_for("the cut slip", Duration::from_secs(10), || png.exists());
-    let codes = zbar(&png);
-    assert!(codes.iter().any(|(k, d)| k == "CODE-128" && *d == number), "{codes:?}");
-    assert!(codes.iter().any(|(k, d)| k == "QR-Code" && *d == number), "{codes:?}");
-    let verify = http_get(port, &format!("/v1/receipts/{number}/verify")).unwrap();
-    assert!(verify.contains("valid"), "{verify}");
-
-    // The resumed submission of the crashed kiosk settles too; nothing personal remains.
-    wait_for("the outbox to settle", Duration::from_secs(30), || {
-        sealed_prefixes(&data).is_empty()
+    // Two slips: the receipt of the crashed kiosk's person (its upload resumed and was
+    // approved; printed while idle, before the new session) and this session's. Each
+    // barcode decodes to a number the centre issued; no number comes out twice.
+    let slips = dir.path().join("slips");
+    wait_for("two cut slips", Duration::from_secs(20), || {
+        slips.join("0001.png").exists() && slips.join("0002.png").exists()
     });
+    std::thread::sleep(Duration::from_millis(300));
+    let good: Vec<PathBuf> = files_under(&slips)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "png") && !p.to_string_lossy().contains("spoiled"))
+        .collect();
+    assert_eq!(good.len(), 2, "one receipt per person: {good:?}");
+    let mut printed = vec![];
+    for png in &good {
+        let codes = zbar(png);
+        let code128: Vec<&String> = codes.iter().filter(|(k, _)| k == "CODE-128").map(|(_, d)| d).collect();
+        let qr: Vec<&String> = codes.iter().filter(|(k, _)| k == "QR-Code").map(|(_, d)| d).collect();
+        assert_eq!(code128.len(), 1, "{codes:?}");
+        assert_eq!(code128, qr, "both codes carry the same number: {codes:?}");
+        printed.push(code128[0].clone());
+    }
+    assert!(
+        printed.contains(&number),
+        "this session's receipt {number} printed: {printed:?}"
+    );
+    let resumed = printed.iter().find(|n| **n != number).expect("the resumed receipt");
+    for n in &printed {
+        let verify = http_get(port, &format!("/v1/receipts/{n}/verify")).unwrap();
+        assert!(verify.contains("valid"), "{verify}");
+    }
+    assert!(
+        stderr.contains(&format!("printing receipt {resumed} for a session of an earlier run")),
+        "{stderr}"
+    );
+
+    // Nothing is left in the outbox; nothing personal remains anywhere.
+    assert_eq!(outbox_rows(&data), 0, "the outbox is empty afterwards");
     let test_name_bytes = NAME.as_bytes();
     for f in files_under(&data) {
         let bytes = std::fs::read(&f).unwrap();

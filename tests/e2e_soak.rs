@@ -1,6 +1,7 @@
 //! Soak: many sessions back to back in one kiosk process (`simulate --runs N`, embedded
 //! review centre, PDF receipts): every session ends in its own receipt, and neither memory
-//! nor open files grow. N = `KIOSK_SOAK_RUNS` (default 20; see docs/performance.md).
+//! nor open files grow. N = `KIOSK_SOAK_RUNS` (default 200, as issue #8 asks; see
+//! docs/performance.md for its time in CI).
 
 mod common;
 use common::*;
@@ -12,7 +13,7 @@ fn sessions_back_to_back_do_not_leak_memory_or_files() {
     let runs: usize = std::env::var("KIOSK_SOAK_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(200);
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("kiosk.toml");
     std::fs::write(
@@ -42,17 +43,21 @@ fn sessions_back_to_back_do_not_leak_memory_or_files() {
         .collect();
     assert_eq!(numbers.len(), runs, "one distinct receipt per session");
     // One RSS sample per session is noisy (±10 MB: it is read while the allocator still holds
-    // that session's frames), so compare the median of the first half after warm-up (models
-    // loaded, caches filled) with the median of the second half. A leak of 1 MB per session
-    // shows as ≥ 8 MB between the halves at 20 runs; noise measured over 40 runs stays < 3 MB.
+    // that session's frames), and glibc steps up once (~15 MB after about ten sessions, when
+    // its dynamic mmap threshold rises past the frame size) and then stays flat — measured
+    // over 60 sessions: 117 → 138 MB by session 13, 138–139 MB to session 60. So skip a
+    // warm-up quarter, then compare the median of the first half of the rest with the
+    // median of the second half: a leak of 0.2 MB per session shows as ≥ 8 MB at 200 runs.
     let rss: Vec<u64> = lines.iter().map(|v| v["rss_kb"].as_u64().unwrap()).collect();
     let fds: Vec<u64> = lines.iter().map(|v| v["open_fds"].as_u64().unwrap()).collect();
-    let steady = &rss[3.min(runs - 1)..];
+    let warm_up = (runs / 4).max(3).min(runs - 1);
+    let steady = &rss[warm_up..];
     let (early, late) = steady.split_at(steady.len() / 2);
     let (rss0, rss1) = (median(early), median(late));
-    let (fd0, fd1) = (fds[3.min(runs - 1)], fds[runs - 1]);
+    let (fd0, fd1) = (fds[warm_up], fds[runs - 1]);
     eprintln!("soak: {runs} sessions, RSS median {rss0} kB -> {rss1} kB (samples {rss:?}), fds {fd0} -> {fd1}");
-    if runs >= 8 {
+    // Under 60 runs the warm-up may not cover the one-time step: only files are checked.
+    if runs >= 60 {
         assert!(
             rss1 <= rss0 + 8 * 1024,
             "RSS median grew from {rss0} kB to {rss1} kB over {runs} sessions: {rss:?}"

@@ -92,7 +92,9 @@ fn happy_path_submit_approve_fetch_verify_claim() {
     let today = chrono::Utc::now().with_timezone(&kiosk::ops::china_time()).date_naive();
     // Guangzhou ID card: 180 days (receipt.md §3).
     assert_eq!(valid_until, today + chrono::Days::new(180));
-    // The outbox entry is gone once the decision was delivered.
+    // The approved entry stays until its slip is printed, then it is gone.
+    assert_eq!(client.outbox_entries().unwrap().len(), 1);
+    client.settle(&number);
     assert!(client.outbox_entries().unwrap().is_empty());
 
     // The kiosk fetches the receipt again with its key (reprint).

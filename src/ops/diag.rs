@@ -252,20 +252,39 @@ fn review(cfg: &Config) -> Check {
     }
 }
 
-fn outbox(cfg: &Config) -> Check {
-    let db = cfg.kiosk.data_dir.join(crate::review::outbox::DB_FILE);
-    if !db.exists() {
-        return Check::ok("outbox", "empty (no outbox yet)");
+/// How many submissions the durable outbox still holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxDepth {
+    pub entries: usize,
+    /// Not yet acknowledged by the review service (the sealed body is still there).
+    pub unsent: usize,
+    /// Acknowledged or not, still waiting for the review centre's decision.
+    pub undecided: usize,
+}
+
+/// Reads the queue depth from the real outbox in `data_dir` (zero when none exists yet;
+/// never creates one).
+pub fn outbox_depth(data_dir: &std::path::Path) -> Result<OutboxDepth, crate::review::ReviewError> {
+    if !data_dir.join(crate::review::outbox::DB_FILE).exists() {
+        return Ok(OutboxDepth::default());
     }
-    match crate::review::outbox::Outbox::open(&cfg.kiosk.data_dir).and_then(|o| o.entries()) {
-        Ok(entries) => {
-            let unsent = entries.iter().filter(|e| e.has_body).count();
-            let undecided = entries.iter().filter(|e| e.decision.is_none()).count();
+    let entries = crate::review::outbox::Outbox::open(data_dir)?.entries()?;
+    Ok(OutboxDepth {
+        entries: entries.len(),
+        unsent: entries.iter().filter(|e| e.has_body).count(),
+        undecided: entries.iter().filter(|e| e.decision.is_none()).count(),
+    })
+}
+
+fn outbox(cfg: &Config) -> Check {
+    match outbox_depth(&cfg.kiosk.data_dir) {
+        Ok(d) if d.entries == 0 => Check::ok("outbox", "empty"),
+        Ok(d) => {
             let detail = format!(
-                "{} entries: {unsent} not yet acknowledged, {undecided} awaiting a decision",
-                entries.len()
+                "{} entries: {} not yet acknowledged, {} awaiting a decision",
+                d.entries, d.unsent, d.undecided
             );
-            if unsent > 20 {
+            if d.unsent > 20 {
                 Check::bad(
                     "outbox",
                     detail,

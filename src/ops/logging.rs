@@ -3,8 +3,34 @@
 //! Call sites never log personal data in clear (they use the `mask_*` helpers). As a
 //! second line of defence this logger redacts anything shaped like an 18-character
 //! resident ID number or an 11-digit mobile number before it is written.
+//!
+//! The last [`RING_LINES`] lines (already redacted) are also kept in memory for the admin
+//! screen's "recent log lines" ([`recent`]), so it needs no journal access.
 
 use log::{Log, Metadata, Record};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+/// How many recent log lines the admin screen can show.
+pub const RING_LINES: usize = 200;
+
+static RING: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
+
+/// Keeps `line` (already redacted) in the ring, dropping the oldest beyond [`RING_LINES`].
+fn remember(line: String) {
+    let mut ring = RING.lock().unwrap_or_else(|e| e.into_inner());
+    if ring.len() == RING_LINES {
+        ring.pop_front();
+    }
+    ring.push_back(line);
+}
+
+/// The last `n` lines logged through this logger, oldest first, as
+/// `HH:MM:SS LEVEL message` (China Standard Time), redacted like the journal's copy.
+pub fn recent(n: usize) -> Vec<String> {
+    let ring = RING.lock().unwrap_or_else(|e| e.into_inner());
+    ring.iter().skip(ring.len().saturating_sub(n)).cloned().collect()
+}
 
 struct Redacting {
     inner: env_logger::Logger,
@@ -19,6 +45,8 @@ impl Log for Redacting {
             return;
         }
         let msg = redact(&r.args().to_string());
+        let now = chrono::Utc::now().with_timezone(&crate::ops::china_time());
+        remember(format!("{} {:<5} {msg}", now.format("%H:%M:%S"), r.level()));
         self.inner.log(
             &Record::builder()
                 .args(format_args!("{msg}"))
@@ -81,7 +109,28 @@ pub fn redact(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{init, recent, redact, remember, RING_LINES};
+
+    #[test]
+    fn the_ring_keeps_the_newest_lines_redacted() {
+        init();
+        log::warn!("ring test: holder 44010619900101123X");
+        let last = recent(RING_LINES);
+        let line = last
+            .iter()
+            .rev()
+            .find(|l| l.contains("ring test"))
+            .expect("logged line kept");
+        assert!(line.contains("WARN") && line.contains("4401**********123X"), "{line}");
+        assert!(!line.contains("44010619900101123X"), "{line}");
+        for i in 0..RING_LINES + 5 {
+            remember(format!("filler {i}"));
+        }
+        let all = recent(usize::MAX);
+        assert_eq!(all.len(), RING_LINES);
+        assert_eq!(all.last().unwrap(), &format!("filler {}", RING_LINES + 4));
+        assert_eq!(recent(2).len(), 2);
+    }
 
     #[test]
     fn redacts_id_and_mobile_shapes_only() {

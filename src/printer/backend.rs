@@ -258,6 +258,7 @@ impl Worker {
 
     fn command(&mut self, c: Cmd) {
         match c {
+            Cmd::Print(job, false) if self.already_journaled(&job) => {}
             Cmd::Print(job, reprint) => match self.journal.queue(&job, reprint) {
                 Ok(id) => self.queue.push_back(Pending {
                     id,
@@ -277,6 +278,33 @@ impl Worker {
                 let _ = reply.send(r);
             }
         }
+    }
+
+    /// A receipt whose number the journal already holds (a restart resumed its upload
+    /// after the first job was queued): never a second original. A confirmed one is
+    /// reported printed at once; an unfinished one is already in the queue.
+    fn already_journaled(&mut self, job: &SlipJob) -> bool {
+        let crate::session::Slip::Receipt { number, .. } = &job.slip else {
+            return false;
+        };
+        let rows = match self.journal.find(number.as_str()) {
+            Ok(r) => r,
+            Err(e) => {
+                log::error!("{e}");
+                return false;
+            }
+        };
+        if rows.is_empty() {
+            return false;
+        }
+        log::info!("printer: receipt {number} is already in the journal; not printing a second original");
+        if rows.iter().any(|(_, s)| *s == JobState::Confirmed) {
+            let _ = self.events.send(PrinterEvent::Printed {
+                at: self.link.path().display().to_string(),
+                key: number.to_string(),
+            });
+        }
+        true
     }
 
     fn refresh_paper(&mut self) {
@@ -315,6 +343,7 @@ impl Worker {
         log::info!("printer: job {} ({} bytes)", p.id, encoded.bytes.len());
         let id = p.id;
         let total = encoded.bytes.len();
+        let p_key = p.job.slip.key();
         let next = if p.state == JobState::Spoiled {
             JobState::Reprinted
         } else {
@@ -344,6 +373,7 @@ impl Worker {
                 self.last_poll = Instant::now();
                 let _ = self.events.send(PrinterEvent::Printed {
                     at: self.link.path().display().to_string(),
+                    key: p_key,
                 });
                 if health.near_end {
                     let _ = self.events.send(PrinterEvent::NearEnd);
@@ -481,6 +511,7 @@ impl PdfSlipPrinter {
         match self.write(job, reprint) {
             Ok(p) => self.events.push_back(PrinterEvent::Printed {
                 at: p.display().to_string(),
+                key: job.slip.key(),
             }),
             Err(e) => {
                 log::error!("{e}");

@@ -14,12 +14,12 @@
 
 use super::api::*;
 use super::embedded::EmbeddedHandle;
-use super::outbox::Outbox;
+use super::outbox::{Outbox, Owner};
 use super::ReviewError;
 use crate::config::{Config, Device};
 use crate::domain::{ClaimCode, Prompt};
 use crate::ops::failpoint;
-use crate::runtime::{Decision, Submission, Uploader};
+use crate::runtime::{Decision, Resumed, Submission, Uploader};
 use base64::Engine as _;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -71,6 +71,9 @@ struct Shared {
     agent: ureq::Agent,
     stop: AtomicBool,
     wake: (Mutex<bool>, Condvar),
+    /// Receipts approved for orphaned entries, photo fetched back (or not), by idempotency
+    /// key, until the engine takes them.
+    resumed: Mutex<HashMap<String, Option<crate::domain::PhotoJpeg>>>,
 }
 
 impl Shared {
@@ -97,6 +100,7 @@ pub struct ReviewClient {
     shared: Arc<Shared>,
     /// The idempotency key of the current session's submission.
     current: Option<String>,
+
     worker: Option<std::thread::JoinHandle<()>>,
     /// Keeps the in-process service alive for `review = "embedded"`.
     _embedded: Option<EmbeddedHandle>,
@@ -107,12 +111,24 @@ pub fn open(cfg: &Config) -> Result<Box<dyn Uploader>, ReviewError> {
     Ok(Box::new(open_client(cfg)?))
 }
 
+/// [`open`] with the embedded centre's approval delay (ignored for a URL).
+pub fn open_with(cfg: &Config, embedded_approve_after: Duration) -> Result<Box<dyn Uploader>, ReviewError> {
+    Ok(Box::new(open_client_with(cfg, embedded_approve_after)?))
+}
+
 /// [`open`] with the concrete type (for `fetch_receipt` and the outbox view).
 pub fn open_client(cfg: &Config) -> Result<ReviewClient, ReviewError> {
+    open_client_with(cfg, super::embedded::DEMO_APPROVE_AFTER)
+}
+
+/// [`open_client`] with the embedded centre's approval delay (ignored for a URL).
+pub fn open_client_with(cfg: &Config, embedded_approve_after: Duration) -> Result<ReviewClient, ReviewError> {
     match cfg.devices.review.device() {
         Device::Embedded => {
-            let h = super::embedded::start(cfg)?;
-            let opts = ClientOptions::new(&h.url, &cfg.kiosk.id, &h.key, cfg.kiosk.data_dir.clone());
+            let h = super::embedded::start_with(cfg, embedded_approve_after)?;
+            let mut opts = ClientOptions::new(&h.url, &cfg.kiosk.id, &h.key, cfg.kiosk.data_dir.clone());
+            // In-process over loopback: polling often costs nothing and keeps the wait short.
+            opts.poll_interval = Duration::from_millis(50);
             let mut c = ReviewClient::start(opts)?;
             c._embedded = Some(h);
             Ok(c)
@@ -133,9 +149,11 @@ impl ReviewClient {
     /// resumed in the background.
     pub fn start(opts: ClientOptions) -> Result<ReviewClient, ReviewError> {
         let outbox = Outbox::open(&opts.data_dir)?;
-        let resumed = outbox.abandon_all()?;
+        let resumed = outbox.orphan_all()?;
         if resumed > 0 {
-            log::info!("outbox: resuming {resumed} submission(s) from an earlier run");
+            log::info!(
+                "outbox: resuming {resumed} submission(s) from an earlier run; their receipts print when approved"
+            );
         }
         let config = ureq::Agent::config_builder()
             .timeout_connect(Some(opts.connect_timeout))
@@ -149,6 +167,7 @@ impl ReviewClient {
             opts,
             stop: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
+            resumed: Mutex::new(HashMap::new()),
         });
         let s2 = shared.clone();
         let worker = std::thread::Builder::new()
@@ -300,8 +319,12 @@ impl Uploader for ReviewClient {
         match ob.get(&idem) {
             Ok(Some(e)) => {
                 let d = e.decision?;
-                if let Err(err) = ob.remove(&idem) {
-                    log::error!("outbox: {err}");
+                // A rejection is final here; an approval stays until its slip is printed
+                // (`settle`), so a crash before the cut still prints it after the restart.
+                if matches!(d, Decision::Rejected(_)) {
+                    if let Err(err) = ob.remove(&idem) {
+                        log::error!("outbox: {err}");
+                    }
                 }
                 self.current = None;
                 Some(d)
@@ -333,6 +356,58 @@ impl Uploader for ReviewClient {
         })?;
         crate::receipt::reprint::job_from_view(number, view)
     }
+
+    fn take_resumed(&mut self) -> Option<Resumed> {
+        loop {
+            // Taking it out of the map is the hand-out: the worker fetches each only once.
+            let (idem, photo) = {
+                let mut r = self.shared.resumed.lock().unwrap_or_else(|e| e.into_inner());
+                let k = r.keys().next()?.clone();
+                let p = r.remove(&k)?;
+                (k, p)
+            };
+            let entry = match self.shared.outbox().get(&idem) {
+                Ok(Some(e)) => e,
+                Ok(None) => continue,
+                Err(e) => {
+                    log::error!("outbox: {e}");
+                    continue;
+                }
+            };
+            let Some(Decision::Approved { number, valid_until }) = entry.decision else {
+                continue;
+            };
+            log::info!("outbox: receipt {number} of a submission from an earlier run is ready to print");
+            return Some(Resumed {
+                slip: crate::session::Slip::Receipt {
+                    number,
+                    valid_until,
+                    doc: entry.doc,
+                    region: entry.region,
+                },
+                photo,
+            });
+        }
+    }
+
+    fn settle(&mut self, number: &crate::domain::ReceiptNumber) {
+        let ob = self.shared.outbox();
+        let entries = match ob.entries() {
+            Ok(e) => e,
+            Err(e) => {
+                log::error!("outbox: {e}");
+                return;
+            }
+        };
+        for e in entries {
+            if matches!(&e.decision, Some(Decision::Approved { number: n, .. }) if n == number) {
+                match ob.remove(&e.idem_key) {
+                    Ok(()) => log::info!("outbox: receipt {number} printed; entry {} settled", e.idem_key),
+                    Err(err) => log::error!("outbox: {err}"),
+                }
+            }
+        }
+    }
 }
 
 /// What the person is told when the outbox cannot take the photo (disk full, …).
@@ -352,6 +427,7 @@ struct Transient(String);
 
 fn worker(s: &Shared) {
     let mut retry: HashMap<String, (u32, Instant)> = HashMap::new();
+    let mut resumed_fetched: std::collections::HashSet<String> = Default::default();
     while !s.stop.load(Ordering::SeqCst) {
         let entries = match s.outbox().entries() {
             Ok(e) => e,
@@ -367,12 +443,34 @@ fn worker(s: &Shared) {
             if s.stop.load(Ordering::SeqCst) {
                 return;
             }
-            if e.decision.is_some() {
-                if e.abandoned {
+            if let Some(d) = &e.decision {
+                match (e.owner, d) {
                     // Settled with nobody waiting: the service keeps the receipt (claim code).
-                    if let Err(err) = s.outbox().remove(&e.idem_key) {
-                        log::error!("outbox: {err}");
+                    (Owner::Abandoned, _) => {
+                        if let Err(err) = s.outbox().remove(&e.idem_key) {
+                            log::error!("outbox: {err}");
+                        }
                     }
+                    (Owner::Orphaned, Decision::Rejected(reasons)) => {
+                        let ids: Vec<&str> = reasons.iter().map(|p| p.id.as_str()).collect();
+                        log::warn!(
+                            "outbox: a submission from an earlier run was rejected ({}); nobody is waiting, nothing prints",
+                            ids.join(",")
+                        );
+                        if let Err(err) = s.outbox().remove(&e.idem_key) {
+                            log::error!("outbox: {err}");
+                        }
+                    }
+                    (Owner::Orphaned, Decision::Approved { number, .. }) => {
+                        if resumed_fetched.insert(e.idem_key.clone()) {
+                            let photo = fetch_photo(s, number);
+                            s.resumed
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(e.idem_key.clone(), photo);
+                        }
+                    }
+                    (Owner::Session, _) => {}
                 }
                 continue;
             }
@@ -400,6 +498,31 @@ fn worker(s: &Shared) {
             }
         }
         s.sleep(next_wake);
+    }
+}
+
+/// The approved photo of receipt `number`, fetched back for a resumed slip's thumbnail;
+/// `None` (the slip prints without it) when the service cannot give it.
+fn fetch_photo(s: &Shared, number: &crate::domain::ReceiptNumber) -> Option<crate::domain::PhotoJpeg> {
+    let url = format!("{}/v1/receipts/{}", s.opts.base_url, number);
+    let fetched = get(s, &url).and_then(|(status, body)| {
+        if status != 200 {
+            return Err(format!("GET {url}: HTTP {status}"));
+        }
+        let v: ReceiptView = serde_json::from_slice(&body).map_err(|e| format!("GET {url}: {e}"))?;
+        let b64 = v
+            .photo_jpeg_b64
+            .ok_or_else(|| format!("GET {url}: no photo (purged)"))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_bytes())
+            .map_err(|e| format!("GET {url}: photo: {e}"))
+    });
+    match fetched {
+        Ok(bytes) => Some(crate::domain::PhotoJpeg(bytes)),
+        Err(why) => {
+            log::warn!("resumed receipt {number}: no thumbnail ({why})");
+            None
+        }
     }
 }
 

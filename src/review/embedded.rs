@@ -23,9 +23,13 @@ pub struct EmbeddedHandle {
     pub server: RunningServer,
 }
 
+/// The embedded centre's approval delay in the kiosk itself, so the uploading screen is
+/// seen as it would be with a real centre (`simulate` approves at once: nobody watches).
+pub const DEMO_APPROVE_AFTER: Duration = Duration::from_secs(1);
+
 /// Starts the embedded service with the default 1 s auto-approve.
 pub fn start(cfg: &Config) -> Result<EmbeddedHandle, ReviewError> {
-    start_with(cfg, Duration::from_secs(1))
+    start_with(cfg, DEMO_APPROVE_AFTER)
 }
 
 pub fn start_with(cfg: &Config, auto_approve_after: Duration) -> Result<EmbeddedHandle, ReviewError> {
@@ -33,6 +37,8 @@ pub fn start_with(cfg: &Config, auto_approve_after: Duration) -> Result<Embedded
         cfg,
         ServerOptions {
             auto_approve_after: Some(auto_approve_after),
+            // One process, loopback: a short tick keeps the machine check and approval prompt.
+            tick: Duration::from_millis(50),
             ..ServerOptions::default()
         },
     )

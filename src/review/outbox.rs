@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     sealed BLOB,
     submission_id TEXT,
     decision TEXT,
+    -- 0: a live session waits for it; 1: the person left (a claim slip was printed);
+    -- 2: orphaned by a restart (crash, power cut): its receipt prints when decided.
     abandoned INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL
 );
@@ -45,7 +47,30 @@ pub struct Entry {
     pub has_body: bool,
     pub submission_id: Option<String>,
     pub decision: Option<Decision>,
-    pub abandoned: bool,
+    pub owner: Owner,
+}
+
+/// Who waits for an entry's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Owner {
+    /// The session that submitted it, in this process.
+    Session,
+    /// Nobody: the person left with a claim slip; the service keeps the receipt.
+    Abandoned,
+    /// The session died with the process (crash, power cut) before any slip was printed:
+    /// the kiosk prints the receipt itself once it is approved.
+    Orphaned,
+}
+
+impl Owner {
+    fn from_db(v: i64) -> Owner {
+        match v {
+            0 => Owner::Session,
+            2 => Owner::Orphaned,
+            _ => Owner::Abandoned,
+        }
+    }
 }
 
 /// A decision as stored in the outbox.
@@ -220,10 +245,11 @@ impl Outbox {
         Ok(())
     }
 
-    /// Marks every entry abandoned (at start-up: the sessions that owned them are gone).
-    pub fn abandon_all(&self) -> Result<usize, ReviewError> {
+    /// At start-up: every entry a session owned is orphaned (that session died with the
+    /// process before any slip was printed), so its receipt is printed once decided.
+    pub fn orphan_all(&self) -> Result<usize, ReviewError> {
         self.conn
-            .execute("UPDATE outbox SET abandoned=1 WHERE abandoned=0", [])
+            .execute("UPDATE outbox SET abandoned=2 WHERE abandoned=0", [])
             .map_err(self.e())
     }
 
@@ -257,7 +283,7 @@ impl Outbox {
                     r.get::<_, bool>(4)?,
                     r.get::<_, Option<String>>(5)?,
                     r.get::<_, Option<String>>(6)?,
-                    r.get::<_, bool>(7)?,
+                    r.get::<_, i64>(7)?,
                 ))
             })
             .map_err(self.e())?
@@ -287,7 +313,7 @@ impl Outbox {
                 has_body,
                 submission_id: sid,
                 decision,
-                abandoned,
+                owner: Owner::from_db(abandoned),
             });
         }
         Ok(out)

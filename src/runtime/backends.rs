@@ -55,7 +55,22 @@ pub enum Decision {
     Rejected(Vec<Prompt>),
 }
 
+/// A receipt approved for a submission whose session died with the process (crash,
+/// power cut, SIGKILL) before any slip was printed: the kiosk prints it when idle.
+#[derive(Debug, Clone)]
+pub struct Resumed {
+    /// Always a [`Slip::Receipt`].
+    pub slip: Slip,
+    /// The approved photo fetched back from the review service for the thumbnail, when it
+    /// could be (the outbox erased its own copy once the upload was acknowledged).
+    pub photo: Option<PhotoJpeg>,
+}
+
 /// Upload through the durable outbox (review).
+///
+/// An approved entry stays in the outbox until [`Uploader::settle`] says its slip is
+/// printed, so a crash anywhere between the decision and the cut prints it after the
+/// restart (the print journal refuses a second original of a number).
 pub trait Uploader: Send {
     /// Writes the submission durably to the outbox (before any byte is sent) and starts
     /// uploading it in the background. Returns the claim code printed if the decision is
@@ -71,6 +86,11 @@ pub trait Uploader: Send {
         let _ = number;
         Err(crate::receipt::reprint::unavailable())
     }
+    /// The next receipt approved for a submission orphaned by a restart, each once per
+    /// process; non-blocking.
+    fn take_resumed(&mut self) -> Option<Resumed>;
+    /// The slip of receipt `number` is printed (confirmed cut): forget its outbox entry.
+    fn settle(&mut self, number: &ReceiptNumber);
 }
 
 /// A slip to print, with what the receipt layout needs beyond the [`Slip`].
@@ -88,8 +108,9 @@ pub struct SlipJob {
 /// What the printer reports back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrinterEvent {
-    /// The slip was cut and confirmed (GS r reply, or the PDF is on disk).
-    Printed { at: String },
+    /// The slip was cut and confirmed (GS r reply, or the PDF is on disk). `key` is the
+    /// slip's receipt number or claim code.
+    Printed { at: String, key: String },
     /// Paper out, cover open, cutter error, offline… the slip is spoiled and will be reprinted.
     Fault(String),
     /// Healthy again; a spoiled slip is being reprinted.
@@ -100,7 +121,9 @@ pub enum PrinterEvent {
 
 /// Prints slips through the print journal (printer).
 pub trait SlipPrinter: Send {
-    /// Queues the job in the journal and starts printing it.
+    /// Queues the job in the journal and starts printing it. A receipt whose number the
+    /// journal already holds is not printed a second time: it is reported `Printed` once
+    /// its first job is confirmed.
     fn print(&mut self, job: SlipJob) -> Result<(), String>;
     /// Progress of the current job and printer state changes; non-blocking.
     fn poll(&mut self) -> Option<PrinterEvent>;

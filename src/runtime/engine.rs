@@ -75,6 +75,9 @@ pub struct Engine {
     last_make_ms: Option<f64>,
     last_submit_ms: Option<f64>,
     last_printed_at: Option<String>,
+    /// Slips cut that no session on screen waited for (resumed receipts, journal jobs of
+    /// an earlier run), by key.
+    background_printed: Vec<String>,
     speech: Vec<String>,
 }
 
@@ -104,6 +107,7 @@ impl Engine {
             last_make_ms: None,
             last_submit_ms: None,
             last_printed_at: None,
+            background_printed: vec![],
             speech: vec![],
         }
     }
@@ -126,6 +130,12 @@ impl Engine {
     /// Voice prompts (hint ids) to play since the last call.
     pub fn take_speech(&mut self) -> Vec<String> {
         std::mem::take(&mut self.speech)
+    }
+
+    /// Slips cut that no session on screen waited for (resumed receipts, journal jobs
+    /// finished after a restart), by receipt number or claim code.
+    pub fn background_printed(&self) -> &[String] {
+        &self.background_printed
     }
 
     /// Where the last slip went (a PDF path, a device).
@@ -208,6 +218,13 @@ impl Engine {
         crate::receipt::reprint::reprint(self.b.uploader.as_mut(), self.b.printer.as_mut(), &self.cfg, number)
     }
 
+    /// Swaps the camera (a replay rewound for the next simulated session, a camera found
+    /// again under a new device path).
+    pub fn set_camera(&mut self, camera: Box<dyn FrameSource>) {
+        self.b.camera = camera;
+        self.camera_error = None;
+    }
+
     pub fn printer(&mut self) -> &mut dyn SlipPrinter {
         self.b.printer.as_mut()
     }
@@ -216,6 +233,13 @@ impl Engine {
     pub fn handle(&mut self, event: Event) -> Vec<Effect> {
         if matches!(event, Event::Start) {
             self.counters.sessions += 1;
+            // Per-session records start afresh (the engine outlives many sessions).
+            self.hints_seen.clear();
+            self.last_hint = None;
+            self.entered_at.clear();
+            self.last_make_ms = None;
+            self.last_submit_ms = None;
+            self.last_printed_at = None;
         }
         if matches!(event, Event::Retake) {
             self.counters.retakes += 1;
@@ -257,10 +281,23 @@ impl Engine {
                 self.handle(ev);
             }
         }
+        if matches!(self.session.state(), State::Attract) {
+            self.print_resumed();
+        }
         while let Some(p) = self.b.printer.poll() {
             let ev = match p {
-                PrinterEvent::Printed { at } => {
-                    log::info!("receipt printed to {at}");
+                PrinterEvent::Printed { at, key } => {
+                    log::info!("slip printed to {at}");
+                    // The outbox keeps an approved entry until its slip is cut.
+                    if let Ok(number) = crate::domain::ReceiptNumber::new(&key) {
+                        self.b.uploader.settle(&number);
+                    }
+                    if !self.waiting_for(&key) {
+                        // A receipt resumed from an earlier run, or a journal job finished
+                        // after a restart: nobody on screen waits for it.
+                        self.background_printed.push(key);
+                        continue;
+                    }
                     self.last_printed_at = Some(at);
                     Event::Printed
                 }
@@ -292,6 +329,33 @@ impl Engine {
             self.handle(ev);
         }
         self.handle(Event::Tick);
+    }
+
+    /// The session on screen waits for the slip `key`.
+    fn waiting_for(&self, key: &str) -> bool {
+        match self.session.state() {
+            State::Printing { slip } | State::WaitingForPrinter { slip, .. } => slip.key() == key,
+            _ => false,
+        }
+    }
+
+    /// Receipts approved for submissions of sessions that died with an earlier process
+    /// (crash, power cut): printed while the kiosk is idle, so nobody's session is mixed up
+    /// with them. The print journal refuses a second original of a number.
+    fn print_resumed(&mut self) {
+        while let Some(r) = self.b.uploader.take_resumed() {
+            log::warn!("printing receipt {} for a session of an earlier run", r.slip.key());
+            self.counters.receipts += 1;
+            let job = SlipJob {
+                slip: r.slip,
+                photo: r.photo,
+                masked_name: None,
+                issued_at: chrono::Utc::now().with_timezone(&crate::ops::china_time()),
+            };
+            if let Err(e) = self.b.printer.print(job) {
+                log::error!("resumed receipt not printed: {e}; it prints after the next restart");
+            }
+        }
     }
 
     fn camera_turn(&mut self) {
@@ -476,13 +540,23 @@ impl Backends {
     /// replay loops, paced), the vision guide and photo maker (models embedded), the review
     /// client with its outbox (the embedded review centre by default) and the printer.
     pub fn from_config(cfg: &Config, live: bool) -> anyhow::Result<Backends> {
+        Self::from_config_with(cfg, live, crate::review::embedded::DEMO_APPROVE_AFTER)
+    }
+
+    /// [`Backends::from_config`] with the embedded review centre's approval delay
+    /// (`simulate` passes zero: no reviewer, nobody watching the uploading screen).
+    pub fn from_config_with(
+        cfg: &Config,
+        live: bool,
+        embedded_approve_after: std::time::Duration,
+    ) -> anyhow::Result<Backends> {
         use anyhow::Context;
         let camera = crate::camera::open_with(&cfg.devices.camera, &cfg.camera, live)
             .with_context(|| format!("camera {}", cfg.devices.camera))?;
         let guide = crate::vision::LiveGuide::new().context("vision models")?;
         let maker = crate::vision::Maker::new().context("vision models")?;
-        let uploader =
-            crate::review::client::open(cfg).with_context(|| format!("review service {}", cfg.devices.review))?;
+        let uploader = crate::review::client::open_with(cfg, embedded_approve_after)
+            .with_context(|| format!("review service {}", cfg.devices.review))?;
         let printer = crate::printer::open(cfg).with_context(|| format!("printer {}", cfg.devices.printer))?;
         Ok(Backends {
             camera,

@@ -71,6 +71,10 @@ pub struct ScriptedUploader {
     pub refuse: Option<Prompt>,
     pub submitted: Arc<Mutex<Vec<(String, usize)>>>,
     pub pending: Option<u32>,
+    /// Receipts "left by an earlier run", handed out by `take_resumed`.
+    pub resumed: Vec<Resumed>,
+    /// Numbers `settle`d (printed), in order.
+    pub settled: Arc<Mutex<Vec<String>>>,
 }
 
 impl ScriptedUploader {
@@ -111,6 +115,12 @@ impl Uploader for ScriptedUploader {
     fn abandon(&mut self) {
         self.pending = None;
     }
+    fn take_resumed(&mut self) -> Option<Resumed> {
+        self.resumed.pop()
+    }
+    fn settle(&mut self, number: &ReceiptNumber) {
+        self.settled.lock().unwrap().push(number.to_string());
+    }
 }
 
 /// Records jobs; reports each as printed (or a fault first, when told to).
@@ -130,7 +140,17 @@ impl SlipPrinter for RecordingPrinter {
             self.events.push(PrinterEvent::Fault(f));
             self.events.push(PrinterEvent::Ready);
         }
-        self.events.push(PrinterEvent::Printed { at: "memory".into() });
+        let key = self
+            .jobs
+            .lock()
+            .unwrap()
+            .last()
+            .map(|j| j.slip.key())
+            .unwrap_or_default();
+        self.events.push(PrinterEvent::Printed {
+            at: "memory".into(),
+            key,
+        });
         Ok(())
     }
     fn poll(&mut self) -> Option<PrinterEvent> {
@@ -150,8 +170,12 @@ impl SlipPrinter for RecordingPrinter {
         Ok(())
     }
     fn reprint(&mut self, job: SlipJob) -> Result<(), String> {
+        let key = job.slip.key();
         self.reprints.lock().unwrap().push(job);
-        self.events.push(PrinterEvent::Printed { at: "memory".into() });
+        self.events.push(PrinterEvent::Printed {
+            at: "memory".into(),
+            key,
+        });
         Ok(())
     }
 }

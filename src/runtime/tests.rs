@@ -233,3 +233,48 @@ fn test_print_goes_through_the_printer() {
     assert!(matches!(&jobs[0].slip, Slip::Receipt { number, .. } if number.as_str() == "TEST-PRINT"));
     assert!(jobs[0].photo.is_none() && jobs[0].masked_name.is_none());
 }
+
+#[test]
+fn resumed_receipts_print_only_while_idle_and_settle_when_cut() {
+    let printer = RecordingPrinter::default();
+    let jobs = printer.jobs.clone();
+    let mut up = ScriptedUploader::approving(1);
+    let settled = up.settled.clone();
+    up.resumed.push(Resumed {
+        slip: Slip::Receipt {
+            number: crate::domain::ReceiptNumber::new("44010026112600000099").unwrap(),
+            valid_until: chrono::NaiveDate::from_ymd_opt(2027, 5, 25).unwrap(),
+            doc: DocumentId::IdCard,
+            region: RegionCode::new("440100").unwrap(),
+        },
+        photo: None,
+    });
+    let mut e = engine(ScriptedGuide::new(0, 1), PlainMaker { refuse: false }, up, printer);
+    // A person is mid-session when the kiosk learns of the resumed receipt: it waits.
+    to_posing(&mut e);
+    e.step();
+    assert_eq!(e.session().state().name(), "review-photo");
+    assert!(
+        jobs.lock().unwrap().is_empty(),
+        "nothing printed during someone's session"
+    );
+    e.handle(Event::Accept);
+    run_until(&mut e, "done", 10);
+    assert_eq!(jobs.lock().unwrap().len(), 1);
+    assert_eq!(*settled.lock().unwrap(), vec!["440100261126000017".to_string()]);
+    assert!(e.background_printed().is_empty());
+    // Idle again: the resumed receipt prints, its cut settles it; the screen is untouched.
+    e.handle(Event::Accept);
+    assert_eq!(e.session().state(), &State::Attract);
+    e.step();
+    e.step();
+    let jobs = jobs.lock().unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[1].slip.key(), "44010026112600000099");
+    assert_eq!(
+        *settled.lock().unwrap(),
+        vec!["440100261126000017".to_string(), "44010026112600000099".to_string()]
+    );
+    assert_eq!(e.background_printed(), &["44010026112600000099".to_string()]);
+    assert_eq!(e.session().state(), &State::Attract);
+}

@@ -91,6 +91,16 @@ pub enum Slip {
     },
 }
 
+impl Slip {
+    /// The receipt number or claim code: the slip's key in the print journal.
+    pub fn key(&self) -> String {
+        match self {
+            Slip::Receipt { number, .. } => number.to_string(),
+            Slip::Claim { code, .. } => code.to_string(),
+        }
+    }
+}
+
 /// The screens. Personal data is not in here: it lives in [`Session::data`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {

@@ -4,9 +4,8 @@
 use super::bridge::Inner;
 use super::generated::AppState;
 use crate::ops::pin::{verify_pin, Lockout, PinError};
-use crate::runtime::{Counters, PaperStatus};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// PIN pad states shown by `AppState.pin-state`.
 const PIN_NONE: i32 = 0;
@@ -127,8 +126,7 @@ impl Inner {
             }
             "reprint" => self.reprint_request(arg),
             "export-csv" => {
-                let v = self.kiosk.view();
-                let msg = match export_counters(&self.cfg.kiosk.data_dir, &self.cfg.kiosk.id, &v.counters, &v.paper) {
+                let msg = match self.export_today() {
                     Ok(p) => format!("已导出 / exported: {}", p.display()),
                     Err(e) => format!("导出失败 / export failed: {e}"),
                 };
@@ -136,6 +134,18 @@ impl Inner {
             }
             other => log::error!("unknown admin action {other}"),
         }
+    }
+
+    /// Today's totals (written to disk first) as `exports/counters-YYYY-MM-DD.csv`.
+    fn export_today(&self) -> Result<PathBuf, crate::ops::daily::DailyError> {
+        let day = match self.daily.borrow_mut().as_mut() {
+            Some(d) => {
+                d.flush()?;
+                d.day()
+            }
+            None => crate::ops::daily::today(),
+        };
+        crate::ops::daily::export_day(&self.cfg.kiosk.data_dir, &self.cfg.kiosk.id, day)
     }
 
     /// Everything the maintenance screen lists: device checks, counters, paper, logs.
@@ -171,74 +181,43 @@ impl Inner {
             let by: Vec<String> = c.hints.iter().map(|(k, n)| format!("{k} {n}")).collect();
             lines.push(format!("失败项 failures by check: {}", by.join(", ")));
         }
-        lines.push("发件箱 outbox: not reported by the runtime yet".into());
+        lines.push(match self.daily.borrow().as_ref() {
+            Some(d) => {
+                let t = d.totals();
+                format!(
+                    "今日 today {}: sessions {}, receipts {}, spoiled slips {}, retakes {}, rejections {}",
+                    d.day().format("%Y-%m-%d"),
+                    t.sessions,
+                    t.receipts,
+                    t.spoiled_slips,
+                    t.retakes,
+                    t.rejections
+                )
+            }
+            None => "今日 today: 每日统计不可用，见日志 / daily counters off, see the log".into(),
+        });
+        lines.push(match crate::ops::diag::outbox_depth(&self.cfg.kiosk.data_dir) {
+            Ok(d) => format!(
+                "发件箱 outbox: {} 待发送 not yet sent, {} 待审核 awaiting a decision",
+                d.unsent, d.undecided
+            ),
+            Err(e) => format!("发件箱 outbox: 无法读取 cannot read — {e}"),
+        });
+        lines.push(format!("版本 version: kiosk {}", env!("CARGO_PKG_VERSION")));
         lines.extend(recent_log_lines(12));
         lines.into_iter().map(SharedString::from).collect()
     }
 }
 
-/// The last `n` kiosk log lines from the journal, masked again (belt and braces).
+/// The last `n` kiosk log lines from the logger's in-memory ring (redacted when logged,
+/// masked again here: belt and braces), newest last.
 fn recent_log_lines(n: usize) -> Vec<String> {
-    let out = std::process::Command::new("journalctl")
-        .args(["-u", "kiosk.service", "-n", &n.to_string(), "-o", "cat", "--no-pager"])
-        .output();
-    match out {
-        Ok(o) if o.status.success() && !o.stdout.is_empty() => String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .map(|l| format!("日志 log: {}", crate::ops::logging::redact(l)))
-            .collect(),
-        _ => vec!["日志 log: journal not readable here (see journalctl -u kiosk)".into()],
+    let lines = crate::ops::logging::recent(n);
+    if lines.is_empty() {
+        return vec!["日志 log: 暂无 none yet".into()];
     }
-}
-
-/// Appends today's counters (Asia/Shanghai date) to `exports/counters-YYYY-MM-DD.csv` in
-/// the data directory; returns the file. No personal data: totals only.
-pub fn export_counters(data_dir: &Path, kiosk_id: &str, c: &Counters, paper: &PaperStatus) -> std::io::Result<PathBuf> {
-    let now = chrono::Utc::now().with_timezone(&crate::ops::china_time());
-    let dir = data_dir.join("exports");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("counters-{}.csv", now.format("%Y-%m-%d")));
-    let mut text = String::from(
-        "date,time,kiosk,sessions,receipts,claims,retakes,rejections,captures,spoiled_slips,failures_by_check\n",
-    );
-    let by: Vec<String> = c.hints.iter().map(|(k, n)| format!("{k}={n}")).collect();
-    text.push_str(&format!(
-        "{},{},{},{},{},{},{},{},{},{},{}\n",
-        now.format("%Y-%m-%d"),
-        now.format("%H:%M:%S"),
-        kiosk_id.replace(',', " "),
-        c.sessions,
-        c.receipts,
-        c.claims,
-        c.retakes,
-        c.rejections,
-        c.captures,
-        paper.spoiled_since_reload,
-        by.join(";")
-    ));
-    std::fs::write(&path, text)?;
-    Ok(path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_has_header_and_totals() {
-        let d = tempfile::tempdir().unwrap();
-        let mut c = Counters {
-            sessions: 3,
-            receipts: 2,
-            ..Default::default()
-        };
-        c.hints.insert("face_size".into(), 7);
-        let p = export_counters(d.path(), "k1", &c, &PaperStatus::default()).unwrap();
-        let text = std::fs::read_to_string(p).unwrap();
-        let mut lines = text.lines();
-        assert!(lines.next().unwrap().starts_with("date,time,kiosk,sessions,receipts"));
-        let row = lines.next().unwrap();
-        assert!(row.contains(",k1,3,2,0,"), "{row}");
-        assert!(row.ends_with("face_size=7"), "{row}");
-    }
+    lines
+        .iter()
+        .map(|l| format!("日志 log: {}", crate::ops::logging::redact(l)))
+        .collect()
 }

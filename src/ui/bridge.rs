@@ -27,6 +27,9 @@ pub(super) struct Inner {
     shown: RefCell<Shown>,
     pub admin: RefCell<Admin>,
     pub clock: Instant,
+    /// Operator's per-day totals on disk; `None` when the data directory refused them
+    /// (logged once; the kiosk still serves people).
+    pub daily: RefCell<Option<crate::ops::daily::DailyCounters>>,
 }
 
 /// What is on screen now, so `sync` only converts what changed.
@@ -47,6 +50,8 @@ struct Shown {
     pub fps: f32,
     /// Last check for a returned camera.
     camera_probe: Instant,
+    /// Preview frames shown since the posing screen was entered, and when it was.
+    posing: Option<(Instant, u32)>,
 }
 
 impl KioskUi {
@@ -73,9 +78,15 @@ impl KioskUi {
                 fps_since: Instant::now(),
                 fps: 0.0,
                 camera_probe: Instant::now(),
+                posing: None,
             }),
             admin: RefCell::new(Admin::default()),
             clock: Instant::now(),
+            daily: RefCell::new(
+                crate::ops::daily::DailyCounters::open(&cfg.kiosk.data_dir)
+                    .map_err(|e| log::error!("daily counters off: {e}"))
+                    .ok(),
+            ),
         });
         let g = inner.window.global::<AppState>();
         g.set_version(SharedString::from(concat!("v", env!("CARGO_PKG_VERSION"))));
@@ -238,6 +249,18 @@ impl Inner {
         }
     }
 
+    /// Adds the runtime's new counts to today's totals on disk.
+    fn count_day(&self, v: &View) {
+        let mut daily = self.daily.borrow_mut();
+        if let Some(d) = daily.as_mut() {
+            if let Err(e) = d.absorb(crate::ops::daily::today(), &v.counters, &v.paper) {
+                // Logged once, not 30 times a second; the admin screen shows the gap.
+                log::error!("daily counters off: {e}");
+                *daily = None;
+            }
+        }
+    }
+
     fn play(&self, id: &str) {
         self.audio.borrow_mut().play(id);
     }
@@ -253,6 +276,7 @@ impl Inner {
         if entered {
             self.enter(&g, name);
         }
+        self.count_day(&v);
         g.set_paper_near_end(v.paper.near_end);
         g.set_staff_called(v.staff_called);
         let size = self.window.window().size();
@@ -299,7 +323,21 @@ impl Inner {
     }
 
     fn enter(&self, g: &AppState<'_>, name: &str) {
-        self.shown.borrow_mut().page = name.to_string();
+        {
+            let mut s = self.shown.borrow_mut();
+            // One line per posing screen: the operator's (and CI's) preview-rate figure.
+            if let Some((since, frames)) = s.posing.take() {
+                let secs = since.elapsed().as_secs_f64();
+                log::info!(
+                    "posing: {frames} preview frames shown in {secs:.1} s ({:.1} fps)",
+                    f64::from(frames) / secs.max(1e-3)
+                );
+            }
+            if name == "posing" {
+                s.posing = Some((Instant::now(), 0));
+            }
+            s.page = name.to_string();
+        }
         g.set_page(name.into());
         // Typed details are personal data: gone as soon as the details screen is left.
         if name != "details" {
@@ -352,6 +390,9 @@ impl Inner {
                 g.set_preview(convert::preview_image(p, self.cfg.camera.mirror_preview));
             }
             s.fps_count += 1;
+            if let Some((_, n)) = s.posing.as_mut() {
+                *n += 1;
+            }
         }
         if s.fps_since.elapsed().as_secs_f32() >= 1.0 {
             s.fps = s.fps_count as f32 / s.fps_since.elapsed().as_secs_f32();

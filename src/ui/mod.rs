@@ -17,7 +17,6 @@ mod generated {
     slint::include_modules!();
 }
 
-pub use admin::export_counters;
 pub use bridge::KioskUi;
 pub use generated::{AppState, AppWindow, Choice};
 

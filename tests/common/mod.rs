@@ -151,3 +151,33 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A kiosk config in `dir`: data in `dir/data`, the replay camera, the printer emulator's
+/// pty at `dir/printer` (80 mm, 115200 baud) and the review centre on `port`.
+pub fn kiosk_config(dir: &Path, kiosk_id: &str, port: u16, key_file: &Path) -> PathBuf {
+    let cfg = dir.join("kiosk.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[kiosk]\nid = \"{kiosk_id}\"\ndata_dir = {:?}\n[devices]\ncamera = \"replay:builtin\"\nprinter = \"serial:{},115200,80\"\nreview = \"http://127.0.0.1:{port}\"\nreview_key_file = {:?}\n",
+            dir.join("data").display().to_string(),
+            dir.join("printer").display(),
+            key_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// The emulator's good (cut, not spoiled) slips in `dir/slips`, in print order.
+pub fn good_slips(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = files_under(&dir.join("slips"))
+        .into_iter()
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            n.ends_with(".png") && !n.starts_with('.') && !n.contains("spoiled")
+        })
+        .collect();
+    v.sort();
+    v
+}

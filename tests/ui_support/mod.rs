@@ -2,6 +2,8 @@
 //! camera, and user-like actions that find elements ONLY by accessible label.
 #![allow(dead_code)]
 
+pub mod xvfb;
+
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use kiosk::camera::ReplaySource;
 use kiosk::config::Config;
