@@ -8,6 +8,7 @@ use super::checks::{self, Measures};
 use super::detect::{Detection, Range};
 use super::hints::Hint;
 use super::VisionError;
+use super::{measure, models};
 use crate::camera::Frame;
 use crate::config::DocumentSpec;
 use crate::runtime::backends::{Guide, GuideOutput};
@@ -29,7 +30,9 @@ pub struct LiveGuide {
     face: Option<Face>,
     detections: Vec<Detection>,
     last_count_ms: Option<u64>,
+    /// The latest mask (frame time) and the background measure on its frame.
     mask: Option<(u64, Mask)>,
+    background: (f32, f32, usize),
     /// Start of the current compliant, steady stretch, and its sharpest frame.
     stretch: Option<(u64, f32, RgbImage)>,
     captured: bool,
@@ -39,12 +42,14 @@ impl LiveGuide {
     /// Loads the embedded models; needs no files.
     pub fn new() -> Result<LiveGuide, VisionError> {
         Ok(LiveGuide {
-            an: Analyzer::new()?,
+            // The full-range detector is only needed when the short-range one finds nobody.
+            an: Analyzer::preloading(&[&models::SHORT, &models::MESH, &models::SEGMENTATION])?,
             spec: None,
             face: None,
             detections: vec![],
             last_count_ms: None,
             mask: None,
+            background: (0.0, 0.0, 0),
             stretch: None,
             captured: false,
         })
@@ -62,7 +67,7 @@ impl LiveGuide {
         Ok(())
     }
 
-    fn track(&mut self, frame: &Frame) -> Result<(), VisionError> {
+    fn track(&mut self, frame: &Frame, spec: &DocumentSpec) -> Result<(), VisionError> {
         let img = &frame.image;
         let t = frame.t_ms;
         let prev = self.face.take();
@@ -90,7 +95,9 @@ impl LiveGuide {
             .as_ref()
             .is_none_or(|(l, _)| t.saturating_sub(*l) >= SEGMENT_EVERY_MS)
         {
-            self.mask = Some((t, self.an.segment(img)?));
+            let mask = self.an.segment(img)?;
+            self.background = measure::background(img, &mask, spec.limits.background_max_delta_e as f32);
+            self.mask = Some((t, mask));
         }
         Ok(())
     }
@@ -100,7 +107,7 @@ impl LiveGuide {
             return Ok(GuideOutput::default());
         };
         let prev_box = self.face.as_ref().map(|f| f.bbox);
-        self.track(frame)?;
+        self.track(frame, &spec)?;
         let mask = self.mask.as_ref().map(|(_, m)| m.clone()).unwrap_or_else(|| Mask {
             prob: vec![0.0; 256 * 256],
             frame_w: frame.image.width(),
@@ -120,7 +127,12 @@ impl LiveGuide {
             face: self.face.clone(),
             mask,
         };
-        let m = Measures::of(&mut self.an, &frame.image, &still, &spec);
+        let background = if self.mask.is_some() {
+            self.background
+        } else {
+            (0.0, 0.0, 0)
+        };
+        let m = Measures::with_background(&mut self.an, &frame.image, &still, &spec, background);
         let results = checks::evaluate(&m, &spec);
         let first_fail = results.iter().find(|c| !c.pass).and_then(|c| c.hint);
         let face_box = self.face.as_ref().map(|f| f.bbox);
@@ -182,6 +194,7 @@ impl Guide for LiveGuide {
         self.detections.clear();
         self.last_count_ms = None;
         self.mask = None;
+        self.background = (0.0, 0.0, 0);
         self.stretch = None;
         self.captured = false;
     }

@@ -5,6 +5,7 @@
 
 use super::analysis::{Analyzer, Face, Mask};
 use super::checks::{self, Measures};
+use super::detect::Range;
 use super::geometry::{self, CropPlan};
 use super::imgops::{self, delta_e, lab};
 use super::jpeg::{self, Encoded};
@@ -114,7 +115,9 @@ pub struct Maker {
 
 impl Maker {
     pub fn new() -> Result<Maker, VisionError> {
-        Ok(Maker { an: Analyzer::new()? })
+        Ok(Maker {
+            an: Analyzer::preloading(&[&super::models::FULL, &super::models::MESH, &super::models::SEGMENTATION])?,
+        })
     }
 
     /// The whole pipeline for one capture.
@@ -331,9 +334,25 @@ pub fn output_checks(
     spec: &DocumentSpec,
     alpha: Option<&[f32]>,
 ) -> Result<(Vec<OutputCheck>, OutputGeometry, Vec<&'static str>), VisionError> {
-    let still = an.analyse_still(photo)?;
+    // With the maker's own matte the person need not be segmented again. The halo rule is
+    // defined against the maker's own matte ("a band outside the person mask"). Re-checking
+    // a finished photo (the review centre) has no such matte: a mask segmented again from the
+    // small output cannot tell a wisp of hair from a halo, so there the share is measured and
+    // reported but not failed on.
+    let halo_is_judged = alpha.is_some();
+    let (face, alpha): (Option<Face>, Vec<f32>) = match alpha {
+        Some(a) => (an.faces_in_still(photo, Range::Short)?.1, a.to_vec()),
+        None => {
+            let s = an.analyse_still(photo)?;
+            let a = (0..photo.height())
+                .flat_map(|y| (0..photo.width()).map(move |x| (x, y)))
+                .map(|(x, y)| smoothstep(MATTE_LO, MATTE_HI, s.mask.at(x as f32, y as f32)))
+                .collect();
+            (s.face, a)
+        }
+    };
     let (w, h) = (photo.width() as f32, photo.height() as f32);
-    let Some(face) = still.face.as_ref() else {
+    let Some(face) = face.as_ref() else {
         return Ok((
             vec![OutputCheck {
                 name: "output_geometry",
@@ -344,18 +363,6 @@ pub fn output_checks(
             OutputGeometry::default(),
             vec![],
         ));
-    };
-    // The halo rule is defined against the maker's own matte ("a band outside the person
-    // mask"). Re-checking a finished photo (the review centre) has no such matte: a mask
-    // segmented again from the small output cannot tell a wisp of hair from a halo, so there
-    // the share is measured and reported but not failed on.
-    let halo_is_judged = alpha.is_some();
-    let alpha: Vec<f32> = match alpha {
-        Some(a) => a.to_vec(),
-        None => (0..photo.height())
-            .flat_map(|y| (0..photo.width()).map(move |x| (x, y)))
-            .map(|(x, y)| smoothstep(MATTE_LO, MATTE_HI, still.mask.at(x as f32, y as f32)))
-            .collect(),
     };
     let hair = hair_top_from_alpha(&alpha, photo.width(), face);
     let (r, l) = face.eye_centres();
