@@ -123,6 +123,28 @@ impl Analyzer {
         })
     }
 
+    /// An analyser whose tracking plans (short-range detector, Face Mesh, segmentation) are
+    /// built now, in parallel, bypassing the process-wide cache: what the kiosk's first
+    /// start pays. For the start-up benchmark; everything else uses [`Analyzer::preloading`].
+    pub fn cold_for_tracking() -> Result<Analyzer, VisionError> {
+        let defs: [&'static models::ModelDef; 3] = [&models::SHORT, &models::MESH, &models::SEGMENTATION];
+        let [short, mesh, seg] = std::thread::scope(|s| {
+            defs.map(|d| s.spawn(move || d.build_uncached())).map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(VisionError::Model {
+                        model: "tracking models",
+                        reason: "loading panicked".into(),
+                    })
+                })
+            })
+        });
+        let mut an = Self::preloading(&[])?;
+        an.short = Net::with_plan(&models::SHORT, short?);
+        an.mesh = Net::with_plan(&models::MESH, mesh?);
+        an.seg = Net::with_plan(&models::SEGMENTATION, seg?);
+        Ok(an)
+    }
+
     /// Face detections in frame pixels, best first.
     pub fn detect(&mut self, img: &RgbImage, range: Range) -> Result<Vec<Detection>, VisionError> {
         let n = range.input() as u32;

@@ -107,7 +107,7 @@ impl Measures {
                 eye_distance: super::analysis::dist(r, l),
                 centre_x: (f.pt(234).0 + f.pt(454).0) / 2.0,
                 chin_y: f.pt(152).1,
-                plan: Some(geometry::plan(f, hair_y, spec)),
+                plan: Some(geometry::plan(f, hair_y, &still.mask, spec)),
                 pose: f.pose,
                 eye_openness: measure::eye_openness(f),
                 eye_visibility: measure::eye_visibility(img, &reg),

@@ -41,9 +41,19 @@ pub struct LiveGuide {
 impl LiveGuide {
     /// Loads the embedded models; needs no files.
     pub fn new() -> Result<LiveGuide, VisionError> {
-        Ok(LiveGuide {
-            // The full-range detector is only needed when the short-range one finds nobody.
-            an: Analyzer::preloading(&[&models::SHORT, &models::MESH, &models::SEGMENTATION])?,
+        // The full-range detector is only needed when the short-range one finds nobody.
+        Ok(Self::with_analyzer(Analyzer::preloading(&[
+            &models::SHORT,
+            &models::MESH,
+            &models::SEGMENTATION,
+        ])?))
+    }
+
+    /// A guide on a given analyser (the cold-start benchmark passes
+    /// [`Analyzer::cold_for_tracking`]).
+    pub fn with_analyzer(an: Analyzer) -> LiveGuide {
+        LiveGuide {
+            an,
             spec: None,
             face: None,
             detections: vec![],
@@ -52,7 +62,7 @@ impl LiveGuide {
             background: (0.0, 0.0, 0),
             stretch: None,
             captured: false,
-        })
+        }
     }
 
     fn detect(&mut self, img: &RgbImage, t: u64) -> Result<(), VisionError> {
@@ -89,11 +99,18 @@ impl LiveGuide {
         {
             self.detect(img, t)?;
         }
-        self.face = face;
-        if self
-            .mask
+        // The mask only matters once a face of a usable size is there: without one the
+        // frame's hint is `face_count` or `face_size` whatever the mask says (the checks are
+        // in priority order), so segmentation — the dearest model — is skipped until then.
+        let needed = face
             .as_ref()
-            .is_none_or(|(l, _)| t.saturating_sub(*l) >= SEGMENT_EVERY_MS)
+            .is_some_and(|f| f.width() >= spec.limits.min_face_px as f32);
+        self.face = face;
+        if needed
+            && self
+                .mask
+                .as_ref()
+                .is_none_or(|(l, _)| t.saturating_sub(*l) >= SEGMENT_EVERY_MS)
         {
             let mask = self.an.segment(img)?;
             self.background = measure::background(img, &mask, spec.limits.background_max_delta_e as f32);

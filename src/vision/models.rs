@@ -16,7 +16,7 @@ pub const FACE_DETECTION_FULL: &[u8] = include_bytes!("../../assets/models/face_
 pub const FACE_LANDMARK: &[u8] = include_bytes!("../../assets/models/face_landmark.onnx");
 pub const SELFIE_SEGMENTATION: &[u8] = include_bytes!("../../assets/models/selfie_segmentation.onnx");
 
-type Plan = Arc<TypedRunnableModel>;
+pub type Plan = Arc<TypedRunnableModel>;
 
 /// One embedded model: its bytes, input shape and the process-wide optimised plan.
 pub struct ModelDef {
@@ -34,6 +34,14 @@ impl ModelDef {
             shape,
             plan: OnceLock::new(),
         }
+    }
+
+    /// A new plan, bypassing the process-wide one (what a cold start pays; benchmarks).
+    pub fn build_uncached(&self) -> Result<Plan, VisionError> {
+        build(self.bytes, self.shape).map_err(|e| VisionError::Model {
+            model: self.name,
+            reason: format!("{e:#}"),
+        })
     }
 
     /// The optimised plan, built on first use (concurrent callers wait for one build).
@@ -85,6 +93,8 @@ pub fn preload(defs: &[&'static ModelDef]) -> Result<(), VisionError> {
 /// One model with its reusable run state (created on first run).
 pub struct Net {
     def: &'static ModelDef,
+    /// A plan of its own instead of the process-wide one (cold-start benchmark).
+    own_plan: Option<Plan>,
     state: Option<TypedSimpleState>,
     input: Tensor,
 }
@@ -93,8 +103,17 @@ impl Net {
     pub fn new(def: &'static ModelDef) -> Net {
         Net {
             def,
+            own_plan: None,
             state: None,
             input: Tensor::zero::<f32>(&def.shape).expect("a static f32 shape"),
+        }
+    }
+
+    /// A net running `plan` (built by [`ModelDef::build_uncached`]).
+    pub fn with_plan(def: &'static ModelDef, plan: Plan) -> Net {
+        Net {
+            own_plan: Some(plan),
+            ..Net::new(def)
         }
     }
 
@@ -120,7 +139,11 @@ impl Net {
     pub fn run(&mut self) -> Result<Vec<Vec<f32>>, VisionError> {
         let err = self.err();
         if self.state.is_none() {
-            self.state = Some(self.def.plan()?.spawn().map_err(&err)?);
+            let plan = match &self.own_plan {
+                Some(p) => p.clone(),
+                None => self.def.plan()?,
+            };
+            self.state = Some(plan.spawn().map_err(&err)?);
         }
         let state = self.state.as_mut().expect("set above");
         let out = state.run(tvec!(self.input.clone().into())).map_err(&err)?;
