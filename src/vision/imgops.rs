@@ -108,10 +108,10 @@ fn rotate_into(canvas: &RgbImage, angle: f32, out: u32) -> RgbImage {
                     o[k] = (top + (bot - top) * fy + 0.5) as u8;
                 }
             } else if xi >= -1 && yi >= -1 && xi < cw && yi < ch {
-                for k in 0..3 {
+                for (k, ok) in o.iter_mut().enumerate() {
                     let top = px(xi, yi, k) + (px(xi + 1, yi, k) - px(xi, yi, k)) * fx;
                     let bot = px(xi, yi + 1, k) + (px(xi + 1, yi + 1, k) - px(xi, yi + 1, k)) * fx;
-                    o[k] = (top + (bot - top) * fy + 0.5).clamp(0.0, 255.0) as u8;
+                    *ok = (top + (bot - top) * fy + 0.5).clamp(0.0, 255.0) as u8;
                 }
             }
             sx += c;
