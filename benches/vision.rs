@@ -80,6 +80,38 @@ fn make_photo(c: &mut Criterion) {
     });
 }
 
+/// The live guide over the 40 frames of `corpus/frames/good` (15 fps, 640×480): the
+/// amortised per-frame cost of a posing stretch as a session sees it (tracking, detection
+/// once per second, segmentation and the background measure at 5 Hz, auto-capture).
+/// Divide by 40 for the per-frame mean.
+fn guide_sequence(c: &mut Criterion) {
+    let spec = Config::builtin().spec_for(DocumentId::IdCard, None);
+    let dir = shared().join("corpus/frames/good");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("frames")
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let frames: Vec<Frame> = names
+        .iter()
+        .enumerate()
+        .map(|(i, p)| Frame {
+            image: image::open(p).expect("frame").to_rgb8(),
+            t_ms: (i as u64 * 1000) / 15,
+            index: i as u64,
+        })
+        .collect();
+    let mut g = LiveGuide::new().unwrap();
+    c.bench_function(&format!("guide_{}_frames_640x480", frames.len()), |b| {
+        b.iter(|| {
+            g.reset(&spec);
+            for f in &frames {
+                black_box(g.analyse(f));
+            }
+        })
+    });
+}
+
 fn load_and_first_frame(c: &mut Criterion) {
     let spec = Config::builtin().spec_for(DocumentId::IdCard, None);
     let f = Frame {
@@ -87,9 +119,11 @@ fn load_and_first_frame(c: &mut Criterion) {
         t_ms: 0,
         index: 0,
     };
+    // Cold: the plans are built afresh each time (the process-wide cache would make every
+    // iteration after the first free).
     c.bench_function("load_models_and_first_frame", |b| {
         b.iter(|| {
-            let mut g = LiveGuide::new().unwrap();
+            let mut g = LiveGuide::with_analyzer(Analyzer::cold_for_tracking().unwrap());
             g.reset(&spec);
             black_box(g.analyse(&f))
         })
@@ -99,6 +133,6 @@ fn load_and_first_frame(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = tracking, make_photo, load_and_first_frame
+    targets = tracking, guide_sequence, make_photo, load_and_first_frame
 }
 criterion_main!(benches);

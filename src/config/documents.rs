@@ -18,6 +18,7 @@ pub fn default_limits() -> Limits {
         mouth_closed: false,
         expression_neutral: false,
         hold_still_s: 0.8,
+        checks: super::CheckLimits::default(),
     }
 }
 

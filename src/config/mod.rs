@@ -5,10 +5,12 @@
 //! file only needs the values it changes. Runtime state (PIN hash, counters, journals,
 //! outbox) lives in the data directory, never here.
 
+mod checks;
 mod device;
 mod documents;
 mod regions;
 
+pub use checks::CheckLimits;
 pub use device::*;
 pub use documents::{builtin_documents, default_limits};
 pub use regions::builtin_regions;
@@ -242,6 +244,9 @@ pub struct Limits {
     pub expression_neutral: bool,
     /// Auto-capture after the shot has been compliant and steady this long.
     pub hold_still_s: f64,
+    /// Kiosk thresholds of the check measures (`[documents.ID.limits.checks]`).
+    #[serde(default)]
+    pub checks: CheckLimits,
 }
 
 /// One document profile. Every field may be overridden in `[documents.ID]` and per region.
@@ -770,6 +775,9 @@ impl Config {
         }
         if d.validity_days == 0 {
             return Err(ConfigError::invalid(o, &f("validity_days"), "must be at least 1 day"));
+        }
+        if let Some((name, allowed)) = d.limits.checks.invalid() {
+            return Err(ConfigError::invalid(o, &f(&format!("limits.checks.{name}")), allowed));
         }
         if d.fields.contains(&Field::Mobile) && self.kiosk.decision_notifier.is_none() {
             return Err(ConfigError::invalid(

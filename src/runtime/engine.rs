@@ -78,6 +78,8 @@ pub struct Engine {
     /// Slips cut that no session on screen waited for (resumed receipts, journal jobs of
     /// an earlier run), by key.
     background_printed: Vec<String>,
+    /// `ready`, or the id of the printer's last fault (`paper_out`, `cover_open`, …).
+    printer_state: String,
     speech: Vec<String>,
 }
 
@@ -108,6 +110,7 @@ impl Engine {
             last_submit_ms: None,
             last_printed_at: None,
             background_printed: vec![],
+            printer_state: "ready".into(),
             speech: vec![],
         }
     }
@@ -136,6 +139,12 @@ impl Engine {
     /// finished after a restart), by receipt number or claim code.
     pub fn background_printed(&self) -> &[String] {
         &self.background_printed
+    }
+
+    /// `ready`, or the id of the printer's last fault (`paper_out`, `cover_open`, …), for
+    /// the fleet metrics.
+    pub fn printer_state(&self) -> &str {
+        &self.printer_state
     }
 
     /// Where the last slip went (a PDF path, a device).
@@ -288,6 +297,7 @@ impl Engine {
             let ev = match p {
                 PrinterEvent::Printed { at, key } => {
                     log::info!("slip printed to {at}");
+                    self.printer_state = "ready".into();
                     // The outbox keeps an approved entry until its slip is cut.
                     if let Ok(number) = crate::domain::ReceiptNumber::new(&key) {
                         self.b.uploader.settle(&number);
@@ -305,6 +315,8 @@ impl Engine {
                 // sessions (idle poll, operator reprint) it takes the kiosk out of service.
                 PrinterEvent::Fault(f) => {
                     log::warn!("printer fault: {f}");
+                    // Fault texts start with their id: `paper_out 打印纸用完`.
+                    self.printer_state = f.split_whitespace().next().unwrap_or("fault").to_string();
                     if matches!(
                         self.session.state(),
                         State::Printing { .. } | State::WaitingForPrinter { .. }
@@ -316,6 +328,7 @@ impl Engine {
                 }
                 // Ready also clears a fault the idle poll reported mid-session.
                 PrinterEvent::Ready => {
+                    self.printer_state = "ready".into();
                     if matches!(self.session.state(), State::WaitingForPrinter { .. }) {
                         self.handle(Event::PrinterReady);
                     }

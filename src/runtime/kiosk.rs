@@ -21,6 +21,7 @@ pub struct Kiosk {
     tx: Sender<Msg>,
     view: Arc<Mutex<View>>,
     speech: Arc<Mutex<Vec<String>>>,
+    metrics: Arc<Mutex<crate::ops::metrics::Snapshot>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -33,7 +34,9 @@ impl Kiosk {
         let speech = Arc::new(Mutex::new(vec![]));
         let (tx, rx) = mpsc::channel::<Msg>();
         let (v, sp) = (view.clone(), speech.clone());
+        let data_dir = cfg.kiosk.data_dir.clone();
         let metrics = Arc::new(Mutex::new(crate::ops::metrics::Snapshot::default()));
+        let metrics_out = metrics.clone();
         if let Some(listen) = &cfg.metrics.listen {
             match crate::ops::metrics::serve(listen, metrics.clone()) {
                 Ok(addr) => log::info!("metrics on http://{addr}/metrics"),
@@ -44,6 +47,9 @@ impl Kiosk {
             .name("kiosk-engine".into())
             .spawn(move || {
                 let mut last_paper = std::time::Instant::now();
+                let mut outbox_depth = crate::ops::diag::outbox_depth(&data_dir)
+                    .map(|d| d.entries as u64)
+                    .unwrap_or(0);
                 loop {
                     // While posing the camera paces the loop; otherwise wake every 50 ms.
                     let wait = if engine.view().preview.is_some() {
@@ -80,6 +86,10 @@ impl Kiosk {
                     if last_paper.elapsed() > Duration::from_secs(5) {
                         engine.refresh_paper();
                         last_paper = std::time::Instant::now();
+                        match crate::ops::diag::outbox_depth(&data_dir) {
+                            Ok(d) => outbox_depth = d.entries as u64,
+                            Err(e) => log::warn!("metrics: {e}"),
+                        }
                     }
                     let view = engine.view();
                     {
@@ -87,6 +97,8 @@ impl Kiosk {
                         m.counters = view.counters.clone();
                         m.paper = view.paper;
                         m.state = view.state.name().to_string();
+                        m.printer_state = engine.printer_state().to_string();
+                        m.outbox_depth = outbox_depth;
                     }
                     *v.lock().unwrap_or_else(|e| e.into_inner()) = view;
                 }
@@ -96,6 +108,7 @@ impl Kiosk {
             tx,
             view,
             speech,
+            metrics: metrics_out,
             thread: Some(thread),
         }
     }
@@ -124,6 +137,11 @@ impl Kiosk {
 
     pub fn view(&self) -> View {
         self.view.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// What the metrics endpoint reports right now.
+    pub fn metrics(&self) -> crate::ops::metrics::Snapshot {
+        self.metrics.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Voice prompts to play since the last call (hint ids).

@@ -278,3 +278,45 @@ fn resumed_receipts_print_only_while_idle_and_settle_when_cut() {
     assert_eq!(e.background_printed(), &["44010026112600000099".to_string()]);
     assert_eq!(e.session().state(), &State::Attract);
 }
+
+#[test]
+fn kiosk_metrics_report_printer_state_and_outbox_depth() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = crate::review::outbox::Outbox::open(dir.path()).unwrap();
+    for i in 0..2 {
+        outbox
+            .enqueue(
+                &format!("idem{i}"),
+                &crate::domain::ClaimCode::random(),
+                DocumentId::IdCard,
+                &RegionCode::new("440100").unwrap(),
+                b"sealed body",
+            )
+            .unwrap();
+    }
+    drop(outbox);
+    let mut cfg = Config::builtin();
+    cfg.kiosk.data_dir = dir.path().to_path_buf();
+    let mut printer = RecordingPrinter::default();
+    printer
+        .events
+        .push(crate::runtime::PrinterEvent::Fault("paper_out 打印纸用完".into()));
+    let camera = Box::new(ReplaySource::open(Path::new("builtin"), 15.0, false).unwrap());
+    let k = Kiosk::start(
+        &cfg,
+        Backends {
+            camera,
+            guide: Box::new(ScriptedGuide::new(0, 1)),
+            maker: Box::new(PlainMaker { refuse: false }),
+            uploader: Box::new(ScriptedUploader::approving(1)),
+            printer: Box::new(printer),
+        },
+    );
+    let t0 = std::time::Instant::now();
+    while k.metrics().printer_state != "paper_out" {
+        assert!(t0.elapsed().as_secs() < 10, "metrics: {:?}", k.metrics());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(k.metrics().outbox_depth, 2);
+    assert!(crate::ops::metrics::render(&k.metrics()).contains("kiosk_outbox_depth 2"));
+}

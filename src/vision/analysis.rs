@@ -91,7 +91,7 @@ impl Mask {
     }
 }
 
-/// The models, loaded once from the embedded bytes.
+/// The models (plans shared process-wide, see `models`) with this analyser's run states.
 pub struct Analyzer {
     short: Net,
     full: Net,
@@ -99,28 +99,50 @@ pub struct Analyzer {
     seg: Net,
     anchors_short: Vec<(f32, f32)>,
     anchors_full: Vec<(f32, f32)>,
-    pub(crate) resizer: Resizer,
+    pub resizer: Resizer,
 }
 
 impl Analyzer {
+    /// An analyser with all four models ready.
     pub fn new() -> Result<Analyzer, VisionError> {
+        Self::preloading(&[&models::SHORT, &models::FULL, &models::MESH, &models::SEGMENTATION])
+    }
+
+    /// An analyser that builds the plans of `ready` now (in parallel); the others are built
+    /// on first use.
+    pub fn preloading(ready: &[&'static models::ModelDef]) -> Result<Analyzer, VisionError> {
+        models::preload(ready)?;
         Ok(Analyzer {
-            short: Net::load(
-                "face_detection_short_range",
-                models::FACE_DETECTION_SHORT,
-                [1, 3, 128, 128],
-            )?,
-            full: Net::load(
-                "face_detection_full_range",
-                models::FACE_DETECTION_FULL,
-                [1, 3, 192, 192],
-            )?,
-            mesh: Net::load("face_landmark", models::FACE_LANDMARK, [1, 3, 192, 192])?,
-            seg: Net::load("selfie_segmentation", models::SELFIE_SEGMENTATION, [1, 3, 256, 256])?,
+            short: Net::new(&models::SHORT),
+            full: Net::new(&models::FULL),
+            mesh: Net::new(&models::MESH),
+            seg: Net::new(&models::SEGMENTATION),
             anchors_short: detect::anchors(Range::Short),
             anchors_full: detect::anchors(Range::Full),
             resizer: Resizer::new(),
         })
+    }
+
+    /// An analyser whose tracking plans (short-range detector, Face Mesh, segmentation) are
+    /// built now, in parallel, bypassing the process-wide cache: what the kiosk's first
+    /// start pays. For the start-up benchmark; everything else uses [`Analyzer::preloading`].
+    pub fn cold_for_tracking() -> Result<Analyzer, VisionError> {
+        let defs: [&'static models::ModelDef; 3] = [&models::SHORT, &models::MESH, &models::SEGMENTATION];
+        let [short, mesh, seg] = std::thread::scope(|s| {
+            defs.map(|d| s.spawn(move || d.build_uncached())).map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(VisionError::Model {
+                        model: "tracking models",
+                        reason: "loading panicked".into(),
+                    })
+                })
+            })
+        });
+        let mut an = Self::preloading(&[])?;
+        an.short = Net::with_plan(&models::SHORT, short?);
+        an.mesh = Net::with_plan(&models::MESH, mesh?);
+        an.seg = Net::with_plan(&models::SEGMENTATION, seg?);
+        Ok(an)
     }
 
     /// Face detections in frame pixels, best first.
@@ -134,12 +156,12 @@ impl Analyzer {
             angle: 0.0,
         };
         let crop = imgops::extract(&mut self.resizer, img, &roi, n);
-        let input = imgops::to_nchw(&crop, -1.0, 1.0);
         let (net, anchors) = match range {
             Range::Short => (&mut self.short, &self.anchors_short),
             Range::Full => (&mut self.full, &self.anchors_full),
         };
-        let out = net.run(input)?;
+        imgops::fill_nchw(&crop, -1.0, 1.0, net.input_mut());
+        let out = net.run()?;
         let dets = detect::decode(range, anchors, &out[0], &out[1]);
         Ok(dets
             .iter()
@@ -161,7 +183,8 @@ impl Analyzer {
     /// Face Mesh on `roi`; `None` when the model says no face is there.
     pub fn landmarks(&mut self, img: &RgbImage, roi: &Roi) -> Result<Option<Face>, VisionError> {
         let crop = imgops::extract(&mut self.resizer, img, roi, MESH_IN);
-        let out = self.mesh.run(imgops::to_nchw(&crop, 0.0, 1.0))?;
+        imgops::fill_nchw(&crop, 0.0, 1.0, self.mesh.input_mut());
+        let out = self.mesh.run()?;
         let presence = 1.0 / (1.0 + (-out[1][0]).exp());
         if presence < MIN_PRESENCE {
             return Ok(None);
@@ -199,7 +222,8 @@ impl Analyzer {
             SEG_IN,
             SEG_IN,
         );
-        let out = self.seg.run(imgops::to_nchw(&small, 0.0, 1.0))?;
+        imgops::fill_nchw(&small, 0.0, 1.0, self.seg.input_mut());
+        let out = self.seg.run()?;
         Ok(Mask {
             prob: out.into_iter().next().unwrap_or_default(),
             frame_w: img.width(),
@@ -210,9 +234,28 @@ impl Analyzer {
     /// Everything a still image needs: all faces (full-range detector, which also finds
     /// small faces), the main face's landmarks, and the segmentation mask.
     pub fn analyse_still(&mut self, img: &RgbImage) -> Result<Still, VisionError> {
-        let mut faces = self.detect(img, Range::Full)?;
+        let (detections, face) = self.faces_in_still(img, Range::Full)?;
+        let mask = self.segment(img)?;
+        Ok(Still { detections, face, mask })
+    }
+
+    /// The faces of a still image (as [`Analyzer::analyse_still`]) without the
+    /// segmentation, for callers that already have a matte (the maker's output check).
+    /// `first` is the detector tried first; the other runs only when it finds nobody (a
+    /// finished document photo is a close-up: the short-range model finds it, the
+    /// full-range one often does not).
+    pub fn faces_in_still(
+        &mut self,
+        img: &RgbImage,
+        first: Range,
+    ) -> Result<(Vec<Detection>, Option<Face>), VisionError> {
+        let other = match first {
+            Range::Full => Range::Short,
+            Range::Short => Range::Full,
+        };
+        let mut faces = self.detect(img, first)?;
         if faces.is_empty() {
-            faces = self.detect(img, Range::Short)?;
+            faces = self.detect(img, other)?;
         }
         // Largest face first: that is the person at the kiosk.
         faces.sort_by(|a, b| (b.bbox[2] * b.bbox[3]).total_cmp(&(a.bbox[2] * a.bbox[3])));
@@ -229,12 +272,7 @@ impl Analyzer {
             }
             None => None,
         };
-        let mask = self.segment(img)?;
-        Ok(Still {
-            detections: faces,
-            face,
-            mask,
-        })
+        Ok((faces, face))
     }
 }
 

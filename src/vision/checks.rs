@@ -23,39 +23,8 @@ pub const CHECK_NAMES: [&str; 10] = [
     "sharpness",
 ];
 
-// Kiosk thresholds not (yet) in `Limits`; named here so operators can find them.
-/// A second face counts when at least this share of the main face's width.
-pub const OTHER_FACE_MIN_SHARE: f32 = 0.4;
-/// Eyes closed below this lid-gap / eye-width ratio.
-pub const MIN_EYE_OPENNESS: f32 = 0.09;
-/// Eyes covered (sunglasses, a hand, a bar) when the darker eye region is below this
-/// share of the cheek luma.
-pub const MIN_EYE_VISIBILITY: f32 = 0.35;
-/// Face mean luma bounds (0–255).
-pub const MIN_FACE_LUMA: f32 = 55.0;
-pub const MAX_FACE_LUMA: f32 = 235.0;
-/// Over-exposed when this share of the skin is clipped.
-pub const MAX_CLIPPED_SHARE: f32 = 0.25;
-/// Darker cheek at least this share of the brighter one (≈ 1.3 stops; shadowed halves in the corpus are ≤ 0.25).
-pub const MIN_SIDE_BALANCE: f32 = 0.4;
-/// Specular glare: at most this share of face samples far brighter than the skin.
-pub const MAX_GLARE_SHARE: f32 = 0.05;
-/// Laplacian-to-gradient RMS ratio on the 64-px face crop below which it is blurred.
-pub const MIN_SHARPNESS: f32 = 0.55;
-/// Hat: the crown (hair top to forehead) is more colourful than hair (mean C*ab)…
-pub const HAT_MAX_CROWN_CHROMA: f32 = 35.0;
-/// …or has the light/dark pattern of a band or badge (L* standard deviation)…
-pub const HAT_MAX_CROWN_L_SPREAD: f32 = 30.0;
-/// …or the silhouette rises this many face heights above the forehead landmark.
-pub const HAT_MAX_RISE: f32 = 0.75;
-/// Pitch from landmarks cannot tell head tilt from face shape (nose projection, chin
-/// depth) better than this: frontal portraits of different people read from −4° to +11°
-/// against the canonical face. Pitch fails only beyond `max_pitch_deg` plus this.
-pub const PITCH_SHAPE_TOLERANCE_DEG: f64 = 8.0;
-/// Frame margin (share of the window) the maker may fill by extending edge rows.
-pub const WINDOW_SLACK: f32 = 0.03;
-/// Too few background samples to judge (the person fills the frame).
-pub const MIN_BACKGROUND_SAMPLES: usize = 50;
+// The kiosk thresholds of these checks are settings: `spec.limits.checks`
+// (`crate::config::CheckLimits`, `[documents.ID.limits.checks]` in the config file).
 
 /// Raw numbers of one frame.
 #[derive(Debug, Clone, Default)]
@@ -107,13 +76,25 @@ pub struct Check {
 impl Measures {
     /// Measures a still image (or a frame) from its analysis.
     pub fn of(an: &mut Analyzer, img: &RgbImage, still: &Still, spec: &DocumentSpec) -> Measures {
+        let bg = measure::background(img, &still.mask, spec.limits.background_max_delta_e as f32);
+        Self::with_background(an, img, still, spec, bg)
+    }
+
+    /// As [`Measures::of`] with the background measure (L*, share, samples) already taken:
+    /// the live guide measures it only when the mask changes (5 Hz), on the mask's frame.
+    pub fn with_background(
+        an: &mut Analyzer,
+        img: &RgbImage,
+        still: &Still,
+        spec: &DocumentSpec,
+        (bl, bs, bn): (f32, f32, usize),
+    ) -> Measures {
         let main_w = still.detections.first().map(|d| d.bbox[2]).unwrap_or(0.0);
         let faces = still
             .detections
             .iter()
-            .filter(|d| d.bbox[2] >= OTHER_FACE_MIN_SHARE * main_w)
+            .filter(|d| d.bbox[2] >= spec.limits.checks.other_face_min_share as f32 * main_w)
             .count();
-        let (bl, bs, bn) = measure::background(img, &still.mask, spec.limits.background_max_delta_e as f32);
         let face = still.face.as_ref().map(|f| {
             let reg = measure::regions(f);
             let hair_y = geometry::hair_top(f, &still.mask);
@@ -126,7 +107,7 @@ impl Measures {
                 eye_distance: super::analysis::dist(r, l),
                 centre_x: (f.pt(234).0 + f.pt(454).0) / 2.0,
                 chin_y: f.pt(152).1,
-                plan: Some(geometry::plan(f, hair_y, spec)),
+                plan: Some(geometry::plan(f, hair_y, &still.mask, spec)),
                 pose: f.pose,
                 eye_openness: measure::eye_openness(f),
                 eye_visibility: measure::eye_visibility(img, &reg),
@@ -171,6 +152,7 @@ fn check(name: &'static str, fail: Option<Hint>, value: f64, limit: String) -> C
 /// and `background` can be judged, and only those are returned.
 pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
     let lim = &spec.limits;
+    let k = &lim.checks;
     let mut out = vec![check(
         "face_count",
         match m.faces {
@@ -181,7 +163,7 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         m.faces as f64,
         "1".into(),
     )];
-    let bg_fail = m.background_samples >= MIN_BACKGROUND_SAMPLES
+    let bg_fail = m.background_samples >= k.min_background_samples as usize
         && (m.background_l < lim.background_min_lightness as f32
             || m.background_share < lim.background_min_share as f32);
     let bg = check(
@@ -202,9 +184,9 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         if let Some(sharp) = m.person_sharpness {
             out.push(check(
                 "sharpness",
-                (sharp < MIN_SHARPNESS).then_some(Hint::Blur),
+                ((sharp as f64) < k.min_sharpness).then_some(Hint::Blur),
                 sharp as f64,
-                format!("≥ {MIN_SHARPNESS}"),
+                format!("≥ {}", k.min_sharpness),
             ));
         }
         return out;
@@ -219,7 +201,7 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         height: 0.0,
         hair_y: 0.0,
     });
-    let slack = 1.0 + WINDOW_SLACK;
+    let slack = 1.0 + k.window_slack as f32;
     let too_close = plan.width > m.frame_w * slack || plan.height > m.frame_h * slack;
     let max_fw = f.width / (plan.width / m.frame_w).max(plan.height / m.frame_h).max(1e-3);
     out.push(check(
@@ -241,8 +223,8 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
     // face_position: head/chin cut, window outside the frame, or off-centre.
     let band = lim.centre_band as f32;
     let rel = f.centre_x / m.frame_w;
-    let sx = m.frame_w * WINDOW_SLACK;
-    let sy = m.frame_h * WINDOW_SLACK;
+    let sx = m.frame_w * k.window_slack as f32;
+    let sy = m.frame_h * k.window_slack as f32;
     let pos = if plan.hair_y <= 0.5 || plan.top < -sy {
         Some(Hint::LowerSeat)
     } else if f.chin_y >= m.frame_h - 1.0 || (!too_close && plan.bottom() > m.frame_h + sy) {
@@ -269,7 +251,7 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
     let p = f.pose;
     let pose_fail = if p.yaw.abs() as f64 > lim.max_yaw_deg {
         Some(if p.yaw > 0.0 { Hint::TurnRight } else { Hint::TurnLeft })
-    } else if p.pitch.abs() as f64 > lim.max_pitch_deg + PITCH_SHAPE_TOLERANCE_DEG {
+    } else if p.pitch.abs() as f64 > lim.max_pitch_deg + k.pitch_shape_tolerance_deg {
         Some(if p.pitch > 0.0 { Hint::ChinUp } else { Hint::ChinDown })
     } else if p.roll.abs() as f64 > lim.max_roll_deg {
         Some(Hint::Level)
@@ -277,7 +259,7 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         None
     };
     let worst = (p.yaw.abs() as f64 / lim.max_yaw_deg)
-        .max(p.pitch.abs() as f64 / (lim.max_pitch_deg + PITCH_SHAPE_TOLERANCE_DEG))
+        .max(p.pitch.abs() as f64 / (lim.max_pitch_deg + k.pitch_shape_tolerance_deg))
         .max(p.roll.abs() as f64 / lim.max_roll_deg);
     out.push(check(
         "head_pose",
@@ -285,36 +267,38 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         worst,
         format!(
             "|yaw| ≤ {}°, |pitch| ≤ {}° + {}° shape tolerance, |roll| ≤ {}° (value = worst share of its limit)",
-            lim.max_yaw_deg, lim.max_pitch_deg, PITCH_SHAPE_TOLERANCE_DEG, lim.max_roll_deg
+            lim.max_yaw_deg, lim.max_pitch_deg, k.pitch_shape_tolerance_deg, lim.max_roll_deg
         ),
     ));
 
     let (chroma, spread, _) = f.crown;
-    let hat = chroma > HAT_MAX_CROWN_CHROMA || spread > HAT_MAX_CROWN_L_SPREAD || f.rise > HAT_MAX_RISE;
+    let hat = chroma as f64 > k.hat_max_crown_chroma
+        || spread as f64 > k.hat_max_crown_l_spread
+        || f.rise as f64 > k.hat_max_rise;
     out.push(check(
         "accessory",
         hat.then_some(Hint::Hat),
         chroma as f64,
         format!(
-            "crown chroma ≤ {HAT_MAX_CROWN_CHROMA}, crown L* spread ≤ {HAT_MAX_CROWN_L_SPREAD} ({spread:.1}), head rise ≤ {HAT_MAX_RISE} face heights ({:.2})",
-            f.rise
+            "crown chroma ≤ {}, crown L* spread ≤ {} ({spread:.1}), head rise ≤ {} face heights ({:.2})",
+            k.hat_max_crown_chroma, k.hat_max_crown_l_spread, k.hat_max_rise, f.rise
         ),
     ));
 
-    let eyes = f.eye_openness < MIN_EYE_OPENNESS || f.eye_visibility < MIN_EYE_VISIBILITY;
+    let eyes = (f.eye_openness as f64) < k.min_eye_openness || (f.eye_visibility as f64) < k.min_eye_visibility;
     out.push(check(
         "eyes_visible",
         eyes.then_some(Hint::Eyes),
         f.eye_visibility as f64,
         format!(
-            "eye/cheek luma ≥ {MIN_EYE_VISIBILITY}, openness ≥ {MIN_EYE_OPENNESS} ({:.2})",
-            f.eye_openness
+            "eye/cheek luma ≥ {}, openness ≥ {} ({:.2})",
+            k.min_eye_visibility, k.min_eye_openness, f.eye_openness
         ),
     ));
 
-    let exp = if f.face_luma < MIN_FACE_LUMA {
+    let exp = if (f.face_luma as f64) < k.min_face_luma {
         Some(Hint::TooDark)
-    } else if f.face_luma > MAX_FACE_LUMA || f.clipped > MAX_CLIPPED_SHARE {
+    } else if f.face_luma as f64 > k.max_face_luma || f.clipped as f64 > k.max_clipped_share {
         Some(Hint::TooBright)
     } else {
         None
@@ -323,12 +307,15 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         "exposure",
         exp,
         f.face_luma as f64,
-        format!("face luma in [{MIN_FACE_LUMA}, {MAX_FACE_LUMA}], clipped ≤ {MAX_CLIPPED_SHARE}"),
+        format!(
+            "face luma in [{}, {}], clipped ≤ {}",
+            k.min_face_luma, k.max_face_luma, k.max_clipped_share
+        ),
     ));
 
-    let light = if f.side_balance < MIN_SIDE_BALANCE {
+    let light = if (f.side_balance as f64) < k.min_side_balance {
         Some(Hint::UnevenLight)
-    } else if f.glare > MAX_GLARE_SHARE {
+    } else if f.glare as f64 > k.max_glare_share {
         Some(Hint::Glare)
     } else {
         None
@@ -338,8 +325,8 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         light,
         f.side_balance as f64,
         format!(
-            "side balance ≥ {MIN_SIDE_BALANCE}, glare share ≤ {MAX_GLARE_SHARE} ({:.3})",
-            f.glare
+            "side balance ≥ {}, glare share ≤ {} ({:.3})",
+            k.min_side_balance, k.max_glare_share, f.glare
         ),
     ));
 
@@ -347,9 +334,9 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
 
     out.push(check(
         "sharpness",
-        (f.sharpness < MIN_SHARPNESS).then_some(Hint::Blur),
+        ((f.sharpness as f64) < k.min_sharpness).then_some(Hint::Blur),
         f.sharpness as f64,
-        format!("≥ {MIN_SHARPNESS}"),
+        format!("≥ {}", k.min_sharpness),
     ));
     out
 }

@@ -8,6 +8,7 @@ use super::checks::{self, Measures};
 use super::detect::{Detection, Range};
 use super::hints::Hint;
 use super::VisionError;
+use super::{measure, models};
 use crate::camera::Frame;
 use crate::config::DocumentSpec;
 use crate::runtime::backends::{Guide, GuideOutput};
@@ -29,7 +30,9 @@ pub struct LiveGuide {
     face: Option<Face>,
     detections: Vec<Detection>,
     last_count_ms: Option<u64>,
+    /// The latest mask (frame time) and the background measure on its frame.
     mask: Option<(u64, Mask)>,
+    background: (f32, f32, usize),
     /// Start of the current compliant, steady stretch, and its sharpest frame.
     stretch: Option<(u64, f32, RgbImage)>,
     captured: bool,
@@ -38,16 +41,28 @@ pub struct LiveGuide {
 impl LiveGuide {
     /// Loads the embedded models; needs no files.
     pub fn new() -> Result<LiveGuide, VisionError> {
-        Ok(LiveGuide {
-            an: Analyzer::new()?,
+        // The full-range detector is only needed when the short-range one finds nobody.
+        Ok(Self::with_analyzer(Analyzer::preloading(&[
+            &models::SHORT,
+            &models::MESH,
+            &models::SEGMENTATION,
+        ])?))
+    }
+
+    /// A guide on a given analyser (the cold-start benchmark passes
+    /// [`Analyzer::cold_for_tracking`]).
+    pub fn with_analyzer(an: Analyzer) -> LiveGuide {
+        LiveGuide {
+            an,
             spec: None,
             face: None,
             detections: vec![],
             last_count_ms: None,
             mask: None,
+            background: (0.0, 0.0, 0),
             stretch: None,
             captured: false,
-        })
+        }
     }
 
     fn detect(&mut self, img: &RgbImage, t: u64) -> Result<(), VisionError> {
@@ -62,7 +77,7 @@ impl LiveGuide {
         Ok(())
     }
 
-    fn track(&mut self, frame: &Frame) -> Result<(), VisionError> {
+    fn track(&mut self, frame: &Frame, spec: &DocumentSpec) -> Result<(), VisionError> {
         let img = &frame.image;
         let t = frame.t_ms;
         let prev = self.face.take();
@@ -84,13 +99,22 @@ impl LiveGuide {
         {
             self.detect(img, t)?;
         }
-        self.face = face;
-        if self
-            .mask
+        // The mask only matters once a face of a usable size is there: without one the
+        // frame's hint is `face_count` or `face_size` whatever the mask says (the checks are
+        // in priority order), so segmentation — the dearest model — is skipped until then.
+        let needed = face
             .as_ref()
-            .is_none_or(|(l, _)| t.saturating_sub(*l) >= SEGMENT_EVERY_MS)
+            .is_some_and(|f| f.width() >= spec.limits.min_face_px as f32);
+        self.face = face;
+        if needed
+            && self
+                .mask
+                .as_ref()
+                .is_none_or(|(l, _)| t.saturating_sub(*l) >= SEGMENT_EVERY_MS)
         {
-            self.mask = Some((t, self.an.segment(img)?));
+            let mask = self.an.segment(img)?;
+            self.background = measure::background(img, &mask, spec.limits.background_max_delta_e as f32);
+            self.mask = Some((t, mask));
         }
         Ok(())
     }
@@ -100,7 +124,7 @@ impl LiveGuide {
             return Ok(GuideOutput::default());
         };
         let prev_box = self.face.as_ref().map(|f| f.bbox);
-        self.track(frame)?;
+        self.track(frame, &spec)?;
         let mask = self.mask.as_ref().map(|(_, m)| m.clone()).unwrap_or_else(|| Mask {
             prob: vec![0.0; 256 * 256],
             frame_w: frame.image.width(),
@@ -120,7 +144,12 @@ impl LiveGuide {
             face: self.face.clone(),
             mask,
         };
-        let m = Measures::of(&mut self.an, &frame.image, &still, &spec);
+        let background = if self.mask.is_some() {
+            self.background
+        } else {
+            (0.0, 0.0, 0)
+        };
+        let m = Measures::with_background(&mut self.an, &frame.image, &still, &spec, background);
         let results = checks::evaluate(&m, &spec);
         let first_fail = results.iter().find(|c| !c.pass).and_then(|c| c.hint);
         let face_box = self.face.as_ref().map(|f| f.bbox);
@@ -182,6 +211,7 @@ impl Guide for LiveGuide {
         self.detections.clear();
         self.last_count_ms = None;
         self.mask = None;
+        self.background = (0.0, 0.0, 0);
         self.stretch = None;
         self.captured = false;
     }

@@ -67,18 +67,58 @@ pub fn extract(resizer: &mut Resizer, img: &RgbImage, roi: &Roi, out: u32) -> Rg
     if roi.angle.abs() < 1e-3 && canvas_side == out {
         return canvas;
     }
-    let mut dst = RgbImage::new(out, out);
-    let cc = canvas_side as f32 / 2.0;
+    rotate_into(&canvas, roi.angle, out)
+}
+
+/// Samples an `out`×`out` square rotated by `angle` about the centre of the square
+/// `canvas` (bilinear, black outside). Works on the raw buffer with per-row increments:
+/// this loop runs for every tracked frame, in the dev profile too.
+fn rotate_into(canvas: &RgbImage, angle: f32, out: u32) -> RgbImage {
+    let (s, c) = angle.sin_cos();
+    let (cw, ch) = (canvas.width() as i64, canvas.height() as i64);
+    let src = canvas.as_raw();
+    let stride = cw as usize * 3;
+    let cc = canvas.width() as f32 / 2.0;
     let o2 = out as f32 / 2.0;
+    let mut dst = vec![0u8; (out * out * 3) as usize];
+    let px = |xx: i64, yy: i64, k: usize| -> f32 {
+        if xx < 0 || yy < 0 || xx >= cw || yy >= ch {
+            0.0
+        } else {
+            src[yy as usize * stride + xx as usize * 3 + k] as f32
+        }
+    };
     for v in 0..out {
-        for u in 0..out {
-            let (dx, dy) = (u as f32 + 0.5 - o2, v as f32 + 0.5 - o2);
-            let sx = cc + c * dx - s * dy - 0.5;
-            let sy = cc + s * dx + c * dy - 0.5;
-            dst.put_pixel(u, v, image::Rgb(bilinear(&canvas, sx, sy)));
+        let dy = v as f32 + 0.5 - o2;
+        let dx0 = 0.5 - o2;
+        // Source position of u = 0; each step in u adds (c, s).
+        let mut sx = cc + c * dx0 - s * dy - 0.5;
+        let mut sy = cc + s * dx0 + c * dy - 0.5;
+        let row = &mut dst[(v * out * 3) as usize..((v + 1) * out * 3) as usize];
+        for o in row.chunks_exact_mut(3) {
+            let (xf, yf) = (sx.floor(), sy.floor());
+            let (fx, fy) = (sx - xf, sy - yf);
+            let (xi, yi) = (xf as i64, yf as i64);
+            if xi >= 0 && yi >= 0 && xi + 1 < cw && yi + 1 < ch {
+                let i = yi as usize * stride + xi as usize * 3;
+                let (a, b) = (&src[i..i + 6], &src[i + stride..i + stride + 6]);
+                for k in 0..3 {
+                    let top = a[k] as f32 + (a[k + 3] as f32 - a[k] as f32) * fx;
+                    let bot = b[k] as f32 + (b[k + 3] as f32 - b[k] as f32) * fx;
+                    o[k] = (top + (bot - top) * fy + 0.5) as u8;
+                }
+            } else if xi >= -1 && yi >= -1 && xi < cw && yi < ch {
+                for (k, ok) in o.iter_mut().enumerate() {
+                    let top = px(xi, yi, k) + (px(xi + 1, yi, k) - px(xi, yi, k)) * fx;
+                    let bot = px(xi, yi + 1, k) + (px(xi + 1, yi + 1, k) - px(xi, yi + 1, k)) * fx;
+                    *ok = (top + (bot - top) * fy + 0.5).clamp(0.0, 255.0) as u8;
+                }
+            }
+            sx += c;
+            sy += s;
         }
     }
-    dst
+    RgbImage::from_raw(out, out, dst).expect("sizes match")
 }
 
 /// Bilinear sample with black outside.
@@ -87,16 +127,29 @@ pub fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
     let (xf, yf) = (x.floor(), y.floor());
     let (fx, fy) = (x - xf, y - yf);
     let (xi, yi) = (xf as i64, yf as i64);
+    let raw = img.as_raw();
+    let stride = w as usize * 3;
+    let mut o = [0u8; 3];
+    if xi >= 0 && yi >= 0 && xi + 1 < w && yi + 1 < h {
+        // Fast path: all four neighbours inside.
+        let i = yi as usize * stride + xi as usize * 3;
+        let (a, b) = (&raw[i..i + 6], &raw[i + stride..i + stride + 6]);
+        for k in 0..3 {
+            let top = a[k] as f32 + (a[k + 3] as f32 - a[k] as f32) * fx;
+            let bot = b[k] as f32 + (b[k + 3] as f32 - b[k] as f32) * fx;
+            o[k] = (top + (bot - top) * fy + 0.5) as u8;
+        }
+        return o;
+    }
     let px = |xx: i64, yy: i64| -> [f32; 3] {
         if xx < 0 || yy < 0 || xx >= w || yy >= h {
             [0.0; 3]
         } else {
-            let p = img.get_pixel(xx as u32, yy as u32).0;
-            [p[0] as f32, p[1] as f32, p[2] as f32]
+            let i = yy as usize * stride + xx as usize * 3;
+            [raw[i] as f32, raw[i + 1] as f32, raw[i + 2] as f32]
         }
     };
     let (a, b, cc, d) = (px(xi, yi), px(xi + 1, yi), px(xi, yi + 1), px(xi + 1, yi + 1));
-    let mut o = [0u8; 3];
     for i in 0..3 {
         let top = a[i] + (b[i] - a[i]) * fx;
         let bot = cc[i] + (d[i] - cc[i]) * fx;
@@ -105,17 +158,19 @@ pub fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
     o
 }
 
-/// NCHW float tensor data from an RGB image, mapping 0..255 to `lo..hi`.
-pub fn to_nchw(img: &RgbImage, lo: f32, hi: f32) -> Vec<f32> {
+/// Writes `img` as NCHW floats into `out` (a model's reusable input tensor), mapping
+/// 0..255 to `lo..hi`. `out` holds exactly 3 × width × height values.
+pub fn fill_nchw(img: &RgbImage, lo: f32, hi: f32, out: &mut [f32]) {
     let n = (img.width() * img.height()) as usize;
-    let mut out = vec![0f32; 3 * n];
+    assert_eq!(out.len(), 3 * n, "input tensor size");
     let k = (hi - lo) / 255.0;
-    for (i, p) in img.pixels().enumerate() {
-        out[i] = p.0[0] as f32 * k + lo;
-        out[n + i] = p.0[1] as f32 * k + lo;
-        out[2 * n + i] = p.0[2] as f32 * k + lo;
+    let (r, rest) = out.split_at_mut(n);
+    let (g, b) = rest.split_at_mut(n);
+    for (i, p) in img.as_raw().chunks_exact(3).enumerate() {
+        r[i] = p[0] as f32 * k + lo;
+        g[i] = p[1] as f32 * k + lo;
+        b[i] = p[2] as f32 * k + lo;
     }
-    out
 }
 
 /// Rec. 601 luma, 0..255.
@@ -124,17 +179,25 @@ pub fn luma(p: [u8; 3]) -> f32 {
     0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
 }
 
+/// sRGB component (0–255) to linear light, tabulated once: `lab` runs on thousands of
+/// samples per frame and `powf` dominated the frame profile.
+fn srgb_to_linear(c: u8) -> f32 {
+    static LUT: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
+    LUT.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let c = i as f32 / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        })
+    })[c as usize]
+}
+
 /// sRGB (D65) to CIELAB.
 pub fn lab(p: [u8; 3]) -> [f32; 3] {
-    fn lin(c: u8) -> f32 {
-        let c = c as f32 / 255.0;
-        if c <= 0.04045 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
-    }
-    let (r, g, b) = (lin(p[0]), lin(p[1]), lin(p[2]));
+    let (r, g, b) = (srgb_to_linear(p[0]), srgb_to_linear(p[1]), srgb_to_linear(p[2]));
     let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
     let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
     let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;

@@ -52,16 +52,29 @@ pub fn encode_within(img: &RgbImage, dpi: u32, kb: SpanU) -> Result<Encoded, Too
             bytes_at_min_quality: low.len(),
         });
     }
-    // Binary search: the largest q in [50, 95) whose size fits.
-    let (mut lo, mut hi, mut best) = (QUALITY_MIN, QUALITY_MAX - 1, (QUALITY_MIN, low));
-    while lo <= hi {
-        let q = (lo + hi) / 2;
+    // The largest q in [50, 95) whose size fits. Each encode costs several ms, so the
+    // bracket [fits, too big] is narrowed by interpolating the file size between its ends,
+    // alternating with plain bisection so that it never takes more steps than bisection.
+    let (mut lo, mut lo_len, mut hi, mut hi_len) = (QUALITY_MIN, low.len(), QUALITY_MAX, top.len());
+    let mut best = (QUALITY_MIN, low);
+    let mut interpolate = true;
+    while hi - lo > 1 {
+        let q = if interpolate {
+            let share = (max_b - lo_len) as f64 / (hi_len - lo_len).max(1) as f64;
+            lo + ((hi - lo) as f64 * share).floor() as u8
+        } else {
+            lo + (hi - lo) / 2
+        }
+        .clamp(lo + 1, hi - 1);
+        interpolate = !interpolate;
         let b = encode(img, q, dpi);
         if b.len() <= max_b {
+            lo = q;
+            lo_len = b.len();
             best = (q, b);
-            lo = q + 1;
         } else {
-            hi = q - 1;
+            hi = q;
+            hi_len = b.len();
         }
     }
     let (quality, bytes) = best;
@@ -148,6 +161,22 @@ mod tests {
         assert_eq!(jfif_density(&e.bytes), Some((1, 350, 350)));
         assert!(is_baseline(&e.bytes));
         image::load_from_memory(&e.bytes).expect("decodes");
+    }
+
+    #[test]
+    fn picks_the_highest_quality_that_fits() {
+        let img = noisy(358, 441);
+        let (q50, q95) = (encode(&img, 50, 350).len(), encode(&img, 95, 350).len());
+        // A maximum between the two forces the search.
+        let max_kb = (q50 + (q95 - q50) / 3).div_ceil(1024) as u32;
+        let e = encode_within(&img, 350, SpanU::new(1, max_kb)).expect("fits");
+        assert!(e.quality > QUALITY_MIN && e.quality < QUALITY_MAX, "q {}", e.quality);
+        assert!(e.bytes.len() <= max_kb as usize * 1024);
+        assert!(
+            encode(&img, e.quality + 1, 350).len() > max_kb as usize * 1024,
+            "q {} + 1 would also fit",
+            e.quality
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use super::analysis::{Analyzer, Face, Mask};
 use super::checks::{self, Measures};
+use super::detect::Range;
 use super::geometry::{self, CropPlan};
 use super::imgops::{self, delta_e, lab};
 use super::jpeg::{self, Encoded};
@@ -42,7 +43,7 @@ pub struct OutputCheck {
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct OutputGeometry {
     pub face_width: f32,
-    /// Person-matte width on the eye line (hair and ears included).
+    /// Head width: widest person-matte run between forehead top and brows (`geometry::head_width`).
     pub head_width: f32,
     pub head_length: f32,
     pub hair_top: f32,
@@ -114,7 +115,9 @@ pub struct Maker {
 
 impl Maker {
     pub fn new() -> Result<Maker, VisionError> {
-        Ok(Maker { an: Analyzer::new()? })
+        Ok(Maker {
+            an: Analyzer::preloading(&[&super::models::FULL, &super::models::MESH, &super::models::SEGMENTATION])?,
+        })
     }
 
     /// The whole pipeline for one capture.
@@ -126,7 +129,7 @@ impl Maker {
             return Ok(Err(Refusal::Capture(results)));
         };
         let hair_y = geometry::hair_top(face, &still.mask);
-        let plan = geometry::plan(face, hair_y, spec);
+        let plan = geometry::plan(face, hair_y, &still.mask, spec);
         let (photo, alpha) = self.render(img, face, &still.mask, &plan, spec);
         let jpeg = match jpeg::encode_within(&photo, spec.dpi, spec.file_kb) {
             Ok(j) => j,
@@ -331,9 +334,25 @@ pub fn output_checks(
     spec: &DocumentSpec,
     alpha: Option<&[f32]>,
 ) -> Result<(Vec<OutputCheck>, OutputGeometry, Vec<&'static str>), VisionError> {
-    let still = an.analyse_still(photo)?;
+    // With the maker's own matte the person need not be segmented again. The halo rule is
+    // defined against the maker's own matte ("a band outside the person mask"). Re-checking
+    // a finished photo (the review centre) has no such matte: a mask segmented again from the
+    // small output cannot tell a wisp of hair from a halo, so there the share is measured and
+    // reported but not failed on.
+    let halo_is_judged = alpha.is_some();
+    let (face, alpha): (Option<Face>, Vec<f32>) = match alpha {
+        Some(a) => (an.faces_in_still(photo, Range::Short)?.1, a.to_vec()),
+        None => {
+            let s = an.analyse_still(photo)?;
+            let a = (0..photo.height())
+                .flat_map(|y| (0..photo.width()).map(move |x| (x, y)))
+                .map(|(x, y)| smoothstep(MATTE_LO, MATTE_HI, s.mask.at(x as f32, y as f32)))
+                .collect();
+            (s.face, a)
+        }
+    };
     let (w, h) = (photo.width() as f32, photo.height() as f32);
-    let Some(face) = still.face.as_ref() else {
+    let Some(face) = face.as_ref() else {
         return Ok((
             vec![OutputCheck {
                 name: "output_geometry",
@@ -345,24 +364,12 @@ pub fn output_checks(
             vec![],
         ));
     };
-    // The halo rule is defined against the maker's own matte ("a band outside the person
-    // mask"). Re-checking a finished photo (the review centre) has no such matte: a mask
-    // segmented again from the small output cannot tell a wisp of hair from a halo, so there
-    // the share is measured and reported but not failed on.
-    let halo_is_judged = alpha.is_some();
-    let alpha: Vec<f32> = match alpha {
-        Some(a) => a.to_vec(),
-        None => (0..photo.height())
-            .flat_map(|y| (0..photo.width()).map(move |x| (x, y)))
-            .map(|(x, y)| smoothstep(MATTE_LO, MATTE_HI, still.mask.at(x as f32, y as f32)))
-            .collect(),
-    };
     let hair = hair_top_from_alpha(&alpha, photo.width(), face);
     let (r, l) = face.eye_centres();
     let eye = face.eye_mid();
     let g = OutputGeometry {
         face_width: face.width(),
-        head_width: head_width_from_alpha(&alpha, photo.width(), eye),
+        head_width: geometry::head_width(face, |x, y| alpha_at(&alpha, photo.width(), x, y)),
         head_length: face.pt(152).1 - hair,
         hair_top: hair,
         eye_line_from_bottom: h - eye.1,
@@ -480,22 +487,14 @@ pub fn output_checks(
     Ok((vec![check], g, warnings))
 }
 
-/// Width of the matte run through the eye midpoint on the eye row.
-fn head_width_from_alpha(alpha: &[f32], w: u32, eye: (f32, f32)) -> f32 {
-    let w = w as usize;
-    let rows = alpha.len() / w;
-    let y = (eye.1.round().max(0.0) as usize).min(rows - 1);
-    let x = (eye.0.round().max(0.0) as usize).min(w - 1);
-    let row = &alpha[y * w..(y + 1) * w];
-    let mut l = x;
-    while l > 0 && row[l - 1] >= 0.5 {
-        l -= 1;
+/// The matte at an output pixel (nearest), 0 outside the photo.
+fn alpha_at(alpha: &[f32], w: u32, x: f32, y: f32) -> f32 {
+    let (xi, yi) = (x.round(), y.round());
+    let rows = alpha.len() / w as usize;
+    if xi < 0.0 || yi < 0.0 || xi >= w as f32 || yi >= rows as f32 {
+        return 0.0;
     }
-    let mut r = x;
-    while r + 1 < w && row[r + 1] >= 0.5 {
-        r += 1;
-    }
-    (r - l + 1) as f32
+    alpha[yi as usize * w as usize + xi as usize]
 }
 
 /// Topmost matte row over the face centre (the hair top), in output pixels.

@@ -378,10 +378,8 @@ mod tests {
     fn sharpness_drops_with_blur() {
         let s0 = sharpness_of(&pattern(64, 0), 64);
         let s3 = sharpness_of(&pattern(64, 5), 64);
-        assert!(
-            s0 > super::super::checks::MIN_SHARPNESS && s3 < super::super::checks::MIN_SHARPNESS,
-            "sharp {s0}, blurred {s3}"
-        );
+        let min = crate::config::CheckLimits::default().min_sharpness as f32;
+        assert!(s0 > min && s3 < min, "sharp {s0}, blurred {s3}");
     }
 
     #[test]

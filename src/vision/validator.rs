@@ -2,6 +2,7 @@
 
 use super::analysis::Analyzer;
 use super::checks::{self, Check, Measures};
+use super::models;
 use super::pose::Pose;
 use super::VisionError;
 use crate::config::DocumentSpec;
@@ -33,7 +34,7 @@ impl Report {
 impl Validator {
     pub fn new() -> Result<Validator, VisionError> {
         Ok(Validator {
-            analyzer: Analyzer::new()?,
+            analyzer: Analyzer::preloading(&[&models::FULL, &models::MESH, &models::SEGMENTATION])?,
         })
     }
 

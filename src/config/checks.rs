@@ -1,0 +1,111 @@
+//! Kiosk thresholds of the capture checks that the standards leave to the implementer
+//! (photo-standards §4.4–4.6: "OFIQ-like measures with kiosk thresholds"). They live in
+//! `[documents.ID.limits.checks]` so an operator can tune them per document and per region
+//! (`[regions.CODE.overrides.ID.limits.checks]`) like every other limit. Defaults are the
+//! values the corpus accuracy test (docs/accuracy.md) was run with.
+
+use serde::{Deserialize, Serialize};
+
+/// Thresholds of the measures behind the ten capture checks (`src/vision/checks.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckLimits {
+    /// `face_count`: a second face counts when at least this share of the main face's width.
+    pub other_face_min_share: f64,
+    /// `face_size` / `face_position`: frame margin (share of the frame) the maker may fill
+    /// by extending edge rows when the document window pokes out of the frame.
+    pub window_slack: f64,
+    /// `head_pose`: pitch from landmarks cannot tell head tilt from face shape (nose
+    /// projection, chin depth) better than this; pitch fails only beyond
+    /// `max_pitch_deg` plus this many degrees.
+    pub pitch_shape_tolerance_deg: f64,
+    /// `eyes_visible`: eyes closed below this lid-gap / eye-width ratio…
+    pub min_eye_openness: f64,
+    /// …or covered (sunglasses, a hand) when the darker eye region's luma is below this
+    /// share of the cheeks' luma.
+    pub min_eye_visibility: f64,
+    /// `exposure`: mean luma (0–255) of the face's skin region must lie in this range…
+    pub min_face_luma: f64,
+    pub max_face_luma: f64,
+    /// …and at most this share of the skin may be clipped (luma ≥ 250).
+    pub max_clipped_share: f64,
+    /// `lighting`: the darker cheek's median luma at least this share of the brighter one…
+    pub min_side_balance: f64,
+    /// …and at most this share of face samples far brighter than the skin (glare).
+    pub max_glare_share: f64,
+    /// `sharpness`: Laplacian-to-gradient RMS ratio on a 64-px face crop; below = blurred.
+    pub min_sharpness: f64,
+    /// `accessory` (hat): the crown between hair top and forehead is more colourful than
+    /// hair (mean C*ab above this)…
+    pub hat_max_crown_chroma: f64,
+    /// …or has the light/dark pattern of a band or badge (L* standard deviation)…
+    pub hat_max_crown_l_spread: f64,
+    /// …or the silhouette rises this many face heights above the forehead landmark.
+    pub hat_max_rise: f64,
+    /// `background`: fewer background samples than this cannot be judged (the person
+    /// fills the frame) and pass.
+    pub min_background_samples: u32,
+}
+
+impl Default for CheckLimits {
+    fn default() -> Self {
+        CheckLimits {
+            other_face_min_share: 0.4,
+            window_slack: 0.03,
+            pitch_shape_tolerance_deg: 8.0,
+            min_eye_openness: 0.09,
+            min_eye_visibility: 0.35,
+            min_face_luma: 55.0,
+            max_face_luma: 235.0,
+            max_clipped_share: 0.25,
+            min_side_balance: 0.4,
+            max_glare_share: 0.05,
+            min_sharpness: 0.55,
+            hat_max_crown_chroma: 35.0,
+            hat_max_crown_l_spread: 30.0,
+            hat_max_rise: 0.75,
+            min_background_samples: 50,
+        }
+    }
+}
+
+impl CheckLimits {
+    /// The first setting out of its range, as (field, what is allowed).
+    pub fn invalid(&self) -> Option<(&'static str, &'static str)> {
+        let share = |v: f64| (0.0..=1.0).contains(&v);
+        let shares = [
+            ("other_face_min_share", self.other_face_min_share),
+            ("window_slack", self.window_slack),
+            ("min_eye_visibility", self.min_eye_visibility),
+            ("max_clipped_share", self.max_clipped_share),
+            ("min_side_balance", self.min_side_balance),
+            ("max_glare_share", self.max_glare_share),
+        ];
+        if let Some((name, _)) = shares.iter().find(|(_, v)| !share(*v)) {
+            return Some((name, "must be a share between 0 and 1"));
+        }
+        if !(0.0..=255.0).contains(&self.min_face_luma)
+            || !(0.0..=255.0).contains(&self.max_face_luma)
+            || self.min_face_luma >= self.max_face_luma
+        {
+            return Some((
+                "min_face_luma",
+                "min_face_luma and max_face_luma must lie in 0–255 with min < max",
+            ));
+        }
+        if !(0.0..=45.0).contains(&self.pitch_shape_tolerance_deg) {
+            return Some(("pitch_shape_tolerance_deg", "must be 0–45 degrees"));
+        }
+        let non_negative = [
+            ("min_eye_openness", self.min_eye_openness),
+            ("min_sharpness", self.min_sharpness),
+            ("hat_max_crown_chroma", self.hat_max_crown_chroma),
+            ("hat_max_crown_l_spread", self.hat_max_crown_l_spread),
+            ("hat_max_rise", self.hat_max_rise),
+        ];
+        if let Some((name, _)) = non_negative.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
+            return Some((name, "must be a number ≥ 0"));
+        }
+        None
+    }
+}
