@@ -1,7 +1,7 @@
 //! The driver against the emulator over a real pty: real bytes, no mocks.
 //! Each test runs its own emulator (in-process thread, real pty) and its own journal.
 
-use kiosk::config::Config;
+use kiosk::config::{Config, Device};
 use kiosk::domain::{PhotoJpeg, ReceiptNumber};
 use kiosk::printer_sim::{self, SimArgs, SimHandle};
 use kiosk::runtime::{PrinterEvent, SlipJob, SlipPrinter};
@@ -300,6 +300,40 @@ fn no_reply_is_offline_never_ok() {
     let e = l.status().unwrap_err();
     assert!(e.to_string().contains("printer_offline"), "{e}");
     assert!(t.elapsed() < Duration::from_secs(3));
+}
+
+/// The link itself, paper out mid-job: every status query while the printer stays
+/// offline (long enough to fill its buffer, had the job been pushed at it) and after the
+/// reload is answered — zero status timeouts, the port never lost — and the reprint is
+/// confirmed on the next try.
+#[test]
+fn link_answers_every_status_query_after_a_paper_out_abort() {
+    use kiosk::printer::{escpos, serial, status::Fault, PrinterError};
+    let baud = 115_200;
+    let r = rig(|a| a.paper_out_after_mm = Some(60), baud);
+    let Device::Serial { path, .. } = r.cfg.devices.printer.device() else {
+        unreachable!("the rig's printer is serial")
+    };
+    let receipt = kiosk::receipt::Receipt::build(&job(), &r.cfg, None).unwrap();
+    let enc = escpos::encode(&receipt, &escpos::EncodeSettings::new(&r.cfg.printer, 576).unwrap());
+    let mut l = serial::Link::new(path, serial::LinkSettings::new(&r.cfg.printer, baud));
+    let e = l.print(&enc, &mut || {}).unwrap_err();
+    assert!(matches!(e, PrinterError::Fault(Fault::PaperOut)), "{e}");
+    // Poll as the worker does while the whole job would have crossed the line twice.
+    let until = Instant::now() + 2 * wire(enc.bytes.len(), baud);
+    let mut polls = 0;
+    while Instant::now() < until {
+        let h = l.status().expect("the printer answers while out of paper");
+        assert_eq!(h.first_fault(), Some(Fault::PaperOut), "{h:?}");
+        polls += 1;
+    }
+    assert!(polls >= 2, "{polls}");
+    assert!(r.sim.command("reload").starts_with("ok"));
+    assert!(l.status().unwrap().ready());
+    l.print(&enc, &mut || {}).expect("the reprint is confirmed");
+    assert_eq!(l.status_timeouts, 0, "no status query went unanswered");
+    settle();
+    assert_eq!(good_slips(&r.out), (1, 1));
 }
 
 #[test]
