@@ -235,29 +235,33 @@ impl Link {
     fn write_past_xoff(&mut self, bytes: &[u8]) -> Result<(), PrinterError> {
         self.open()?;
         let ixon = self.s.flow == FlowControl::Software && self.set_ixon(false);
-        let deadline = Instant::now() + self.queued() + self.s.wire_time(bytes.len()) + self.s.status_timeout;
+        let started = Instant::now();
+        let deadline = started + self.queued() + self.s.wire_time(bytes.len()) + self.s.status_timeout;
         let mut off = 0;
         let mut result = Ok(());
         while off < bytes.len() {
             let port = self.port.as_mut().expect("opened above");
-            match port.write(&bytes[off..]) {
+            let held = match port.write(&bytes[off..]) {
+                Ok(0) => true,
                 Ok(n) => {
                     off += n;
                     self.note_written(n);
+                    false
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut || e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if Instant::now() >= deadline {
-                        log::warn!(
-                            "printer: {} takes no bytes (flow control held for {:?})",
-                            self.path.display(),
-                            deadline.elapsed()
-                        );
-                        result = Err(PrinterError::Fault(Fault::Offline));
-                        break;
-                    }
+                    true
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => false,
                 Err(e) => return Err(self.disconnected(e)),
+            };
+            if held && Instant::now() >= deadline {
+                log::warn!(
+                    "printer: {} takes no bytes (held for {:?}); offline",
+                    self.path.display(),
+                    started.elapsed()
+                );
+                result = Err(PrinterError::Fault(Fault::Offline));
+                break;
             }
         }
         if ixon {
