@@ -1,7 +1,7 @@
 //! The driver against the emulator over a real pty: real bytes, no mocks.
 //! Each test runs its own emulator (in-process thread, real pty) and its own journal.
 
-use kiosk::config::Config;
+use kiosk::config::{Config, Device};
 use kiosk::domain::{PhotoJpeg, ReceiptNumber};
 use kiosk::printer_sim::{self, SimArgs, SimHandle};
 use kiosk::runtime::{PrinterEvent, SlipJob, SlipPrinter};
@@ -172,6 +172,71 @@ fn paper_out_mid_slip_is_spoiled_and_reprinted_once_after_reload() {
     assert_eq!(p.paper().slips_since_reload, 1);
 }
 
+/// Line time of `bytes` at `baud` (8N1: 10 bits a byte).
+fn wire(bytes: usize, baud: u32) -> Duration {
+    Duration::from_secs_f64(bytes as f64 * 10.0 / f64::from(baud))
+}
+
+/// Paper out mid-slip, then the printer left offline long enough for its receive buffer
+/// to fill (and XOFF) had the job been pushed at it, then reload. The driver must keep
+/// talking to it throughout: no status query unanswered (`printer_offline`), the port
+/// never declared lost (`printer_disconnected`), `Ready` before the reprint — and the
+/// reprint confirmed within the driver's poll period plus line time, not a timeout later.
+fn paper_out_then_reload_keeps_the_printer_talking(baud: u32) {
+    let r = rig(|a| a.paper_out_after_mm = Some(60), baud);
+    let mut p = kiosk::printer::open(&r.cfg).unwrap();
+    p.print(job()).unwrap();
+    let mut ev = events_until(p.as_mut(), Duration::from_secs(20), |e| {
+        matches!(e, PrinterEvent::Fault(_))
+    });
+    assert!(format!("{ev:?}").contains("paper_out"), "{ev:?}");
+    // A receipt is under 16 KB: twice its line time covers the whole job reaching the
+    // printer, its 4 KB buffer filling and several of the driver's status polls.
+    let job_line_time = wire(16 * 1024, baud);
+    std::thread::sleep(2 * job_line_time);
+    let st = r.sim.command("status");
+    assert!(st.contains("paper_end=true"), "{st}");
+    assert!(r.sim.command("reload").starts_with("ok"));
+    let reloaded = Instant::now();
+    ev.extend(events_until(p.as_mut(), Duration::from_secs(90), printed));
+    let took = reloaded.elapsed();
+    let faults: Vec<&String> = ev
+        .iter()
+        .filter_map(|e| match e {
+            PrinterEvent::Fault(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        faults.iter().all(|f| f.starts_with("paper_out")),
+        "only the paper-out fault; no status timeout, no lost port: {ev:?}"
+    );
+    let ready = ev.iter().position(|e| *e == PrinterEvent::Ready);
+    let done = ev.iter().position(printed);
+    assert!(ready.is_some() && ready < done, "Ready, then the reprint: {ev:?}");
+    // The driver polls every 300 ms; then eight one-byte status round trips, the job
+    // (under 16 KB) on the line and the GS r reply: well inside twice the job's line time
+    // plus a poll period. A status timeout (500 ms here) or a lost port costs far more.
+    let bound = Duration::from_millis(300) + 2 * job_line_time;
+    assert!(
+        took < bound,
+        "reprint confirmed {took:?} after the reload (bound {bound:?}): {ev:?}"
+    );
+    settle();
+    let (good, spoiled) = good_slips(&r.out);
+    assert_eq!((good, spoiled), (1, 1), "one spoiled slip, exactly one good reprint");
+}
+
+#[test]
+fn paper_out_with_the_buffer_full_then_reload_reprints_without_status_timeouts() {
+    paper_out_then_reload_keeps_the_printer_talking(115_200);
+}
+
+#[test]
+fn paper_out_then_reload_on_a_slow_line_reprints_without_status_timeouts() {
+    paper_out_then_reload_keeps_the_printer_talking(19_200);
+}
+
 #[test]
 fn cover_open_mid_slip_ends_in_one_good_receipt() {
     // 19200 baud: the slip takes a few seconds on the wire, so the cover opens mid-slip.
@@ -257,6 +322,40 @@ fn no_reply_is_offline_never_ok() {
     let e = l.status().unwrap_err();
     assert!(e.to_string().contains("printer_offline"), "{e}");
     assert!(t.elapsed() < Duration::from_secs(3));
+}
+
+/// The link itself, paper out mid-job: every status query while the printer stays
+/// offline (long enough to fill its buffer, had the job been pushed at it) and after the
+/// reload is answered — zero status timeouts, the port never lost — and the reprint is
+/// confirmed on the next try.
+#[test]
+fn link_answers_every_status_query_after_a_paper_out_abort() {
+    use kiosk::printer::{escpos, serial, status::Fault, PrinterError};
+    let baud = 115_200;
+    let r = rig(|a| a.paper_out_after_mm = Some(60), baud);
+    let Device::Serial { path, .. } = r.cfg.devices.printer.device() else {
+        unreachable!("the rig's printer is serial")
+    };
+    let receipt = kiosk::receipt::Receipt::build(&job(), &r.cfg, None).unwrap();
+    let enc = escpos::encode(&receipt, &escpos::EncodeSettings::new(&r.cfg.printer, 576).unwrap());
+    let mut l = serial::Link::new(path, serial::LinkSettings::new(&r.cfg.printer, baud));
+    let e = l.print(&enc, &mut || {}).unwrap_err();
+    assert!(matches!(e, PrinterError::Fault(Fault::PaperOut)), "{e}");
+    // Poll as the worker does while the whole job would have crossed the line twice.
+    let until = Instant::now() + 2 * wire(enc.bytes.len(), baud);
+    let mut polls = 0;
+    while Instant::now() < until {
+        let h = l.status().expect("the printer answers while out of paper");
+        assert_eq!(h.first_fault(), Some(Fault::PaperOut), "{h:?}");
+        polls += 1;
+    }
+    assert!(polls >= 2, "{polls}");
+    assert!(r.sim.command("reload").starts_with("ok"));
+    assert!(l.status().unwrap().ready());
+    l.print(&enc, &mut || {}).expect("the reprint is confirmed");
+    assert_eq!(l.status_timeouts, 0, "no status query went unanswered");
+    settle();
+    assert_eq!(good_slips(&r.out), (1, 1));
 }
 
 #[test]

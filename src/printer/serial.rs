@@ -1,6 +1,14 @@
 //! The serial link to an ESC/POS printer: status queries (DLE EOT 1–4), job writes
-//! with XON/XOFF or pacing, ASB watching, GS r completion, recovery and reconnection
-//! (escpos.md §5, §6).
+//! paced at the line rate (XON/XOFF or RTS/CTS as a backstop), ASB watching, GS r
+//! completion, recovery and reconnection (escpos.md §5, §6).
+//!
+//! Two rules keep a fault mid-job from silencing the printer:
+//! * the driver never runs more than about one chunk ahead of the line, so little of a
+//!   job sits in the kernel (a pty has no line rate: what is written is "sent" at once,
+//!   out of XOFF's reach; a UART's transmit buffer holds up to 4 KB);
+//! * an aborted job ends on a command boundary and nothing is flushed: a printer inside
+//!   a command takes `DLE ENQ` / `DLE EOT` as that command's data (escpos.md §2), so
+//!   discarding the tail of a raster strip would swallow every status query after it.
 
 use super::escpos::EncodedJob;
 use super::status::{classify_dle_eot, Decoder, Fault, Health, Incoming};
@@ -10,11 +18,15 @@ use serialport::{ClearBuffer, SerialPort, TTYPort};
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Largest write in one go: a quarter of the smallest buffer we assume.
+/// Largest write in one go: an eighth of the 4 KB buffer we assume (the headroom the
+/// printer keeps after XOFF), and never more than about 50 ms of line time.
 const CHUNK: usize = 512;
+/// The line time one write may take at most (sets the chunk at slow baud rates).
+const CHUNK_TIME: Duration = Duration::from_millis(50);
 /// Read poll granularity.
 const TICK: Duration = Duration::from_millis(10);
 
@@ -28,6 +40,18 @@ pub struct LinkSettings {
 }
 
 impl LinkSettings {
+    /// Line time of `n` bytes (8N1: 10 bits a byte).
+    pub fn wire_time(&self, n: usize) -> Duration {
+        Duration::from_secs_f64(n as f64 * 10.0 / f64::from(self.baud.max(1)))
+    }
+
+    /// Bytes per write: `CHUNK`, or less on a slow line so a status query queued behind
+    /// one write still gets its answer in time.
+    pub fn chunk(&self) -> usize {
+        let per_chunk_time = (f64::from(self.baud) / 10.0 * CHUNK_TIME.as_secs_f64()) as usize;
+        per_chunk_time.clamp(64, CHUNK)
+    }
+
     pub fn new(p: &PrinterSection, baud: u32) -> Self {
         LinkSettings {
             baud,
@@ -55,6 +79,11 @@ pub struct Link {
     /// From the start of the last `print` to its first job byte written (after the
     /// status checks): the "time to first byte".
     pub first_byte: Option<Duration>,
+    /// When the last byte handed to the kernel will have crossed the line (estimate at
+    /// the line rate): what is queued ahead of the next byte.
+    line_free_at: Instant,
+    /// Status queries that got no reply in time (each one is a `printer_offline`).
+    pub status_timeouts: u64,
 }
 
 impl Link {
@@ -69,7 +98,18 @@ impl Link {
             garbage: 0,
             written: 0,
             first_byte: None,
+            line_free_at: Instant::now(),
+            status_timeouts: 0,
         }
+    }
+
+    /// Line time of what is still queued ahead of the next byte written.
+    fn queued(&self) -> Duration {
+        self.line_free_at.saturating_duration_since(Instant::now())
+    }
+
+    fn note_written(&mut self, n: usize) {
+        self.line_free_at = self.line_free_at.max(Instant::now()) + self.s.wire_time(n);
     }
 
     pub fn path(&self) -> &Path {
@@ -103,6 +143,7 @@ impl Link {
             self.s.flow
         );
         self.port = Some(port);
+        self.line_free_at = Instant::now();
         self.dec = Decoder::default();
         self.incoming.clear();
         Ok(())
@@ -168,26 +209,74 @@ impl Link {
         }
     }
 
-    /// Writes real-time bytes even if an XOFF is pending (the printer reads them at
-    /// reception, escpos.md §2).
-    fn write_realtime(&mut self, bytes: &[u8]) -> Result<(), PrinterError> {
-        self.open()?;
-        let port = self.port.as_mut().expect("opened above");
-        let _ = nix::sys::termios::tcflow(
-            unsafe { std::os::fd::BorrowedFd::borrow_raw(port.as_raw_fd()) },
-            nix::sys::termios::FlowArg::TCOON,
-        );
-        match port.write_all(bytes) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.disconnected(e)),
+    /// Turns the tty's output XON/XOFF (IXON) on or off; returns whether it was on.
+    /// Turning it off restarts output stopped by an XOFF (Linux n_tty); `tcflow(TCOON)`
+    /// does not: it only undoes `TCOOFF`.
+    fn set_ixon(&mut self, on: bool) -> bool {
+        use nix::sys::termios::{tcgetattr, tcsetattr, InputFlags, SetArg};
+        let Some(port) = self.port.as_ref() else { return false };
+        // SAFETY: the fd belongs to `port`, which outlives this borrow.
+        let fd = unsafe { BorrowedFd::borrow_raw(port.as_raw_fd()) };
+        let Ok(mut t) = tcgetattr(fd) else { return false };
+        let was = t.input_flags.contains(InputFlags::IXON);
+        if was != on {
+            t.input_flags.set(InputFlags::IXON, on);
+            if let Err(e) = tcsetattr(fd, SetArg::TCSANOW, &t) {
+                log::warn!("printer: cannot switch XON/XOFF on {}: {e}", self.path.display());
+            }
         }
+        was
+    }
+
+    /// Writes `bytes` even if the printer has sent XOFF: real-time commands, which the
+    /// printer reads at reception whatever its buffer holds (escpos.md §2), and the rest
+    /// of an aborted command. A write the device does not take within the line time
+    /// plus the status timeout means the printer does not listen: offline, not lost.
+    fn write_past_xoff(&mut self, bytes: &[u8]) -> Result<(), PrinterError> {
+        self.open()?;
+        let ixon = self.s.flow == FlowControl::Software && self.set_ixon(false);
+        let started = Instant::now();
+        let deadline = started + self.queued() + self.s.wire_time(bytes.len()) + self.s.status_timeout;
+        let mut off = 0;
+        let mut result = Ok(());
+        while off < bytes.len() {
+            let port = self.port.as_mut().expect("opened above");
+            let held = match port.write(&bytes[off..]) {
+                Ok(0) => true,
+                Ok(n) => {
+                    off += n;
+                    self.note_written(n);
+                    false
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut || e.kind() == std::io::ErrorKind::WouldBlock => {
+                    true
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => false,
+                Err(e) => return Err(self.disconnected(e)),
+            };
+            if held && Instant::now() >= deadline {
+                log::warn!(
+                    "printer: {} takes no bytes (held for {:?}); offline",
+                    self.path.display(),
+                    started.elapsed()
+                );
+                result = Err(PrinterError::Fault(Fault::Offline));
+                break;
+            }
+        }
+        if ixon {
+            self.set_ixon(true);
+        }
+        result
     }
 
     /// DLE EOT n, one reply byte within the status timeout; no reply = offline.
     fn query(&mut self, n: u8) -> Result<u8, PrinterError> {
         self.incoming.retain(|i| !matches!(i, Incoming::DleEot(_)));
-        self.write_realtime(&[0x10, 0x04, n])?;
-        let deadline = Instant::now() + self.s.status_timeout;
+        self.write_past_xoff(&[0x10, 0x04, n])?;
+        // The query crosses the line behind whatever is still queued (at most about a
+        // chunk): the timeout starts when it can have arrived.
+        let deadline = Instant::now() + self.queued() + self.s.status_timeout;
         while Instant::now() < deadline {
             self.pump(TICK)?;
             if let Some(pos) = self.incoming.iter().position(|i| matches!(i, Incoming::DleEot(_))) {
@@ -196,6 +285,7 @@ impl Link {
                 }
             }
         }
+        self.status_timeouts += 1;
         Err(PrinterError::Fault(Fault::Offline))
     }
 
@@ -211,20 +301,34 @@ impl Link {
         })
     }
 
-    /// Gives up the rest of a job: drop unsent bytes, restart output, clear the
-    /// printer's buffer (DLE ENQ 2) so nothing of this job prints later.
-    fn abort(&mut self, fault: Fault) -> PrinterError {
-        if let Some(p) = self.port.as_mut() {
-            let _ = p.clear(ClearBuffer::Output);
+    /// Gives up the rest of a job at `pos` (bytes written so far): finishes the command
+    /// cut by the last write, so the printer's parser is back between commands, then
+    /// `DLE ENQ 2` clears its buffer so nothing of this job prints later. Nothing is
+    /// flushed: a flush cuts the stream at an arbitrary byte (on a pty it even keeps the
+    /// first 4 KB the other end has not read), leaving the printer inside a command that
+    /// swallows `DLE ENQ 2` and the status queries after it as data.
+    fn abort(&mut self, fault: Fault, job: &EncodedJob, pos: usize) -> PrinterError {
+        let end = job
+            .boundaries
+            .iter()
+            .copied()
+            .find(|&b| b >= pos)
+            .unwrap_or(job.bytes.len());
+        if end > pos && self.port.is_some() {
+            log::info!("printer: finishing the command cut at byte {pos} ({} bytes)", end - pos);
+            let _ = self.write_past_xoff(&job.bytes[pos..end]);
+            self.written = end;
         }
-        let _ = self.write_realtime(&[0x10, 0x05, 0x02]);
+        if self.port.is_some() {
+            let _ = self.write_past_xoff(&[0x10, 0x05, 0x02]);
+        }
         log::warn!("printer: job aborted: {fault}");
         PrinterError::Fault(fault)
     }
 
     /// DLE ENQ 2: recover from a recoverable error, clearing the printer's buffers.
     pub fn recover(&mut self) -> Result<(), PrinterError> {
-        self.write_realtime(&[0x10, 0x05, 0x02])
+        self.write_past_xoff(&[0x10, 0x05, 0x02])
     }
 
     fn fault_seen(&mut self) -> Option<Fault> {
@@ -254,11 +358,16 @@ impl Link {
         self.incoming.clear();
         let deadline = started + self.s.job_timeout;
         let bytes = &job.bytes;
+        let chunk = self.s.chunk();
+        // Pace at the line rate whatever the flow control: write the next chunk only
+        // when the previous one has nearly crossed the line, so XON/XOFF (or RTS/CTS)
+        // has at most one chunk to hold back and a fault leaves little in flight.
+        let lead = self.s.wire_time(chunk) / 4;
         let mut pos = 0;
         let mut bi = 0;
         while pos < bytes.len() {
             // Split at a command boundary so no GB lead byte ends a write (§5).
-            let mut end = (pos + CHUNK).min(bytes.len());
+            let mut end = (pos + chunk).min(bytes.len());
             while bi < job.boundaries.len() && job.boundaries[bi] <= pos {
                 bi += 1;
             }
@@ -271,28 +380,32 @@ impl Link {
             if let Some(b) = best {
                 end = b;
             }
-            let port = self.port.as_mut().ok_or(PrinterError::Fault(Fault::Disconnected))?;
-            match port.write(&bytes[pos..end]) {
-                Ok(n) => {
-                    if pos == 0 && n > 0 {
-                        self.first_byte = Some(started.elapsed());
+            let ahead = self.queued();
+            if ahead > lead {
+                // Still reading replies meanwhile: an ASB fault stops the job at once.
+                self.pump((ahead - lead).min(TICK))?;
+            } else {
+                let port = self.port.as_mut().ok_or(PrinterError::Fault(Fault::Disconnected))?;
+                match port.write(&bytes[pos..end]) {
+                    Ok(n) => {
+                        if pos == 0 && n > 0 {
+                            self.first_byte = Some(started.elapsed());
+                        }
+                        pos += n;
+                        self.written = pos;
+                        self.note_written(n);
                     }
-                    pos += n;
-                    self.written = pos;
-                    if self.s.flow == FlowControl::None {
-                        // No flow control: pace at the line rate (10 bits a byte).
-                        std::thread::sleep(Duration::from_secs_f64(n as f64 * 10.0 / self.s.baud as f64));
-                    }
+                    // XOFF (or CTS) holds the line: wait, reading replies.
+                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                    Err(e) => return Err(self.disconnected(e)),
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(e) => return Err(self.disconnected(e)),
+                self.pump(Duration::ZERO)?;
             }
-            self.pump(Duration::ZERO)?;
             if let Some(f) = self.fault_seen() {
-                return Err(self.abort(f));
+                return Err(self.abort(f, job, pos));
             }
             if Instant::now() > deadline {
-                return Err(self.abort(Fault::Timeout));
+                return Err(self.abort(Fault::Timeout, job, pos));
             }
         }
         log::info!(
@@ -305,7 +418,7 @@ impl Link {
         loop {
             self.pump(TICK)?;
             if let Some(f) = self.fault_seen() {
-                return Err(self.abort(f));
+                return Err(self.abort(f, job, bytes.len()));
             }
             if self.incoming.iter().any(|i| matches!(i, Incoming::GsR(_))) {
                 self.incoming.retain(|i| !matches!(i, Incoming::GsR(_)));
@@ -318,7 +431,7 @@ impl Link {
                 log::warn!("printer: a reply byte came before the job could have arrived; ignored as noise");
             }
             if Instant::now() > deadline {
-                return Err(self.abort(Fault::Timeout));
+                return Err(self.abort(Fault::Timeout, job, bytes.len()));
             }
         }
         log::info!("printer: cut confirmed (GS r) after {:?}", started.elapsed());
