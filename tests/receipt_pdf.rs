@@ -22,6 +22,7 @@ fn job(slip: Slip) -> SlipJob {
         photo: Some(PhotoJpeg(std::fs::read(photo_path()).unwrap())),
         masked_name: Some("张**".into()),
         issued_at: chrono::Utc::now().with_timezone(&kiosk::ops::china_time()),
+        token: None,
     }
 }
 
