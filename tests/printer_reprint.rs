@@ -9,9 +9,9 @@ mod common;
 use common::zbar;
 use kiosk::config::{Config, DocumentId, RegionCode};
 use kiosk::domain::ReceiptNumber;
-use kiosk::receipt::ReceiptToken;
 use kiosk::printer::journal::{JobState, Journal};
 use kiosk::printer_sim::{self, SimArgs};
+use kiosk::receipt::ReceiptToken;
 use kiosk::review::server::ServerOptions;
 use kiosk::review::testkit::*;
 use kiosk::review::ReviewClient;
@@ -106,7 +106,10 @@ fn assert_reprint_slip(png: &Path, number: &ReceiptNumber, qr: &str) {
         codes.contains(&("CODE-128".into(), number.to_string())),
         "Code128 of {number} in {codes:?}"
     );
-    assert!(codes.contains(&("QR-Code".into(), qr.to_string())), "QR {qr} in {codes:?}");
+    assert!(
+        codes.contains(&("QR-Code".into(), qr.to_string())),
+        "QR {qr} in {codes:?}"
+    );
     let text = std::fs::read_to_string(png.with_extension("txt")).unwrap();
     assert!(text.contains("【补打 REPRINT】"), "no 补打 line on the slip:\n{text}");
     assert!(text.contains(number.as_str()), "{text}");
