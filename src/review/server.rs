@@ -641,19 +641,26 @@ async fn receipt(
             .and_then(|t| crate::receipt::ReceiptToken::new(t).ok()),
         _ => None,
     };
-    Ok(Json(ReceiptView {
-        receipt_number: crate::domain::ReceiptNumber::new(n).map_err(ReviewError::Config)?,
-        doc: row.doc,
-        region: row.region.clone(),
-        title: svc.cfg.receipt_title(row.doc, &row.region),
-        kiosk_id: row.kiosk_id.clone(),
-        issued_at: issued,
-        valid_until,
-        status: row.validity(svc.today()),
-        photo_jpeg_b64: photo.map(|p| base64::engine::general_purpose::STANDARD.encode(p)),
-        token,
-    })
-    .into_response())
+    let no_store = [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    Ok((
+        no_store,
+        Json(ReceiptView {
+            receipt_number: crate::domain::ReceiptNumber::new(n).map_err(ReviewError::Config)?,
+            doc: row.doc,
+            region: row.region.clone(),
+            title: svc.cfg.receipt_title(row.doc, &row.region),
+            kiosk_id: row.kiosk_id.clone(),
+            issued_at: issued,
+            valid_until,
+            status: row.validity(svc.today()),
+            photo_jpeg_b64: photo.map(|p| base64::engine::general_purpose::STANDARD.encode(p)),
+            token,
+        }),
+    )
+        .into_response())
 }
 
 /// The electronic receipt as A6 PDF, rendered by the same layout as the printed slip.
@@ -701,6 +708,8 @@ fn receipt_pdf(
         [
             (header::CONTENT_TYPE, "application/pdf"),
             (header::CACHE_CONTROL, "no-store"),
+            // The URL carries the token: no Referer may take it elsewhere.
+            (header::REFERRER_POLICY, "no-referrer"),
         ],
         bytes,
     )
@@ -765,7 +774,10 @@ async fn claim(
         _ => "<p>审核中，请稍后刷新本页。/ Still under review; reload this page later.</p>".to_string(),
     };
     Ok((
-        [(header::CACHE_CONTROL, "no-store")],
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
         Html(format!(
             "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width\">\
