@@ -374,7 +374,12 @@ impl Uploader for ReviewClient {
                     continue;
                 }
             };
-            let Some(Decision::Approved { number, valid_until }) = entry.decision else {
+            let Some(Decision::Approved {
+                number,
+                valid_until,
+                token,
+            }) = entry.decision
+            else {
                 continue;
             };
             log::info!("outbox: receipt {number} of a submission from an earlier run is ready to print");
@@ -386,6 +391,7 @@ impl Uploader for ReviewClient {
                     region: entry.region,
                 },
                 photo,
+                token,
             });
         }
     }
@@ -638,10 +644,11 @@ fn settle(s: &Shared, idem: &str, st: &Status) -> Result<(), Transient> {
         Status::Approved {
             receipt_number,
             valid_until,
-            ..
+            token,
         } => Decision::Approved {
             number: receipt_number.clone(),
             valid_until: *valid_until,
+            token: token.clone(),
         },
         Status::Rejected { reasons } => Decision::Rejected(reasons.clone()),
     };

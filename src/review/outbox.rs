@@ -5,11 +5,14 @@
 //! A row is written *before* the first byte is sent and lives until its decision is
 //! delivered. When the service acknowledges the submission id the sealed body is erased
 //! (`secure_delete=ON`, WAL checkpointed): from then on only the idempotency key,
-//! submission id, claim code, document and region remain.
+//! submission id, claim code, document and region remain — and, once approved, the
+//! receipt number and token until the slip is printed (the token is no personal data but
+//! a secret: it is never logged).
 
 use super::ReviewError;
 use crate::config::{DocumentId, RegionCode};
 use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
+use crate::receipt::ReceiptToken;
 use crate::runtime::Decision;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -77,9 +80,13 @@ impl Owner {
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 enum StoredDecision {
+    /// The token is required: an approval stored by a version that kept no token does
+    /// not parse, so the entry reads as undecided and the worker polls its status again
+    /// (the submission id is kept), which brings the token.
     Approved {
         number: ReceiptNumber,
         valid_until: chrono::NaiveDate,
+        token: ReceiptToken,
     },
     Rejected {
         reasons: Vec<Prompt>,
@@ -221,9 +228,14 @@ impl Outbox {
     /// Records the decision (and erases any body still there, e.g. after a 4xx).
     pub fn decide(&self, idem_key: &str, d: &Decision) -> Result<(), ReviewError> {
         let stored = match d {
-            Decision::Approved { number, valid_until } => StoredDecision::Approved {
+            Decision::Approved {
+                number,
+                valid_until,
+                token,
+            } => StoredDecision::Approved {
                 number: number.clone(),
                 valid_until: *valid_until,
+                token: token.clone(),
             },
             Decision::Rejected(r) => StoredDecision::Rejected { reasons: r.clone() },
         };
@@ -302,7 +314,15 @@ impl Outbox {
                 .as_deref()
                 .and_then(|d| serde_json::from_str::<StoredDecision>(d).ok())
                 .map(|d| match d {
-                    StoredDecision::Approved { number, valid_until } => Decision::Approved { number, valid_until },
+                    StoredDecision::Approved {
+                        number,
+                        valid_until,
+                        token,
+                    } => Decision::Approved {
+                        number,
+                        valid_until,
+                        token,
+                    },
                     StoredDecision::Rejected { reasons } => Decision::Rejected(reasons),
                 });
             out.push(Entry {
