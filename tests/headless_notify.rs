@@ -177,3 +177,47 @@ fn headless_run_without_a_watchdog_sends_ready_only() {
         "no watchdog configured, yet pinged: {texts:?}"
     );
 }
+
+#[test]
+fn under_systemd_without_a_display_run_refuses_instead_of_printing_demo_slips() {
+    // systemd sets INVOCATION_ID for every service. With Restart=always, a fallback to the
+    // one-session headless demo would print a slip at every restart; the kiosk must say
+    // that its screen is missing and exit 2 instead.
+    if std::fs::read_dir("/dev/dri")
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .any(|e| e.file_name().to_string_lossy().starts_with("card"))
+        })
+        .unwrap_or(false)
+    {
+        eprintln!("SKIPPED: this machine has a /dev/dri/card* device, so `kiosk run` would open it");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let slips = dir.path().join("slips");
+    let cfg = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[kiosk]\ndata_dir = \"{}\"\n[devices]\nprinter = \"pdf:{}\"\n[audio]\nmute = true\n",
+            dir.path().join("data").display(),
+            slips.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .args(["--config", cfg.to_str().unwrap(), "run"])
+        .env("INVOCATION_ID", "0123456789abcdef0123456789abcdef")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no display") && stderr.contains("/dev/dri"), "{stderr}");
+    assert!(
+        !slips.exists() || std::fs::read_dir(&slips).unwrap().next().is_none(),
+        "a slip was printed"
+    );
+}

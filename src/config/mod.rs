@@ -414,7 +414,9 @@ pub struct PrinterSection {
     pub buffer_bytes: u32,
     /// Paper roll length, for the estimate of paper left.
     pub roll_length_mm: u32,
-    /// QR content: the number only, or the public receipt URL.
+    /// QR content: the receipt URL with its token (`url`, the default: the person opens
+    /// their receipt on a phone, issue #6), or the number only. `url` falls back to the
+    /// number where there is no URL (embedded review service) or no token.
     pub qr_content: QrContent,
     /// Status poll of an idle printer (DLE EOT), in ms; 0 = off (faults then show only
     /// at the next print).
@@ -541,7 +543,7 @@ impl Config {
                 flow_control: FlowControl::Software,
                 buffer_bytes: 4096,
                 roll_length_mm: 50_000,
-                qr_content: QrContent::Number,
+                qr_content: QrContent::Url,
                 idle_poll_ms: 2000,
             },
             audio: AudioSection {

@@ -181,3 +181,13 @@ pub fn good_slips(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// A slip's QR with the default `printer.qr_content = "url"`: the receipt's PDF URL for
+/// `number` with its 128-bit token (32 hex digits), e.g. `http://…/v1/receipts/N.pdf?token=…`.
+#[allow(dead_code)]
+pub fn qr_is_receipt_url(qr: &str, number: &str) -> bool {
+    let Some((_, rest)) = qr.split_once(&format!("/v1/receipts/{number}.pdf?token=")) else {
+        return false;
+    };
+    rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit())
+}
