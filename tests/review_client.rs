@@ -188,7 +188,9 @@ fn has_cjk(s: &str) -> bool {
 #[test]
 fn a_4xx_is_sent_once_and_its_reason_in_both_languages_ends_the_upload() {
     let cfg = test_config(Path::new("/nonexistent"));
-    let cases: Vec<(&str, Vec<u8>, (&str, &str, &str))> = vec![
+    // (what, the exact reply, the prompt the person sees: id, Chinese, English)
+    type Case = (&'static str, Vec<u8>, (&'static str, &'static str, &'static str));
+    let cases: Vec<Case> = vec![
         (
             "422 unknown region (the service's JSON)",
             http("422 Unprocessable Entity", "application/json", UNKNOWN_REGION),
@@ -286,7 +288,11 @@ fn a_503_or_429_is_retried_with_the_same_key_and_then_succeeds() {
         let Decision::Approved { number, .. } = &d else {
             panic!("{what}: {d:?}")
         };
-        assert_eq!(server.count("POST /v1/submissions"), 3, "{what}: refused twice, then sent");
+        assert_eq!(
+            server.count("POST /v1/submissions"),
+            3,
+            "{what}: refused twice, then sent"
+        );
         client.settle(number);
         assert_eq!(svc.count(&format!("claim_code='{}'", claim.0)), 1, "{what}");
         assert_eq!(svc.count("1"), i as i64 + 1, "{what}: one submission per photo");
@@ -341,7 +347,13 @@ fn the_real_kiosk_sends_a_refused_upload_once_and_ends_the_session_with_the_reas
     let server = raw_server(None, |_, _| {
         Reply::Bytes(http("422 Unprocessable Entity", "application/json", UNKNOWN_REGION))
     });
-    let cfg = kiosk_toml(d, &server.url(), &key_file(d), 30, &format!("pdf:{}", d.join("pdf").display()));
+    let cfg = kiosk_toml(
+        d,
+        &server.url(),
+        &key_file(d),
+        30,
+        &format!("pdf:{}", d.join("pdf").display()),
+    );
     let out = simulate(&cfg, &[]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -453,7 +465,10 @@ fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it() {
             .unwrap_or_else(|_| panic!("no first session\n{}", log())),
     )
     .unwrap();
-    assert!(first["failed"].is_null() && first["receipt_number"].is_null(), "{first}");
+    assert!(
+        first["failed"].is_null() && first["receipt_number"].is_null(),
+        "{first}"
+    );
     let claim = first["claim_code"].as_str().expect("a claim code").to_string();
     wait_for("the claim slip", Duration::from_secs(20), || !good_slips(d).is_empty());
     let slip = good_slips(d)[0].clone();
@@ -463,7 +478,11 @@ fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it() {
         .map(|(_, v)| v)
         .collect();
     assert_eq!(qr.len(), 1, "the claim slip has one QR: {qr:?}");
-    assert_eq!(hex32(&qr[0]).as_deref(), Some(claim.as_str()), "the QR carries the claim code");
+    assert_eq!(
+        hex32(&qr[0]).as_deref(),
+        Some(claim.as_str()),
+        "the QR carries the claim code"
+    );
 
     // The centre has the submission, undecided; the kiosk keeps only its id.
     let pending = json_body(&http_get(port, &format!("/v1/claims/{claim}")).unwrap());
@@ -496,16 +515,20 @@ fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it() {
     });
     // Person 2 is approved in time and gets a receipt.
     let mut id2 = String::new();
-    wait_for("person 2's photo to await the operator", Duration::from_secs(60), || {
-        id2 = review_db(d)
-            .query_row(
-                "SELECT id FROM submissions WHERE claim_code<>?1 AND state='pending'",
-                [&claim],
-                |r| r.get(0),
-            )
-            .unwrap_or_default();
-        !id2.is_empty()
-    });
+    wait_for(
+        "person 2's photo to await the operator",
+        Duration::from_secs(60),
+        || {
+            id2 = review_db(d)
+                .query_row(
+                    "SELECT id FROM submissions WHERE claim_code<>?1 AND state='pending'",
+                    [&claim],
+                    |r| r.get(0),
+                )
+                .unwrap_or_default();
+            !id2.is_empty()
+        },
+    );
     let r = http_post_empty(port, &format!("/review/{id2}/approve")).unwrap();
     assert!(r.starts_with("HTTP/1.1 303"), "{r}");
     let second: serde_json::Value = serde_json::from_str(
@@ -533,10 +556,7 @@ fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it() {
     let slips = good_slips(d);
     assert_eq!(slips.len(), 2, "{slips:?}");
     let codes = zbar(&slips[1]);
-    assert!(
-        codes.iter().any(|(k, v)| k == "CODE-128" && *v == number2),
-        "{codes:?}"
-    );
+    assert!(codes.iter().any(|(k, v)| k == "CODE-128" && *v == number2), "{codes:?}");
     for s in &slips {
         assert!(
             !zbar(s).iter().any(|(_, v)| v.contains(&number1)),
@@ -577,7 +597,9 @@ fn a_correctly_sized_photo_that_fails_the_face_checks_is_rejected_in_both_langua
         &[(KIOSK, KEY)],
     );
     let spec = svc.cfg.spec_for(DocumentId::IdCard, Some(&region()));
-    let faceless = sample_photo(&svc.cfg, DocumentId::IdCard, &region(), Some(spec.file_kb.min + 2)).0.clone();
+    let faceless = sample_photo(&svc.cfg, DocumentId::IdCard, &region(), Some(spec.file_kb.min + 2))
+        .0
+        .clone();
     let off = off_centre_photo(&spec, spec.width / 3);
     for (what, jpeg) in [("no face", faceless), ("face far off-centre", off)] {
         let img = image::load_from_memory(&jpeg).unwrap();
@@ -616,7 +638,13 @@ fn a_correctly_sized_photo_that_fails_the_face_checks_is_rejected_in_both_langua
 // ---------------------------------------------------------------------------------------
 // 4. Per-kiosk rate limiting.
 
-fn post_submission(agent: &ureq::Agent, url: &str, kiosk: &str, key: &str, body: &[u8]) -> (u16, Option<String>, Vec<u8>) {
+fn post_submission(
+    agent: &ureq::Agent,
+    url: &str,
+    kiosk: &str,
+    key: &str,
+    body: &[u8],
+) -> (u16, Option<String>, Vec<u8>) {
     let mut r = agent
         .post(format!("{url}/v1/submissions"))
         .header("authorization", format!("Bearer {key}"))
@@ -624,10 +652,7 @@ fn post_submission(agent: &ureq::Agent, url: &str, kiosk: &str, key: &str, body:
         .content_type("application/json")
         .send(body)
         .unwrap_or_else(|e| panic!("{kiosk}: {e}"));
-    let retry_after = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
+    let retry_after = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
     (r.status().as_u16(), retry_after, r.body_mut().read_to_vec().unwrap())
 }
 
@@ -670,7 +695,11 @@ fn one_kiosk_over_its_rate_gets_429_and_another_is_unaffected() {
     if let Some(ra) = retry_after {
         assert!(ra.parse::<u64>().is_ok_and(|s| s > 0), "Retry-After: {ra}");
     }
-    assert_eq!(svc.count(&format!("kiosk_id='{KIOSK}'")), 3, "the refused one changed nothing");
+    assert_eq!(
+        svc.count(&format!("kiosk_id='{KIOSK}'")),
+        3,
+        "the refused one changed nothing"
+    );
     // The status route shares the kiosk's budget.
     let mut r = agent
         .get(format!("{}/v1/submissions/nonexistent", svc.url()))
@@ -680,14 +709,13 @@ fn one_kiosk_over_its_rate_gets_429_and_another_is_unaffected() {
     assert_eq!(r.status().as_u16(), 429, "{}", r.body_mut().read_to_string().unwrap());
     // Another kiosk is unaffected.
     for i in 0..3 {
-        let (st, _, body) = post_submission(
-            &agent,
-            &svc.url(),
-            OTHER,
-            OTHER_KEY,
-            &submit_body(OTHER, &b64),
+        let (st, _, body) = post_submission(&agent, &svc.url(), OTHER, OTHER_KEY, &submit_body(OTHER, &b64));
+        assert_eq!(
+            st,
+            202,
+            "other kiosk, submission {i}: {}",
+            String::from_utf8_lossy(&body)
         );
-        assert_eq!(st, 202, "other kiosk, submission {i}: {}", String::from_utf8_lossy(&body));
     }
     assert_eq!(svc.count(&format!("kiosk_id='{OTHER}'")), 3);
 }
@@ -700,7 +728,9 @@ fn the_real_kiosk_refuses_the_session_cleanly_when_the_outbox_disk_is_full() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // A service that must never be reached: any request is counted (and refused).
-    let server = raw_server(None, |_, _| Reply::Bytes(http("500 Internal Server Error", "text/plain", b"no")));
+    let server = raw_server(None, |_, _| {
+        Reply::Bytes(http("500 Internal Server Error", "text/plain", b"no"))
+    });
     let pdf = d.join("pdf");
     let cfg = kiosk_toml(d, &server.url(), &key_file(d), 30, &format!("pdf:{}", pdf.display()));
     let data = d.join("data");
@@ -842,11 +872,16 @@ fn hostile_status_replies_keep_the_entry_and_give_one_receipt() {
     // All of them survived: the entry is kept, acknowledged, undecided.
     let e = client.outbox_entries().unwrap();
     assert_eq!(e.len(), 1, "{names:?}: {e:?}");
-    assert!(e[0].submission_id.is_some() && !e[0].has_body && e[0].decision.is_none(), "{e:?}");
+    assert!(
+        e[0].submission_id.is_some() && !e[0].has_body && e[0].decision.is_none(),
+        "{e:?}"
+    );
     assert!(client.poll().is_none(), "no decision from a hostile reply");
     gate.store(true, Ordering::SeqCst);
     let d = wait_decision(&mut client, Duration::from_secs(30)).expect("a decision");
-    let Decision::Approved { number, .. } = &d else { panic!("{d:?}") };
+    let Decision::Approved { number, .. } = &d else {
+        panic!("{d:?}")
+    };
     let issued: String = svc
         .db()
         .query_row(
