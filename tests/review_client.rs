@@ -600,8 +600,11 @@ fn a_correctly_sized_photo_that_fails_the_face_checks_is_rejected_in_both_langua
     let faceless = sample_photo(&svc.cfg, DocumentId::IdCard, &region(), Some(spec.file_kb.min + 2))
         .0
         .clone();
-    let off = off_centre_photo(&spec, spec.width / 3);
-    for (what, jpeg) in [("no face", faceless), ("face far off-centre", off)] {
+    let off = off_centre_photo(&spec, spec.width / 6);
+    for (what, jpeg, says) in [
+        ("no face", faceless, "no face found"),
+        ("face far off-centre", off, "face centre"),
+    ] {
         let img = image::load_from_memory(&jpeg).unwrap();
         assert_eq!((img.width(), img.height()), (spec.width, spec.height), "{what}");
         assert!(spec.file_kb.contains(jpeg.len().div_ceil(1024) as u32), "{what}");
@@ -630,7 +633,10 @@ fn a_correctly_sized_photo_that_fails_the_face_checks_is_rejected_in_both_langua
         assert_eq!(sent.len(), reasons.len(), "{what}: {v}");
         assert!(sent.iter().all(|r| has_cjk(r["zh"].as_str().unwrap())), "{v}");
         assert!(client.outbox_entries().unwrap().is_empty(), "{what}");
-        eprintln!("{what}: {:?}", reasons.iter().map(|r| &r.id).collect::<Vec<_>>());
+        assert!(
+            reasons.iter().any(|r| r.en.contains(says)),
+            "{what}: the reason names the failing check: {reasons:?}"
+        );
     }
     assert_eq!(svc.count("state='rejected' AND photo IS NULL AND details IS NULL"), 2);
 }
