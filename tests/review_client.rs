@@ -568,6 +568,67 @@ fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it() {
     }
 }
 
+#[test]
+fn after_a_claim_slip_a_restarted_kiosk_prints_no_receipt_for_the_person_who_left() {
+    // `kiosk review-center` with auto-approve off; `kiosk simulate` printing to PDF.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let (keys, key_file) = write_keys(d, KIOSK);
+    let _review = review_center_manual(d, &keys, port);
+    let pdf = d.join("pdf");
+    let cfg = kiosk_toml(
+        d,
+        &format!("http://127.0.0.1:{port}"),
+        &key_file,
+        3,
+        &format!("pdf:{}", pdf.display()),
+    );
+    let out = simulate(&cfg, &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let claim = v["claim_code"].as_str().unwrap_or_else(|| panic!("{v}")).to_string();
+    let slip = PathBuf::from(v["printed"].as_str().unwrap());
+    assert!(slip.exists() && slip.starts_with(&pdf), "the claim slip as PDF: {v}");
+    // The row was handed to the background when the claim slip was cut.
+    let rows = Outbox::open(&d.join("data")).unwrap().entries().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].claim_code.0, claim);
+    assert_eq!(rows[0].owner, kiosk::review::outbox::Owner::Abandoned, "{rows:?}");
+    // The operator approves; the kiosk restarts and finishes what the last run left.
+    let id = json_body(&http_get(port, &format!("/v1/claims/{claim}")).unwrap())["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = http_post_empty(port, &format!("/review/{id}/approve")).unwrap();
+    assert!(r.starts_with("HTTP/1.1 303"), "{r}");
+    let out = simulate(&cfg, &["--runs", "0"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["resumed"],
+        serde_json::json!([]),
+        "nothing printed for nobody: {v}\n{stderr}"
+    );
+    assert_eq!(
+        files_under(&pdf).len(),
+        1,
+        "only the claim slip: {:?}",
+        files_under(&pdf)
+    );
+    // The person gets the receipt with the claim code.
+    let later = json_body(&http_get(port, &format!("/v1/claims/{claim}")).unwrap());
+    assert_eq!(later["status"], "approved", "{later}");
+    let issued: String = review_db(d)
+        .query_row("SELECT receipt_number FROM submissions WHERE id=?1", [&id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(later["receipt_number"].as_str(), Some(issued.as_str()));
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. The right pixel size, failing the face checks.
 

@@ -416,8 +416,25 @@ impl Uploader for ReviewClient {
                     Ok(()) => log::info!("outbox: receipt {number} printed; entry {} settled", e.idem_key),
                     Err(err) => log::error!("outbox: {err}"),
                 }
+            } else if e.owner == Owner::Session && e.claim_code.0 == number.as_str() {
+                // The engine reports every cut slip by its key, and a claim slip's key is its
+                // claim code: the person left with it. The entry now settles in the background
+                // and nothing is printed for it, not even after a restart (the service keeps
+                // the receipt for the claim code).
+                match ob.abandon(&e.idem_key) {
+                    Ok(()) => log::info!(
+                        "outbox: claim slip printed; submission {} settles in the background",
+                        e.idem_key
+                    ),
+                    Err(err) => log::error!("outbox: {err}"),
+                }
+                if self.current.as_deref() == Some(e.idem_key.as_str()) {
+                    self.current = None;
+                }
             }
         }
+        drop(ob);
+        self.shared.notify();
     }
 }
 
