@@ -289,6 +289,14 @@ impl Drop for ReviewClient {
 
 impl Uploader for ReviewClient {
     fn submit(&mut self, s: Submission) -> Result<ClaimCode, Prompt> {
+        // One session at a time: a new submission means the previous session is over. If
+        // its decision was never taken, it left with a claim slip (the deadline passed):
+        // the service keeps its receipt for the claim code, and the row must settle in the
+        // background instead of waiting for a session that will never poll it again.
+        if let Some(prev) = &self.current {
+            log::info!("outbox: submission {prev} was left with a claim slip; it settles in the background");
+        }
+        self.abandon();
         let idem = hex::encode(rand::random::<[u8; 16]>());
         let claim = ClaimCode::random();
         let mut req = SubmitRequest {
@@ -304,7 +312,10 @@ impl Uploader for ReviewClient {
         zeroize::Zeroize::zeroize(&mut req.photo_jpeg_b64);
         drop(req);
         if let Err(e) = self.shared.outbox().enqueue(&idem, &claim, s.doc, &s.region, &body) {
-            log::error!("outbox: cannot store the submission: {e}");
+            log::error!(
+                "outbox: cannot store the submission in the data dir {}: {e}; the session is refused, nothing was sent",
+                self.shared.opts.data_dir.display()
+            );
             return Err(refused());
         }
         log::info!("outbox: submission {idem} queued ({}, {})", s.doc, s.region);
@@ -411,8 +422,25 @@ impl Uploader for ReviewClient {
                     Ok(()) => log::info!("outbox: receipt {number} printed; entry {} settled", e.idem_key),
                     Err(err) => log::error!("outbox: {err}"),
                 }
+            } else if e.owner == Owner::Session && e.claim_code.0 == number.as_str() {
+                // The engine reports every cut slip by its key, and a claim slip's key is its
+                // claim code: the person left with it. The entry now settles in the background
+                // and nothing is printed for it, not even after a restart (the service keeps
+                // the receipt for the claim code).
+                match ob.abandon(&e.idem_key) {
+                    Ok(()) => log::info!(
+                        "outbox: claim slip printed; submission {} settles in the background",
+                        e.idem_key
+                    ),
+                    Err(err) => log::error!("outbox: {err}"),
+                }
+                if self.current.as_deref() == Some(e.idem_key.as_str()) {
+                    self.current = None;
+                }
             }
         }
+        drop(ob);
+        self.shared.notify();
     }
 }
 
@@ -635,6 +663,13 @@ fn poll_status(s: &Shared, idem: &str, id: &str) -> Result<(), Transient> {
     }
     let v: SubmissionView =
         serde_json::from_slice(&reply).map_err(|e| Transient(format!("GET {url}: unreadable reply: {e}")))?;
+    // A reply about another submission (a confused proxy or cache) is no decision for this one.
+    if v.id != id {
+        return Err(Transient(format!(
+            "GET {url}: the reply is about submission {}, not this one",
+            v.id
+        )));
+    }
     settle(s, idem, &v.status)
 }
 

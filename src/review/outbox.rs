@@ -99,9 +99,26 @@ pub struct Outbox {
     cipher: ChaCha20Poly1305,
 }
 
+/// A full disk must be an error the kiosk can refuse a session with, not its death: where
+/// the data dir's limit is a file-size limit (`ulimit -f`, `prlimit --fsize`, some
+/// quota setups) the kernel sends SIGXFSZ, whose default action kills the process. Ignored,
+/// the write fails with EFBIG instead, SQLite rolls the transaction back, and the session
+/// is refused with `outbox_unavailable`.
+fn ignore_sigxfsz() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use nix::sys::signal::{signal, SigHandler, Signal};
+        // SAFETY: installs SIG_IGN, no handler code runs; nothing else in the kiosk handles SIGXFSZ.
+        if let Err(e) = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) } {
+            log::warn!("cannot ignore SIGXFSZ ({e}): a file-size limit on the data dir would kill the kiosk");
+        }
+    });
+}
+
 impl Outbox {
     /// Opens (creating) the outbox and its key in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Outbox, ReviewError> {
+        ignore_sigxfsz();
         std::fs::create_dir_all(data_dir)
             .map_err(|e| ReviewError::file(data_dir, format!("cannot create the data dir: {e}")))?;
         let key = load_or_create_key(&data_dir.join(KEY_FILE))?;
