@@ -255,7 +255,10 @@ fn service_down_at_submit_then_back() {
     // for the durable entry (making the photo alone takes ~1.4 s on a loaded machine), then
     // let it retry a little more before the service comes up.
     let t0 = std::time::Instant::now();
-    while Outbox::open(&data).and_then(|o| o.entries()).map_or(true, |e| e.is_empty()) {
+    while Outbox::open(&data)
+        .and_then(|o| o.entries())
+        .map_or(true, |e| e.is_empty())
+    {
         assert!(t0.elapsed() < Duration::from_secs(60), "no outbox entry after 60 s");
         std::thread::sleep(Duration::from_millis(50));
     }
