@@ -332,7 +332,7 @@ impl Uploader for ReviewClient {
                 let d = e.decision?;
                 // A rejection is final here; an approval stays until its slip is printed
                 // (`settle`), so a crash before the cut still prints it after the restart.
-                if matches!(d, Decision::Rejected(_)) {
+                if matches!(d, Decision::Rejected(_) | Decision::Refused(_)) {
                     if let Err(err) = ob.remove(&idem) {
                         log::error!("outbox: {err}");
                     }
@@ -485,8 +485,8 @@ fn worker(s: &Shared) {
                             log::error!("outbox: {err}");
                         }
                     }
-                    (Owner::Orphaned, Decision::Rejected(reasons)) => {
-                        let ids: Vec<&str> = reasons.iter().map(|p| p.id.as_str()).collect();
+                    (Owner::Orphaned, Decision::Rejected(_) | Decision::Refused(_)) => {
+                        let ids: Vec<&str> = d.reasons().iter().map(|p| p.id.as_str()).collect();
                         log::warn!(
                             "outbox: a submission from an earlier run was rejected ({}); nobody is waiting, nothing prints",
                             ids.join(",")
@@ -651,7 +651,7 @@ fn send(s: &Shared, idem: &str) -> Result<(), Transient> {
     };
     log::warn!("upload {idem}: refused by the service: HTTP {status} {}", prompt.id);
     s.outbox()
-        .decide(idem, &Decision::Rejected(vec![prompt]))
+        .decide(idem, &Decision::Refused(prompt))
         .map_err(|e| Transient(e.to_string()))
 }
 
@@ -697,6 +697,7 @@ fn settle(s: &Shared, idem: &str, st: &Status) -> Result<(), Transient> {
                 "rejected ({})",
                 r.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(",")
             ),
+            Decision::Refused(p) => format!("refused ({})", p.id),
         }
     );
     Ok(())

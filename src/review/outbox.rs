@@ -91,6 +91,9 @@ enum StoredDecision {
     Rejected {
         reasons: Vec<Prompt>,
     },
+    Refused {
+        reason: Prompt,
+    },
 }
 
 pub struct Outbox {
@@ -255,6 +258,7 @@ impl Outbox {
                 token: token.clone(),
             },
             Decision::Rejected(r) => StoredDecision::Rejected { reasons: r.clone() },
+            Decision::Refused(p) => StoredDecision::Refused { reason: p.clone() },
         };
         let json = serde_json::to_string(&stored).map_err(|e| ReviewError::Config(e.to_string()))?;
         self.conn
@@ -341,6 +345,7 @@ impl Outbox {
                         token,
                     },
                     StoredDecision::Rejected { reasons } => Decision::Rejected(reasons),
+                    StoredDecision::Refused { reason } => Decision::Refused(reason),
                 });
             out.push(Entry {
                 idem_key: idem,

@@ -55,7 +55,23 @@ pub enum Decision {
         /// Opens the public receipt routes for this one receipt; carried to the QRs.
         token: ReceiptToken,
     },
+    /// The photo failed the review: a new photo may pass (the person poses again).
     Rejected(Vec<Prompt>),
+    /// The service refused the upload itself (a 4xx: unknown region, bad details, a
+    /// document the region does not offer…): another photo would be refused the same way,
+    /// so the person is sent to staff with the service's reason.
+    Refused(Prompt),
+}
+
+impl Decision {
+    /// What the person (or the log) is told when it is not an approval.
+    pub fn reasons(&self) -> &[Prompt] {
+        match self {
+            Decision::Approved { .. } => &[],
+            Decision::Rejected(r) => r,
+            Decision::Refused(p) => std::slice::from_ref(p),
+        }
+    }
 }
 
 /// A receipt approved for a submission whose session died with the process (crash,

@@ -300,6 +300,7 @@ impl Engine {
                         self.counters.rejections += 1;
                         Event::Rejected(reasons)
                     }
+                    Decision::Refused(reason) => Event::UploadRefused(reason),
                 };
                 self.handle(ev);
             }

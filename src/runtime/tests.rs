@@ -183,6 +183,36 @@ fn upload_refusal_goes_to_staff_and_camera_loss_to_out_of_service() {
     e.handle(Event::Accept);
     assert_eq!(e.session().state().name(), "see-staff");
 
+    // The service refusing the upload (a 4xx) is no photo rejection: no retake, see staff
+    // with the service's reason, nothing personal kept.
+    let up = ScriptedUploader {
+        decision: Some(Decision::Refused(crate::domain::Prompt::new(
+            "unknown_region",
+            "未知的地区代码",
+            "Unknown region code",
+        ))),
+        polls: 1,
+        ..Default::default()
+    };
+    let mut e = engine(
+        ScriptedGuide::new(0, 1),
+        PlainMaker { refuse: false },
+        up,
+        RecordingPrinter::default(),
+    );
+    to_posing(&mut e);
+    e.step();
+    e.handle(Event::Accept);
+    run_until(&mut e, "see-staff", 50);
+    let State::SeeStaff { reasons } = e.session().state() else {
+        unreachable!()
+    };
+    assert_eq!(reasons[0].id, "unknown_region");
+    assert_eq!(e.counters().rejections, 0, "not counted as a photo rejection");
+    e.handle(Event::Accept);
+    assert_eq!(e.session().state(), &State::Attract);
+    assert!(e.session().holds_no_personal_data());
+
     let camera = ReplaySource::open(Path::new("builtin"), 15.0, true).unwrap();
     let unplug = camera.unplug_switch();
     let mut e = Engine::new(
