@@ -174,7 +174,7 @@ fn bad_jpeg() -> Prompt {
 // Errors as JSON
 
 /// A 4xx/5xx answer with an [`ApiError`] body.
-pub struct Fail(StatusCode, ApiError);
+pub struct Fail(StatusCode, ApiError, Option<u64>);
 
 fn fail(status: StatusCode, code: &str, zh: &str, en: impl Into<String>) -> Fail {
     Fail(
@@ -184,12 +184,17 @@ fn fail(status: StatusCode, code: &str, zh: &str, en: impl Into<String>) -> Fail
             message_zh: zh.into(),
             message_en: en.into(),
         },
+        None,
     )
 }
 
 impl IntoResponse for Fail {
     fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
+        match self.2 {
+            // RFC 9110 §10.2.3: seconds until a retry can succeed.
+            Some(secs) => (self.0, [(axum::http::header::RETRY_AFTER, secs.to_string())], Json(self.1)).into_response(),
+            None => (self.0, Json(self.1)).into_response(),
+        }
     }
 }
 
@@ -218,13 +223,16 @@ fn not_found() -> Fail {
     fail(StatusCode::NOT_FOUND, "not_found", "未找到", "Not found")
 }
 
-fn too_many() -> Fail {
-    fail(
+/// A 429 with `Retry-After`: whole seconds until the client's bucket holds a token again.
+fn too_many(retry_after_s: u64) -> Fail {
+    let mut f = fail(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
         "请求过于频繁，请稍后再试",
         "Too many requests; slow down",
-    )
+    );
+    f.2 = Some(retry_after_s.max(1));
+    f
 }
 
 // ---------------------------------------------------------------------------------------
@@ -243,8 +251,8 @@ impl Limiter {
         }
     }
 
-    /// Takes one token for `who`; false when the bucket is empty.
-    fn allow(&self, who: &str) -> bool {
+    /// Takes one token for `who`; when the bucket is empty, the seconds until it holds one.
+    fn allow(&self, who: &str) -> Result<(), u64> {
         let cap = f64::from(self.per_min.max(1));
         let rate = cap / 60.0;
         let now = Instant::now();
@@ -258,9 +266,9 @@ impl Limiter {
         *last = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
-            true
+            Ok(())
         } else {
-            false
+            Err(((1.0 - *tokens) / rate).ceil() as u64)
         }
     }
 }
@@ -305,28 +313,18 @@ fn kiosk_of(svc: &Service, headers: &HeaderMap) -> Result<Option<String>, Fail> 
 
 fn require_kiosk(svc: &Service, headers: &HeaderMap) -> Result<String, Fail> {
     let k = kiosk_of(svc, headers)?.ok_or_else(unauthorized)?;
-    if !svc.kiosk_limit.allow(&k) {
-        return Err(too_many());
-    }
+    svc.kiosk_limit.allow(&k).map_err(too_many)?;
     Ok(k)
 }
 
 fn public_limit(svc: &Service, addr: &SocketAddr) -> Result<(), Fail> {
-    if svc.public_limit.allow(&addr.ip().to_string()) {
-        Ok(())
-    } else {
-        Err(too_many())
-    }
+    svc.public_limit.allow(&addr.ip().to_string()).map_err(too_many)
 }
 
 /// The operator page and its actions, per client address. `/healthz` stays unlimited:
 /// it reveals only a count and monitoring polls it.
 fn operator_limit(svc: &Service, addr: &SocketAddr) -> Result<(), Fail> {
-    if svc.operator_limit.allow(&addr.ip().to_string()) {
-        Ok(())
-    } else {
-        Err(too_many())
-    }
+    svc.operator_limit.allow(&addr.ip().to_string()).map_err(too_many)
 }
 
 async fn healthz(State(svc): State<Arc<Service>>) -> Result<Json<Health>, Fail> {
@@ -1089,9 +1087,11 @@ mod tests {
     #[test]
     fn limiter_empties_and_refills_per_client() {
         let l = Limiter::new(3);
-        assert!(l.allow("a") && l.allow("a") && l.allow("a"));
-        assert!(!l.allow("a"));
-        assert!(l.allow("b"));
+        assert!(l.allow("a").is_ok() && l.allow("a").is_ok() && l.allow("a").is_ok());
+        // 3 per minute: the next token is ~20 s away.
+        let wait = l.allow("a").unwrap_err();
+        assert!((19..=20).contains(&wait), "{wait}");
+        assert!(l.allow("b").is_ok());
     }
 
     #[test]
