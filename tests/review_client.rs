@@ -771,7 +771,10 @@ fn one_kiosk_over_its_rate_gets_429_and_another_is_unaffected() {
     assert!(has_cjk(&e.message_zh) && !e.message_en.is_empty(), "{e:?}");
     // 3 per minute: the next token is about 20 s away.
     let ra = retry_after.expect("a Retry-After header");
-    assert!(ra.parse::<u64>().is_ok_and(|s| (1..=20).contains(&s)), "Retry-After: {ra}");
+    assert!(
+        ra.parse::<u64>().is_ok_and(|s| (1..=20).contains(&s)),
+        "Retry-After: {ra}"
+    );
     assert_eq!(
         svc.count(&format!("kiosk_id='{KIOSK}'")),
         3,

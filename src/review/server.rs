@@ -192,7 +192,12 @@ impl IntoResponse for Fail {
     fn into_response(self) -> Response {
         match self.2 {
             // RFC 9110 §10.2.3: seconds until a retry can succeed.
-            Some(secs) => (self.0, [(axum::http::header::RETRY_AFTER, secs.to_string())], Json(self.1)).into_response(),
+            Some(secs) => (
+                self.0,
+                [(axum::http::header::RETRY_AFTER, secs.to_string())],
+                Json(self.1),
+            )
+                .into_response(),
             None => (self.0, Json(self.1)).into_response(),
         }
     }
