@@ -215,6 +215,8 @@ fn child_kiosk() {
                         println!("RESULT APPROVED {number}")
                     }
                     Some(Decision::Rejected(r)) => println!("RESULT REJECTED {r:?}"),
+                    // The service refused the upload itself (a 4xx).
+                    Some(Decision::Refused(p)) => println!("RESULT REFUSED {} {} / {}", p.id, p.zh, p.en),
                     None => println!("RESULT TIMEOUT"),
                 },
                 Err(p) => println!("RESULT REFUSED {} {} / {}", p.id, p.zh, p.en),
