@@ -217,7 +217,13 @@ fn kiosk_thread_reaches_posing_and_shows_preview() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_eq!(k.view().state.name(), "posing");
-    assert_eq!(k.take_speech(), vec!["face_size".to_string()]);
+    // The preview comes first; the hint follows when the analysis thread has a result.
+    let mut said = vec![];
+    wait_for("the first hint", || {
+        said.extend(k.take_speech());
+        !said.is_empty()
+    });
+    assert_eq!(said, vec!["face_size".to_string()]);
 }
 
 #[test]
@@ -405,6 +411,7 @@ fn live_kiosk_preview_outpaces_a_slow_guide_and_still_captures() {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     let analysed = finished.load(Ordering::SeqCst) - analysed_before;
+    eprintln!("posing: {previews} distinct previews, {analysed} analysed frames");
     assert!(analysed >= 15, "the capture needs 15 analysed frames, saw {analysed}");
     assert!(
         previews >= 2 * analysed,
