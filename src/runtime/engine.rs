@@ -92,6 +92,15 @@ pub struct Engine {
     /// `ready`, or the id of the printer's last fault (`paper_out`, `cover_open`, …).
     printer_state: String,
     speech: Vec<String>,
+    /// The posing run in progress on the analysis thread, for its rate figure.
+    run: Option<PosingRun>,
+}
+
+/// Camera frames shown and results applied since a posing run started (analysis thread).
+struct PosingRun {
+    since: Instant,
+    frames: u64,
+    analysed_at_start: u64,
 }
 
 impl Engine {
@@ -147,6 +156,7 @@ impl Engine {
             background_printed: vec![],
             printer_state: "ready".into(),
             speech: vec![],
+            run: None,
         }
     }
 
@@ -448,6 +458,12 @@ impl Engine {
             GuideHost::Thread(a) => {
                 // Every frame is shown at once; the guide gets the newest one when free.
                 self.preview = Some(Arc::new(frame.image.clone()));
+                let run = self.run.get_or_insert(PosingRun {
+                    since: Instant::now(),
+                    frames: 0,
+                    analysed_at_start: a.analysed,
+                });
+                run.frames += 1;
                 a.offer(frame);
                 a.take_results()
             }
@@ -490,6 +506,16 @@ impl Engine {
     /// frame dropped, the guide reset so it lets go of its kept frames, results in flight
     /// discarded). Inline analysis keeps its old behaviour: the next run resets the guide.
     fn stop_analysis(&mut self) {
+        if let (GuideHost::Thread(a), Some(run)) = (&self.guide, self.run.take()) {
+            let secs = run.since.elapsed().as_secs_f64().max(1e-3);
+            let analysed = a.analysed - run.analysed_at_start;
+            log::info!(
+                "analysis: {analysed} frames analysed in {secs:.1} s ({:.1} Hz) while the camera gave {} ({:.1} fps)",
+                analysed as f64 / secs,
+                run.frames,
+                run.frames as f64 / secs
+            );
+        }
         if matches!(self.guide, GuideHost::Thread(_)) {
             let spec = self.spec.clone();
             self.reset_guide(spec.as_ref());
