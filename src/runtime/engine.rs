@@ -104,7 +104,7 @@ struct PosingRun {
 }
 
 impl Engine {
-    /// An engine that analyses every frame in order on its own thread, synchronously
+    /// An engine that analyses every frame in order on the engine's thread, synchronously
     /// (`simulate`, the tests: deterministic).
     pub fn new(cfg: &Config, backends: Backends) -> Engine {
         Engine::with_mode(cfg, backends, AnalysisMode::Inline)
