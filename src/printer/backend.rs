@@ -420,13 +420,25 @@ impl Worker {
     /// still taking commands meanwhile.
     fn wait_until_ready(&mut self, first: Fault) {
         let mut seen: HashSet<Fault> = HashSet::from([first]);
+        // One unanswered query is noise (a busy line, a starved printer thread); two in a
+        // row mean offline — the same rule as the idle poll.
+        let mut silent = 0u32;
         loop {
             match self.rx.recv_timeout(Duration::from_millis(300)) {
                 Ok(c) => self.command(c),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
-            match self.link.status() {
+            let status = self.link.status();
+            if matches!(status, Err(PrinterError::Fault(Fault::Offline))) {
+                silent += 1;
+                if silent < 2 {
+                    continue;
+                }
+            } else {
+                silent = 0;
+            }
+            match status {
                 Ok(h) if h.ready() => {
                     self.near_end = h.near_end;
                     log::info!("printer: ready again");
