@@ -102,6 +102,14 @@ impl FrameSource for ReplaySource {
                 device: self.name.clone(),
             });
         }
+        if let Some(start) = self.paced_from {
+            // Like a real camera, a paced replay does not wait for a slow reader: frames
+            // whose time has passed are dropped, so the one delivered is the current one.
+            let due = (start.elapsed().as_secs_f64() * self.fps) as u64;
+            if due > self.next {
+                self.next = if self.looping { due } else { due.min(n - 1) };
+            }
+        }
         let i = (self.next % n) as usize;
         let image = match &self.frames {
             Frames::Files(files) => image::open(&files[i])
@@ -150,6 +158,18 @@ mod tests {
             s.next_frame().unwrap();
         }
         assert!(matches!(s.next_frame(), Err(CameraError::EndOfStream { .. })));
+    }
+
+    #[test]
+    fn a_paced_replay_drops_frames_a_slow_reader_missed() {
+        // Like a camera: after a 300 ms pause at 100 fps the next frame is the current one
+        // (index >= 30), not the backlog delivered in a burst.
+        let mut s = ReplaySource::open(Path::new("builtin"), 100.0, true).unwrap().paced();
+        assert_eq!(s.next_frame().unwrap().index, 0);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let f = s.next_frame().unwrap();
+        assert!(f.index >= 30 && f.t_ms >= 300, "index {} t {} ms", f.index, f.t_ms);
+        assert!(s.next_frame().unwrap().index > f.index);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::config::DocumentSpec;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// How an engine runs its guide; chosen where the engine is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,23 +110,46 @@ impl Analyser {
     }
 }
 
+/// The guide analyses at most this often. Auto-capture needs ≥ 10 Hz (the steady stretch
+/// is measured in frame time, so fewer frames do not slow it down); every analysis above
+/// that only takes CPU from the preview on a 2-core kiosk, where the UI thread's mirror,
+/// copy and render of each camera frame compete with it.
+pub const MAX_ANALYSIS_HZ: f64 = 15.0;
+
 fn run(mut guide: Box<dyn Guide>, mailbox: &(Mutex<Mailbox>, Condvar), tx: &Sender<(u64, GuideOutput)>) {
     let (lock, cv) = mailbox;
+    let min_interval = Duration::from_secs_f64(1.0 / MAX_ANALYSIS_HZ);
+    let mut last_start: Option<Instant> = None;
     loop {
         let (reset, frame) = {
             let mut m = lock.lock().unwrap_or_else(|e| e.into_inner());
-            while !m.stop && m.reset.is_none() && m.frame.is_none() {
+            loop {
+                if m.stop {
+                    return;
+                }
+                if m.reset.is_some() {
+                    break;
+                }
+                if m.frame.is_some() {
+                    // Too soon after the last analysis: wait, letting newer frames replace
+                    // this one, so the guide then sees the newest.
+                    let left = last_start.map_or(Duration::ZERO, |t| min_interval.saturating_sub(t.elapsed()));
+                    if left.is_zero() {
+                        break;
+                    }
+                    m = cv.wait_timeout(m, left).unwrap_or_else(|e| e.into_inner()).0;
+                    continue;
+                }
                 m = cv.wait(m).unwrap_or_else(|e| e.into_inner());
-            }
-            if m.stop {
-                return;
             }
             (m.reset.take(), m.frame.take())
         };
         if let Some(spec) = reset {
             guide.reset(&spec);
+            last_start = None;
         }
         if let Some((g, frame)) = frame {
+            last_start = Some(Instant::now());
             let out = guide.analyse(&frame);
             // The frame is dropped here: none outlives its analysis in this thread.
             drop(frame);

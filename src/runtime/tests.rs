@@ -468,3 +468,36 @@ fn analysis_results_from_before_a_reset_are_discarded() {
     });
     assert_eq!(e.hints().1, &["face_size".to_string()]);
 }
+
+#[test]
+fn analysis_thread_is_capped_and_sees_the_newest_frame() {
+    // An instant guide fed far faster than the cap: it must not analyse more often than
+    // MAX_ANALYSIS_HZ (the rest of the CPU is the preview's), and what it analyses is the
+    // newest frame offered, not a queue.
+    use crate::camera::FrameSource;
+    use crate::runtime::analysis::{Analyser, MAX_ANALYSIS_HZ};
+    let guide = SlowGuide::new(ScriptedGuide::new(1000, 1), 0);
+    let started = guide.started.clone();
+    let mut a = Analyser::spawn(Box::new(guide));
+    a.reset(Some(&Config::builtin().spec_for(DocumentId::IdCard, None)));
+    let mut src = ReplaySource::open(Path::new("builtin"), 1000.0, true).unwrap();
+    let t0 = std::time::Instant::now();
+    let mut offered = 0u64;
+    while t0.elapsed() < std::time::Duration::from_millis(600) {
+        a.offer(src.next_frame().unwrap());
+        offered += 1;
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let analysed = started.load(Ordering::SeqCst);
+    eprintln!("{offered} frames offered in {secs:.2} s, {analysed} analysed");
+    assert!(analysed >= 1, "the guide never ran");
+    assert!(
+        analysed as f64 <= secs * MAX_ANALYSIS_HZ + 1.0,
+        "{analysed} analyses in {secs:.2} s exceed the {MAX_ANALYSIS_HZ} Hz cap"
+    );
+    assert!(
+        offered > 3 * analysed,
+        "frames should be dropped, not queued: {offered} offered"
+    );
+}
