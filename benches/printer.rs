@@ -26,6 +26,7 @@ fn receipt(cfg: &Config) -> Receipt {
         photo: Some(PhotoJpeg(photo)),
         masked_name: None,
         issued_at: chrono::Utc::now().with_timezone(&kiosk::ops::china_time()),
+        token: None,
     };
     Receipt::build(&job, cfg, None).unwrap()
 }

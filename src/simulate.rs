@@ -141,6 +141,11 @@ pub fn run(cfg: &Config, args: &SimulateArgs) -> anyhow::Result<Verdict> {
 
 /// `kiosk run` without a display: one session on the configured devices, headless,
 /// printing where the receipt went.
+///
+/// Under the systemd unit (`Type=notify`, `WatchdogSec=`) this is still the kiosk's main
+/// process: it reports READY=1 once the engine (devices, models, review client) is up and
+/// pings the watchdog from the session's own step loop, so systemd neither times out the
+/// start nor kills a healthy run — and a hung engine stops the pings and is restarted.
 pub fn run_headless(cfg: &Config) -> anyhow::Result<Verdict> {
     eprintln!(
         "kiosk: no display — running one session headless (kiosk simulate) on {}",
@@ -157,13 +162,40 @@ pub fn run_headless(cfg: &Config) -> anyhow::Result<Verdict> {
         .map(|(c, _)| (*c).clone())
         .context("no region")?;
     let mut engine = Engine::new(cfg, Backends::from_config(cfg, false)?);
-    let outcome = one_session(cfg, &mut engine, doc, &region, test_details())?;
+    crate::ops::notify::ready();
+    crate::ops::notify::status("headless: no display, running one session");
+    let mut watchdog = WatchdogPacer::from_env();
+    let outcome = one_session_with(cfg, &mut engine, doc, &region, test_details(), &mut || watchdog.step())?;
     print_outcome(&outcome);
     Ok(if outcome.failed.is_none() {
         Verdict::Ok
     } else {
         Verdict::Negative
     })
+}
+
+/// Watchdog pings from a step loop that turns every few ms: one WATCHDOG=1 per
+/// `interval` (half of `WatchdogSec`, from the environment systemd sets), not one per step.
+struct WatchdogPacer {
+    every: Option<Duration>,
+    last: Option<Instant>,
+}
+
+impl WatchdogPacer {
+    fn from_env() -> WatchdogPacer {
+        WatchdogPacer {
+            every: crate::ops::notify::watchdog_interval(),
+            last: None,
+        }
+    }
+
+    fn step(&mut self) {
+        let Some(every) = self.every else { return };
+        if self.last.is_none_or(|t| t.elapsed() >= every) {
+            crate::ops::notify::watchdog();
+            self.last = Some(Instant::now());
+        }
+    }
 }
 
 fn print_outcome(o: &Outcome) {
@@ -230,7 +262,7 @@ impl Leftovers {
 /// resumed uploads printed, unfinished journal jobs cut. Returns the keys printed.
 pub fn finish_earlier_run(cfg: &Config) -> anyhow::Result<Vec<String>> {
     let mut e = Engine::new(cfg, sim_backends(cfg)?);
-    settle_leftovers(cfg, &mut e)?;
+    settle_leftovers(cfg, &mut e, &mut || {})?;
     let mut keys = e.background_printed().to_vec();
     // A journal job confirmed after the restart and its resumed upload report the same key.
     keys.sort();
@@ -238,7 +270,7 @@ pub fn finish_earlier_run(cfg: &Config) -> anyhow::Result<Vec<String>> {
     Ok(keys)
 }
 
-fn settle_leftovers(cfg: &Config, e: &mut Engine) -> anyhow::Result<()> {
+fn settle_leftovers(cfg: &Config, e: &mut Engine, on_step: &mut dyn FnMut()) -> anyhow::Result<()> {
     let left = Leftovers::open(cfg)?;
     if left.count() == 0 {
         return Ok(());
@@ -255,11 +287,13 @@ fn settle_leftovers(cfg: &Config, e: &mut Engine) -> anyhow::Result<()> {
             left.count()
         );
         e.step();
+        on_step();
         std::thread::sleep(Duration::from_millis(20));
     }
     // The last cut's event may still be on its way to the engine.
     for _ in 0..10 {
         e.step();
+        on_step();
         std::thread::sleep(Duration::from_millis(10));
     }
     Ok(())
@@ -280,7 +314,20 @@ pub fn one_session(
     region: &RegionCode,
     details: Details,
 ) -> anyhow::Result<Outcome> {
-    if let Err(why) = settle_leftovers(cfg, e) {
+    one_session_with(cfg, e, doc, region, details, &mut || {})
+}
+
+/// [`one_session`], calling `on_step` after every engine step (the headless kiosk pings
+/// the systemd watchdog from there).
+pub fn one_session_with(
+    cfg: &Config,
+    e: &mut Engine,
+    doc: DocumentId,
+    region: &RegionCode,
+    details: Details,
+    on_step: &mut dyn FnMut(),
+) -> anyhow::Result<Outcome> {
+    if let Err(why) = settle_leftovers(cfg, e, on_step) {
         // The person in front of the kiosk is not kept waiting for an earlier run's.
         log::warn!("{why:#}; starting the session anyway");
     }
@@ -320,6 +367,7 @@ pub fn one_session(
     let mut frames = 0u64;
     while e.session().state().name() == "posing" {
         e.step();
+        on_step();
         frames += 1;
         if let Some(err) = e.camera_error() {
             let last = e
@@ -355,6 +403,7 @@ pub fn one_session(
             return Ok(fail(e, e.session().state().name(), "timed out".into()));
         }
         e.step();
+        on_step();
         if let State::Posing { reasons, .. } = e.session().state() {
             // The review centre rejected the photo: a replay cannot pose again.
             let why = reasons

@@ -26,6 +26,9 @@ camera = "replay:builtin"
 printer = "serial:{printer},115200,80"
 review = "http://127.0.0.1:{port}"
 review_key_file = "{key}"
+
+[printer]
+qr_content = "url"
 "#,
         data = dir.join("data").display(),
         printer = dir.join("printer").display(),
@@ -71,6 +74,39 @@ fn sealed_prefixes(data: &Path) -> Vec<Vec<u8>> {
 fn outbox_rows(data: &Path) -> i64 {
     let db = rusqlite::Connection::open(data.join("outbox.sqlite")).unwrap();
     db.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0)).unwrap()
+}
+
+/// A plain GET, no key, as a phone's browser: (status, content type, body).
+fn plain_get(url: &str) -> (u16, String, Vec<u8>) {
+    let agent = ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).build());
+    let mut r = agent.get(url).call().expect("GET");
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (
+        r.status().as_u16(),
+        ct,
+        r.body_mut().with_config().limit(8 << 20).read_to_vec().unwrap(),
+    )
+}
+
+/// The QR's URL gives the receipt PDF of `number` to anyone holding the slip.
+fn opens_the_receipt_without_a_key(url: &str, number: &str) {
+    let (st, ct, pdf) = plain_get(url);
+    assert_eq!((st, ct.as_str()), (200, "application/pdf"), "{url}");
+    assert!(pdf.starts_with(b"%PDF"));
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), &pdf).unwrap();
+    let out = Command::new("pdftotext")
+        .arg(f.path())
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let text: String = String::from_utf8_lossy(&out.stdout).split_whitespace().collect();
+    assert!(text.contains(number), "the PDF is receipt {number}: {text}");
 }
 
 #[test]
@@ -133,8 +169,26 @@ fn a_full_session_prints_the_number_the_centre_issued_and_leaves_nothing_persona
         let code128: Vec<&String> = codes.iter().filter(|(k, _)| k == "CODE-128").map(|(_, d)| d).collect();
         let qr: Vec<&String> = codes.iter().filter(|(k, _)| k == "QR-Code").map(|(_, d)| d).collect();
         assert_eq!(code128.len(), 1, "{codes:?}");
-        assert_eq!(code128, qr, "both codes carry the same number: {codes:?}");
-        printed.push(code128[0].clone());
+        assert_eq!(qr.len(), 1, "{codes:?}");
+        let n = code128[0].clone();
+        // The Code128 is the bare number (scanned at the counter); the QR is the
+        // electronic receipt a phone opens: the service's PDF route with the token.
+        let prefix = format!("http://127.0.0.1:{port}/v1/receipts/{n}.pdf?token=");
+        let token = qr[0]
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("QR {} is not {prefix}TOKEN", qr[0]));
+        assert!(
+            token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+            "a 128-bit token: {token}"
+        );
+        opens_the_receipt_without_a_key(qr[0], &n);
+        let mut guessed = token.as_bytes().to_vec();
+        guessed[31] = if guessed[31] == b'0' { b'1' } else { b'0' };
+        let guessed = format!("{prefix}{}", String::from_utf8(guessed).unwrap());
+        assert_eq!(plain_get(&guessed).0, 404, "a guessed token opens nothing");
+        assert_eq!(plain_get(&prefix[..prefix.len() - 7]).0, 404, "no token, no receipt");
+        assert!(!stderr.contains(token), "the token is a secret: never logged");
+        printed.push(n);
     }
     assert!(
         printed.contains(&number),

@@ -11,6 +11,7 @@ use kiosk::config::{Config, DocumentId, RegionCode};
 use kiosk::domain::ReceiptNumber;
 use kiosk::printer::journal::{JobState, Journal};
 use kiosk::printer_sim::{self, SimArgs};
+use kiosk::receipt::ReceiptToken;
 use kiosk::review::server::ServerOptions;
 use kiosk::review::testkit::*;
 use kiosk::review::ReviewClient;
@@ -32,16 +33,39 @@ fn service() -> TestService {
     start_service(opts, &[(KIOSK, KEY)])
 }
 
-/// Submits a real made photo and waits for the approval: the issued number.
-fn issue_receipt(svc: &TestService, client: &mut ReviewClient) -> ReceiptNumber {
+/// Submits a real made photo and waits for the approval: the issued number and token.
+fn issue_receipt(svc: &TestService, client: &mut ReviewClient) -> (ReceiptNumber, ReceiptToken) {
     let region = RegionCode::new("440100").unwrap();
     client
         .submit(sample_submission(&svc.cfg, DocumentId::IdCard, &region))
         .expect("queued");
     match wait_decision(client, Duration::from_secs(30)).expect("a decision") {
-        Decision::Approved { number, .. } => number,
+        Decision::Approved { number, token, .. } => (number, token),
         d => panic!("not approved: {d:?}"),
     }
+}
+
+/// The QR a reprint carries: the same electronic-receipt URL as the original's.
+fn receipt_qr(base: &str, number: &ReceiptNumber, token: &ReceiptToken) -> String {
+    format!("{base}/v1/receipts/{number}.pdf?token={}", token.expose())
+}
+
+/// Opens `url` like a phone (no key): the PDF of `number`.
+fn assert_opens_pdf(url: &str, number: &ReceiptNumber) {
+    let agent = ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).build());
+    let mut r = agent.get(url).call().expect("GET the QR's URL");
+    assert_eq!(r.status().as_u16(), 200, "{url}");
+    let pdf = r.body_mut().with_config().limit(8 << 20).read_to_vec().unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(f.path())
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let text: String = String::from_utf8_lossy(&out.stdout).split_whitespace().collect();
+    assert!(text.contains(number.as_str()), "{text}");
 }
 
 fn kiosk_cfg(data: &Path, link: &Path) -> Config {
@@ -74,16 +98,17 @@ fn wait_printed(p: &mut dyn SlipPrinter, limit: Duration) {
     panic!("no confirmed cut within {limit:?}");
 }
 
-/// The slip is the reprint of `number`: both codes decode to it, its text says 补打.
-fn assert_reprint_slip(png: &Path, number: &ReceiptNumber) {
+/// The slip is the reprint of `number`: the Code128 decodes to it, the QR to `qr`, its
+/// text says 补打.
+fn assert_reprint_slip(png: &Path, number: &ReceiptNumber, qr: &str) {
     let codes = zbar(png);
     assert!(
         codes.contains(&("CODE-128".into(), number.to_string())),
         "Code128 of {number} in {codes:?}"
     );
     assert!(
-        codes.contains(&("QR-Code".into(), number.to_string())),
-        "QR of {number} in {codes:?}"
+        codes.contains(&("QR-Code".into(), qr.to_string())),
+        "QR {qr} in {codes:?}"
     );
     let text = std::fs::read_to_string(png.with_extension("txt")).unwrap();
     assert!(text.contains("【补打 REPRINT】"), "no 补打 line on the slip:\n{text}");
@@ -101,9 +126,12 @@ fn runtime_reprint_fetches_prints_marked_and_journals_a_reprint() {
     let dir = tempfile::tempdir().unwrap();
     let (link, out, data) = (dir.path().join("lp"), dir.path().join("slips"), dir.path().join("data"));
     let _sim = printer_sim::start(&SimArgs::new(&link, &out)).unwrap();
-    let cfg = kiosk_cfg(&data, &link);
+    let mut cfg = kiosk_cfg(&data, &link);
+    // The QR is the electronic receipt under the configured public address.
+    cfg.printer.qr_content = kiosk::config::QrContent::Url;
+    cfg.kiosk.public_receipt_url = Some(format!("{}/", svc.url()));
     let mut client = ReviewClient::start(fast_options(&svc.url(), KIOSK, KEY, &data)).unwrap();
-    let number = issue_receipt(&svc, &mut client);
+    let (number, token) = issue_receipt(&svc, &mut client);
     let mut printer = kiosk::printer::open(&cfg).unwrap();
 
     kiosk::receipt::reprint::reprint(&mut client, printer.as_mut(), &cfg, &number).expect("reprint queued");
@@ -111,7 +139,11 @@ fn runtime_reprint_fetches_prints_marked_and_journals_a_reprint() {
     std::thread::sleep(Duration::from_millis(300));
     let s = slips(&out);
     assert_eq!(s.len(), 1, "exactly one slip: {s:?}");
-    assert_reprint_slip(&s[0], &number);
+    // The kiosk fetched the receipt with its key and got the token back: the reprint's
+    // QR opens the electronic receipt like the original's.
+    let qr = receipt_qr(&svc.url(), &number, &token);
+    assert_reprint_slip(&s[0], &number, &qr);
+    assert_opens_pdf(&qr, &number);
 
     // An unknown number: a clear error, nothing queued, nothing printed.
     let unknown = ReceiptNumber::new(UNKNOWN).unwrap();
@@ -146,7 +178,7 @@ fn write_config(dir: &Path, url: &str, data: &Path) -> PathBuf {
     std::fs::write(
         &cfg,
         format!(
-            "[kiosk]\nid = \"{KIOSK}\"\ndata_dir = \"{}\"\n\n[devices]\nreview = \"{url}\"\nreview_key_file = \"{}\"\n",
+            "[kiosk]\nid = \"{KIOSK}\"\ndata_dir = \"{}\"\n\n[devices]\nreview = \"{url}\"\nreview_key_file = \"{}\"\n\n[printer]\nqr_content = \"url\"\n",
             data.display(),
             key_file.display()
         ),
@@ -165,6 +197,7 @@ fn cli_reprint_by_number_and_unknown_number_prints_nothing() {
         let mut client = ReviewClient::start(fast_options(&svc.url(), KIOSK, KEY, &dir.path().join("issuer"))).unwrap();
         issue_receipt(&svc, &mut client)
     };
+    let (number, token) = number;
     let config = write_config(dir.path(), &svc.url(), &data);
     let printer = format!("serial:{},115200,80", link.display());
     let run = |n: &str| {
@@ -183,13 +216,16 @@ fn cli_reprint_by_number_and_unknown_number_prints_nothing() {
     assert!(stdout.contains("已补打回执"), "{stdout}");
     let s = slips(&out);
     assert_eq!(s.len(), 1, "{s:?}");
-    assert_reprint_slip(&s[0], &number);
+    // No public_receipt_url: the QR's base is the review service the kiosk uses.
+    let qr = receipt_qr(&svc.url(), &number, &token);
+    assert_reprint_slip(&s[0], &number, &qr);
+    assert_opens_pdf(&qr, &number);
 
     let bad = run(UNKNOWN);
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert_eq!(bad.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains(&format!("审核中心没有回执号 {UNKNOWN}")) && stderr.contains("has no receipt"),
+        stderr.contains(&format!("审核中心没有本机签发的回执号 {UNKNOWN}")) && stderr.contains("has no receipt"),
         "{stderr}"
     );
     std::thread::sleep(Duration::from_millis(500));

@@ -52,6 +52,7 @@ fn job() -> SlipJob {
         photo: Some(PhotoJpeg(photo)),
         masked_name: None,
         issued_at: chrono::Utc::now().with_timezone(&kiosk::ops::china_time()),
+        token: None,
     }
 }
 

@@ -22,6 +22,7 @@ fn job(slip: Slip) -> SlipJob {
         photo: Some(PhotoJpeg(std::fs::read(photo_path()).unwrap())),
         masked_name: Some("张**".into()),
         issued_at: chrono::Utc::now().with_timezone(&kiosk::ops::china_time()),
+        token: None,
     }
 }
 
@@ -272,4 +273,112 @@ notes = ["广东省出入境窗口专用。"]
         .code(2)
         .stderr(predicates::str::contains("regions.440300.receipt.id-card.title"));
     assert!(!dir.path().join("bad.pdf").exists());
+}
+
+/// Every code zbar finds on the thermal slip of `r` at `dots` wide.
+fn slip_codes(r: &Receipt, cfg: &Config, dots: u32, dir: &Path) -> Vec<String> {
+    let png = dir.join(format!("slip-{dots}-{}.png", r.key));
+    kiosk::receipt::raster::render(r, dots, &cfg.printer)
+        .save(&png)
+        .unwrap();
+    let o = std::process::Command::new("zbarimg")
+        .arg("-q")
+        .arg(&png)
+        .output()
+        .expect("zbarimg (zbar-tools)");
+    String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
+}
+
+fn slip_text(r: &Receipt) -> String {
+    r.elements
+        .iter()
+        .filter_map(|e| match e {
+            kiosk::receipt::model::Element::Text { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_qr_opens_the_receipt_with_its_token_and_the_claim_slip_the_claim_page() {
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+    let dir = tempfile::tempdir().unwrap();
+    let token = kiosk::receipt::ReceiptToken::new(TOKEN).unwrap();
+    let mut with_token = job(receipt_slip());
+    with_token.token = Some(token.clone());
+    let mut cfg = Config::builtin();
+    cfg.printer.qr_content = kiosk::config::QrContent::Url;
+    cfg.kiosk.public_receipt_url = Some("https://review.example.gov.cn/".into());
+    let url = format!("https://review.example.gov.cn/v1/receipts/{NUMBER}.pdf?token={TOKEN}");
+
+    // The receipt: the QR is the electronic receipt's URL, the Code128 the bare number —
+    // both decodable on 58 mm and 80 mm paper.
+    let r = Receipt::build(&with_token, &cfg, None).unwrap();
+    for dots in [384, 576] {
+        let codes = slip_codes(&r, &cfg, dots, dir.path());
+        assert!(codes.contains(&format!("QR-Code:{url}")), "{dots}: {codes:?}");
+        assert!(codes.contains(&format!("CODE-128:{NUMBER}")), "{dots}: {codes:?}");
+    }
+    assert_eq!(
+        kiosk::receipt::model::screen_qr(&cfg, &with_token.slip, Some(&token)).as_deref(),
+        Some(url.as_str()),
+        "the screen shows the same URL"
+    );
+    // Without a token (a hand-made slip) or with `qr_content = "number"`: the number.
+    let r = Receipt::build(&job(receipt_slip()), &cfg, None).unwrap();
+    assert!(slip_codes(&r, &cfg, 576, dir.path()).contains(&format!("QR-Code:{NUMBER}")));
+    let mut numbers = cfg.clone();
+    numbers.printer.qr_content = kiosk::config::QrContent::Number;
+    let r = Receipt::build(&with_token, &numbers, None).unwrap();
+    assert!(slip_codes(&r, &numbers, 576, dir.path()).contains(&format!("QR-Code:{NUMBER}")));
+    // No public address: the base is the http(s) review service the kiosk uses.
+    let mut via_service = cfg.clone();
+    via_service.kiosk.public_receipt_url = None;
+    via_service.devices.review = "http://10.0.0.5:8700".parse().unwrap();
+    let r = Receipt::build(&with_token, &via_service, None).unwrap();
+    assert!(slip_codes(&r, &via_service, 576, dir.path()).contains(&format!(
+        "QR-Code:http://10.0.0.5:8700/v1/receipts/{NUMBER}.pdf?token={TOKEN}"
+    )),);
+    // The embedded service has no address a phone can reach: the number, and no screen QR.
+    let embedded = {
+        let mut c = cfg.clone();
+        c.kiosk.public_receipt_url = None;
+        c
+    };
+    let r = Receipt::build(&with_token, &embedded, None).unwrap();
+    assert!(slip_codes(&r, &embedded, 576, dir.path()).contains(&format!("QR-Code:{NUMBER}")));
+    assert_eq!(
+        kiosk::receipt::model::screen_qr(&embedded, &with_token.slip, Some(&token)),
+        None
+    );
+
+    // The claim slip: the claim page's URL, and words that say what it does.
+    let code = ClaimCode("00112233445566778899aabbccddeeff".into());
+    let claim = job(Slip::Claim {
+        code: code.clone(),
+        doc: kiosk::config::DocumentId::IdCard,
+        region: "440100".parse().unwrap(),
+    });
+    let r = Receipt::build(&claim, &cfg, None).unwrap();
+    let claim_url = format!("https://review.example.gov.cn/v1/claims/{}", code.0);
+    assert!(slip_codes(&r, &cfg, 384, dir.path()).contains(&format!("QR-Code:{claim_url}")));
+    let text = slip_text(&r);
+    assert!(
+        text.contains("用手机扫描此码") && text.contains("scan this code with a phone"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("取回执”") && !text.contains("Get receipt"),
+        "no promise of a kiosk feature: {text}"
+    );
+    assert_eq!(
+        kiosk::receipt::model::screen_qr(&cfg, &claim.slip, None).as_deref(),
+        Some(claim_url.as_str())
+    );
+    // Without a public address: the bare code, and staff look it up.
+    let r = Receipt::build(&claim, &embedded, None).unwrap();
+    assert!(slip_codes(&r, &embedded, 576, dir.path()).contains(&format!("QR-Code:{}", code.0)));
+    let text = slip_text(&r);
+    assert!(text.contains("向工作人员查询") && text.contains("Ask staff"), "{text}");
 }

@@ -84,7 +84,12 @@ fn happy_path_submit_approve_fetch_verify_claim() {
     let sub = sample_submission(&svc.cfg, DocumentId::IdCard, &gz());
     let claim = client.submit(sub).expect("queued");
     let d = wait_decision(&mut client, Duration::from_secs(20)).expect("a decision");
-    let Decision::Approved { number, valid_until } = d else {
+    let Decision::Approved {
+        number,
+        valid_until,
+        token: decided_token,
+    } = d
+    else {
         panic!("not approved: {d:?}")
     };
     assert!(number::is_well_formed(number.as_str()), "{number}");
@@ -103,6 +108,11 @@ fn happy_path_submit_approve_fetch_verify_claim() {
     assert_eq!(r.status, Validity::Valid);
     assert_eq!(r.title, "广州市居民身份证数字相片采集回执");
     assert!(r.photo_jpeg_b64.is_some());
+    assert_eq!(
+        r.token.as_ref(),
+        Some(&decided_token),
+        "the issuing kiosk gets the token back (reprint QR)"
+    );
 
     // Public routes: verify, claim (by code), receipt only with the token.
     let (st, b) = get(&format!("{}/v1/receipts/{number}/verify", svc.url()), None);
@@ -121,7 +131,14 @@ fn happy_path_submit_approve_fetch_verify_claim() {
         panic!("claim not approved")
     };
     assert_eq!(receipt_number, number);
+    assert_eq!(token, decided_token, "the kiosk's decision carries the service's token");
+    let token = token.expose().to_string();
     assert_eq!(token.len(), 32, "128-bit token");
+    assert_eq!(
+        v.receipt_pdf.as_deref(),
+        Some(format!("/v1/receipts/{number}.pdf?token={token}").as_str()),
+        "the claim answer links the electronic receipt"
+    );
     let (st, _) = get(&format!("{}/v1/receipts/{number}", svc.url()), None);
     assert_eq!(st, 404, "no token, no receipt");
     let (st, _) = get(
@@ -131,10 +148,9 @@ fn happy_path_submit_approve_fetch_verify_claim() {
     assert_eq!(st, 404, "wrong token");
     let (st, b) = get(&format!("{}/v1/receipts/{number}?token={token}", svc.url()), None);
     assert_eq!(st, 200);
-    assert_eq!(
-        serde_json::from_slice::<ReceiptView>(&b).unwrap().receipt_number,
-        number
-    );
+    let public = serde_json::from_slice::<ReceiptView>(&b).unwrap();
+    assert_eq!(public.receipt_number, number);
+    assert!(public.token.is_none(), "the token is not echoed to a token holder");
     let (st, b) = get(&format!("{}/v1/receipts/{number}.pdf?token={token}", svc.url()), None);
     assert_eq!(st, 200, "the electronic receipt as PDF");
     assert!(b.starts_with(b"%PDF"));
@@ -455,6 +471,224 @@ fn public_routes_are_rate_limited_per_address() {
     let statuses: Vec<u16> = (0..5).map(|_| get(&url, None).0).collect();
     assert_eq!(&statuses[..3], &[200, 200, 200]);
     assert_eq!(statuses[4], 429);
+}
+
+/// GET with extra headers; returns (status, content type, body).
+fn get_with(url: &str, key: Option<&str>, accept: Option<&str>) -> (u16, String, Vec<u8>) {
+    let mut rb = agent().get(url);
+    if let Some(k) = key {
+        rb = rb.header("authorization", format!("Bearer {k}"));
+    }
+    if let Some(a) = accept {
+        rb = rb.header("accept", a);
+    }
+    let mut r = rb.call().expect("request");
+    let st = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (
+        st,
+        ct,
+        r.body_mut().with_config().limit(10 << 20).read_to_vec().unwrap(),
+    )
+}
+
+/// Submits for `kiosk` with raw HTTP and waits (on the public claim route, so the
+/// kiosk's own rate bucket is untouched) for the approval; returns (number, token, claim).
+fn approved_raw(svc: &TestService, kiosk: &str, key: &str, idem: &str) -> (String, String, String) {
+    let photo = sample_photo(&svc.cfg, DocumentId::IdCard, &gz(), None);
+    let body = body_json(kiosk, "id-card", "440100", &photo.0);
+    let claim = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["claim_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (st, b) = post(&svc.url(), Some(key), Some(idem), &body);
+    assert_eq!(st, 202, "{}", String::from_utf8_lossy(&b));
+    let t0 = std::time::Instant::now();
+    loop {
+        let (st, b) = get(&format!("{}/v1/claims/{claim}", svc.url()), None);
+        assert_eq!(st, 200);
+        if let Status::Approved {
+            receipt_number, token, ..
+        } = serde_json::from_slice::<SubmissionView>(&b).unwrap().status
+        {
+            return (receipt_number.to_string(), token.expose().to_string(), claim);
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "never approved");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_kiosk_key_reads_only_that_kiosks_receipts_and_a_token_reads_one() {
+    let svc = start_service(auto(0), &[("KIOSK-A", KEY_A), ("KIOSK-B", KEY_B)]);
+    let (number, token, _) = approved_raw(&svc, "KIOSK-A", KEY_A, "a1");
+    let url = format!("{}/v1/receipts/{number}", svc.url());
+    // The kiosk that submitted it reads it, photo and token included (operator reprint).
+    let (st, b) = get(&url, Some(KEY_A));
+    assert_eq!(st, 200);
+    let own: ReceiptView = serde_json::from_slice(&b).unwrap();
+    assert_eq!(own.receipt_number.as_str(), number);
+    assert!(own.photo_jpeg_b64.is_some());
+    assert_eq!(own.token.as_ref().map(|t| t.expose()), Some(token.as_str()));
+    // Another kiosk's key: the same 404 as an unknown number (numbers are sequential;
+    // one leaked key must not enumerate every photo), JSON and PDF alike.
+    let (st, b) = get(&url, Some(KEY_B));
+    assert_eq!((st, error_code(&b).as_str()), (404, "not_found"));
+    assert_eq!(get(&format!("{url}.pdf"), Some(KEY_B)).0, 404);
+    let unknown = format!("{}/v1/receipts/44010026112600000010", svc.url());
+    assert_eq!(get(&unknown, Some(KEY_B)).0, 404);
+    // An unknown key is still 401, not a quiet fallback to the public route.
+    assert_eq!(get(&url, Some("not-a-known-key-xxxxxxxxxxxxxxxxxxxxxx")).0, 401);
+    // The token opens it for anyone (B's key with A's token too); a guessed one does not.
+    assert_eq!(get(&format!("{url}?token={token}"), Some(KEY_B)).0, 200);
+    assert_eq!(get(&format!("{url}?token={token}"), None).0, 200);
+    let mut guessed = token.clone().into_bytes();
+    guessed[0] = if guessed[0] == b'0' { b'1' } else { b'0' };
+    let guessed = String::from_utf8(guessed).unwrap();
+    assert_eq!(get(&format!("{url}?token={guessed}"), None).0, 404);
+    assert_eq!(get(&format!("{url}.pdf?token={guessed}"), None).0, 404);
+    assert_eq!(get(&format!("{url}?token={}", &token[..31]), None).0, 404);
+    // B's operator reprint of A's receipt is refused with words for the operator.
+    let data = tempfile::tempdir().unwrap();
+    let client_b = ReviewClient::start(fast_options(&svc.url(), "KIOSK-B", KEY_B, data.path())).unwrap();
+    let n = kiosk::domain::ReceiptNumber::new(&number).unwrap();
+    let err = client_b.fetch_receipt(&n).unwrap_err();
+    let p = kiosk::receipt::reprint::fetch_error(&n, &err);
+    assert_eq!(p.id, "receipt_not_found");
+    assert!(
+        p.zh.contains("本机签发") && p.en.contains("issued by this kiosk"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn kiosk_key_receipt_reads_count_against_the_kiosks_rate_limit() {
+    let opts = ServerOptions {
+        kiosk_per_min: 6,
+        ..auto(0)
+    };
+    let svc = start_service(opts, &[("KIOSK-A", KEY_A), ("KIOSK-B", KEY_B)]);
+    // One submission takes one of A's six requests.
+    let (number, token, _) = approved_raw(&svc, "KIOSK-A", KEY_A, "a1");
+    let url = format!("{}/v1/receipts/{number}", svc.url());
+    let statuses: Vec<u16> = (0..7).map(|_| get(&url, Some(KEY_A)).0).collect();
+    assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
+    assert_eq!(&statuses[5..], &[429, 429], "{statuses:?}");
+    let (st, b) = get(&url, Some(KEY_A));
+    assert_eq!((st, error_code(&b).as_str()), (429, "rate_limited"));
+    // PDF reads by key count too; B's bucket and the public (token) route are separate.
+    assert_eq!(get(&format!("{url}.pdf"), Some(KEY_A)).0, 429);
+    assert_eq!(get(&url, Some(KEY_B)).0, 404, "B is not limited by A's reads");
+    assert_eq!(get(&format!("{url}?token={token}"), None).0, 200);
+}
+
+#[test]
+fn the_claim_url_shows_the_result_and_links_the_receipt_once_approved() {
+    let svc = start_service(auto(3600), &[("KIOSK-A", KEY_A)]);
+    let photo = sample_photo(&svc.cfg, DocumentId::IdCard, &gz(), None);
+    let body = body_json("KIOSK-A", "id-card", "440100", &photo.0);
+    let claim = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["claim_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (st, b) = post(&svc.url(), Some(KEY_A), Some("c1"), &body);
+    assert_eq!(st, 202, "{}", String::from_utf8_lossy(&b));
+    let id = serde_json::from_slice::<SubmitAccepted>(&b).unwrap().id;
+    let claim_url = format!("{}/v1/claims/{claim}", svc.url());
+    // Pending: a phone's browser gets a page saying so, with no receipt link yet.
+    wait_until(Duration::from_secs(20), || svc.count("state='pending'") == 1);
+    let (st, ct, page) = get_with(&claim_url, None, Some("text/html,application/xhtml+xml,*/*;q=0.8"));
+    assert_eq!(st, 200);
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("审核中") && page.contains("Still under review"), "{page}");
+    assert!(!page.contains(".pdf"), "{page}");
+    let (_, _, json) = get_with(&claim_url, None, None);
+    let v: SubmissionView = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v.status, Status::Pending);
+    assert!(v.receipt_pdf.is_none());
+    // The operator approves (real HTTP, as the page's form does).
+    let r = agent()
+        .post(format!("{}/review/{id}/approve", svc.url()))
+        .send_empty()
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    // Approved: the page names the number and links the PDF; following the link gives
+    // the receipt of that number, with no key.
+    let (st, _, page) = get_with(&claim_url, None, Some("text/html"));
+    assert_eq!(st, 200);
+    let page = String::from_utf8(page).unwrap();
+    let Status::Approved { receipt_number, .. } =
+        serde_json::from_slice::<SubmissionView>(&get_with(&claim_url, None, None).2)
+            .unwrap()
+            .status
+    else {
+        panic!("not approved")
+    };
+    assert!(page.contains(receipt_number.as_str()), "{page}");
+    let href = page
+        .split("href=\"")
+        .nth(1)
+        .and_then(|h| h.split('"').next())
+        .expect("a link to the PDF")
+        .replace("&amp;", "&");
+    assert!(
+        href.starts_with(&format!("/v1/receipts/{receipt_number}.pdf?token=")),
+        "{href}"
+    );
+    let (st, ct, pdf) = get_with(&format!("{}{href}", svc.url()), None, None);
+    assert_eq!((st, ct.as_str()), (200, "application/pdf"));
+    assert!(pdf.starts_with(b"%PDF"));
+    assert!(pdftext(&pdf).contains(receipt_number.as_str()));
+    // An unknown claim code is 404.
+    assert_eq!(get(&format!("{}/v1/claims/{}", svc.url(), "0".repeat(32)), None).0, 404);
+}
+
+#[test]
+fn operator_routes_are_rate_limited_per_address_and_healthz_is_not() {
+    let opts = ServerOptions {
+        operator_per_min: 3,
+        public_per_min: 1,
+        ..auto(3600)
+    };
+    let svc = start_service(opts, &[]);
+    let page = format!("{}/review", svc.url());
+    let statuses: Vec<u16> = (0..4).map(|_| get(&page, None).0).collect();
+    assert_eq!(statuses, vec![200, 200, 200, 429]);
+    assert_eq!(get(&format!("{}/review/photo/x", svc.url()), None).0, 429);
+    let r = agent()
+        .post(format!("{}/review/x/approve", svc.url()))
+        .send_empty()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    for _ in 0..5 {
+        assert_eq!(get(&format!("{}/healthz", svc.url()), None).0, 200);
+    }
+}
+
+fn wait_until(limit: Duration, mut ok: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !ok() {
+        assert!(t0.elapsed() < limit, "condition not met within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The text of a PDF (poppler's pdftotext), white space removed.
+fn pdftext(pdf: &[u8]) -> String {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(f.path())
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    String::from_utf8_lossy(&out.stdout).split_whitespace().collect()
 }
 
 #[test]

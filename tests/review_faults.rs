@@ -215,6 +215,8 @@ fn child_kiosk() {
                         println!("RESULT APPROVED {number}")
                     }
                     Some(Decision::Rejected(r)) => println!("RESULT REJECTED {r:?}"),
+                    // The service refused the upload itself (a 4xx).
+                    Some(Decision::Refused(p)) => println!("RESULT REFUSED {} {} / {}", p.id, p.zh, p.en),
                     None => println!("RESULT TIMEOUT"),
                 },
                 Err(p) => println!("RESULT REFUSED {} {} / {}", p.id, p.zh, p.en),
@@ -251,8 +253,18 @@ fn service_down_at_submit_then_back() {
     let url = format!("http://127.0.0.1:{port}");
     let data = dir.path().join("kiosk");
     let child = kiosk_child("submit", &url, &data, None, None);
-    // The kiosk queues and retries against nothing for a while.
-    std::thread::sleep(Duration::from_millis(1500));
+    // The kiosk makes the photo, queues it and retries against nothing for a while: wait
+    // for the durable entry (making the photo alone takes ~1.4 s on a loaded machine), then
+    // let it retry a little more before the service comes up.
+    let t0 = std::time::Instant::now();
+    while Outbox::open(&data)
+        .and_then(|o| o.entries())
+        .map_or(true, |e| e.is_empty())
+    {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no outbox entry after 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         outbox_claim(&data).len(),
         32,

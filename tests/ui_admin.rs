@@ -65,6 +65,7 @@ fn right_pin_opens_the_menu_and_the_reload_wizard_resets_paper() {
         photo: None,
         masked_name: None,
         issued_at: chrono::Utc::now().with_timezone(&kiosk::ops::china_time()),
+        token: None,
     });
     // The runtime polls the paper counters every 5 s.
     let t0 = std::time::Instant::now();
@@ -200,6 +201,7 @@ fn diagnostics_show_outbox_depth_masked_log_lines_and_version() {
         &kiosk::runtime::Decision::Approved {
             number: kiosk::domain::ReceiptNumber::new("440100261126000017").unwrap(),
             valid_until: chrono::NaiveDate::from_ymd_opt(2027, 5, 26).unwrap(),
+            token: kiosk::receipt::ReceiptToken::random(),
         },
     )
     .unwrap();

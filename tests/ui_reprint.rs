@@ -51,14 +51,14 @@ fn operator_reprints_a_receipt_by_number_from_the_review_service() {
         &[(KIOSK, KEY)],
     );
     let issuer_dir = tempfile::tempdir().unwrap();
-    let number = {
+    let (number, token) = {
         let mut issuer = ReviewClient::start(fast_options(&svc.url(), KIOSK, KEY, issuer_dir.path())).unwrap();
         let region = RegionCode::new("440100").unwrap();
         issuer
             .submit(sample_submission(&svc.cfg, DocumentId::IdCard, &region))
             .unwrap();
         match wait_decision(&mut issuer, Duration::from_secs(30)).expect("decision") {
-            Decision::Approved { number, .. } => number,
+            Decision::Approved { number, token, .. } => (number, token),
             d => panic!("not approved: {d:?}"),
         }
     };
@@ -103,7 +103,10 @@ fn operator_reprints_a_receipt_by_number_from_the_review_service() {
     r.type_keys("44010026010100000018");
     r.tap("补打");
     let msg = wait_label(&r, "补打失败", 10);
-    assert!(msg.contains("审核中心没有回执号 44010026010100000018"), "{msg}");
+    assert!(
+        msg.contains("审核中心没有本机签发的回执号 44010026010100000018"),
+        "{msg}"
+    );
     assert!(
         reprints.lock().unwrap().is_empty(),
         "an unknown number reached the printer"
@@ -133,6 +136,11 @@ fn operator_reprints_a_receipt_by_number_from_the_review_service() {
     let photo = got[0].photo.as_ref().expect("the photo came back from the service");
     assert_eq!(&photo.0[..2], &[0xFF, 0xD8], "a JPEG");
     assert!(got[0].masked_name.is_none(), "no name travels with a reprint");
+    assert_eq!(
+        got[0].token.as_ref(),
+        Some(&token),
+        "the service gave the issuing kiosk the token back: the reprint's QR opens the receipt"
+    );
     assert!(r.jobs.lock().unwrap().is_empty(), "a reprint is not a first print");
 
     r.tap("返回维护菜单");

@@ -112,10 +112,9 @@ fn sample(w: &AppWindow) {
     g.set_number("440100261126000017".into());
     g.set_valid_until("2027-05-25".into());
     g.set_qr(
-        kiosk::ui::convert::qr_image(&kiosk::ui::convert::receipt_url(
-            "https://review.example.gov.cn",
-            "440100261126000017",
-        ))
+        kiosk::ui::convert::qr_image(
+            "https://review.example.gov.cn/v1/receipts/440100261126000017.pdf?token=5f0c9a1e7b2d4c86a3e91f07d6b85c24",
+        )
         .unwrap(),
     );
     g.set_has_qr(true);

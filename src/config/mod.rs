@@ -414,7 +414,9 @@ pub struct PrinterSection {
     pub buffer_bytes: u32,
     /// Paper roll length, for the estimate of paper left.
     pub roll_length_mm: u32,
-    /// QR content: the number only, or the public receipt URL.
+    /// QR content: the receipt URL with its token (`url`, the default: the person opens
+    /// their receipt on a phone, issue #6), or the number only. `url` falls back to the
+    /// number where there is no URL (embedded review service) or no token.
     pub qr_content: QrContent,
     /// Status poll of an idle printer (DLE EOT), in ms; 0 = off (faults then show only
     /// at the next print).
@@ -541,7 +543,7 @@ impl Config {
                 flow_control: FlowControl::Software,
                 buffer_bytes: 4096,
                 roll_length_mm: 50_000,
-                qr_content: QrContent::Number,
+                qr_content: QrContent::Url,
                 idle_poll_ms: 2000,
             },
             audio: AudioSection {
@@ -607,9 +609,22 @@ impl Config {
         // given with `replace_builtin = true`; otherwise they add to / override it.
         let mut user = user;
         if let Some(toml::Value::Table(regions)) = user.get_mut("regions") {
-            if let Some(v) = regions.remove("replace_builtin") {
-                if v.as_bool() == Some(true) {
+            match regions.remove("replace_builtin") {
+                Some(toml::Value::Boolean(true)) => {
                     merged.insert("regions".into(), toml::Value::Table(toml::Table::new()));
+                }
+                Some(toml::Value::Boolean(false)) | None => {}
+                // A typo such as `replace_builtin = "yes"` must not silently keep the
+                // built-in regions the operator meant to drop.
+                Some(other) => {
+                    return Err(ConfigError::invalid(
+                        &origin,
+                        "regions.replace_builtin",
+                        format!(
+                            "must be true or false, found {} `{other}` (true: the file's regions replace the built-in list)",
+                            other.type_str()
+                        ),
+                    ));
                 }
             }
         }
@@ -706,12 +721,35 @@ impl Config {
                 return Err(ConfigError::invalid(o, &format!("documents.{id}"), "profile missing"));
             }
         }
+        // Regions in code order: a province (`440000`) comes before its cities (`4401xx`),
+        // so a bad province override is reported at the province, not at each city.
         for (code, r) in &self.regions {
-            for (doc, over) in &r.overrides {
+            for doc in r.overrides.keys() {
                 let field = format!("regions.{code}.overrides.{doc}");
-                self.spec_for_table(*doc, over)
-                    .map_err(|m| ConfigError::invalid(o, &field, m))
-                    .and_then(|spec| self.validate_document(o, &spec, &|n| format!("{field}.{n}")))?;
+                // What applies in this region: its province's overrides, then its own.
+                let chain = self.override_chain(*doc, Some(code));
+                let stacked = match code.province() {
+                    Some(p) if chain.len() > 1 => format!(" (with province {p}'s overrides.{doc} applied first)"),
+                    _ => String::new(),
+                };
+                let spec = self
+                    .spec_with(*doc, &chain)
+                    .map_err(|m| ConfigError::invalid(o, &field, format!("{m}{stacked}")))?;
+                self.validate_document(o, &spec, &|n| format!("{field}.{n}"))
+                    .map_err(|e| match e {
+                        ConfigError::Invalid {
+                            path,
+                            line,
+                            field,
+                            message,
+                        } => ConfigError::Invalid {
+                            path,
+                            line,
+                            field,
+                            message: format!("{message}{stacked}"),
+                        },
+                        e => e,
+                    })?;
             }
             if r.documents.is_empty() {
                 return Err(ConfigError::invalid(
@@ -789,25 +827,40 @@ impl Config {
         Ok(())
     }
 
-    fn spec_for_table(&self, doc: DocumentId, over: &toml::Table) -> Result<DocumentSpec, String> {
+    /// The document spec built from the global `[documents.DOC]` profile with `overs`
+    /// merged onto it in order.
+    fn spec_with(&self, doc: DocumentId, overs: &[&toml::Table]) -> Result<DocumentSpec, String> {
         let mut base = toml::Table::try_from(&self.documents[&doc]).map_err(|e| e.to_string())?;
-        deep_merge(&mut base, over.clone());
+        for over in overs {
+            deep_merge(&mut base, (*over).clone());
+        }
         toml::Value::Table(base)
             .try_into()
             .map_err(|e: toml::de::Error| e.message().trim().to_string())
     }
 
-    /// The document profile as it applies in `region` (region overrides applied).
+    /// The `overrides.DOC` tables that apply in `region`: the province's first, then the
+    /// city's own (docs/configuration.md: "province first, then city").
+    fn override_chain(&self, doc: DocumentId, region: Option<&RegionCode>) -> Vec<&toml::Table> {
+        region_chain(region)
+            .iter()
+            .filter_map(|code| self.regions.get(code).and_then(|r| r.overrides.get(&doc)))
+            .collect()
+    }
+
+    /// The document profile as it applies in `region`: built-in → global
+    /// `[documents.DOC]` → the province's overrides → the city's overrides, then the
+    /// region's validity rule.
     pub fn spec_for(&self, doc: DocumentId, region: Option<&RegionCode>) -> DocumentSpec {
-        let mut spec = self.documents[&doc].clone();
-        for code in region_chain(region) {
-            if let Some(over) = self.regions.get(&code).and_then(|r| r.overrides.get(&doc)) {
-                // Validated at load time, so this cannot fail.
-                if let Ok(s) = self.spec_for_table(doc, over) {
-                    spec = s;
-                }
-            }
-        }
+        let chain = self.override_chain(doc, region);
+        let mut spec = if chain.is_empty() {
+            self.documents[&doc].clone()
+        } else {
+            // Validated at load time (the combined result, per region), so this cannot
+            // fail for a loaded config; a hand-built one falls back to the global profile.
+            self.spec_with(doc, &chain)
+                .unwrap_or_else(|_| self.documents[&doc].clone())
+        };
         if let Some(days) = self.validity_days_override(doc, region) {
             spec.validity_days = days;
         }

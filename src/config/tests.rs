@@ -255,3 +255,153 @@ fn default_pdf_printer_follows_the_data_dir() {
     let c = parse("[kiosk]\ndata_dir = \"/srv/kiosk\"\n[devices]\nprinter = \"none\"\n").unwrap();
     assert_eq!(c.devices.printer.device(), &Device::None);
 }
+
+#[test]
+fn replace_builtin_must_be_a_boolean() {
+    let text =
+        "[regions]\nreplace_builtin = \"yes\"\n[regions.440100]\nname_zh = \"广州市\"\ndocuments = [\"id-card\"]\n";
+    let e = parse(text).unwrap_err();
+    let s = e.to_string();
+    assert!(
+        s.starts_with("/etc/kiosk/kiosk.toml:2: regions.replace_builtin:"),
+        "{s}"
+    );
+    assert!(s.contains("true or false") && s.contains("string"), "{s}");
+    let (line, field, _) = invalid("[regions]\nreplace_builtin = 1\n");
+    assert_eq!((line, field.as_str()), (Some(2), "regions.replace_builtin"));
+    // An explicit false keeps the built-in list, as leaving the key out does.
+    let c = parse("[regions]\nreplace_builtin = false\n").unwrap();
+    assert_eq!(c.regions, Config::builtin().regions);
+}
+
+#[test]
+fn city_overrides_stack_on_the_province_ones() {
+    let c = parse(
+        r#"
+[documents.id-card]
+jpeg_quality_min = 80
+
+[regions.440000.overrides.id-card]
+file_kb = [14, 30]
+dpi = 300
+
+[regions.440100.overrides.id-card]
+dpi = 350
+"#,
+    )
+    .unwrap();
+    let gz = RegionCode::new("440100").unwrap();
+    let gd = RegionCode::new("440000").unwrap();
+    let sz = RegionCode::new("440300").unwrap();
+    let hk = RegionCode::new("460100").unwrap();
+    let city = c.spec_for(DocumentId::IdCard, Some(&gz));
+    assert_eq!(
+        city.file_kb,
+        SpanU::new(14, 30),
+        "the province's override reaches the city"
+    );
+    assert_eq!(city.dpi, 350, "the city's own override wins");
+    assert_eq!(
+        city.jpeg_quality_min, 80,
+        "the global [documents] value stays underneath"
+    );
+    assert_eq!(city.validity_days, 180, "the city's validity rule still applies");
+    let province = c.spec_for(DocumentId::IdCard, Some(&gd));
+    assert_eq!((province.file_kb, province.dpi), (SpanU::new(14, 30), 300));
+    // A city without overrides of its own gets its province's.
+    let other_city = c.spec_for(DocumentId::IdCard, Some(&sz));
+    assert_eq!((other_city.file_kb, other_city.dpi), (SpanU::new(14, 30), 300));
+    // Another province is untouched; so is a document without overrides.
+    let elsewhere = c.spec_for(DocumentId::IdCard, Some(&hk));
+    assert_eq!((elsewhere.file_kb, elsewhere.dpi), (SpanU::new(14, 20), 350));
+    assert_eq!(elsewhere.jpeg_quality_min, 80);
+    assert_eq!(
+        c.spec_for(DocumentId::ExitEntry, Some(&gz)),
+        c.documents[&DocumentId::ExitEntry]
+    );
+}
+
+#[test]
+fn the_combined_region_spec_is_validated() {
+    // Each table alone is valid (defaults 55–235); together min ≥ max.
+    let text = r#"
+[regions.440000.overrides.id-card.limits.checks]
+min_face_luma = 200.0
+
+[regions.440100.overrides.id-card.limits.checks]
+max_face_luma = 150.0
+"#;
+    let (line, field, msg) = invalid(text);
+    assert_eq!(field, "regions.440100.overrides.id-card.limits.checks.min_face_luma");
+    assert_eq!(line, Some(5), "the city's table is where the clash is written");
+    assert!(msg.contains("min < max") && msg.contains("province 440000"), "{msg}");
+    let s = parse(text).unwrap_err().to_string();
+    assert!(s.starts_with("/etc/kiosk/kiosk.toml:5: regions.440100."), "{s}");
+    // The same two values in one region's table are refused the same way.
+    let (_, field, _) =
+        invalid("[regions.440100.overrides.id-card.limits.checks]\nmin_face_luma = 200.0\nmax_face_luma = 150.0\n");
+    assert_eq!(field, "regions.440100.overrides.id-card.limits.checks.min_face_luma");
+    // A bad province value is reported at the province, not at its city.
+    let (_, field, msg) =
+        invalid("[regions.440000.overrides.id-card]\ndpi = 5000\n[regions.440100.overrides.id-card]\nwidth = 400\n");
+    assert_eq!(field, "regions.440000.overrides.id-card.dpi");
+    assert!(!msg.contains("province"), "{msg}");
+    // A city whose own values fix the province's clash is fine.
+    parse(
+        "[regions.440000.overrides.id-card.limits.checks]\nmin_face_luma = 200.0\n[regions.440100.overrides.id-card.limits.checks]\nmax_face_luma = 230.0\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn example_config_names_every_setting() {
+    // The example is the operator's reference: every key of the plain sections must be
+    // in it, set or commented out (`key =` or `# key =`), so a new setting cannot be
+    // forgotten there.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kiosk.example.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let builtin = toml::Table::try_from(Config::builtin()).unwrap();
+    let mut missing = vec![];
+    for section in ["kiosk", "devices", "camera", "printer", "audio", "metrics"] {
+        let header = format!("[{section}]");
+        let start = text.find(&header).unwrap_or_else(|| panic!("{header} missing"));
+        let body = &text[start + header.len()..];
+        let body = &body[..body.find("\n[").unwrap_or(body.len())];
+        let mut keys: Vec<&String> = builtin[section].as_table().unwrap().keys().collect();
+        // Optional keys (None) are not serialised; name them here.
+        let optional: &[&str] = match section {
+            "kiosk" => &["public_receipt_url", "decision_notifier"],
+            "devices" => &["review_key_file"],
+            "metrics" => &["listen"],
+            _ => &[],
+        };
+        let optional: Vec<String> = optional.iter().map(|s| s.to_string()).collect();
+        keys.extend(optional.iter());
+        for key in keys {
+            let named = body.lines().any(|l| {
+                let l = l.trim_start().trim_start_matches('#').trim_start();
+                l.strip_prefix(key.as_str())
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+            });
+            if !named {
+                missing.push(format!("{section}.{key}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in deploy/kiosk.example.toml: {missing:?}");
+    let c = Config::from_file(&path).unwrap();
+    assert_eq!(c.printer.idle_poll_ms, 2000);
+}
+
+#[test]
+fn the_errors_quoted_in_the_docs_are_the_real_ones() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md")).unwrap();
+    for text in [
+        "[kiosk]\nid = \"A\"\n\n[devices]\ncamrea = \"v4l:0\"\n",
+        "[devices]\nprinter = \"v4l:0\"\n",
+    ] {
+        // The CLI prints `kiosk: error: ` before the error (src/cli.rs).
+        let line = format!("kiosk: error: {}\n", parse(text).unwrap_err());
+        assert!(doc.contains(&line), "docs/configuration.md does not quote:\n{line}");
+    }
+}

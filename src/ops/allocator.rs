@@ -13,6 +13,10 @@ const MMAP_THRESHOLD: i32 = 128 * 1024;
 
 /// Fixes the allocator's mmap threshold. Call once, early in `main`, before threads start.
 pub fn pin_mmap_threshold() {
+    // An operator's own tuning (glibc reads MALLOC_MMAP_THRESHOLD_ at start) wins.
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some() {
+        return;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a tunable of the process allocator; it is called before any
     // other thread exists, and a failure (return 0) just leaves glibc's default behaviour.

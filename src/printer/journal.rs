@@ -70,6 +70,9 @@ struct Payload {
     issued_at: String,
     masked_name: Option<String>,
     reprint: bool,
+    /// The receipt token for the QR (absent in jobs journalled before tokens existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token: Option<crate::receipt::ReceiptToken>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -192,6 +195,7 @@ impl Journal {
             issued_at: job.issued_at.to_rfc3339(),
             masked_name: job.masked_name.clone(),
             reprint,
+            token: job.token.clone(),
         })
         .expect("payload serialises");
         let t = now();
@@ -405,6 +409,7 @@ fn decode(payload: &str, photo: Option<Vec<u8>>) -> Option<(SlipJob, bool)> {
             photo: photo.map(PhotoJpeg),
             masked_name: p.masked_name,
             issued_at: chrono::DateTime::parse_from_rfc3339(&p.issued_at).ok()?,
+            token: p.token,
         },
         p.reprint,
     ))
@@ -425,6 +430,7 @@ mod tests {
             photo: Some(PhotoJpeg(b"FACE-BYTES-0123456789".to_vec())),
             masked_name: Some("张**".into()),
             issued_at: chrono::Utc::now().with_timezone(&crate::ops::china_time()),
+            token: None,
         }
     }
 

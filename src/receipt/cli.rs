@@ -66,6 +66,8 @@ pub fn job_for(cfg: &Config, args: &ReceiptArgs) -> anyhow::Result<SlipJob> {
         photo: Some(PhotoJpeg(photo)),
         masked_name: None,
         issued_at,
+        // A slip made by hand has no token from the service: its QR is the number.
+        token: None,
     })
 }
 

@@ -8,5 +8,7 @@ pub mod model;
 pub mod pdf;
 pub mod raster;
 pub mod reprint;
+pub mod token;
 
 pub use model::{Receipt, ReceiptError};
+pub use token::ReceiptToken;

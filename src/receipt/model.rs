@@ -3,6 +3,7 @@
 //! all walk the same list, so the three outputs cannot drift apart.
 
 use crate::config::{Config, DocumentId, QrContent, RegionCode};
+use crate::receipt::ReceiptToken;
 use crate::runtime::SlipJob;
 use crate::session::Slip;
 use chrono::{DateTime, FixedOffset};
@@ -150,11 +151,65 @@ pub fn thumbnail(jpeg: &[u8]) -> Result<image::RgbImage, ReceiptError> {
     Ok(out)
 }
 
-/// What the QR carries: the number, or the public receipt page when configured.
-fn qr_payload(cfg: &Config, number: &str) -> String {
-    match (cfg.printer.qr_content, &cfg.kiosk.public_receipt_url) {
-        (QrContent::Url, Some(base)) => format!("{}/{}", base.trim_end_matches('/'), number),
-        _ => number.to_string(),
+/// The base URL a phone can open for this kiosk's receipts and claims:
+/// `kiosk.public_receipt_url`, else the `http(s)://` review service the kiosk itself uses
+/// (the reference service serves the public routes there). `None` for the embedded
+/// service: its loopback address means nothing to a phone.
+pub fn public_base(cfg: &Config) -> Option<String> {
+    let base = match (&cfg.kiosk.public_receipt_url, cfg.devices.review.device()) {
+        (Some(url), _) => url.clone(),
+        (None, crate::config::Device::Http { url }) => url.to_string(),
+        _ => return None,
+    };
+    let base = base.trim_end_matches('/').to_string();
+    (!base.is_empty()).then_some(base)
+}
+
+/// The electronic receipt (PDF) of `number`, opened by its token: what a phone gets when
+/// it scans the slip's QR. The route is the review service's `GET /v1/receipts/{n}.pdf`.
+pub fn receipt_url(base: &str, number: &str, token: &ReceiptToken) -> String {
+    format!(
+        "{}/v1/receipts/{number}.pdf?token={}",
+        base.trim_end_matches('/'),
+        token.expose()
+    )
+}
+
+/// The claim page of a late decision: `GET /v1/claims/{code}` (an HTML page for a browser,
+/// linking to the receipt PDF once approved).
+pub fn claim_url(base: &str, code: &str) -> String {
+    format!("{}/v1/claims/{code}", base.trim_end_matches('/'))
+}
+
+/// What the slip's QR carries.
+///
+/// * Receipt, `printer.qr_content = "url"`, a public base and the token known: the
+///   receipt URL ([`receipt_url`]). Otherwise the bare number (`qr_content = "number"`:
+///   counters that scan the QR for the number; or no URL a phone could open; or a slip
+///   without token — a test print, `kiosk receipt` by hand).
+/// * Claim slip: the claim URL when there is a public base, else the bare code (staff
+///   look it up on the service). `qr_content` does not apply: nobody scans a claim code
+///   at a counter.
+pub fn slip_qr(cfg: &Config, slip: &Slip, token: Option<&ReceiptToken>) -> String {
+    match slip {
+        Slip::Receipt { number, .. } => match (cfg.printer.qr_content, public_base(cfg), token) {
+            (QrContent::Url, Some(base), Some(t)) => receipt_url(&base, number.as_str(), t),
+            _ => number.as_str().to_string(),
+        },
+        Slip::Claim { code, .. } => match public_base(cfg) {
+            Some(base) => claim_url(&base, &code.0),
+            None => code.0.clone(),
+        },
+    }
+}
+
+/// The QR on the kiosk's screen: only a URL a phone can open (the receipt or the claim
+/// page), whatever `qr_content` says — a screen is not scanned at the counter.
+pub fn screen_qr(cfg: &Config, slip: &Slip, token: Option<&ReceiptToken>) -> Option<String> {
+    let base = public_base(cfg)?;
+    match slip {
+        Slip::Receipt { number, .. } => token.map(|t| receipt_url(&base, number.as_str(), t)),
+        Slip::Claim { code, .. } => Some(claim_url(&base, &code.0)),
     }
 }
 
@@ -194,7 +249,7 @@ impl Receipt {
                 e.push(Element::Feed(8));
                 e.push(Element::Barcode(number.as_str().to_string()));
                 e.push(Element::Feed(16));
-                e.push(Element::Qr(qr_payload(cfg, number.as_str())));
+                e.push(Element::Qr(slip_qr(cfg, &job.slip, job.token.as_ref())));
                 e.push(Element::Feed(16));
                 if let Some(photo) = &job.photo {
                     e.push(Element::Photo(thumbnail(&photo.0)?));
@@ -258,7 +313,7 @@ impl Receipt {
                 e.push(centre("取件码 Claim code"));
                 e.push(text(code.0.as_str(), Align::Centre, Size::Normal, true));
                 e.push(Element::Feed(16));
-                e.push(Element::Qr(code.0.clone()));
+                e.push(Element::Qr(slip_qr(cfg, &job.slip, None)));
                 e.push(Element::Feed(16));
                 e.push(text(
                     "如何取回执 How to get the receipt",
@@ -266,8 +321,20 @@ impl Receipt {
                     Size::Normal,
                     true,
                 ));
-                e.push(left("稍后在任一自助机点“取回执”并扫描此码，审核通过即打印照片回执。"));
-                e.push(left("Later, tap 'Get receipt' on a kiosk and scan this code."));
+                // Only what is true: with a public address the QR opens the claim page
+                // (the result, and the PDF receipt once approved); without one the code is
+                // looked up by staff on the review service.
+                if public_base(cfg).is_some() {
+                    e.push(left(
+                        "稍后用手机扫描此码查看审核结果；审核通过后可下载电子照片回执（PDF）。",
+                    ));
+                    e.push(left(
+                        "Later, scan this code with a phone to see the result; once approved, download the photo receipt (PDF).",
+                    ));
+                } else {
+                    e.push(left("审核结果请凭取件码向工作人员查询。"));
+                    e.push(left("Ask staff with this claim code for the result."));
+                }
                 e.push(left(format!("受理时间 Time: {}", fmt_time(&job.issued_at))));
                 e.push(left(format!("自助机 Kiosk: {}", cfg.kiosk.id)));
                 e.push(left(format!("地点 Site: {}", cfg.kiosk.site_zh)));

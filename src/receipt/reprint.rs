@@ -23,10 +23,14 @@ pub fn unavailable() -> Prompt {
 /// Why a fetch failed, for the operator: unknown number, expired, service unreachable.
 pub fn fetch_error(number: &ReceiptNumber, e: &ReviewError) -> Prompt {
     match e {
+        // The service answers 404 alike for an unknown number and for another kiosk's
+        // receipt (kiosk keys read only their own kiosk's receipts).
         ReviewError::Rejected { status: 404, .. } => Prompt::new(
             "receipt_not_found",
-            &format!("审核中心没有回执号 {number}，请核对后重新输入"),
-            &format!("The review service has no receipt {number}; check the number and try again"),
+            &format!("审核中心没有本机签发的回执号 {number}，请核对号码；其他自助机签发的回执请到原自助机补打"),
+            &format!(
+                "The review service has no receipt {number} issued by this kiosk; check the number, or reprint it at the kiosk that issued it"
+            ),
         ),
         ReviewError::Rejected { status, code, .. } => Prompt::new(
             "receipt_fetch_refused",
@@ -94,6 +98,9 @@ pub fn job_from_view(number: &ReceiptNumber, v: ReceiptView) -> Result<SlipJob, 
         photo,
         masked_name: None,
         issued_at,
+        // The service returns the token to the issuing kiosk: the reprint's QR opens the
+        // electronic receipt like the original's.
+        token: v.token,
     })
 }
 
@@ -146,6 +153,7 @@ mod tests {
             valid_until: chrono::NaiveDate::from_ymd_opt(2027, 5, 25).unwrap(),
             status,
             photo_jpeg_b64: Some("/9j/AAAA".into()),
+            token: Some(crate::receipt::ReceiptToken::new("0123456789abcdef0123456789abcdef").unwrap()),
         }
     }
 
@@ -156,6 +164,11 @@ mod tests {
         assert!(matches!(&job.slip, Slip::Receipt { number, .. } if *number == n));
         assert_eq!(job.photo.as_ref().unwrap().0[..2], [0xFF, 0xD8]);
         assert!(job.masked_name.is_none());
+        assert_eq!(
+            job.token.as_ref().map(|t| t.expose()),
+            Some("0123456789abcdef0123456789abcdef"),
+            "the reprint's QR carries the token the service returned"
+        );
         assert_eq!(
             job_from_view(&n, view(Validity::Expired)).unwrap_err().id,
             "receipt_expired"

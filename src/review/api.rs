@@ -3,6 +3,7 @@
 
 use crate::config::{DocumentId, RegionCode};
 use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
+use crate::receipt::ReceiptToken;
 use crate::session::Details;
 use serde::{Deserialize, Serialize};
 
@@ -41,8 +42,8 @@ pub enum Status {
     Approved {
         receipt_number: ReceiptNumber,
         valid_until: chrono::NaiveDate,
-        /// The ≥128-bit token for the public receipt routes (the slip's QR carries it).
-        token: String,
+        /// The 128-bit token for the public receipt routes (the slip's QR carries it).
+        token: ReceiptToken,
     },
     /// Reasons in Chinese and English.
     Rejected { reasons: Vec<Prompt> },
@@ -56,6 +57,10 @@ pub struct SubmissionView {
     pub region: RegionCode,
     #[serde(flatten)]
     pub status: Status,
+    /// Once approved: where the electronic receipt (PDF) is, relative to the service's
+    /// root, token included (`/v1/receipts/{number}.pdf?token=…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_pdf: Option<String>,
 }
 
 /// Whether a receipt can still be used at the counter.
@@ -73,7 +78,7 @@ pub struct VerifyView {
     pub status: Validity,
 }
 
-/// `GET /v1/receipts/{number}` (kiosk key or `?token=`).
+/// `GET /v1/receipts/{number}` (the issuing kiosk's key, or `?token=`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceiptView {
     pub receipt_number: ReceiptNumber,
@@ -89,6 +94,10 @@ pub struct ReceiptView {
     /// The approved photo, until the retention purge removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo_jpeg_b64: Option<String>,
+    /// The receipt token, only in the answer to the issuing kiosk's key (its operator
+    /// reprint prints it in the QR again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<ReceiptToken>,
 }
 
 /// Every 4xx/5xx body: a stable code and a message in both languages.

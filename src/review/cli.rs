@@ -38,6 +38,10 @@ pub struct ReviewCenterArgs {
     /// Requests per minute per kiosk key.
     #[arg(long, value_name = "N", default_value_t = 600)]
     pub kiosk_rate: u32,
+    /// Requests per minute per client address on the operator page (/review) and its
+    /// approve/reject actions; each page load also fetches every pending photo.
+    #[arg(long, value_name = "N", default_value_t = 1200)]
+    pub operator_rate: u32,
 }
 
 pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
@@ -55,6 +59,7 @@ pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
         body_limit: args.body_limit_kib * 1024,
         public_per_min: args.public_rate,
         kiosk_per_min: args.kiosk_rate,
+        operator_per_min: args.operator_rate,
         ..ServerOptions::default()
     };
     let listener = std::net::TcpListener::bind(&args.listen)

@@ -289,6 +289,14 @@ impl Drop for ReviewClient {
 
 impl Uploader for ReviewClient {
     fn submit(&mut self, s: Submission) -> Result<ClaimCode, Prompt> {
+        // One session at a time: a new submission means the previous session is over. If
+        // its decision was never taken, it left with a claim slip (the deadline passed):
+        // the service keeps its receipt for the claim code, and the row must settle in the
+        // background instead of waiting for a session that will never poll it again.
+        if let Some(prev) = &self.current {
+            log::info!("outbox: submission {prev} was left with a claim slip; it settles in the background");
+        }
+        self.abandon();
         let idem = hex::encode(rand::random::<[u8; 16]>());
         let claim = ClaimCode::random();
         let mut req = SubmitRequest {
@@ -304,7 +312,10 @@ impl Uploader for ReviewClient {
         zeroize::Zeroize::zeroize(&mut req.photo_jpeg_b64);
         drop(req);
         if let Err(e) = self.shared.outbox().enqueue(&idem, &claim, s.doc, &s.region, &body) {
-            log::error!("outbox: cannot store the submission: {e}");
+            log::error!(
+                "outbox: cannot store the submission in the data dir {}: {e}; the session is refused, nothing was sent",
+                self.shared.opts.data_dir.display()
+            );
             return Err(refused());
         }
         log::info!("outbox: submission {idem} queued ({}, {})", s.doc, s.region);
@@ -321,7 +332,7 @@ impl Uploader for ReviewClient {
                 let d = e.decision?;
                 // A rejection is final here; an approval stays until its slip is printed
                 // (`settle`), so a crash before the cut still prints it after the restart.
-                if matches!(d, Decision::Rejected(_)) {
+                if matches!(d, Decision::Rejected(_) | Decision::Refused(_)) {
                     if let Err(err) = ob.remove(&idem) {
                         log::error!("outbox: {err}");
                     }
@@ -374,7 +385,12 @@ impl Uploader for ReviewClient {
                     continue;
                 }
             };
-            let Some(Decision::Approved { number, valid_until }) = entry.decision else {
+            let Some(Decision::Approved {
+                number,
+                valid_until,
+                token,
+            }) = entry.decision
+            else {
                 continue;
             };
             log::info!("outbox: receipt {number} of a submission from an earlier run is ready to print");
@@ -386,6 +402,7 @@ impl Uploader for ReviewClient {
                     region: entry.region,
                 },
                 photo,
+                token,
             });
         }
     }
@@ -405,8 +422,25 @@ impl Uploader for ReviewClient {
                     Ok(()) => log::info!("outbox: receipt {number} printed; entry {} settled", e.idem_key),
                     Err(err) => log::error!("outbox: {err}"),
                 }
+            } else if e.owner == Owner::Session && e.claim_code.0 == number.as_str() {
+                // The engine reports every cut slip by its key, and a claim slip's key is its
+                // claim code: the person left with it. The entry now settles in the background
+                // and nothing is printed for it, not even after a restart (the service keeps
+                // the receipt for the claim code).
+                match ob.abandon(&e.idem_key) {
+                    Ok(()) => log::info!(
+                        "outbox: claim slip printed; submission {} settles in the background",
+                        e.idem_key
+                    ),
+                    Err(err) => log::error!("outbox: {err}"),
+                }
+                if self.current.as_deref() == Some(e.idem_key.as_str()) {
+                    self.current = None;
+                }
             }
         }
+        drop(ob);
+        self.shared.notify();
     }
 }
 
@@ -451,8 +485,8 @@ fn worker(s: &Shared) {
                             log::error!("outbox: {err}");
                         }
                     }
-                    (Owner::Orphaned, Decision::Rejected(reasons)) => {
-                        let ids: Vec<&str> = reasons.iter().map(|p| p.id.as_str()).collect();
+                    (Owner::Orphaned, Decision::Rejected(_) | Decision::Refused(_)) => {
+                        let ids: Vec<&str> = d.reasons().iter().map(|p| p.id.as_str()).collect();
                         log::warn!(
                             "outbox: a submission from an earlier run was rejected ({}); nobody is waiting, nothing prints",
                             ids.join(",")
@@ -617,7 +651,7 @@ fn send(s: &Shared, idem: &str) -> Result<(), Transient> {
     };
     log::warn!("upload {idem}: refused by the service: HTTP {status} {}", prompt.id);
     s.outbox()
-        .decide(idem, &Decision::Rejected(vec![prompt]))
+        .decide(idem, &Decision::Refused(prompt))
         .map_err(|e| Transient(e.to_string()))
 }
 
@@ -629,6 +663,13 @@ fn poll_status(s: &Shared, idem: &str, id: &str) -> Result<(), Transient> {
     }
     let v: SubmissionView =
         serde_json::from_slice(&reply).map_err(|e| Transient(format!("GET {url}: unreadable reply: {e}")))?;
+    // A reply about another submission (a confused proxy or cache) is no decision for this one.
+    if v.id != id {
+        return Err(Transient(format!(
+            "GET {url}: the reply is about submission {}, not this one",
+            v.id
+        )));
+    }
     settle(s, idem, &v.status)
 }
 
@@ -638,10 +679,11 @@ fn settle(s: &Shared, idem: &str, st: &Status) -> Result<(), Transient> {
         Status::Approved {
             receipt_number,
             valid_until,
-            ..
+            token,
         } => Decision::Approved {
             number: receipt_number.clone(),
             valid_until: *valid_until,
+            token: token.clone(),
         },
         Status::Rejected { reasons } => Decision::Rejected(reasons.clone()),
     };
@@ -655,6 +697,7 @@ fn settle(s: &Shared, idem: &str, st: &Status) -> Result<(), Transient> {
                 "rejected ({})",
                 r.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(",")
             ),
+            Decision::Refused(p) => format!("refused ({})", p.id),
         }
     );
     Ok(())

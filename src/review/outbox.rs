@@ -5,11 +5,14 @@
 //! A row is written *before* the first byte is sent and lives until its decision is
 //! delivered. When the service acknowledges the submission id the sealed body is erased
 //! (`secure_delete=ON`, WAL checkpointed): from then on only the idempotency key,
-//! submission id, claim code, document and region remain.
+//! submission id, claim code, document and region remain — and, once approved, the
+//! receipt number and token until the slip is printed (the token is no personal data but
+//! a secret: it is never logged).
 
 use super::ReviewError;
 use crate::config::{DocumentId, RegionCode};
 use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
+use crate::receipt::ReceiptToken;
 use crate::runtime::Decision;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -77,12 +80,19 @@ impl Owner {
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 enum StoredDecision {
+    /// The token is required: an approval stored by a version that kept no token does
+    /// not parse, so the entry reads as undecided and the worker polls its status again
+    /// (the submission id is kept), which brings the token.
     Approved {
         number: ReceiptNumber,
         valid_until: chrono::NaiveDate,
+        token: ReceiptToken,
     },
     Rejected {
         reasons: Vec<Prompt>,
+    },
+    Refused {
+        reason: Prompt,
     },
 }
 
@@ -92,9 +102,26 @@ pub struct Outbox {
     cipher: ChaCha20Poly1305,
 }
 
+/// A full disk must be an error the kiosk can refuse a session with, not its death: where
+/// the data dir's limit is a file-size limit (`ulimit -f`, `prlimit --fsize`, some
+/// quota setups) the kernel sends SIGXFSZ, whose default action kills the process. Ignored,
+/// the write fails with EFBIG instead, SQLite rolls the transaction back, and the session
+/// is refused with `outbox_unavailable`.
+fn ignore_sigxfsz() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use nix::sys::signal::{signal, SigHandler, Signal};
+        // SAFETY: installs SIG_IGN, no handler code runs; nothing else in the kiosk handles SIGXFSZ.
+        if let Err(e) = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) } {
+            log::warn!("cannot ignore SIGXFSZ ({e}): a file-size limit on the data dir would kill the kiosk");
+        }
+    });
+}
+
 impl Outbox {
     /// Opens (creating) the outbox and its key in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Outbox, ReviewError> {
+        ignore_sigxfsz();
         std::fs::create_dir_all(data_dir)
             .map_err(|e| ReviewError::file(data_dir, format!("cannot create the data dir: {e}")))?;
         let key = load_or_create_key(&data_dir.join(KEY_FILE))?;
@@ -221,11 +248,17 @@ impl Outbox {
     /// Records the decision (and erases any body still there, e.g. after a 4xx).
     pub fn decide(&self, idem_key: &str, d: &Decision) -> Result<(), ReviewError> {
         let stored = match d {
-            Decision::Approved { number, valid_until } => StoredDecision::Approved {
+            Decision::Approved {
+                number,
+                valid_until,
+                token,
+            } => StoredDecision::Approved {
                 number: number.clone(),
                 valid_until: *valid_until,
+                token: token.clone(),
             },
             Decision::Rejected(r) => StoredDecision::Rejected { reasons: r.clone() },
+            Decision::Refused(p) => StoredDecision::Refused { reason: p.clone() },
         };
         let json = serde_json::to_string(&stored).map_err(|e| ReviewError::Config(e.to_string()))?;
         self.conn
@@ -302,8 +335,17 @@ impl Outbox {
                 .as_deref()
                 .and_then(|d| serde_json::from_str::<StoredDecision>(d).ok())
                 .map(|d| match d {
-                    StoredDecision::Approved { number, valid_until } => Decision::Approved { number, valid_until },
+                    StoredDecision::Approved {
+                        number,
+                        valid_until,
+                        token,
+                    } => Decision::Approved {
+                        number,
+                        valid_until,
+                        token,
+                    },
                     StoredDecision::Rejected { reasons } => Decision::Rejected(reasons),
+                    StoredDecision::Refused { reason } => Decision::Refused(reason),
                 });
             out.push(Entry {
                 idem_key: idem,

@@ -37,8 +37,11 @@ pub struct ServerOptions {
     pub body_limit: usize,
     /// Requests per minute per client address on the public routes.
     pub public_per_min: u32,
-    /// Submissions and status requests per minute per kiosk.
+    /// Requests per minute per kiosk key (submissions, status polls, receipt reads).
     pub kiosk_per_min: u32,
+    /// Requests per minute per client address on the operator page and its actions
+    /// (higher than `public_per_min`: one page load fetches every pending photo).
+    pub operator_per_min: u32,
     /// How often the review loop runs when nothing wakes it.
     pub tick: Duration,
 }
@@ -51,6 +54,7 @@ impl Default for ServerOptions {
             body_limit: 1024 * 1024,
             public_per_min: 120,
             kiosk_per_min: 600,
+            operator_per_min: 1200,
             tick: Duration::from_millis(250),
         }
     }
@@ -65,6 +69,7 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     public_limit: Limiter,
     kiosk_limit: Limiter,
+    operator_limit: Limiter,
     wake: tokio::sync::Notify,
 }
 
@@ -73,6 +78,7 @@ impl Service {
         Arc::new(Service {
             public_limit: Limiter::new(opts.public_per_min),
             kiosk_limit: Limiter::new(opts.kiosk_per_min),
+            operator_limit: Limiter::new(opts.operator_per_min),
             cfg,
             store: Mutex::new(store),
             keys,
@@ -168,7 +174,7 @@ fn bad_jpeg() -> Prompt {
 // Errors as JSON
 
 /// A 4xx/5xx answer with an [`ApiError`] body.
-pub struct Fail(StatusCode, ApiError);
+pub struct Fail(StatusCode, ApiError, Option<u64>);
 
 fn fail(status: StatusCode, code: &str, zh: &str, en: impl Into<String>) -> Fail {
     Fail(
@@ -178,12 +184,22 @@ fn fail(status: StatusCode, code: &str, zh: &str, en: impl Into<String>) -> Fail
             message_zh: zh.into(),
             message_en: en.into(),
         },
+        None,
     )
 }
 
 impl IntoResponse for Fail {
     fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
+        match self.2 {
+            // RFC 9110 §10.2.3: seconds until a retry can succeed.
+            Some(secs) => (
+                self.0,
+                [(axum::http::header::RETRY_AFTER, secs.to_string())],
+                Json(self.1),
+            )
+                .into_response(),
+            None => (self.0, Json(self.1)).into_response(),
+        }
     }
 }
 
@@ -212,13 +228,16 @@ fn not_found() -> Fail {
     fail(StatusCode::NOT_FOUND, "not_found", "未找到", "Not found")
 }
 
-fn too_many() -> Fail {
-    fail(
+/// A 429 with `Retry-After`: whole seconds until the client's bucket holds a token again.
+fn too_many(retry_after_s: u64) -> Fail {
+    let mut f = fail(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
         "请求过于频繁，请稍后再试",
         "Too many requests; slow down",
-    )
+    );
+    f.2 = Some(retry_after_s.max(1));
+    f
 }
 
 // ---------------------------------------------------------------------------------------
@@ -237,8 +256,8 @@ impl Limiter {
         }
     }
 
-    /// Takes one token for `who`; false when the bucket is empty.
-    fn allow(&self, who: &str) -> bool {
+    /// Takes one token for `who`; when the bucket is empty, the seconds until it holds one.
+    fn allow(&self, who: &str) -> Result<(), u64> {
         let cap = f64::from(self.per_min.max(1));
         let rate = cap / 60.0;
         let now = Instant::now();
@@ -252,9 +271,9 @@ impl Limiter {
         *last = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
-            true
+            Ok(())
         } else {
-            false
+            Err(((1.0 - *tokens) / rate).ceil() as u64)
         }
     }
 }
@@ -299,18 +318,18 @@ fn kiosk_of(svc: &Service, headers: &HeaderMap) -> Result<Option<String>, Fail> 
 
 fn require_kiosk(svc: &Service, headers: &HeaderMap) -> Result<String, Fail> {
     let k = kiosk_of(svc, headers)?.ok_or_else(unauthorized)?;
-    if !svc.kiosk_limit.allow(&k) {
-        return Err(too_many());
-    }
+    svc.kiosk_limit.allow(&k).map_err(too_many)?;
     Ok(k)
 }
 
 fn public_limit(svc: &Service, addr: &SocketAddr) -> Result<(), Fail> {
-    if svc.public_limit.allow(&addr.ip().to_string()) {
-        Ok(())
-    } else {
-        Err(too_many())
-    }
+    svc.public_limit.allow(&addr.ip().to_string()).map_err(too_many)
+}
+
+/// The operator page and its actions, per client address. `/healthz` stays unlimited:
+/// it reveals only a count and monitoring polls it.
+fn operator_limit(svc: &Service, addr: &SocketAddr) -> Result<(), Fail> {
+    svc.operator_limit.allow(&addr.ip().to_string()).map_err(too_many)
 }
 
 async fn healthz(State(svc): State<Arc<Service>>) -> Result<Json<Health>, Fail> {
@@ -524,12 +543,27 @@ fn accepted(row: &Row) -> SubmitAccepted {
 }
 
 fn view(row: &Row) -> SubmissionView {
+    let status = row.status();
+    let receipt_pdf = match &status {
+        Status::Approved {
+            receipt_number, token, ..
+        } => Some(receipt_pdf_path(receipt_number.as_str(), token)),
+        _ => None,
+    };
     SubmissionView {
         id: row.id.clone(),
         doc: row.doc,
         region: row.region.clone(),
-        status: row.status(),
+        status,
+        receipt_pdf,
     }
+}
+
+/// The electronic receipt's path (with its token) relative to the service's root; the
+/// kiosk's printed QR is the same path under its public base URL
+/// ([`crate::receipt::model::receipt_url`]).
+pub fn receipt_pdf_path(number: &str, token: &crate::receipt::ReceiptToken) -> String {
+    format!("/v1/receipts/{number}.pdf?token={}", token.expose())
 }
 
 async fn submission(
@@ -552,8 +586,16 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-fn eq_ct(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Who may read receipt `row`: the kiosk that submitted it (its key), or whoever presents
+/// its token. Receipt numbers are sequential, so neither a number alone nor another
+/// kiosk's key opens it — both get the same 404 as an unknown number (no existence oracle).
+fn may_read(row: &Row, kiosk: Option<&str>, presented: Option<&str>) -> bool {
+    let own = kiosk.is_some_and(|k| k == row.kiosk_id);
+    let token = match (presented, row.token.as_deref()) {
+        (Some(p), Some(t)) => crate::receipt::ReceiptToken::new(t).is_ok_and(|t| t.matches(p)),
+        _ => false,
+    };
+    own || token
 }
 
 async fn receipt(
@@ -567,15 +609,20 @@ async fn receipt(
         Some(n) => (n.to_string(), true),
         None => (number, false),
     };
-    let kiosk = kiosk_of(&svc, &headers)?;
-    if kiosk.is_none() {
-        public_limit(&svc, &addr)?;
-    }
-    let row = svc.store().by_number(&number)?.ok_or_else(not_found)?;
-    let allowed = kiosk.is_some() || matches!((&q.token, &row.token), (Some(q), Some(t)) if eq_ct(q, t));
-    if !allowed {
-        return Err(not_found());
-    }
+    // A kiosk key counts against that kiosk's limit (401 when unknown); anyone else
+    // against their address's.
+    let kiosk = match kiosk_of(&svc, &headers)? {
+        Some(_) => Some(require_kiosk(&svc, &headers)?),
+        None => {
+            public_limit(&svc, &addr)?;
+            None
+        }
+    };
+    let row = svc
+        .store()
+        .by_number(&number)?
+        .filter(|row| may_read(row, kiosk.as_deref(), q.token.as_deref()))
+        .ok_or_else(not_found)?;
     let photo = svc.store().photo(&row.id)?;
     let issued = row
         .decided_at
@@ -588,18 +635,35 @@ async fn receipt(
     if pdf {
         return receipt_pdf(&svc, &row, n, valid_until, photo);
     }
-    Ok(Json(ReceiptView {
-        receipt_number: crate::domain::ReceiptNumber::new(n).map_err(ReviewError::Config)?,
-        doc: row.doc,
-        region: row.region.clone(),
-        title: svc.cfg.receipt_title(row.doc, &row.region),
-        kiosk_id: row.kiosk_id.clone(),
-        issued_at: issued,
-        valid_until,
-        status: row.validity(svc.today()),
-        photo_jpeg_b64: photo.map(|p| base64::engine::general_purpose::STANDARD.encode(p)),
-    })
-    .into_response())
+    // The issuing kiosk gets the token back for its operator reprint's QR; a token
+    // holder already has it.
+    let token = match kiosk.as_deref() {
+        Some(k) if k == row.kiosk_id => row
+            .token
+            .as_deref()
+            .and_then(|t| crate::receipt::ReceiptToken::new(t).ok()),
+        _ => None,
+    };
+    let no_store = [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    Ok((
+        no_store,
+        Json(ReceiptView {
+            receipt_number: crate::domain::ReceiptNumber::new(n).map_err(ReviewError::Config)?,
+            doc: row.doc,
+            region: row.region.clone(),
+            title: svc.cfg.receipt_title(row.doc, &row.region),
+            kiosk_id: row.kiosk_id.clone(),
+            issued_at: issued,
+            valid_until,
+            status: row.validity(svc.today()),
+            photo_jpeg_b64: photo.map(|p| base64::engine::general_purpose::STANDARD.encode(p)),
+            token,
+        }),
+    )
+        .into_response())
 }
 
 /// The electronic receipt as A6 PDF, rendered by the same layout as the printed slip.
@@ -635,11 +699,24 @@ fn receipt_pdf(
         photo: photo.map(crate::domain::PhotoJpeg),
         masked_name: None,
         issued_at: issued,
+        token: row
+            .token
+            .as_deref()
+            .and_then(|t| crate::receipt::ReceiptToken::new(t).ok()),
     };
     let receipt = crate::receipt::model::Receipt::build(&job, &svc.cfg, None).map_err(|e| internal(e.to_string()))?;
     let bytes = crate::receipt::pdf::render(&receipt, crate::receipt::pdf::PageSize::A6)
         .map_err(|e| internal(e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf"),
+            (header::CACHE_CONTROL, "no-store"),
+            // The URL carries the token: no Referer may take it elsewhere.
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 async fn verify(
@@ -655,14 +732,63 @@ async fn verify(
     Ok(Json(VerifyView { status }))
 }
 
+/// The claim slip's QR opens this on a phone: JSON by default (the API), or — when the
+/// browser asks for HTML — a small page in both languages with the result and, once
+/// approved, a link to the electronic receipt. The claim code itself is 128 random bits.
 async fn claim(
     State(svc): State<Arc<Service>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(code): Path<String>,
-) -> Result<Json<SubmissionView>, Fail> {
+) -> Result<Response, Fail> {
     public_limit(&svc, &addr)?;
     let row = svc.store().by_claim(&code)?.ok_or_else(not_found)?;
-    Ok(Json(view(&row)))
+    let v = view(&row);
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !wants_html {
+        return Ok(Json(v).into_response());
+    }
+    let body = match (&v.status, &v.receipt_pdf) {
+        (
+            Status::Approved {
+                receipt_number,
+                valid_until,
+                ..
+            },
+            Some(pdf),
+        ) => format!(
+            "<p>审核已通过。/ Approved.</p><p>回执号 Receipt No.: <b id=\"number\">{n}</b></p>\
+             <p>有效期至 Valid until: {valid}</p>\
+             <p><a id=\"pdf\" href=\"{href}\">下载电子照片回执（PDF）/ Download the receipt (PDF)</a></p>",
+            n = esc(receipt_number.as_str()),
+            valid = valid_until.format("%Y-%m-%d"),
+            href = esc(pdf),
+        ),
+        (Status::Rejected { reasons }, _) => {
+            let items: String = reasons
+                .iter()
+                .map(|r| format!("<li>{} / {}</li>", esc(&r.zh), esc(&r.en)))
+                .collect();
+            format!("<p>照片未通过审核，请重新拍照。/ The photo was not accepted; please take a new one.</p><ul>{items}</ul>")
+        }
+        _ => "<p>审核中，请稍后刷新本页。/ Still under review; reload this page later.</p>".to_string(),
+    };
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(format!(
+            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width\">\
+             <title>照片审核结果 / Photo review result</title></head><body>\
+             <h1>照片审核结果 / Photo review result</h1>{body}</body></html>"
+        )),
+    )
+        .into_response())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -697,7 +823,11 @@ pub const OPERATOR_REASONS: [(&str, &str, &str); 5] = [
     ),
 ];
 
-async fn operator_page(State(svc): State<Arc<Service>>) -> Result<Html<String>, Fail> {
+async fn operator_page(
+    State(svc): State<Arc<Service>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+) -> Result<Html<String>, Fail> {
+    operator_limit(&svc, &addr)?;
     let rows = svc.store().pending_for_operator()?;
     let mut items = String::new();
     for (row, details) in &rows {
@@ -735,7 +865,12 @@ async fn operator_page(State(svc): State<Arc<Service>>) -> Result<Html<String>, 
     )))
 }
 
-async fn operator_photo(State(svc): State<Arc<Service>>, Path(id): Path<String>) -> Result<Response, Fail> {
+async fn operator_photo(
+    State(svc): State<Arc<Service>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+) -> Result<Response, Fail> {
+    operator_limit(&svc, &addr)?;
     let photo = svc.store().photo(&id)?.ok_or_else(not_found)?;
     Ok((
         [
@@ -747,7 +882,12 @@ async fn operator_photo(State(svc): State<Arc<Service>>, Path(id): Path<String>)
         .into_response())
 }
 
-async fn operator_approve(State(svc): State<Arc<Service>>, Path(id): Path<String>) -> Result<Response, Fail> {
+async fn operator_approve(
+    State(svc): State<Arc<Service>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+) -> Result<Response, Fail> {
+    operator_limit(&svc, &addr)?;
     let row = svc.store().by_id(&id)?.ok_or_else(not_found)?;
     if !svc.approve(&row.id, row.doc, &row.region)? {
         return Err(fail(
@@ -794,9 +934,11 @@ fn percent_decode(s: &str) -> String {
 
 async fn operator_reject(
     State(svc): State<Arc<Service>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Fail> {
+    operator_limit(&svc, &addr)?;
     let key = form_value(&body, "reason").unwrap_or_else(|| "other".into());
     let (k, zh, en) = OPERATOR_REASONS
         .iter()
@@ -950,9 +1092,11 @@ mod tests {
     #[test]
     fn limiter_empties_and_refills_per_client() {
         let l = Limiter::new(3);
-        assert!(l.allow("a") && l.allow("a") && l.allow("a"));
-        assert!(!l.allow("a"));
-        assert!(l.allow("b"));
+        assert!(l.allow("a").is_ok() && l.allow("a").is_ok() && l.allow("a").is_ok());
+        // 3 per minute: the next token is ~20 s away.
+        let wait = l.allow("a").unwrap_err();
+        assert!((19..=20).contains(&wait), "{wait}");
+        assert!(l.allow("b").is_ok());
     }
 
     #[test]

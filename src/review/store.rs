@@ -10,6 +10,7 @@ use super::number;
 use super::ReviewError;
 use crate::config::{DocumentId, RegionCode};
 use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
+use crate::receipt::ReceiptToken;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -71,7 +72,7 @@ impl Row {
             "approved" => match (
                 self.receipt_number.as_deref().and_then(|n| ReceiptNumber::new(n).ok()),
                 self.valid_until,
-                self.token.clone(),
+                self.token.as_deref().and_then(|t| ReceiptToken::new(t).ok()),
             ) {
                 (Some(receipt_number), Some(valid_until), Some(token)) => Status::Approved {
                     receipt_number,
@@ -371,13 +372,13 @@ impl Store {
         let number = number::make(&region, day, seq)
             .ok_or_else(|| ReviewError::Config(format!("receipt sequence exhausted for {region} on {day}")))?;
         let valid_until = day + chrono::Days::new(u64::from(validity_days));
-        let token = hex::encode(rand::random::<[u8; 16]>());
+        let token = ReceiptToken::random();
         tx.execute(
             "UPDATE submissions SET state='approved', receipt_number=?2, token=?3, valid_until=?4, decided_at=?5 WHERE id=?1",
             params![
                 id,
                 number.as_str(),
-                token,
+                token.expose(),
                 valid_until.format("%Y-%m-%d").to_string(),
                 now.timestamp()
             ],

@@ -5,6 +5,7 @@
 use crate::camera::Frame;
 use crate::config::{DocumentId, DocumentSpec, RegionCode};
 use crate::domain::{ClaimCode, PhotoJpeg, Prompt, ReceiptNumber};
+use crate::receipt::ReceiptToken;
 use crate::session::{Details, Slip};
 
 /// One analysed frame while posing.
@@ -51,8 +52,26 @@ pub enum Decision {
     Approved {
         number: ReceiptNumber,
         valid_until: chrono::NaiveDate,
+        /// Opens the public receipt routes for this one receipt; carried to the QRs.
+        token: ReceiptToken,
     },
+    /// The photo failed the review: a new photo may pass (the person poses again).
     Rejected(Vec<Prompt>),
+    /// The service refused the upload itself (a 4xx: unknown region, bad details, a
+    /// document the region does not offer…): another photo would be refused the same way,
+    /// so the person is sent to staff with the service's reason.
+    Refused(Prompt),
+}
+
+impl Decision {
+    /// What the person (or the log) is told when it is not an approval.
+    pub fn reasons(&self) -> &[Prompt] {
+        match self {
+            Decision::Approved { .. } => &[],
+            Decision::Rejected(r) => r,
+            Decision::Refused(p) => std::slice::from_ref(p),
+        }
+    }
 }
 
 /// A receipt approved for a submission whose session died with the process (crash,
@@ -64,6 +83,8 @@ pub struct Resumed {
     /// The approved photo fetched back from the review service for the thumbnail, when it
     /// could be (the outbox erased its own copy once the upload was acknowledged).
     pub photo: Option<PhotoJpeg>,
+    /// The receipt's token, for the slip's QR.
+    pub token: ReceiptToken,
 }
 
 /// Upload through the durable outbox (review).
@@ -103,6 +124,9 @@ pub struct SlipJob {
     pub masked_name: Option<String>,
     /// Issue time, China Standard Time.
     pub issued_at: chrono::DateTime<chrono::FixedOffset>,
+    /// The receipt token the QR carries (a URL to the electronic receipt); `None` for
+    /// claim slips, test prints, and jobs whose token is not known.
+    pub token: Option<ReceiptToken>,
 }
 
 /// What the printer reports back.

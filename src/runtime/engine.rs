@@ -57,6 +57,8 @@ pub struct View {
     pub paper: PaperStatus,
     pub staff_called: bool,
     pub counters: Counters,
+    /// The token of the receipt this session was approved for (the screen's QR).
+    pub slip_token: Option<crate::receipt::ReceiptToken>,
 }
 
 pub struct Engine {
@@ -70,6 +72,9 @@ pub struct Engine {
     /// The approved photo kept only for the slip's thumbnail; dropped (zeroized) once handed to the printer.
     thumbnail: Option<PhotoJpeg>,
     masked_name: Option<String>,
+    /// The approved receipt's token, for the slip's and the screen's QR; dropped with the
+    /// session's other data.
+    slip_token: Option<crate::receipt::ReceiptToken>,
     still_there: Option<u32>,
     preview: Option<Arc<image::RgbImage>>,
     pose_ok: bool,
@@ -138,6 +143,7 @@ impl Engine {
             spec: None,
             thumbnail: None,
             masked_name: None,
+            slip_token: None,
             still_there: None,
             preview: None,
             pose_ok: false,
@@ -249,6 +255,7 @@ impl Engine {
             paper: self.paper,
             staff_called: self.staff_called,
             counters: self.counters.clone(),
+            slip_token: self.slip_token.clone(),
         }
     }
 
@@ -279,6 +286,7 @@ impl Engine {
             photo: None,
             masked_name: None,
             issued_at: now,
+            token: None,
         };
         log::info!("operator: test print");
         self.b.printer.print(job)
@@ -313,6 +321,7 @@ impl Engine {
             self.last_make_ms = None;
             self.last_submit_ms = None;
             self.last_printed_at = None;
+            self.slip_token = None;
         }
         if matches!(event, Event::Retake) {
             self.counters.retakes += 1;
@@ -342,14 +351,20 @@ impl Engine {
         if matches!(self.session.state(), State::Uploading { .. }) {
             if let Some(d) = self.b.uploader.poll() {
                 let ev = match d {
-                    Decision::Approved { number, valid_until } => {
+                    Decision::Approved {
+                        number,
+                        valid_until,
+                        token,
+                    } => {
                         self.counters.receipts += 1;
+                        self.slip_token = Some(token);
                         Event::Approved { number, valid_until }
                     }
                     Decision::Rejected(reasons) => {
                         self.counters.rejections += 1;
                         Event::Rejected(reasons)
                     }
+                    Decision::Refused(reason) => Event::UploadRefused(reason),
                 };
                 self.handle(ev);
             }
@@ -428,6 +443,7 @@ impl Engine {
                 photo: r.photo,
                 masked_name: None,
                 issued_at: chrono::Utc::now().with_timezone(&crate::ops::china_time()),
+                token: Some(r.token),
             };
             if let Err(e) = self.b.printer.print(job) {
                 log::error!("resumed receipt not printed: {e}; it prints after the next restart");
@@ -631,6 +647,10 @@ impl Engine {
                     photo: self.thumbnail.take(),
                     masked_name: self.masked_name.clone(),
                     issued_at: chrono::Utc::now().with_timezone(&crate::ops::china_time()),
+                    token: match slip {
+                        crate::session::Slip::Receipt { .. } => self.slip_token.clone(),
+                        crate::session::Slip::Claim { .. } => None,
+                    },
                 };
                 self.b.printer.print(job).err().map(Event::PrinterFault)
             }
@@ -650,6 +670,7 @@ impl Engine {
             Effect::Wiped => {
                 self.thumbnail = None;
                 self.masked_name = None;
+                self.slip_token = None;
                 self.photo_view = None;
                 self.preview = None;
                 None

@@ -63,6 +63,9 @@ impl PhotoMaker for PlainMaker {
     }
 }
 
+/// The token of [`ScriptedUploader::approving`]'s receipt.
+pub const SCRIPTED_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
 /// Decides after `polls` polls; records what was submitted (sizes only).
 #[derive(Default)]
 pub struct ScriptedUploader {
@@ -84,6 +87,7 @@ impl ScriptedUploader {
             decision: Some(Decision::Approved {
                 number: ReceiptNumber::new("440100261126000017").expect("valid"),
                 valid_until: chrono::NaiveDate::from_ymd_opt(2027, 5, 25).expect("valid"),
+                token: crate::receipt::ReceiptToken::new(SCRIPTED_TOKEN).expect("valid"),
             }),
             ..Default::default()
         }

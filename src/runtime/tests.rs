@@ -68,10 +68,21 @@ fn a_whole_session_through_the_test_backends() {
     assert!(matches!(&jobs[0].slip, Slip::Receipt { number, .. } if number.as_str() == "440100261126000017"));
     assert!(jobs[0].photo.is_some(), "thumbnail handed to the printer");
     assert_eq!(jobs[0].masked_name.as_deref(), Some("张*"));
+    assert_eq!(
+        jobs[0].token.as_ref().map(|t| t.expose()),
+        Some(crate::runtime::testing::SCRIPTED_TOKEN),
+        "the approval's token goes with the slip (its QR)"
+    );
+    assert_eq!(
+        e.view().slip_token.as_ref().map(|t| t.expose()),
+        Some(crate::runtime::testing::SCRIPTED_TOKEN),
+        "and to the screen (its QR) while the receipt is shown"
+    );
     assert_eq!(submitted.lock().unwrap()[0].0, "id-card");
     e.handle(Event::Accept);
     assert_eq!(e.session().state(), &State::Attract);
     assert!(e.session().holds_no_personal_data());
+    assert!(e.view().slip_token.is_none(), "the token leaves with the session");
     assert_eq!(e.counters().receipts, 1);
 }
 
@@ -174,6 +185,36 @@ fn upload_refusal_goes_to_staff_and_camera_loss_to_out_of_service() {
     e.handle(Event::Accept);
     assert_eq!(e.session().state().name(), "see-staff");
 
+    // The service refusing the upload (a 4xx) is no photo rejection: no retake, see staff
+    // with the service's reason, nothing personal kept.
+    let up = ScriptedUploader {
+        decision: Some(Decision::Refused(crate::domain::Prompt::new(
+            "unknown_region",
+            "未知的地区代码",
+            "Unknown region code",
+        ))),
+        polls: 1,
+        ..Default::default()
+    };
+    let mut e = engine(
+        ScriptedGuide::new(0, 1),
+        PlainMaker { refuse: false },
+        up,
+        RecordingPrinter::default(),
+    );
+    to_posing(&mut e);
+    e.step();
+    e.handle(Event::Accept);
+    run_until(&mut e, "see-staff", 50);
+    let State::SeeStaff { reasons } = e.session().state() else {
+        unreachable!()
+    };
+    assert_eq!(reasons[0].id, "unknown_region");
+    assert_eq!(e.counters().rejections, 0, "not counted as a photo rejection");
+    e.handle(Event::Accept);
+    assert_eq!(e.session().state(), &State::Attract);
+    assert!(e.session().holds_no_personal_data());
+
     let camera = ReplaySource::open(Path::new("builtin"), 15.0, true).unwrap();
     let unplug = camera.unplug_switch();
     let mut e = Engine::new(
@@ -256,6 +297,7 @@ fn resumed_receipts_print_only_while_idle_and_settle_when_cut() {
             region: RegionCode::new("440100").unwrap(),
         },
         photo: None,
+        token: crate::receipt::ReceiptToken::new("fedcba9876543210fedcba9876543210").unwrap(),
     });
     let mut e = engine(ScriptedGuide::new(0, 1), PlainMaker { refuse: false }, up, printer);
     // A person is mid-session when the kiosk learns of the resumed receipt: it waits.
@@ -279,6 +321,11 @@ fn resumed_receipts_print_only_while_idle_and_settle_when_cut() {
     let jobs = jobs.lock().unwrap();
     assert_eq!(jobs.len(), 2);
     assert_eq!(jobs[1].slip.key(), "44010026112600000099");
+    assert_eq!(
+        jobs[1].token.as_ref().map(|t| t.expose()),
+        Some("fedcba9876543210fedcba9876543210"),
+        "a resumed receipt's QR keeps its token"
+    );
     assert_eq!(
         *settled.lock().unwrap(),
         vec!["440100261126000017".to_string(), "44010026112600000099".to_string()]

@@ -288,6 +288,10 @@ pub struct Session {
     rejects: u32,
     last_spoken: Option<(String, Millis)>,
     faults: BTreeSet<Device>,
+    /// A `RemakePhoto` of the kept capture is out (再办一项): only then does the details
+    /// screen take a `PhotoMade`/`PhotoFailed`. A late result of a capture from before
+    /// the person pressed back must not pull them off the details they are correcting.
+    remaking: bool,
 }
 
 impl Session {
@@ -303,6 +307,7 @@ impl Session {
             rejects: 0,
             last_spoken: None,
             faults: BTreeSet::new(),
+            remaking: false,
         }
     }
 
@@ -365,6 +370,9 @@ impl Session {
             self.last_spoken = None;
         }
         let changed = std::mem::discriminant(&self.state) != std::mem::discriminant(&next);
+        if !matches!(next, State::Details { .. }) {
+            self.remaking = false;
+        }
         self.state = next;
         if changed {
             fx.push(Effect::Entered(self.state.name()));
@@ -467,6 +475,7 @@ impl Session {
                 };
             }
             // From posing, or on the details screen when a kept capture was remade (再办一项).
+            (S::Details { .. }, E::PhotoMade { .. } | E::PhotoFailed(_)) if !self.remaking => {}
             (S::Posing { doc, region, .. } | S::Details { doc, region, .. }, E::PhotoMade { capture, photo }) => {
                 self.data.capture = Some(capture);
                 self.data.photo = Some(photo);
@@ -554,7 +563,11 @@ impl Session {
             }
             (S::Uploading { doc, region, .. }, E::Rejected(reasons)) => {
                 self.rejects += 1;
-                if self.rejects > self.rules.reject_limit {
+                // The refused capture is of no further use: never remade (再办一项, or
+                // details resubmitted after going back), and personal data held no longer.
+                self.data.capture = None;
+                // A camera that failed meanwhile cannot take the new photo: a counter can.
+                if self.rejects > self.rules.reject_limit || self.faults.contains(&Device::Camera) {
                     self.go(S::SeeStaff { reasons }, fx);
                 } else {
                     let next = self.posing(doc, region, reasons);
@@ -625,6 +638,7 @@ impl Session {
     fn after_details(&mut self, doc: DocumentId, region: RegionCode, fx: &mut Vec<Effect>) {
         if let Some(capture) = self.data.capture.clone() {
             // 再办一项: re-make the kept capture for this document instead of posing again.
+            self.remaking = true;
             fx.push(Effect::RemakePhoto {
                 doc,
                 region: region.clone(),

@@ -496,16 +496,16 @@ fn a_face_in_front_of_the_camera_counts_as_activity() {
 }
 
 #[test]
-fn no_timeout_on_attract_printing_or_out_of_service() {
-    let mut h = H::new();
-    assert!(h.at(1_000_000, Event::Tick).is_empty());
-    h.reach_uploading();
-    h.ev(Event::Approved {
-        number: number(),
-        valid_until: date(),
-    });
-    assert!(h.at(1_000_000, Event::Tick).is_empty());
-    assert_eq!(h.name(), "printing");
+fn no_timeout_on_attract_uploading_printing_or_out_of_service() {
+    for st in [St::Attract, St::Uploading, St::Printing, St::OutOfService] {
+        let mut h = reach(st);
+        let before = h.s.state().clone();
+        for _ in 0..3 {
+            assert!(h.at(1_000_000, Event::Tick).is_empty(), "{st:?}");
+        }
+        assert_eq!(h.s.state(), &before, "{st:?}");
+        assert!(h.s.still_there_deadline().is_none(), "{st:?}");
+    }
 }
 
 #[test]
@@ -628,4 +628,978 @@ fn stray_events_change_nothing() {
         assert!(h.ev(e).is_empty());
         assert_eq!(h.name(), "attract");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The transition table: every (state, event) pair the machine defines.
+//
+// `St` and `Ev` mirror `State` and `Event` (with `DeviceFault` split per device). The
+// mirror functions `st_of`/`ev_of` and the table `want` are exhaustive `match`es without
+// wildcards, and `ALL` is generated with each enum, so a new state or event does not
+// compile until it has its rows.
+
+macro_rules! kinds {
+    ($name:ident { $($v:ident),* $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        enum $name { $($v),* }
+        impl $name {
+            const ALL: &'static [$name] = &[$($name::$v),*];
+        }
+    };
+}
+
+kinds!(St {
+    Attract,
+    ChooseDocument,
+    ChooseRegion,
+    Details,
+    Posing,
+    ReviewPhoto,
+    Uploading,
+    Printing,
+    WaitingForPrinter,
+    Done,
+    SeeStaff,
+    OutOfService,
+});
+
+kinds!(Ev {
+    Tick,
+    Start,
+    ChooseDocument,
+    ChooseRegion,
+    SubmitDetails,
+    Guidance,
+    PhotoMade,
+    PhotoFailed,
+    Accept,
+    Retake,
+    Queued,
+    UploadRefused,
+    Approved,
+    Rejected,
+    Printed,
+    PrinterFault,
+    PrinterReady,
+    CameraDown,
+    PrinterDown,
+    ReviewDown,
+    StorageDown,
+    Recovered,
+    Cancel,
+    Back,
+    StillHere,
+    AnotherDocument,
+    CallStaff,
+});
+
+fn st_of(s: &State) -> St {
+    match s {
+        State::Attract => St::Attract,
+        State::ChooseDocument => St::ChooseDocument,
+        State::ChooseRegion { .. } => St::ChooseRegion,
+        State::Details { .. } => St::Details,
+        State::Posing { .. } => St::Posing,
+        State::ReviewPhoto { .. } => St::ReviewPhoto,
+        State::Uploading { .. } => St::Uploading,
+        State::Printing { .. } => St::Printing,
+        State::WaitingForPrinter { .. } => St::WaitingForPrinter,
+        State::Done { .. } => St::Done,
+        State::SeeStaff { .. } => St::SeeStaff,
+        State::OutOfService { .. } => St::OutOfService,
+    }
+}
+
+fn ev_of(e: &Event) -> Ev {
+    match e {
+        Event::Tick => Ev::Tick,
+        Event::Start => Ev::Start,
+        Event::ChooseDocument(_) => Ev::ChooseDocument,
+        Event::ChooseRegion(_) => Ev::ChooseRegion,
+        Event::SubmitDetails(_) => Ev::SubmitDetails,
+        Event::Guidance { .. } => Ev::Guidance,
+        Event::PhotoMade { .. } => Ev::PhotoMade,
+        Event::PhotoFailed(_) => Ev::PhotoFailed,
+        Event::Accept => Ev::Accept,
+        Event::Retake => Ev::Retake,
+        Event::Queued { .. } => Ev::Queued,
+        Event::UploadRefused(_) => Ev::UploadRefused,
+        Event::Approved { .. } => Ev::Approved,
+        Event::Rejected(_) => Ev::Rejected,
+        Event::Printed => Ev::Printed,
+        Event::PrinterFault(_) => Ev::PrinterFault,
+        Event::PrinterReady => Ev::PrinterReady,
+        Event::DeviceFault(d) => match d {
+            Device::Camera => Ev::CameraDown,
+            Device::Printer => Ev::PrinterDown,
+            Device::ReviewService => Ev::ReviewDown,
+            Device::Storage => Ev::StorageDown,
+        },
+        Event::DeviceRecovered(_) => Ev::Recovered,
+        Event::Cancel => Ev::Cancel,
+        Event::Back => Ev::Back,
+        Event::StillHere => Ev::StillHere,
+        Event::AnotherDocument => Ev::AnotherDocument,
+        Event::CallStaff => Ev::CallStaff,
+    }
+}
+
+/// A representative session in each state, the way a person gets there.
+fn reach(st: St) -> H {
+    let mut h = H::new();
+    let approve = |h: &mut H| {
+        h.reach_uploading();
+        h.ev(Event::Approved {
+            number: number(),
+            valid_until: date(),
+        });
+    };
+    match st {
+        St::Attract => {}
+        St::ChooseDocument => {
+            h.ev(Event::Start);
+        }
+        St::ChooseRegion => {
+            h.ev(Event::Start);
+            h.ev(Event::ChooseDocument(DocumentId::IdCard));
+        }
+        St::Details => {
+            h.ev(Event::Start);
+            h.ev(Event::ChooseDocument(DocumentId::IdCard));
+            h.ev(Event::ChooseRegion(gz()));
+        }
+        St::Posing => h.reach_posing(),
+        St::ReviewPhoto => {
+            h.reach_posing();
+            h.ev(Event::PhotoMade {
+                capture: jpeg(1),
+                photo: jpeg(2),
+            });
+        }
+        St::Uploading => {
+            h.reach_uploading();
+        }
+        St::Printing => approve(&mut h),
+        St::WaitingForPrinter => {
+            approve(&mut h);
+            h.ev(Event::PrinterFault("cover_open".into()));
+        }
+        St::Done => {
+            approve(&mut h);
+            h.ev(Event::Printed);
+        }
+        St::SeeStaff => {
+            h.reach_uploading();
+            h.ev(Event::UploadRefused(Prompt::new(
+                "disk_full",
+                "存储已满",
+                "Storage full",
+            )));
+        }
+        St::OutOfService => {
+            h.ev(Event::DeviceFault(Device::Camera));
+        }
+    }
+    assert_eq!(st_of(h.s.state()), st, "reach({st:?})");
+    h
+}
+
+/// A representative event of each kind, and how long after the last one it comes
+/// (a tick comes a whole inactivity timeout later).
+fn sample(ev: Ev) -> (Millis, Event) {
+    let e = match ev {
+        Ev::Tick => return (rules().inactivity_ms, Event::Tick),
+        Ev::Start => Event::Start,
+        Ev::ChooseDocument => Event::ChooseDocument(DocumentId::IdCard),
+        Ev::ChooseRegion => Event::ChooseRegion(gz()),
+        Ev::SubmitDetails => Event::SubmitDetails(details()),
+        Ev::Guidance => Event::Guidance {
+            face_present: true,
+            hint: Some(Prompt::new("face_size", "请靠近一些", "Move a little closer")),
+        },
+        Ev::PhotoMade => Event::PhotoMade {
+            capture: jpeg(7),
+            photo: jpeg(8),
+        },
+        Ev::PhotoFailed => Event::PhotoFailed(vec![Prompt::new("face_position", "请往左移", "Move left")]),
+        Ev::Accept => Event::Accept,
+        Ev::Retake => Event::Retake,
+        Ev::Queued => Event::Queued {
+            claim: ClaimCode("claim-1".into()),
+        },
+        Ev::UploadRefused => Event::UploadRefused(Prompt::new("disk_full", "存储已满", "Storage full")),
+        Ev::Approved => Event::Approved {
+            number: number(),
+            valid_until: date(),
+        },
+        Ev::Rejected => Event::Rejected(vec![Prompt::new("background", "背景不合格", "Background not uniform")]),
+        Ev::Printed => Event::Printed,
+        Ev::PrinterFault => Event::PrinterFault("paper_out".into()),
+        Ev::PrinterReady => Event::PrinterReady,
+        Ev::CameraDown => Event::DeviceFault(Device::Camera),
+        Ev::PrinterDown => Event::DeviceFault(Device::Printer),
+        Ev::ReviewDown => Event::DeviceFault(Device::ReviewService),
+        Ev::StorageDown => Event::DeviceFault(Device::Storage),
+        // The out-of-service representative is down for the camera.
+        Ev::Recovered => Event::DeviceRecovered(Device::Camera),
+        Ev::Cancel => Event::Cancel,
+        Ev::Back => Event::Back,
+        Ev::StillHere => Event::StillHere,
+        Ev::AnotherDocument => Event::AnotherDocument,
+        Ev::CallStaff => Event::CallStaff,
+    };
+    (100, e)
+}
+
+/// Effects checked per cell. `Entered`, `StartCamera`, `StopCamera` and `HideStillThere`
+/// follow from the state change and are checked for every cell by `check_cell`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fk {
+    Wiped,
+    Speak,
+    Upload,
+    Abandon,
+    Print,
+    StillThere,
+    CallStaff,
+}
+
+fn fk_of(fx: &Effect) -> Option<Fk> {
+    match fx {
+        Effect::Entered(_) | Effect::StartCamera | Effect::StopCamera | Effect::HideStillThere => None,
+        Effect::Speak(_) => Some(Fk::Speak),
+        // A remake is only asked for from the details screen of 再办一项 (focused tests).
+        Effect::RemakePhoto { .. } => panic!("no remake is expected in the table"),
+        Effect::Upload { .. } => Some(Fk::Upload),
+        Effect::AbandonUpload => Some(Fk::Abandon),
+        Effect::Print(_) => Some(Fk::Print),
+        Effect::StillThere { .. } => Some(Fk::StillThere),
+        Effect::CallStaff => Some(Fk::CallStaff),
+        Effect::Wiped => Some(Fk::Wiped),
+    }
+}
+
+/// One cell: where the session goes (`None`: the state stays exactly as it was) and the
+/// effects, in order.
+#[derive(Debug, Clone, Copy)]
+struct Want {
+    to: Option<St>,
+    fx: &'static [Fk],
+}
+
+const IGNORED: Want = Want { to: None, fx: &[] };
+const fn same(fx: &'static [Fk]) -> Want {
+    Want { to: None, fx }
+}
+const fn to(st: St) -> Want {
+    Want { to: Some(st), fx: &[] }
+}
+const fn to_fx(st: St, fx: &'static [Fk]) -> Want {
+    Want { to: Some(st), fx }
+}
+/// Whatever way a session ends, its personal data is wiped.
+const END: Want = to_fx(St::Attract, &[Fk::Wiped]);
+/// A device the session needs died: the session ends, wiped, out of service.
+const DOWN: Want = to_fx(St::OutOfService, &[Fk::Wiped]);
+const STILL_THERE: Want = same(&[Fk::StillThere]);
+
+/// The transition table.
+fn want(s: St, e: Ev) -> Want {
+    use Ev as E;
+    use St as S;
+    match (s, e) {
+        // ---- Everywhere: "call staff" changes nothing else; "still here" without a
+        // countdown showing is nothing.
+        (
+            S::Attract
+            | S::ChooseDocument
+            | S::ChooseRegion
+            | S::Details
+            | S::Posing
+            | S::ReviewPhoto
+            | S::Uploading
+            | S::Printing
+            | S::WaitingForPrinter
+            | S::Done
+            | S::SeeStaff
+            | S::OutOfService,
+            E::CallStaff,
+        ) => same(&[Fk::CallStaff]),
+        (
+            S::Attract
+            | S::ChooseDocument
+            | S::ChooseRegion
+            | S::Details
+            | S::Posing
+            | S::ReviewPhoto
+            | S::Uploading
+            | S::Printing
+            | S::WaitingForPrinter
+            | S::Done
+            | S::SeeStaff
+            | S::OutOfService,
+            E::StillHere,
+        ) => IGNORED,
+
+        // ---- Attract: no inactivity timeout; any device fault blocks new sessions.
+        (S::Attract, E::Start) => to(S::ChooseDocument),
+        (S::Attract, E::CameraDown | E::PrinterDown | E::ReviewDown | E::StorageDown) => to(S::OutOfService),
+        // Nothing held; the wipe is a no-op.
+        (S::Attract, E::Cancel | E::Back) => same(&[Fk::Wiped]),
+        (
+            S::Attract,
+            E::Tick
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Accept
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            | E::Recovered
+            | E::AnotherDocument,
+        ) => IGNORED,
+
+        // ---- Choose document.
+        (S::ChooseDocument, E::Tick) => STILL_THERE,
+        (S::ChooseDocument, E::ChooseDocument) => to(S::ChooseRegion),
+        (S::ChooseDocument, E::Cancel | E::Back) => END,
+        (S::ChooseDocument, E::CameraDown | E::ReviewDown | E::StorageDown) => DOWN,
+        (
+            S::ChooseDocument,
+            E::Start
+            | E::ChooseRegion
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Accept
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            // An idle-poll printer fault keeps the person; it shows at the print.
+            | E::PrinterDown
+            | E::Recovered
+            | E::AnotherDocument,
+        ) => IGNORED,
+
+        // ---- Choose region.
+        (S::ChooseRegion, E::Tick) => STILL_THERE,
+        (S::ChooseRegion, E::ChooseRegion) => to(S::Details),
+        (S::ChooseRegion, E::Back) => to(S::ChooseDocument),
+        (S::ChooseRegion, E::Cancel) => END,
+        (S::ChooseRegion, E::CameraDown | E::ReviewDown | E::StorageDown) => DOWN,
+        (
+            S::ChooseRegion,
+            E::Start
+            | E::ChooseDocument
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Accept
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            | E::PrinterDown
+            | E::Recovered
+            | E::AnotherDocument,
+        ) => IGNORED,
+
+        // ---- Details (a fresh session: no remake of a kept capture is out).
+        (S::Details, E::Tick) => STILL_THERE,
+        (S::Details, E::SubmitDetails) => to(S::Posing),
+        (S::Details, E::Back) => to(S::ChooseRegion),
+        (S::Details, E::Cancel) => END,
+        (S::Details, E::CameraDown | E::ReviewDown | E::StorageDown) => DOWN,
+        (
+            S::Details,
+            E::Start
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::Guidance
+            // A late capture result does not pull the person off the details screen.
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Accept
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            | E::PrinterDown
+            | E::Recovered
+            | E::AnotherDocument,
+        ) => IGNORED,
+
+        // ---- Posing.
+        (S::Posing, E::Tick) => STILL_THERE,
+        (S::Posing, E::Guidance) => to_fx(S::Posing, &[Fk::Speak]),
+        (S::Posing, E::PhotoMade) => to(S::ReviewPhoto),
+        (S::Posing, E::PhotoFailed) => to(S::Posing),
+        (S::Posing, E::Back) => to(S::Details),
+        (S::Posing, E::Cancel) => END,
+        (S::Posing, E::CameraDown | E::ReviewDown | E::StorageDown) => DOWN,
+        (
+            S::Posing,
+            E::Start
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::SubmitDetails
+            | E::Accept
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            | E::PrinterDown
+            | E::Recovered
+            | E::AnotherDocument,
+        ) => IGNORED,
+
+        // ---- Review photo (retakes left).
+        (S::ReviewPhoto, E::Tick) => STILL_THERE,
+        (S::ReviewPhoto, E::Accept) => to_fx(S::Uploading, &[Fk::Upload]),
+        // Back on the review screen is a retake.
+        (S::ReviewPhoto, E::Retake | E::Back) => to(S::Posing),
+        (S::ReviewPhoto, E::Cancel) => END,
+        (S::ReviewPhoto, E::CameraDown | E::ReviewDown | E::StorageDown) => DOWN,
+        (
+            S::ReviewPhoto,
+            E::Start
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            | E::PrinterDown
+            | E::Recovered
+            | E::AnotherDocument,
+        ) => IGNORED,
+
+        // ---- Uploading: no inactivity timeout (the decision deadline instead), no back;
+        // device faults keep the submission (it is in the outbox) and the person.
+        (S::Uploading, E::Queued) => to(S::Uploading),
+        (S::Uploading, E::UploadRefused) => to(S::SeeStaff),
+        (S::Uploading, E::Approved) => to_fx(S::Printing, &[Fk::Print]),
+        (S::Uploading, E::Rejected) => to(S::Posing),
+        (S::Uploading, E::Cancel) => to_fx(S::Attract, &[Fk::Abandon, Fk::Wiped]),
+        (
+            S::Uploading,
+            E::Tick
+            | E::Start
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Accept
+            | E::Retake
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            | E::CameraDown
+            | E::PrinterDown
+            | E::ReviewDown
+            | E::StorageDown
+            | E::Recovered
+            | E::Back
+            | E::AnotherDocument,
+        ) => IGNORED,
+
+        // ---- Printing: no inactivity timeout; a printer fault shows the number on screen.
+        (S::Printing, E::Printed) => to(S::Done),
+        (S::Printing, E::PrinterFault | E::PrinterDown) => to(S::WaitingForPrinter),
+        (S::Printing, E::Cancel | E::Back) => END,
+        (
+            S::Printing,
+            E::Tick
+            | E::Start
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Accept
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::PrinterReady
+            | E::CameraDown
+            | E::ReviewDown
+            | E::StorageDown
+            | E::Recovered
+            | E::AnotherDocument,
+        ) => IGNORED,
+
+        // ---- Waiting for the printer.
+        (S::WaitingForPrinter, E::Tick) => STILL_THERE,
+        (S::WaitingForPrinter, E::Printed) => to(S::Done),
+        // A second fault updates the reason shown.
+        (S::WaitingForPrinter, E::PrinterFault) => to(S::WaitingForPrinter),
+        // No new print: the journal reprints the spoiled slip itself.
+        (S::WaitingForPrinter, E::PrinterReady) => to(S::Printing),
+        (S::WaitingForPrinter, E::Cancel | E::Back) => END,
+        (
+            S::WaitingForPrinter,
+            E::Start
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Accept
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::CameraDown
+            | E::PrinterDown
+            | E::ReviewDown
+            | E::StorageDown
+            | E::Recovered
+            | E::AnotherDocument,
+        ) => IGNORED,
+
+        // ---- Done.
+        (S::Done, E::Tick) => STILL_THERE,
+        (S::Done, E::AnotherDocument) => to(S::ChooseDocument),
+        (S::Done, E::Accept | E::Cancel | E::Back) => END,
+        (
+            S::Done,
+            E::Start
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            // Faults are remembered for after this person (focused test below).
+            | E::CameraDown
+            | E::PrinterDown
+            | E::ReviewDown
+            | E::StorageDown
+            | E::Recovered,
+        ) => IGNORED,
+
+        // ---- See staff.
+        (S::SeeStaff, E::Tick) => STILL_THERE,
+        (S::SeeStaff, E::Accept | E::Cancel | E::Back) => END,
+        (S::SeeStaff, E::CameraDown | E::ReviewDown | E::StorageDown) => DOWN,
+        (
+            S::SeeStaff,
+            E::Start
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            | E::PrinterDown
+            | E::Recovered
+            | E::AnotherDocument,
+        ) => IGNORED,
+
+        // ---- Out of service (down for the camera): only recovery leaves it.
+        (S::OutOfService, E::Recovered) => to(S::Attract),
+        // The same device again changes nothing; another one joins the list.
+        (S::OutOfService, E::CameraDown) => IGNORED,
+        (S::OutOfService, E::PrinterDown | E::ReviewDown | E::StorageDown) => to(S::OutOfService),
+        // Nothing held; the wipe is a no-op and the screen stays.
+        (S::OutOfService, E::Cancel | E::Back) => same(&[Fk::Wiped]),
+        (
+            S::OutOfService,
+            E::Tick
+            | E::Start
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Accept
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            | E::AnotherDocument,
+        ) => IGNORED,
+    }
+}
+
+/// Runs one cell on a fresh session against `w`; returns what differs, if anything.
+fn check_cell(st: St, ev: Ev, w: Want) -> Result<(), String> {
+    let mut h = reach(st);
+    let before = h.s.state().clone();
+    let held_before = !h.s.holds_no_personal_data();
+    let (dt, event) = sample(ev);
+    if ev_of(&event) != ev {
+        return Err(format!("sample({ev:?}) is {event:?}"));
+    }
+    let fx = h.at(dt, event);
+    let after = h.s.state().clone();
+    let (from, got) = (st_of(&before), st_of(&after));
+    let cell = format!("{st:?} + {ev:?}: effects {fx:?}, now {after:?}");
+    let expected_to = w.to.unwrap_or(from);
+    if got != expected_to {
+        return Err(format!("{cell}: expected {expected_to:?}"));
+    }
+    if w.to.is_none() && after != before {
+        return Err(format!("{cell}: expected the state unchanged, was {before:?}"));
+    }
+    let kinds: Vec<Fk> = fx.iter().filter_map(fk_of).collect();
+    if kinds != w.fx {
+        return Err(format!("{cell}: expected effects {:?}", w.fx));
+    }
+    // The effects that follow from the change itself.
+    let entered = fx
+        .iter()
+        .filter(|f| matches!(f, Effect::Entered(_)))
+        .collect::<Vec<_>>();
+    let want_entered: Vec<Effect> = if got != from {
+        vec![Effect::Entered(after.name())]
+    } else {
+        vec![]
+    };
+    if entered.into_iter().cloned().collect::<Vec<_>>() != want_entered {
+        return Err(format!("{cell}: `Entered` does not match the change"));
+    }
+    let start = fx.contains(&Effect::StartCamera);
+    let stop = fx.contains(&Effect::StopCamera);
+    if start != (got == St::Posing && from != St::Posing) || stop != (from == St::Posing && got != St::Posing) {
+        return Err(format!("{cell}: camera start/stop does not match the change"));
+    }
+    if fx.contains(&Effect::HideStillThere) {
+        return Err(format!("{cell}: no countdown was showing"));
+    }
+    // Personal data: gone whenever the session ends; otherwise it stays with the person.
+    let held_after = !h.s.holds_no_personal_data();
+    if (fx.contains(&Effect::Wiped) || matches!(got, St::Attract | St::OutOfService)) && held_after {
+        return Err(format!("{cell}: personal data held after the session ended"));
+    }
+    if got != St::Attract && got != St::OutOfService && held_before && !held_after {
+        return Err(format!("{cell}: personal data dropped mid-session"));
+    }
+    if w.to.is_none() && !fx.contains(&Effect::Wiped) && held_before != held_after {
+        return Err(format!("{cell}: personal data changed on an ignored event"));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_state_event_pair_follows_the_table() {
+    let mut failures = vec![];
+    let mut cells = 0;
+    for &st in St::ALL {
+        for &ev in Ev::ALL {
+            cells += 1;
+            if let Err(e) = check_cell(st, ev, want(st, ev)) {
+                failures.push(e);
+            }
+        }
+    }
+    assert_eq!(cells, 12 * 27, "the table's size changed: update this count knowingly");
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells differ from the table:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Focused tests for what one table cell cannot show.
+
+#[test]
+fn the_table_checker_catches_a_wrong_row() {
+    // The checker itself can fail: wrong expectations are reported.
+    assert!(check_cell(St::Done, Ev::Accept, END).is_ok());
+    assert!(check_cell(St::Attract, Ev::Start, IGNORED).is_err(), "wrong state");
+    assert!(
+        check_cell(St::Done, Ev::Accept, to(St::Attract)).is_err(),
+        "a missing wipe"
+    );
+    assert!(
+        check_cell(St::Posing, Ev::Guidance, IGNORED).is_err(),
+        "a changed state"
+    );
+    assert!(check_cell(St::Uploading, Ev::Cancel, END).is_err(), "a missing abandon");
+    assert!(
+        check_cell(St::SeeStaff, Ev::Tick, IGNORED).is_err(),
+        "a missing countdown"
+    );
+}
+
+#[test]
+fn inactivity_ends_the_session_in_every_state_where_a_person_acts() {
+    for &st in St::ALL {
+        let idles_out = !matches!(st, St::Attract | St::Uploading | St::Printing | St::OutOfService);
+        if !idles_out {
+            continue; // no_timeout_on_attract_uploading_printing_or_out_of_service
+        }
+        let mut h = reach(st);
+        let r = rules();
+        assert!(h.at(r.inactivity_ms - 1, Event::Tick).is_empty(), "{st:?}: too early");
+        assert_eq!(h.at(1, Event::Tick), vec![Effect::StillThere { seconds: 10 }], "{st:?}");
+        assert!(h.at(r.still_there_ms - 1, Event::Tick).is_empty(), "{st:?}");
+        let fx = h.at(1, Event::Tick);
+        assert!(fx.contains(&Effect::Wiped), "{st:?}: {fx:?}");
+        assert_eq!(h.name(), "attract", "{st:?}");
+        assert!(h.s.holds_no_personal_data(), "{st:?}");
+        assert!(h.s.still_there_deadline().is_none(), "{st:?}");
+        assert_eq!(
+            fx.contains(&Effect::StopCamera),
+            st == St::Posing,
+            "{st:?}: the camera stops with posing: {fx:?}"
+        );
+    }
+}
+
+#[test]
+fn back_on_the_review_screen_without_retakes_left_is_ignored() {
+    let mut h = H::new();
+    h.reach_posing();
+    for _ in 0..3 {
+        h.ev(Event::PhotoMade {
+            capture: jpeg(1),
+            photo: jpeg(2),
+        });
+        h.ev(Event::Back);
+        assert_eq!(h.name(), "posing");
+    }
+    h.ev(Event::PhotoMade {
+        capture: jpeg(1),
+        photo: jpeg(2),
+    });
+    assert!(matches!(h.s.state(), State::ReviewPhoto { retakes_left: 0, .. }));
+    assert!(h.ev(Event::Back).is_empty());
+    assert_eq!(h.name(), "review-photo");
+    assert_eq!(h.s.photo(), Some(&jpeg(2)), "the photo stays to be accepted");
+    // Accept and cancel still work.
+    assert!(matches!(h.ev(Event::Accept)[0], Effect::Upload { .. }));
+}
+
+#[test]
+fn a_second_printer_fault_while_waiting_updates_the_reason() {
+    let mut h = reach(St::WaitingForPrinter);
+    assert!(matches!(h.s.state(), State::WaitingForPrinter { fault, .. } if fault == "cover_open"));
+    assert!(h.ev(Event::PrinterFault("paper_out".into())).is_empty(), "same screen");
+    match h.s.state() {
+        State::WaitingForPrinter {
+            fault,
+            slip: Slip::Receipt { number: n, .. },
+        } => {
+            assert_eq!(fault, "paper_out");
+            assert_eq!(*n, number(), "the number stays on screen");
+        }
+        s => panic!("{s:?}"),
+    }
+    assert_eq!(h.ev(Event::PrinterReady), vec![Effect::Entered("printing")]);
+    assert_eq!(h.ev(Event::Printed), vec![Effect::Entered("done")]);
+}
+
+#[test]
+fn device_faults_after_the_upload_keep_the_person_then_block_the_next_session() {
+    for &st in &[St::Uploading, St::Printing, St::WaitingForPrinter, St::Done] {
+        for d in [Device::Camera, Device::Printer, Device::ReviewService, Device::Storage] {
+            let mut h = reach(st);
+            let fx = h.ev(Event::DeviceFault(d));
+            assert!(!fx.contains(&Effect::Wiped), "{st:?} {d:?}: {fx:?}");
+            let now = st_of(h.s.state());
+            let want = if st == St::Printing && d == Device::Printer {
+                St::WaitingForPrinter // the number is shown on screen
+            } else {
+                st
+            };
+            assert_eq!(now, want, "{st:?} {d:?}");
+            // The person finishes; the kiosk then stays out of service until recovery.
+            if st == St::Uploading {
+                h.ev(Event::Approved {
+                    number: number(),
+                    valid_until: date(),
+                });
+            }
+            if matches!(st_of(h.s.state()), St::Printing | St::WaitingForPrinter) {
+                h.ev(Event::Printed);
+            }
+            assert_eq!(h.name(), "done", "{st:?} {d:?}");
+            let fx = h.ev(Event::Accept);
+            assert!(fx.contains(&Effect::Wiped), "{st:?} {d:?}");
+            assert!(
+                matches!(h.s.state(), State::OutOfService { faults } if faults.contains(&d)),
+                "{st:?} {d:?}: {:?}",
+                h.s.state()
+            );
+            assert!(h.s.holds_no_personal_data());
+            assert!(h.ev(Event::Start).is_empty(), "no session while {d:?} is down");
+            h.ev(Event::DeviceRecovered(d));
+            assert_eq!(h.name(), "attract", "{st:?} {d:?}");
+        }
+    }
+}
+
+#[test]
+fn a_review_or_storage_fault_mid_session_ends_it_wiped() {
+    for d in [Device::ReviewService, Device::Storage] {
+        for &st in &[St::ChooseRegion, St::Details, St::Posing, St::ReviewPhoto, St::SeeStaff] {
+            let mut h = reach(st);
+            let held = !h.s.holds_no_personal_data();
+            let fx = h.ev(Event::DeviceFault(d));
+            assert!(fx.contains(&Effect::Wiped), "{st:?} {d:?}: {fx:?}");
+            assert_eq!(fx.contains(&Effect::StopCamera), st == St::Posing, "{st:?} {d:?}");
+            assert!(h.s.holds_no_personal_data(), "{st:?} {d:?} (held before: {held})");
+            assert!(matches!(h.s.state(), State::OutOfService { faults } if faults.len() == 1 && faults.contains(&d)));
+            h.ev(Event::DeviceRecovered(d));
+            assert_eq!(h.name(), "attract");
+        }
+    }
+}
+
+#[test]
+fn another_document_without_a_kept_capture_is_ignored() {
+    let mut h = reach(St::Done);
+    // Done always keeps the capture on the way the flow reaches it; a host that lost it
+    // (or a future path that drops it) must not start a session with nothing to remake.
+    h.s.data.capture = None;
+    let before = h.s.state().clone();
+    assert!(h.ev(Event::AnotherDocument).is_empty());
+    assert_eq!(h.s.state(), &before);
+    let fx = h.ev(Event::Accept);
+    assert!(fx.contains(&Effect::Wiped));
+    assert!(h.s.holds_no_personal_data());
+}
+
+#[test]
+fn a_failed_remake_on_the_details_screen_goes_to_posing_without_the_capture() {
+    let mut h = reach(St::Done);
+    h.ev(Event::AnotherDocument);
+    h.ev(Event::ChooseDocument(DocumentId::SocialSecurity));
+    h.ev(Event::ChooseRegion(RegionCode::new("440000").unwrap()));
+    let fx = h.ev(Event::SubmitDetails(details()));
+    assert!(matches!(fx[0], Effect::RemakePhoto { .. }), "{fx:?}");
+    assert_eq!(h.name(), "details");
+    let why = vec![Prompt::new("face_size", "请靠近一些", "Move a little closer")];
+    let fx = h.ev(Event::PhotoFailed(why.clone()));
+    assert_eq!(fx, vec![Effect::StartCamera, Effect::Entered("posing")]);
+    assert!(matches!(h.s.state(), State::Posing { doc: DocumentId::SocialSecurity, reasons, .. } if *reasons == why));
+    assert!(h.s.data.capture.is_none(), "the capture that failed is dropped");
+    assert!(h.s.data.details.is_some(), "the details stay with the person");
+}
+
+#[test]
+fn a_late_capture_result_does_not_pull_the_person_off_the_details() {
+    // Back from posing while a capture is being made: its result arrives on the details
+    // screen, where the person is correcting what they typed.
+    for late in [
+        Event::PhotoMade {
+            capture: jpeg(1),
+            photo: jpeg(2),
+        },
+        Event::PhotoFailed(vec![]),
+    ] {
+        let mut h = H::new();
+        h.reach_posing();
+        h.ev(Event::Back);
+        assert_eq!(h.name(), "details");
+        assert!(h.ev(late.clone()).is_empty(), "{late:?}");
+        assert_eq!(h.name(), "details", "{late:?}");
+        assert!(h.s.photo().is_none() && h.s.data.capture.is_none(), "{late:?}");
+        // The corrected details then lead to posing, as always.
+        assert_eq!(
+            h.ev(Event::SubmitDetails(details())),
+            vec![Effect::StartCamera, Effect::Entered("posing")]
+        );
+    }
+}
+
+#[test]
+fn a_rejected_capture_is_never_remade() {
+    // Rejected, the person goes back to fix their details and submits again: they must
+    // pose again, not get the refused capture remade.
+    let mut h = H::new();
+    h.reach_uploading();
+    h.ev(Event::Rejected(vec![Prompt::new(
+        "background",
+        "背景不合格",
+        "Background not uniform",
+    )]));
+    assert_eq!(h.name(), "posing");
+    assert!(h.s.data.capture.is_none(), "the refused capture is dropped at once");
+    h.ev(Event::Back);
+    assert_eq!(h.name(), "details");
+    let fx = h.ev(Event::SubmitDetails(details()));
+    assert_eq!(fx, vec![Effect::StartCamera, Effect::Entered("posing")], "{fx:?}");
+}
+
+#[test]
+fn a_rejection_after_the_camera_died_goes_to_staff() {
+    let mut h = H::new();
+    h.reach_uploading();
+    h.ev(Event::DeviceFault(Device::Camera));
+    assert_eq!(h.name(), "uploading");
+    let why = vec![Prompt::new("background", "背景不合格", "Background not uniform")];
+    let fx = h.ev(Event::Rejected(why.clone()));
+    assert!(!fx.contains(&Effect::StartCamera), "{fx:?}");
+    assert!(matches!(h.s.state(), State::SeeStaff { reasons } if *reasons == why));
+    let fx = h.ev(Event::Accept);
+    assert!(fx.contains(&Effect::Wiped));
+    assert_eq!(h.name(), "out-of-service");
 }

@@ -287,7 +287,7 @@ impl Inner {
             s.dirty || s.state.as_ref() != Some(&v.state)
         };
         if changed {
-            self.show_state(&g, &v.state);
+            self.show_state(&g, &v.state, v.slip_token.as_ref());
             let mut s = self.shown.borrow_mut();
             s.state = Some(v.state.clone());
             s.dirty = false;
@@ -434,7 +434,7 @@ impl Inner {
         s.photo = v.photo.clone();
     }
 
-    fn show_state(&self, g: &AppState<'_>, state: &State) {
+    fn show_state(&self, g: &AppState<'_>, state: &State, token: Option<&crate::receipt::ReceiptToken>) {
         let en = self.english();
         let cfg = &self.cfg;
         g.set_site(convert::pick(en, &cfg.kiosk.site_zh, &cfg.kiosk.site_en).into());
@@ -482,11 +482,11 @@ impl Inner {
             }
             State::ReviewPhoto { retakes_left, .. } => g.set_retakes_left(*retakes_left as i32),
             State::Printing { slip } | State::Done { slip: Some(slip) } => {
-                number = self.show_slip(g, slip);
+                number = self.show_slip(g, slip, token);
                 g.set_can_another(matches!(slip, crate::session::Slip::Receipt { .. }));
             }
             State::WaitingForPrinter { slip, fault } => {
-                number = self.show_slip(g, slip);
+                number = self.show_slip(g, slip, token);
                 g.set_printer_fault(fault.as_str().into());
             }
             State::Done { slip: None } => g.set_can_another(false),
@@ -505,16 +505,20 @@ impl Inner {
         }
     }
 
-    /// Shows the slip's number (and QR to the electronic receipt); returns the number.
-    fn show_slip(&self, g: &AppState<'_>, slip: &crate::session::Slip) -> String {
+    /// Shows the slip's number and the QR a phone opens: the electronic receipt (with its
+    /// token) or the claim page — the same URL the printed slip carries. No QR when the
+    /// kiosk has no public address (embedded service) or no token.
+    fn show_slip(
+        &self,
+        g: &AppState<'_>,
+        slip: &crate::session::Slip,
+        token: Option<&crate::receipt::ReceiptToken>,
+    ) -> String {
         let (number, valid, claim) = convert::slip_text(slip);
         g.set_number(number.as_str().into());
         g.set_valid_until(valid.into());
         g.set_is_claim(claim);
-        let qr = match (&self.cfg.kiosk.public_receipt_url, claim) {
-            (Some(base), false) => convert::qr_image(&convert::receipt_url(base, &number)),
-            _ => None,
-        };
+        let qr = crate::receipt::model::screen_qr(&self.cfg, slip, token).and_then(|url| convert::qr_image(&url));
         g.set_has_qr(qr.is_some());
         g.set_qr(qr.unwrap_or_default());
         number

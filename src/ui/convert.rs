@@ -31,11 +31,6 @@ pub fn photo_image(img: &image::RgbImage) -> Image {
     preview_image(img, false)
 }
 
-/// The public address of the electronic receipt for `number`.
-pub fn receipt_url(base: &str, number: &str) -> String {
-    format!("{}/receipts/{number}", base.trim_end_matches('/'))
-}
-
 /// A QR code image (8 px modules, 4-module quiet zone), black on white.
 pub fn qr_image(text: &str) -> Option<Image> {
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
@@ -124,11 +119,12 @@ mod tests {
 
     #[test]
     fn qr_has_quiet_zone_and_dark_modules() {
-        let img = qr_image(&receipt_url("https://r.example/", "440100261126000017")).unwrap();
+        let img =
+            qr_image("https://r.example/v1/receipts/440100261126000017.pdf?token=0123456789abcdef0123456789abcdef")
+                .unwrap();
         let b = img.to_rgb8().unwrap();
         assert_eq!(b.width(), b.height());
         assert!(b.as_slice()[..b.width() as usize * 32].iter().all(|p| p.r == 255));
         assert!(b.as_slice().iter().any(|p| p.r == 0));
-        assert_eq!(receipt_url("https://r.example/", "1"), "https://r.example/receipts/1");
     }
 }

@@ -72,10 +72,24 @@ pub fn display_backend() -> Option<&'static str> {
     has_drm.then_some("linuxkms")
 }
 
+/// Started by systemd as a service (it sets `INVOCATION_ID` for every unit it starts).
+fn under_systemd() -> bool {
+    std::env::var_os("INVOCATION_ID").is_some_and(|v| !v.is_empty())
+}
+
 pub fn run(cfg: &Config, args: &RunArgs) -> anyhow::Result<Verdict> {
     let backend = match (args.headless, display_backend()) {
         (false, Some(b)) => b,
         (true, _) => return crate::simulate::run_headless(cfg),
+        // Under systemd the kiosk is a touchscreen appliance: a missing display is a fault
+        // to report (and retry: the unit restarts it, and a late DRM device then appears),
+        // never a reason to run demo sessions that print a slip at every restart.
+        (false, None) if under_systemd() => anyhow::bail!(
+            "no display: $DISPLAY is unset and /dev/dri has no card* device. \
+             The kiosk needs its touchscreen: check the screen's cable and its DRM driver \
+             (`ls /dev/dri`, `journalctl -k | grep -i drm`). \
+             无显示设备：请检查触摸屏连接及其 DRM 驱动。"
+        ),
         (false, None) => {
             log::info!("no display ($DISPLAY unset, no /dev/dri/card*): running headless");
             return crate::simulate::run_headless(cfg);

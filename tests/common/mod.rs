@@ -181,3 +181,51 @@ pub fn good_slips(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// A slip's QR with the default `printer.qr_content = "url"`: the receipt's PDF URL for
+/// `number` with its 128-bit token (32 hex digits), e.g. `http://…/v1/receipts/N.pdf?token=…`.
+#[allow(dead_code)]
+pub fn qr_is_receipt_url(qr: &str, number: &str) -> bool {
+    let Some((_, rest)) = qr.split_once(&format!("/v1/receipts/{number}.pdf?token=")) else {
+        return false;
+    };
+    rest.len() == 32 && rest.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Starts the reference review centre without `--auto-approve-after`: every photo that
+/// passes the machine check waits for an operator (`POST /review/{id}/approve`).
+pub fn review_center_manual(dir: &Path, keys: &Path, port: u16) -> Proc {
+    let child = Command::new(kiosk_bin())
+        .args(["review-center", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(dir.join("review.db"))
+        .arg("--keys")
+        .arg(keys)
+        .env_remove("KIOSK_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("review-{port}.log"))).unwrap())
+        .spawn()
+        .unwrap();
+    let p = Proc {
+        child,
+        name: "review-center",
+    };
+    wait_for("review centre", Duration::from_secs(30), || {
+        http_get(port, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+    });
+    p
+}
+
+/// A raw HTTP/1.1 POST with an empty body; the whole reply as text.
+pub fn http_post_empty(port: u16, path: &str) -> Option<String> {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
