@@ -4,6 +4,11 @@ use super::{CameraError, Frame, FrameSource};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A paced replay not read for this long was stopped (the camera is off between
+/// sessions), not slow: it resumes at the next frame rather than skipping the gap.
+const STOPPED_AFTER: Duration = Duration::from_secs(1);
 
 /// The frames embedded at build time from `assets/frames/demo/`.
 pub static BUILTIN_FRAMES: &[&[u8]] = include!(concat!(env!("OUT_DIR"), "/builtin_frames.rs"));
@@ -23,7 +28,9 @@ pub struct ReplaySource {
     /// Set by tests (and `simulate`) to inject a camera disconnect; cleared to reconnect.
     unplugged: Arc<AtomicBool>,
     /// Wall-clock pacing at `fps` (the live demo); off for tests and `simulate`.
-    paced_from: Option<std::time::Instant>,
+    paced: bool,
+    /// When paced: the wall-clock time of frame 0, and of the last read.
+    clock: Option<(Instant, Instant)>,
 }
 
 impl ReplaySource {
@@ -61,13 +68,14 @@ impl ReplaySource {
             looping,
             next: 0,
             unplugged: Arc::new(AtomicBool::new(false)),
-            paced_from: None,
+            paced: false,
+            clock: None,
         })
     }
 
     /// Deliver frames no faster than `fps` in wall-clock time, like a real camera.
     pub fn paced(mut self) -> Self {
-        self.paced_from = Some(std::time::Instant::now());
+        self.paced = true;
         self
     }
 
@@ -102,6 +110,25 @@ impl FrameSource for ReplaySource {
                 device: self.name.clone(),
             });
         }
+        let start = if self.paced {
+            let now = Instant::now();
+            let per_frame = Duration::from_secs_f64(1.0 / self.fps);
+            let start = match self.clock {
+                // Not read for a while (the camera was off between sessions): the stream
+                // resumes where it stopped instead of jumping ahead.
+                Some((start, last)) if now.duration_since(last) <= STOPPED_AFTER => start,
+                _ => now.checked_sub(per_frame.mul_f64(self.next as f64)).unwrap_or(now),
+            };
+            // Like a real camera, a paced replay does not wait for a slow reader: frames
+            // whose time has passed are dropped, so the one delivered is the current one.
+            let due = (now.duration_since(start).as_secs_f64() * self.fps) as u64;
+            if due > self.next {
+                self.next = if self.looping { due } else { due.min(n - 1) };
+            }
+            Some(start)
+        } else {
+            None
+        };
         let i = (self.next % n) as usize;
         let image = match &self.frames {
             Frames::Files(files) => image::open(&files[i])
@@ -120,11 +147,12 @@ impl FrameSource for ReplaySource {
         let index = self.next;
         self.next += 1;
         let t_ms = (index as f64 * 1000.0 / self.fps).round() as u64;
-        if let Some(start) = self.paced_from {
-            let due = std::time::Duration::from_millis(t_ms);
+        if let Some(start) = start {
+            let due = Duration::from_secs_f64(index as f64 / self.fps);
             if let Some(wait) = due.checked_sub(start.elapsed()) {
                 std::thread::sleep(wait);
             }
+            self.clock = Some((start, Instant::now()));
         }
         Ok(Frame { image, t_ms, index })
     }
@@ -150,6 +178,22 @@ mod tests {
             s.next_frame().unwrap();
         }
         assert!(matches!(s.next_frame(), Err(CameraError::EndOfStream { .. })));
+    }
+
+    #[test]
+    fn a_paced_replay_drops_frames_a_slow_reader_missed() {
+        // Like a camera: after a 300 ms pause at 100 fps the next frame is the current one
+        // (index >= 30), not the backlog delivered in a burst.
+        let mut s = ReplaySource::open(Path::new("builtin"), 100.0, true).unwrap().paced();
+        assert_eq!(s.next_frame().unwrap().index, 0);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let f = s.next_frame().unwrap();
+        assert!(f.index >= 30 && f.t_ms >= 300, "index {} t {} ms", f.index, f.t_ms);
+        let g = s.next_frame().unwrap();
+        assert!(g.index > f.index);
+        // A stop (not read for over a second) is no lag: the stream resumes where it was.
+        std::thread::sleep(STOPPED_AFTER + std::time::Duration::from_millis(200));
+        assert_eq!(s.next_frame().unwrap().index, g.index + 1);
     }
 
     #[test]

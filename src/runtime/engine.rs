@@ -1,7 +1,9 @@
 //! The engine: one session, its backends, and the loop that connects them.
-//! Synchronous and single-threaded, so `simulate` and the tests drive it step by step;
+//! Synchronous, so `simulate` and the tests drive it step by step (the guide runs inline,
+//! or on its own thread for the live kiosk: see [`super::analysis`]);
 //! [`super::Kiosk`] runs it on a worker thread for the touch UI.
 
+use super::analysis::{Analyser, AnalysisMode, GuideHost};
 use super::backends::*;
 use crate::camera::{CameraError, FrameSource};
 use crate::config::{Config, DocumentSpec};
@@ -17,6 +19,14 @@ pub struct Backends {
     pub maker: Box<dyn PhotoMaker>,
     pub uploader: Box<dyn Uploader>,
     pub printer: Box<dyn SlipPrinter>,
+}
+
+/// The devices other than the guide (which runs where [`AnalysisMode`] says).
+struct Devices {
+    camera: Box<dyn FrameSource>,
+    maker: Box<dyn PhotoMaker>,
+    uploader: Box<dyn Uploader>,
+    printer: Box<dyn SlipPrinter>,
 }
 
 /// Running totals for the operator and fleet metrics (no personal data).
@@ -54,7 +64,8 @@ pub struct View {
 pub struct Engine {
     cfg: Config,
     session: Session,
-    b: Backends,
+    b: Devices,
+    guide: GuideHost,
     start: Instant,
     camera_on: bool,
     spec: Option<DocumentSpec>,
@@ -86,14 +97,47 @@ pub struct Engine {
     /// `ready`, or the id of the printer's last fault (`paper_out`, `cover_open`, …).
     printer_state: String,
     speech: Vec<String>,
+    /// The posing run in progress on the analysis thread, for its rate figure.
+    run: Option<PosingRun>,
+}
+
+/// Camera frames shown and results applied since a posing run started (analysis thread).
+struct PosingRun {
+    since: Instant,
+    frames: u64,
+    analysed_at_start: u64,
 }
 
 impl Engine {
+    /// An engine that analyses every frame in order on the engine's thread, synchronously
+    /// (`simulate`, the tests: deterministic).
     pub fn new(cfg: &Config, backends: Backends) -> Engine {
+        Engine::with_mode(cfg, backends, AnalysisMode::Inline)
+    }
+
+    /// An engine whose guide runs as `mode` says; the live kiosk uses
+    /// [`AnalysisMode::OwnThread`] so the preview is not held back by analysis.
+    pub fn with_mode(cfg: &Config, backends: Backends, mode: AnalysisMode) -> Engine {
+        let Backends {
+            camera,
+            guide,
+            maker,
+            uploader,
+            printer,
+        } = backends;
         Engine {
             session: Session::new(Rules::from_config(cfg)),
             cfg: cfg.clone(),
-            b: backends,
+            b: Devices {
+                camera,
+                maker,
+                uploader,
+                printer,
+            },
+            guide: match mode {
+                AnalysisMode::Inline => GuideHost::Inline(guide),
+                AnalysisMode::OwnThread => GuideHost::Thread(Analyser::spawn(guide)),
+            },
             start: Instant::now(),
             camera_on: false,
             spec: None,
@@ -118,6 +162,7 @@ impl Engine {
             background_printed: vec![],
             printer_state: "ready".into(),
             speech: vec![],
+            run: None,
         }
     }
 
@@ -178,6 +223,25 @@ impl Engine {
 
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Guide results applied so far on the analysis thread (0 when analysis is inline:
+    /// there every frame is analysed).
+    pub fn analysed_on_thread(&self) -> u64 {
+        match &self.guide {
+            GuideHost::Inline(_) => 0,
+            GuideHost::Thread(a) => a.analysed,
+        }
+    }
+
+    /// Starts a new posing run for `spec` (or, with `None`, ends one): the guide forgets
+    /// its tracking; on the analysis thread, results of frames from before are discarded.
+    fn reset_guide(&mut self, spec: Option<&DocumentSpec>) {
+        match (&mut self.guide, spec) {
+            (GuideHost::Inline(g), Some(spec)) => g.reset(spec),
+            (GuideHost::Inline(_), None) => {}
+            (GuideHost::Thread(a), spec) => a.reset(spec),
+        }
     }
 
     pub fn view(&self) -> View {
@@ -393,6 +457,7 @@ impl Engine {
             Err(e) => {
                 log::warn!("camera: {e}");
                 self.camera_error = Some(e.to_string());
+                self.stop_analysis();
                 self.camera_on = false;
                 if matches!(e, CameraError::Disconnected { .. } | CameraError::Failed { .. }) {
                     self.handle(Event::DeviceFault(Device::Camera));
@@ -400,10 +465,39 @@ impl Engine {
                 return;
             }
         };
-        let out = self.b.guide.analyse(&frame);
+        let outputs = match &mut self.guide {
+            GuideHost::Inline(g) => {
+                let out = g.analyse(&frame);
+                self.preview = Some(Arc::new(frame.image));
+                vec![out]
+            }
+            GuideHost::Thread(a) => {
+                // Every frame is shown at once; the guide gets the newest one when free.
+                self.preview = Some(Arc::new(frame.image.clone()));
+                let run = self.run.get_or_insert(PosingRun {
+                    since: Instant::now(),
+                    frames: 0,
+                    analysed_at_start: a.analysed,
+                });
+                run.frames += 1;
+                a.offer(frame);
+                a.take_results()
+            }
+        };
+        for out in outputs {
+            // A capture ends the steady stretch (a refused photo resets the guide) and the
+            // session may have left posing: results after it are stale.
+            if !self.camera_on || self.apply_guidance(out) {
+                break;
+            }
+        }
+    }
+
+    /// Applies one analysis result: overlay, hint, and the capture when it fired (then
+    /// returns true).
+    fn apply_guidance(&mut self, out: GuideOutput) -> bool {
         self.pose_ok = out.pose_ok;
         self.face_box = out.face_box;
-        self.preview = Some(Arc::new(frame.image));
         if let Some(h) = &out.hint {
             *self.counters.hints.entry(h.id.clone()).or_default() += 1;
             if self.hints_seen.last() != Some(&h.id) {
@@ -415,10 +509,32 @@ impl Engine {
             face_present: out.face_present,
             hint: out.hint,
         });
-        if let Some(capture) = out.captured {
-            self.counters.captures += 1;
-            let ev = self.make_photo(&capture);
-            self.handle(ev);
+        let Some(capture) = out.captured else {
+            return false;
+        };
+        self.counters.captures += 1;
+        let ev = self.make_photo(&capture);
+        self.handle(ev);
+        true
+    }
+
+    /// The posing run ended: on the analysis thread, nothing of it survives (pending
+    /// frame dropped, the guide reset so it lets go of its kept frames, results in flight
+    /// discarded). Inline analysis keeps its old behaviour: the next run resets the guide.
+    fn stop_analysis(&mut self) {
+        if let (GuideHost::Thread(a), Some(run)) = (&self.guide, self.run.take()) {
+            let secs = run.since.elapsed().as_secs_f64().max(1e-3);
+            let analysed = a.analysed - run.analysed_at_start;
+            log::info!(
+                "analysis: {analysed} frames analysed in {secs:.1} s ({:.1} Hz) while the camera gave {} ({:.1} fps)",
+                analysed as f64 / secs,
+                run.frames,
+                run.frames as f64 / secs
+            );
+        }
+        if matches!(self.guide, GuideHost::Thread(_)) {
+            let spec = self.spec.clone();
+            self.reset_guide(spec.as_ref());
         }
     }
 
@@ -442,7 +558,7 @@ impl Engine {
             },
             Err(reasons) => {
                 // Try again from a fresh steady stretch.
-                self.b.guide.reset(&spec);
+                self.reset_guide(Some(&spec));
                 Event::PhotoFailed(reasons)
             }
         };
@@ -466,13 +582,14 @@ impl Engine {
             Effect::StartCamera => {
                 if let State::Posing { doc, region, .. } = self.session.state() {
                     let spec = self.cfg.spec_for(*doc, Some(region));
-                    self.b.guide.reset(&spec);
+                    self.reset_guide(Some(&spec));
                     self.spec = Some(spec);
                 }
                 self.camera_on = true;
                 None
             }
             Effect::StopCamera => {
+                self.stop_analysis();
                 self.camera_on = false;
                 self.preview = None;
                 self.pose_ok = false;

@@ -1,6 +1,7 @@
 //! [`Kiosk`]: the engine on a worker thread, for the touch UI. The UI sends events and
 //! reads view snapshots; it never blocks on a device.
 
+use super::analysis::AnalysisMode;
 use super::engine::{Backends, Engine, View};
 use crate::config::Config;
 use crate::session::Event;
@@ -26,9 +27,10 @@ pub struct Kiosk {
 }
 
 impl Kiosk {
-    /// Starts the worker thread.
+    /// Starts the worker thread; the guide runs on a thread of its own
+    /// ([`AnalysisMode::OwnThread`]) so the live preview shows every camera frame.
     pub fn start(cfg: &Config, backends: Backends) -> Kiosk {
-        let mut engine = Engine::new(cfg, backends);
+        let mut engine = Engine::with_mode(cfg, backends, AnalysisMode::OwnThread);
         engine.refresh_paper();
         let view = Arc::new(Mutex::new(engine.view()));
         let speech = Arc::new(Mutex::new(vec![]));

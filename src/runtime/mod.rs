@@ -2,11 +2,13 @@
 //! what devices report into session events. `kiosk run` (touch UI), `kiosk simulate` and
 //! the end-to-end tests all drive sessions through it.
 
+mod analysis;
 pub mod backends;
 mod engine;
 mod kiosk;
 pub mod testing;
 
+pub use analysis::AnalysisMode;
 pub use backends::*;
 pub use engine::{Backends, Counters, Engine, View};
 pub use kiosk::Kiosk;

@@ -4,6 +4,8 @@ use crate::camera::ReplaySource;
 use crate::config::{Config, DocumentId, RegionCode};
 use crate::session::{Details, Event, Slip, State};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 fn details() -> Details {
     let body = "44010619900101123";
@@ -256,7 +258,13 @@ fn kiosk_thread_reaches_posing_and_shows_preview() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_eq!(k.view().state.name(), "posing");
-    assert_eq!(k.take_speech(), vec!["face_size".to_string()]);
+    // The preview comes first; the hint follows when the analysis thread has a result.
+    let mut said = vec![];
+    wait_for("the first hint", || {
+        said.extend(k.take_speech());
+        !said.is_empty()
+    });
+    assert_eq!(said, vec!["face_size".to_string()]);
 }
 
 #[test]
@@ -366,4 +374,177 @@ fn kiosk_metrics_report_printer_state_and_outbox_depth() {
     }
     assert_eq!(k.metrics().outbox_depth, 2);
     assert!(crate::ops::metrics::render(&k.metrics()).contains("kiosk_outbox_depth 2"));
+}
+
+/// A guide that takes `delay` per frame (like the real one at 20–40 ms, only slower) and
+/// counts the frames it started and finished.
+struct SlowGuide {
+    inner: ScriptedGuide,
+    delay: std::time::Duration,
+    started: Arc<AtomicU64>,
+    finished: Arc<AtomicU64>,
+}
+
+impl SlowGuide {
+    fn new(inner: ScriptedGuide, delay_ms: u64) -> Self {
+        SlowGuide {
+            inner,
+            delay: std::time::Duration::from_millis(delay_ms),
+            started: Arc::default(),
+            finished: Arc::default(),
+        }
+    }
+}
+
+impl Guide for SlowGuide {
+    fn reset(&mut self, spec: &crate::config::DocumentSpec) {
+        self.inner.reset(spec);
+    }
+    fn analyse(&mut self, frame: &crate::camera::Frame) -> GuideOutput {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.delay);
+        let out = self.inner.analyse(frame);
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        out
+    }
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !ok() {
+        assert!(t0.elapsed().as_secs() < 20, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn live_kiosk_preview_outpaces_a_slow_guide_and_still_captures() {
+    // Camera paced at 60 fps, guide 60 ms per frame (~16 Hz): the preview must show
+    // camera frames, not analysed ones.
+    let camera = Box::new(ReplaySource::open(Path::new("builtin"), 60.0, true).unwrap().paced());
+    let guide = SlowGuide::new(ScriptedGuide::new(5, 10), 60);
+    let finished = guide.finished.clone();
+    let k = Kiosk::start(
+        &Config::builtin(),
+        Backends {
+            camera,
+            guide: Box::new(guide),
+            maker: Box::new(PlainMaker { refuse: false }),
+            uploader: Box::new(ScriptedUploader::approving(1)),
+            printer: Box::new(RecordingPrinter::default()),
+        },
+    );
+    k.send(Event::Start);
+    k.send(Event::ChooseDocument(DocumentId::IdCard));
+    k.send(Event::ChooseRegion(RegionCode::new("440100").unwrap()));
+    k.send(Event::SubmitDetails(details()));
+    wait_for("posing", || k.view().state.name() == "posing");
+    let analysed_before = finished.load(Ordering::SeqCst);
+    let mut previews = 0u64;
+    let mut last: Option<Arc<image::RgbImage>> = None;
+    let t0 = std::time::Instant::now();
+    loop {
+        let v = k.view();
+        if v.state.name() != "posing" {
+            break;
+        }
+        if let Some(p) = v.preview {
+            if !last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &p)) {
+                previews += 1;
+                last = Some(p);
+            }
+        }
+        assert!(t0.elapsed().as_secs() < 30, "no capture after 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let analysed = finished.load(Ordering::SeqCst) - analysed_before;
+    eprintln!("posing: {previews} distinct previews, {analysed} analysed frames");
+    assert!(analysed >= 15, "the capture needs 15 analysed frames, saw {analysed}");
+    assert!(
+        previews >= 2 * analysed,
+        "preview should advance faster than analysis: {previews} previews for {analysed} analysed frames"
+    );
+    wait_for("review-photo", || k.view().state.name() == "review-photo");
+    let v = k.view();
+    assert!(v.photo.is_some(), "the made photo is on the review screen");
+    assert_eq!(v.counters.captures, 1);
+    assert!(v.preview.is_none(), "the camera stopped");
+    k.send(Event::Retake);
+    wait_for("posing again", || k.view().state.name() == "posing");
+    wait_for("a second capture", || k.view().counters.captures == 2);
+}
+
+#[test]
+fn analysis_results_from_before_a_reset_are_discarded() {
+    let guide = SlowGuide::new(ScriptedGuide::new(1000, 1), 200);
+    let (started, finished) = (guide.started.clone(), guide.finished.clone());
+    let camera = Box::new(ReplaySource::open(Path::new("builtin"), 15.0, true).unwrap());
+    let mut e = Engine::with_mode(
+        &Config::builtin(),
+        Backends {
+            camera,
+            guide: Box::new(guide),
+            maker: Box::new(PlainMaker { refuse: false }),
+            uploader: Box::new(ScriptedUploader::approving(1)),
+            printer: Box::new(RecordingPrinter::default()),
+        },
+        AnalysisMode::OwnThread,
+    );
+    to_posing(&mut e);
+    e.step();
+    assert!(e.view().preview.is_some(), "the frame is shown before its analysis");
+    wait_for("analysis to start", || started.load(Ordering::SeqCst) == 1);
+    // The person cancels while the frame is analysed; its result arrives afterwards.
+    e.handle(Event::Cancel);
+    assert_eq!(e.session().state(), &State::Attract);
+    wait_for("analysis to finish", || finished.load(Ordering::SeqCst) == 1);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    to_posing(&mut e);
+    e.step();
+    assert!(
+        e.counters().hints.is_empty(),
+        "stale hint applied: {:?}",
+        e.counters().hints
+    );
+    assert!(e.hints().1.is_empty() && e.hints().0.is_none());
+    assert_eq!(e.analysed_on_thread(), 0);
+    // The new run's own results do arrive.
+    wait_for("a fresh result", || {
+        e.step();
+        e.analysed_on_thread() > 0
+    });
+    assert_eq!(e.hints().1, &["face_size".to_string()]);
+}
+
+#[test]
+fn analysis_thread_is_capped_and_sees_the_newest_frame() {
+    // An instant guide fed far faster than the cap: it must not analyse more often than
+    // MAX_ANALYSIS_HZ (the rest of the CPU is the preview's), and what it analyses is the
+    // newest frame offered, not a queue.
+    use crate::camera::FrameSource;
+    use crate::runtime::analysis::{Analyser, MAX_ANALYSIS_HZ};
+    let guide = SlowGuide::new(ScriptedGuide::new(1000, 1), 0);
+    let started = guide.started.clone();
+    let mut a = Analyser::spawn(Box::new(guide));
+    a.reset(Some(&Config::builtin().spec_for(DocumentId::IdCard, None)));
+    let mut src = ReplaySource::open(Path::new("builtin"), 1000.0, true).unwrap();
+    let t0 = std::time::Instant::now();
+    let mut offered = 0u64;
+    while t0.elapsed() < std::time::Duration::from_millis(600) {
+        a.offer(src.next_frame().unwrap());
+        offered += 1;
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let analysed = started.load(Ordering::SeqCst);
+    eprintln!("{offered} frames offered in {secs:.2} s, {analysed} analysed");
+    assert!(analysed >= 1, "the guide never ran");
+    assert!(
+        analysed as f64 <= secs * MAX_ANALYSIS_HZ + 1.0,
+        "{analysed} analyses in {secs:.2} s exceed the {MAX_ANALYSIS_HZ} Hz cap"
+    );
+    assert!(
+        offered > 3 * analysed,
+        "frames should be dropped, not queued: {offered} offered"
+    );
 }

@@ -36,7 +36,9 @@ pub fn rig(tweak: impl FnOnce(&mut Config)) -> Rig {
     let data = tempfile::tempdir().unwrap();
     let mut cfg = config(data.path());
     tweak(&mut cfg);
-    let camera = ReplaySource::open(Path::new("builtin"), 15.0, false).unwrap();
+    // Paced like a live camera: the kiosk analyses on its own thread and drops frames it
+    // has no time for, so an unpaced replay would be used up before the guide saw it.
+    let camera = ReplaySource::open(Path::new("builtin"), 15.0, false).unwrap().paced();
     let unplug = camera.unplug_switch();
     let printer = RecordingPrinter::default();
     let jobs = printer.jobs.clone();

@@ -15,7 +15,9 @@ pub struct Xvfb {
 impl Xvfb {
     /// Starts `Xvfb` on a free display with one screen of `w`×`h`×24.
     pub fn start(w: u32, h: u32) -> Xvfb {
-        for n in 0..20 {
+        // Displays of Xvfbs killed with SIGKILL leave their socket and lock behind: look
+        // far enough to get past them.
+        for n in 0..200 {
             let num = 70 + (std::process::id() % 50) as usize + n;
             if Path::new(&format!("/tmp/.X11-unix/X{num}")).exists()
                 || Path::new(&format!("/tmp/.X{num}-lock")).exists()
