@@ -59,7 +59,7 @@ pub fn main() -> ExitCode {
         }
     };
     crate::ops::logging::init();
-    crate::ops::allocator::pin_mmap_threshold();
+    crate::ops::allocator::pin_allocator();
     match run(cli) {
         Ok(Verdict::Ok) => ExitCode::SUCCESS,
         Ok(Verdict::Negative) => ExitCode::from(1),

@@ -43,12 +43,12 @@ fn sessions_back_to_back_do_not_leak_memory_or_files() {
         .collect();
     assert_eq!(numbers.len(), runs, "one distinct receipt per session");
     // One RSS sample per session is noisy (it is read while the allocator may still hold
-    // that session's frames). glibc's dynamic mmap threshold used to add a one-time step of
-    // ~15 MB at an unpredictable session (10th here, 137th on CI); the kiosk now pins the
-    // threshold (src/ops/allocator.rs) and 200 sessions measured 78 -> 81.6 MB, flat from
-    // session 75. So skip a warm-up quarter, then compare the median of the first half of the
-    // rest with the median of the second half: a leak of 0.2 MB per session shows as >= 8 MB
-    // at 200 runs, a step would too.
+    // that session's frames). With glibc's defaults RSS stepped up once by ~15 MB at an
+    // unpredictable session (10th here, 137th on CI); the kiosk now pins the allocator
+    // (src/ops/allocator.rs: fixed mmap threshold, one arena) and 200 sessions measured
+    // 91 -> 97.1 MB by session 10, then 97.1-98.4 MB. So skip a warm-up quarter, then compare
+    // the median of the first half of the rest with the median of the second half: a leak
+    // of 0.2 MB per session shows as >= 8 MB at 200 runs, a step would too.
     let rss: Vec<u64> = lines.iter().map(|v| v["rss_kb"].as_u64().unwrap()).collect();
     let fds: Vec<u64> = lines.iter().map(|v| v["open_fds"].as_u64().unwrap()).collect();
     let warm_up = (runs / 4).max(3).min(runs - 1);
