@@ -55,10 +55,20 @@ pub fn write_keys(dir: &Path, kiosk_id: &str) -> (PathBuf, PathBuf) {
 
 /// Starts the reference review centre on a free port and waits for `/healthz`.
 pub fn review_center(dir: &Path, keys: &Path, auto_approve: u64, port: u16) -> Proc {
-    let child = Command::new(kiosk_bin())
-        .args(["review-center", "--listen", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(dir.join("review.db"))
-        .args(["--auto-approve-after", &auto_approve.to_string(), "--keys"])
+    start_review_center(dir, keys, Some(auto_approve), port)
+}
+
+/// The review centre process: approving by itself after `auto_approve` seconds, or (None)
+/// waiting for an operator.
+fn start_review_center(dir: &Path, keys: &Path, auto_approve: Option<u64>, port: u16) -> Proc {
+    let mut cmd = Command::new(kiosk_bin());
+    cmd.args(["review-center", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(dir.join("review.db"));
+    if let Some(secs) = auto_approve {
+        cmd.args(["--auto-approve-after", &secs.to_string()]);
+    }
+    let child = cmd
+        .arg("--keys")
         .arg(keys)
         .env_remove("KIOSK_CONFIG")
         .stdout(Stdio::null())
@@ -195,24 +205,7 @@ pub fn qr_is_receipt_url(qr: &str, number: &str) -> bool {
 /// Starts the reference review centre without `--auto-approve-after`: every photo that
 /// passes the machine check waits for an operator (`POST /review/{id}/approve`).
 pub fn review_center_manual(dir: &Path, keys: &Path, port: u16) -> Proc {
-    let child = Command::new(kiosk_bin())
-        .args(["review-center", "--listen", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(dir.join("review.db"))
-        .arg("--keys")
-        .arg(keys)
-        .env_remove("KIOSK_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join(format!("review-{port}.log"))).unwrap())
-        .spawn()
-        .unwrap();
-    let p = Proc {
-        child,
-        name: "review-center",
-    };
-    wait_for("review centre", Duration::from_secs(30), || {
-        http_get(port, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
-    });
-    p
+    start_review_center(dir, keys, None, port)
 }
 
 /// A raw HTTP/1.1 POST with an empty body; the whole reply as text.
