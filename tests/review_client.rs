@@ -19,7 +19,7 @@ use kiosk::review::server::ServerOptions;
 use kiosk::review::testkit::*;
 use kiosk::review::ReviewClient;
 use kiosk::runtime::{Decision, Uploader};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -89,6 +89,7 @@ fn raw_server(
             let seen = seen2.clone();
             let decide = decide.clone();
             std::thread::spawn(move || {
+                let _ = c.set_read_timeout(Some(Duration::from_secs(30)));
                 let Ok(req) = read_http(&mut c) else { return };
                 let head = String::from_utf8_lossy(&req);
                 let mut parts = head.lines().next().unwrap_or("").split(' ');
@@ -110,6 +111,7 @@ fn raw_server(
                         if u.write_all(&req).is_err() {
                             return;
                         }
+                        let _ = u.set_read_timeout(Some(Duration::from_secs(30)));
                         let Ok(resp) = read_http(&mut u) else { return };
                         // One request per connection: tell the client so.
                         let p = resp.windows(2).position(|w| w == b"\r\n").unwrap_or(0);
@@ -131,37 +133,6 @@ fn route_of(line: &str) -> String {
     let (m, p) = line.split_once(' ').unwrap_or((line, ""));
     let p: Vec<&str> = p.split('?').next().unwrap_or("").split('/').take(3).collect();
     format!("{m} {}", p.join("/"))
-}
-
-/// One HTTP/1.1 message (head and a `content-length` body).
-fn read_http(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut buf = vec![];
-    let mut b = [0u8; 8192];
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-        let n = s.read(&mut b)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&b[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = s.read(&mut b)?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&b[..n]);
-    }
-    Ok(buf)
 }
 
 fn http(status: &str, ctype: &str, body: &[u8]) -> Vec<u8> {

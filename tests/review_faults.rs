@@ -5,13 +5,14 @@
 //! proxy writing exact bytes, disk full from `prlimit --fsize`.
 //! Every case ends with exactly one submission and one receipt, and nothing lost.
 
+mod common;
 use kiosk::config::{DocumentId, RegionCode};
 use kiosk::review::outbox::Outbox;
 use kiosk::review::server::ServerOptions;
 use kiosk::review::testkit::*;
 use kiosk::review::ReviewClient;
 use kiosk::runtime::{Decision, Uploader};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -397,35 +398,6 @@ enum Reply {
     Drip(Vec<u8>),
 }
 
-fn read_http(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut buf = vec![];
-    let mut b = [0u8; 4096];
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-        let n = s.read(&mut b)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&b[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = s.read(&mut b)?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&b[..n]);
-    }
-    Ok(buf)
-}
-
 /// Proxies to `upstream`; the n-th connection is answered per `plan[n]` (then `Real`).
 fn hostile_proxy(upstream: SocketAddr, plan: Vec<Reply>) -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -435,14 +407,14 @@ fn hostile_proxy(upstream: SocketAddr, plan: Vec<Reply>) -> SocketAddr {
             let Ok(mut c) = conn else { continue };
             let reply = plan.get(i).cloned().unwrap_or(Reply::Real);
             std::thread::spawn(move || {
-                let Ok(req) = read_http(&mut c) else { return };
+                let Ok(req) = common::read_http(&mut c) else { return };
                 let Ok(mut up) = TcpStream::connect(upstream) else {
                     return;
                 };
                 if up.write_all(&req).is_err() {
                     return;
                 }
-                let Ok(resp) = read_http(&mut up) else { return };
+                let Ok(resp) = common::read_http(&mut up) else { return };
                 match reply {
                     Reply::Real => {
                         // One request per connection: tell the client so.
