@@ -43,6 +43,7 @@ fn tracking(c: &mut Criterion) {
         let still = an.analyse_still(&img).expect("analysis");
         let face = still.face.clone().expect("face in the frame");
         let mask = still.mask.clone();
+        let hair = still.hair.clone();
         let dets = still.detections.clone();
         c.bench_function(&format!("track_frame_{w}x{h}"), |b| {
             b.iter(|| {
@@ -51,10 +52,14 @@ fn tracking(c: &mut Criterion) {
                     detections: dets.clone(),
                     face: f,
                     mask: mask.clone(),
+                    hair: hair.clone(),
                 };
                 let m = Measures::of(&mut an, &img, &s, &spec);
                 black_box(checks::evaluate(&m, &spec));
             })
+        });
+        c.bench_function(&format!("hair_{w}x{h}"), |b| {
+            b.iter(|| black_box(an.hair(&img, &face).unwrap()))
         });
         c.bench_function(&format!("segment_{w}x{h}"), |b| {
             b.iter(|| black_box(an.segment(&img).unwrap()))

@@ -36,6 +36,9 @@ pub enum Command {
     CheckPhoto(crate::vision::cli::CheckPhotoArgs),
     /// Produce the compliant photo (crop, scale, white background, JPEG within size bounds).
     MakePhoto(crate::vision::cli::MakePhotoArgs),
+    /// Fit the corpus-derived check thresholds on a labelled corpus and score them
+    /// leave-one-person-out (docs/accuracy.md).
+    Calibrate(crate::vision::cli::CalibrateArgs),
     /// Render a receipt slip to PDF, PNG or a printer (also the operator's test print).
     Receipt(crate::receipt::cli::ReceiptArgs),
     /// ESC/POS printer emulator on a pseudo-terminal, for tests and demos.
@@ -83,6 +86,7 @@ fn run(cli: Cli) -> anyhow::Result<Verdict> {
         Command::Run(a) => crate::ui::run(&load_config(cfg)?, &a),
         Command::CheckPhoto(a) => crate::vision::cli::check_photo(&load_config(cfg)?, &a),
         Command::MakePhoto(a) => crate::vision::cli::make_photo(&load_config(cfg)?, &a),
+        Command::Calibrate(a) => crate::vision::cli::calibrate(&load_config(cfg)?, &a),
         Command::Receipt(a) => crate::receipt::cli::run(&load_config(cfg)?, &a),
         Command::PrinterSim(a) => crate::printer_sim::run(&a),
         Command::ReviewCenter(a) => crate::review::cli::run(&load_config(cfg)?, &a),

@@ -222,3 +222,62 @@ fn a_full_session_prints_the_number_the_centre_issued_and_leaves_nothing_persona
     );
     assert!(!stderr.contains("0105194912"), "ID number fragment in the log");
 }
+
+/// `kiosk simulate` over every walk-in sequence of `../shared/corpus/frames/walkup/` (too
+/// far and off-centre, walking in, then holding a compliant pose): each one ends with a
+/// printed receipt. Embedded review centre, PDF printer.
+#[test]
+fn every_walkup_sequence_ends_with_a_printed_receipt() {
+    let walkup = shared().join("corpus/frames/walkup");
+    let mut people: Vec<PathBuf> = std::fs::read_dir(&walkup)
+        .expect("../shared/corpus/frames/walkup beside the checkout")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    people.sort();
+    assert!(people.len() >= 9, "walk-up sequences: {people:?}");
+    let mut failed = vec![];
+    for seq in &people {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("kiosk.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[kiosk]\nid = \"KIOSK-WALKUP\"\ndata_dir = \"{}\"\n\n[devices]\ncamera = \"replay:builtin\"\nprinter = \"pdf:{}\"\nreview = \"embedded\"\n",
+                dir.path().join("data").display(),
+                dir.path().join("slips").display()
+            ),
+        )
+        .unwrap();
+        let out = Command::new(kiosk_bin())
+            .arg("--config")
+            .arg(&cfg)
+            .args(["simulate", "--frames"])
+            .arg(seq)
+            .args(["--doc", "id-card", "--region", "440100", "--json"])
+            .env_remove("KIOSK_CONFIG")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap_or_default();
+        let printed = v["printed"].as_str().map(PathBuf::from);
+        let name = seq.file_name().unwrap().to_string_lossy().to_string();
+        println!(
+            "{name}: status {:?} receipt {:?} captured at {:?} printed {:?} failed {:?}",
+            out.status.code(),
+            v["receipt_number"],
+            v["captured_frame"],
+            printed,
+            v["failed"]
+        );
+        let ok = out.status.success()
+            && v["receipt_number"].as_str().is_some_and(|n| !n.is_empty())
+            && files_under(&dir.path().join("slips"))
+                .iter()
+                .any(|p| p.extension().is_some_and(|e| e == "pdf"));
+        if !ok {
+            failed.push(format!("{name}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    assert!(failed.is_empty(), "sequences without a receipt: {failed:#?}");
+}

@@ -75,3 +75,55 @@ fn never_good_sequence_never_captures_and_asks_about_the_eyes() {
     assert_eq!(last.id, "eyes_visible");
     assert!(!last.zh.is_empty() && !last.en.is_empty());
 }
+
+/// Every compliant corpus image (both manifests), held still for 2 s of replay at 15 fps:
+/// the live guide must capture, as `check-photo` passes the same image.
+#[test]
+fn the_live_guide_captures_every_compliant_image_held_still_for_two_seconds() {
+    use kiosk::camera::Frame;
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = [here.join("../shared"), here.join("../../shared")]
+        .into_iter()
+        .map(|p| p.join("corpus"))
+        .find(|p| p.join("manifest.csv").exists())
+        .expect("../shared/corpus beside the checkout");
+    let spec = Config::builtin().spec_for(DocumentId::IdCard, None);
+    let mut guide = LiveGuide::new().expect("models load");
+    let mut missed = vec![];
+    let mut n = 0;
+    for (dir, manifest) in [
+        (root.clone(), root.join("manifest.csv")),
+        (root.join("more"), root.join("more/manifest.csv")),
+    ] {
+        for line in std::fs::read_to_string(&manifest).expect("manifest").lines().skip(1) {
+            let f: Vec<&str> = line.splitn(6, ',').collect();
+            if f.len() < 3 || f[2] != "pass" {
+                continue;
+            }
+            n += 1;
+            let img = image::open(dir.join(f[0])).expect("corpus image").to_rgb8();
+            guide.reset(&spec);
+            let mut captured_at = None;
+            let mut last_hint = None;
+            for i in 0..30u64 {
+                let frame = Frame {
+                    image: img.clone(),
+                    t_ms: i * 1000 / 15,
+                    index: i,
+                };
+                let o = guide.analyse(&frame);
+                last_hint = o.hint.map(|h| h.id);
+                if o.captured.is_some() {
+                    captured_at = Some(i);
+                    break;
+                }
+            }
+            println!("{:50} captured at {captured_at:?} last hint {last_hint:?}", f[0]);
+            if captured_at.is_none() {
+                missed.push(format!("{}: {last_hint:?}", f[0]));
+            }
+        }
+    }
+    assert!(n >= 80, "pass images of both manifests: {n}");
+    assert!(missed.is_empty(), "no capture within 2 s: {missed:?}");
+}

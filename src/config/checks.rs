@@ -35,13 +35,22 @@ pub struct CheckLimits {
     pub max_glare_share: f64,
     /// `sharpness`: Laplacian-to-gradient RMS ratio on a 64-px face crop; below = blurred.
     pub min_sharpness: f64,
-    /// `accessory` (hat): the crown between hair top and forehead is more colourful than
-    /// hair (mean C*ab above this)…
-    pub hat_max_crown_chroma: f64,
-    /// …or has the light/dark pattern of a band or badge (L* standard deviation)…
-    pub hat_max_crown_l_spread: f64,
-    /// …or the silhouette rises this many face heights above the forehead landmark.
-    pub hat_max_rise: f64,
+    /// `accessory` (hat): the head top is covered by something neither hair (hair model)
+    /// nor skin-coloured over more than this share (the mean of that share over the crown,
+    /// silhouette top to forehead, and over a thin strip at its top: a cap covers the
+    /// crown from the top, a headband or clip only a band of it).
+    pub hat_max_cover: f64,
+    /// `face_count`: a face counts only when Face Mesh's presence probability reaches this…
+    pub min_face_presence: f64,
+    /// …and the mesh has human proportions (anthropometric ranges, widened; an animal's or
+    /// a doll's face falls outside): eye-centre distance / cheek width,
+    pub human_eye_spacing: [f64; 2],
+    /// nose tip's drop below the eye line / the mouth's drop,
+    pub human_nose_drop: [f64; 2],
+    /// mouth width / eye-centre distance,
+    pub human_mouth_width: [f64; 2],
+    /// chin's drop below the eye line / eye-centre distance.
+    pub human_chin_drop: [f64; 2],
     /// `background`: fewer background samples than this cannot be judged (the person
     /// fills the frame) and pass.
     pub min_background_samples: u32,
@@ -57,13 +66,16 @@ impl Default for CheckLimits {
             min_eye_visibility: 0.35,
             min_face_luma: 55.0,
             max_face_luma: 235.0,
-            max_clipped_share: 0.25,
+            max_clipped_share: 0.35,
             min_side_balance: 0.4,
-            max_glare_share: 0.05,
+            max_glare_share: 0.02,
             min_sharpness: 0.55,
-            hat_max_crown_chroma: 35.0,
-            hat_max_crown_l_spread: 30.0,
-            hat_max_rise: 0.75,
+            hat_max_cover: 0.5,
+            min_face_presence: 0.5,
+            human_eye_spacing: [0.3, 0.7],
+            human_nose_drop: [0.3, 0.85],
+            human_mouth_width: [0.5, 1.4],
+            human_chin_drop: [1.0, 2.6],
             min_background_samples: 50,
         }
     }
@@ -80,6 +92,8 @@ impl CheckLimits {
             ("max_clipped_share", self.max_clipped_share),
             ("min_side_balance", self.min_side_balance),
             ("max_glare_share", self.max_glare_share),
+            ("hat_max_cover", self.hat_max_cover),
+            ("min_face_presence", self.min_face_presence),
         ];
         if let Some((name, _)) = shares.iter().find(|(_, v)| !share(*v)) {
             return Some((name, "must be a share between 0 and 1"));
@@ -99,12 +113,21 @@ impl CheckLimits {
         let non_negative = [
             ("min_eye_openness", self.min_eye_openness),
             ("min_sharpness", self.min_sharpness),
-            ("hat_max_crown_chroma", self.hat_max_crown_chroma),
-            ("hat_max_crown_l_spread", self.hat_max_crown_l_spread),
-            ("hat_max_rise", self.hat_max_rise),
         ];
         if let Some((name, _)) = non_negative.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
             return Some((name, "must be a number ≥ 0"));
+        }
+        let ranges = [
+            ("human_eye_spacing", self.human_eye_spacing),
+            ("human_nose_drop", self.human_nose_drop),
+            ("human_mouth_width", self.human_mouth_width),
+            ("human_chin_drop", self.human_chin_drop),
+        ];
+        if let Some((name, _)) = ranges
+            .iter()
+            .find(|(_, [lo, hi])| !(lo.is_finite() && hi.is_finite() && *lo >= 0.0 && lo < hi))
+        {
+            return Some((name, "must be [low, high] with 0 ≤ low < high"));
         }
         None
     }

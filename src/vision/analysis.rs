@@ -11,6 +11,17 @@ use image::RgbImage;
 
 const MESH_IN: u32 = 192;
 const SEG_IN: u32 = 256;
+/// Hair segmenter input side (MediaPipe's hair_segmentation: 512×512, RGB + previous mask).
+pub const HAIR_IN: u32 = 512;
+/// Hair crop around the face: side in face heights (forehead landmark to chin), and where
+/// its centre sits below the forehead landmark (share of the face height). 2.2 face heights
+/// as the model notes advise; centred low enough that a tall hat or bun still fits above.
+const HAIR_ROI_SIDE: f32 = 2.4;
+const HAIR_ROI_BELOW_FOREHEAD: f32 = 0.3;
+/// A finished document photo is a close-up: the face fills most of the frame, more than
+/// the detectors were trained on. Detect on a canvas this many times the photo's long side
+/// (the photo in its centre, black around, as MediaPipe's own letterbox pads).
+const CLOSE_UP_ZOOM: f32 = 1.8;
 /// MediaPipe's ROI scale around the face for Face Mesh.
 const ROI_SCALE: f32 = 1.5;
 /// Face Mesh presence threshold (MediaPipe default).
@@ -24,6 +35,28 @@ pub struct Face {
     /// Landmark bounding box x, y, w, h.
     pub bbox: [f32; 4],
     pub presence: f32,
+}
+
+/// Hair probability (MediaPipe's hair segmenter) on a square crop around the face.
+#[derive(Debug, Clone)]
+pub struct HairMask {
+    /// `HAIR_IN`² probabilities, row-major over the crop.
+    pub prob: Vec<f32>,
+    /// The crop in frame pixels (axis-aligned: `angle` is 0).
+    pub roi: Roi,
+}
+
+impl HairMask {
+    /// Hair probability at a frame pixel (nearest crop pixel); 0 outside the crop.
+    pub fn at(&self, x: f32, y: f32) -> f32 {
+        let k = HAIR_IN as f32 / self.roi.side;
+        let u = (x - self.roi.cx) * k + HAIR_IN as f32 / 2.0;
+        let v = (y - self.roi.cy) * k + HAIR_IN as f32 / 2.0;
+        if u < 0.0 || v < 0.0 || u >= HAIR_IN as f32 || v >= HAIR_IN as f32 {
+            return 0.0;
+        }
+        self.prob[v as usize * HAIR_IN as usize + u as usize]
+    }
 }
 
 impl Face {
@@ -97,6 +130,7 @@ pub struct Analyzer {
     full: Net,
     mesh: Net,
     seg: Net,
+    hair: Net,
     anchors_short: Vec<(f32, f32)>,
     anchors_full: Vec<(f32, f32)>,
     pub resizer: Resizer,
@@ -117,6 +151,7 @@ impl Analyzer {
             full: Net::new(&models::FULL),
             mesh: Net::new(&models::MESH),
             seg: Net::new(&models::SEGMENTATION),
+            hair: Net::new(&models::HAIR),
             anchors_short: detect::anchors(Range::Short),
             anchors_full: detect::anchors(Range::Full),
             resizer: Resizer::new(),
@@ -147,8 +182,14 @@ impl Analyzer {
 
     /// Face detections in frame pixels, best first.
     pub fn detect(&mut self, img: &RgbImage, range: Range) -> Result<Vec<Detection>, VisionError> {
+        self.detect_zoomed(img, range, 1.0)
+    }
+
+    /// Detections on a square canvas `zoom` times the frame's long side, the frame in its
+    /// centre: a face that fills the frame becomes one the detector was trained on.
+    pub fn detect_zoomed(&mut self, img: &RgbImage, range: Range, zoom: f32) -> Result<Vec<Detection>, VisionError> {
         let n = range.input() as u32;
-        let side = img.width().max(img.height()) as f32;
+        let side = img.width().max(img.height()) as f32 * zoom.max(1.0);
         let roi = Roi {
             cx: img.width() as f32 / 2.0,
             cy: img.height() as f32 / 2.0,
@@ -165,7 +206,7 @@ impl Analyzer {
         let dets = detect::decode(range, anchors, &out[0], &out[1]);
         Ok(dets
             .iter()
-            .map(|d| detect::unletterbox(d, img.width(), img.height()))
+            .map(|d| detect::unletterbox_side(d, img.width(), img.height(), side))
             .collect())
     }
 
@@ -231,12 +272,80 @@ impl Analyzer {
         })
     }
 
+    /// Hair probability on a square crop around `face` (the 4th input channel, the
+    /// previous mask, stays 0: every call is a still).
+    pub fn hair(&mut self, img: &RgbImage, face: &Face) -> Result<HairMask, VisionError> {
+        let fh = face.height().max(face.width()).max(1.0);
+        let (fx, fy) = face.pt(10);
+        let cx = (face.pt(234).0 + face.pt(454).0) / 2.0;
+        let roi = Roi {
+            cx: (cx + fx) / 2.0,
+            cy: fy + HAIR_ROI_BELOW_FOREHEAD * fh,
+            side: HAIR_ROI_SIDE * fh,
+            angle: 0.0,
+        };
+        let crop = imgops::extract(&mut self.resizer, img, &roi, HAIR_IN);
+        let n = (HAIR_IN * HAIR_IN) as usize;
+        imgops::fill_nchw(&crop, 0.0, 1.0, &mut self.hair.input_mut()[..3 * n]);
+        let out = self.hair.run()?;
+        let logits = out.into_iter().next().unwrap_or_default();
+        if logits.len() < 2 * n {
+            return Err(VisionError::Model {
+                model: models::HAIR.name,
+                reason: format!("output has {} values, expected {}", logits.len(), 2 * n),
+            });
+        }
+        let (bg, hair) = logits.split_at(n);
+        let prob = bg.iter().zip(hair).map(|(b, h)| 1.0 / (1.0 + (b - h).exp())).collect();
+        Ok(HairMask { prob, roi })
+    }
+
     /// Everything a still image needs: all faces (full-range detector, which also finds
-    /// small faces), the main face's landmarks, and the segmentation mask.
+    /// small faces), the main face's landmarks, the segmentation mask, and the hair mask
+    /// around the face.
     pub fn analyse_still(&mut self, img: &RgbImage) -> Result<Still, VisionError> {
         let (detections, face) = self.faces_in_still(img, Range::Full)?;
         let mask = self.segment(img)?;
-        Ok(Still { detections, face, mask })
+        let hair = match &face {
+            Some(f) => Some(std::sync::Arc::new(self.hair(img, f)?)),
+            None => None,
+        };
+        Ok(Still {
+            detections,
+            face,
+            mask,
+            hair,
+        })
+    }
+
+    /// The face of a close-up (a finished document photo, where the face fills most of
+    /// the frame): the short-range detector on a zoomed-out canvas first, then the plain
+    /// frame with either detector. Only the landmarks are returned.
+    pub fn face_in_close_up(&mut self, img: &RgbImage) -> Result<Option<Face>, VisionError> {
+        for (range, zoom) in [
+            (Range::Short, CLOSE_UP_ZOOM),
+            (Range::Short, 1.0),
+            (Range::Full, 1.0),
+            (Range::Full, CLOSE_UP_ZOOM),
+        ] {
+            let mut faces = self.detect_zoomed(img, range, zoom)?;
+            faces.sort_by(|a, b| (b.bbox[2] * b.bbox[3]).total_cmp(&(a.bbox[2] * a.bbox[3])));
+            if let Some(d) = faces.first() {
+                if let Some(f) = self.mesh_from_detection(img, d)? {
+                    return Ok(Some(f));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Face Mesh from a detection, refined once on the ROI of its own landmarks.
+    fn mesh_from_detection(&mut self, img: &RgbImage, d: &Detection) -> Result<Option<Face>, VisionError> {
+        let roi = Self::roi_from_detection(d);
+        Ok(match self.landmarks(img, &roi)? {
+            Some(f) => self.landmarks(img, &f.next_roi())?.or(Some(f)),
+            None => None,
+        })
     }
 
     /// The faces of a still image (as [`Analyzer::analyse_still`]) without the
@@ -259,17 +368,10 @@ impl Analyzer {
         }
         // Largest face first: that is the person at the kiosk.
         faces.sort_by(|a, b| (b.bbox[2] * b.bbox[3]).total_cmp(&(a.bbox[2] * a.bbox[3])));
+        // A second mesh pass on the ROI from the landmarks themselves, as in tracking:
+        // it levels the crop on the eye line and fits it to the mesh.
         let face = match faces.first() {
-            Some(d) => {
-                let roi = Self::roi_from_detection(d);
-                let first = self.landmarks(img, &roi)?;
-                // A second pass on the ROI from the landmarks themselves, as in tracking:
-                // it levels the crop on the eye line and fits it to the mesh.
-                match first {
-                    Some(f) => self.landmarks(img, &f.next_roi())?.or(Some(f)),
-                    None => None,
-                }
-            }
+            Some(d) => self.mesh_from_detection(img, d)?,
             None => None,
         };
         Ok((faces, face))
@@ -282,4 +384,6 @@ pub struct Still {
     pub detections: Vec<Detection>,
     pub face: Option<Face>,
     pub mask: Mask,
+    /// Hair around the main face (none without a face, or where a caller skipped it).
+    pub hair: Option<std::sync::Arc<HairMask>>,
 }

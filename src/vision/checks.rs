@@ -57,9 +57,22 @@ pub struct FaceMeasures {
     pub side_balance: f32,
     pub glare: f32,
     pub sharpness: f32,
-    pub forehead_de: f32,
-    pub rise: f32,
-    pub crown: (f32, f32, f32),
+    /// Head-top signals (`None` without a hair mask).
+    pub head_top: Option<measure::HeadTop>,
+    pub shape: measure::FaceShape,
+}
+
+impl FaceMeasures {
+    /// Whether the mesh is a human face (presence and proportions within `k`'s ranges).
+    pub fn is_human(&self, k: &crate::config::CheckLimits) -> bool {
+        let s = &self.shape;
+        let within = |v: f32, r: [f64; 2]| (v as f64) >= r[0] && (v as f64) <= r[1];
+        (s.presence as f64) >= k.min_face_presence
+            && within(s.eye_spacing, k.human_eye_spacing)
+            && within(s.nose_drop, k.human_nose_drop)
+            && within(s.mouth_width, k.human_mouth_width)
+            && within(s.chin_drop, k.human_chin_drop)
+    }
 }
 
 /// One check's verdict.
@@ -99,7 +112,6 @@ impl Measures {
             let reg = measure::regions(f);
             let hair_y = geometry::hair_top(f, &still.mask);
             let (luma, clipped) = measure::exposure(img, &reg);
-            let (de, rise) = measure::headwear(img, f, &reg, hair_y);
             let (r, l) = f.eye_centres();
             FaceMeasures {
                 bbox: f.bbox,
@@ -114,11 +126,10 @@ impl Measures {
                 face_luma: luma,
                 clipped,
                 side_balance: measure::side_balance(img, &reg),
-                glare: measure::glare(img, &reg),
+                glare: measure::glare_spots(img, f),
                 sharpness: measure::sharpness(&mut an.resizer, img, f),
-                forehead_de: de,
-                rise,
-                crown: measure::crown(img, f, &still.mask, hair_y),
+                head_top: still.hair.as_ref().map(|h| measure::head_top(img, f, &still.mask, h)),
+                shape: measure::face_shape(f),
             }
         });
         Measures {
@@ -149,19 +160,28 @@ fn check(name: &'static str, fail: Option<Hint>, value: f64, limit: String) -> C
 }
 
 /// All ten checks, in [`CHECK_NAMES`] order. Without exactly one face only `face_count`
-/// and `background` can be judged, and only those are returned.
+/// and `background` can be judged, and only those are returned. A face that is not a
+/// human's (an animal, a doll, a drawing) counts as no face.
 pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
     let lim = &spec.limits;
     let k = &lim.checks;
+    let human = m.face.as_ref().filter(|f| f.is_human(k));
+    let faces = if human.is_some() { m.faces } else { 0 };
     let mut out = vec![check(
         "face_count",
-        match m.faces {
+        match faces {
             0 => Some(Hint::NoFace),
             1 => None,
             _ => Some(Hint::ManyFaces),
         },
-        m.faces as f64,
-        "1".into(),
+        faces as f64,
+        match &m.face {
+            Some(f) if human.is_none() => format!(
+                "1 human face (presence {:.2} ≥ {}, eye spacing {:.2}, nose {:.2}, mouth {:.2}, chin {:.2} in human ranges)",
+                f.shape.presence, k.min_face_presence, f.shape.eye_spacing, f.shape.nose_drop, f.shape.mouth_width, f.shape.chin_drop
+            ),
+            _ => "1".into(),
+        },
     )];
     let bg_fail = m.background_samples >= k.min_background_samples as usize
         && (m.background_l < lim.background_min_lightness as f32
@@ -178,7 +198,7 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
             m.background_l
         ),
     );
-    let Some(f) = &m.face else {
+    let Some(f) = human else {
         out.push(bg);
         // A blurred face defeats the detector: say so when the person is there but blurred.
         if let Some(sharp) = m.person_sharpness {
@@ -271,17 +291,17 @@ pub fn evaluate(m: &Measures, spec: &DocumentSpec) -> Vec<Check> {
         ),
     ));
 
-    let (chroma, spread, _) = f.crown;
-    let hat = chroma as f64 > k.hat_max_crown_chroma
-        || spread as f64 > k.hat_max_crown_l_spread
-        || f.rise as f64 > k.hat_max_rise;
+    // The head's outline is only told against a plain backdrop: before the background
+    // is right, its hint comes first and the head top is not judged.
+    let top = f.head_top.filter(|_| !bg_fail).unwrap_or_default();
+    let hat = top.samples > 0 && top.cover() as f64 > k.hat_max_cover;
     out.push(check(
         "accessory",
         hat.then_some(Hint::Hat),
-        chroma as f64,
+        top.cover() as f64,
         format!(
-            "crown chroma ≤ {}, crown L* spread ≤ {} ({spread:.1}), head rise ≤ {} face heights ({:.2})",
-            k.hat_max_crown_chroma, k.hat_max_crown_l_spread, k.hat_max_rise, f.rise
+            "head top covered by neither hair nor skin ≤ {} (crown {:.2}, top {:.2}, hair {:.2}), {} samples",
+            k.hat_max_cover, top.crown_other, top.top_other, top.crown_hair, top.samples
         ),
     ));
 
@@ -382,9 +402,19 @@ mod tests {
                 side_balance: 0.9,
                 glare: 0.0,
                 sharpness: 0.7,
-                forehead_de: 10.0,
-                rise: 0.4,
-                crown: (12.0, 15.0, 0.05),
+                head_top: Some(measure::HeadTop {
+                    crown_hair: 0.9,
+                    crown_other: 0.05,
+                    top_other: 0.05,
+                    samples: 100,
+                }),
+                shape: measure::FaceShape {
+                    presence: 0.99,
+                    eye_spacing: 0.47,
+                    nose_drop: 0.6,
+                    mouth_width: 0.85,
+                    chin_drop: 1.7,
+                },
             }),
             background_l: 95.0,
             background_share: 0.99,
@@ -466,6 +496,28 @@ mod tests {
     }
 
     #[test]
+    fn a_face_that_is_not_human_counts_as_no_face() {
+        // A cat or a doll: the mesh model doubts it, or its proportions are not a human's.
+        for m in [
+            with(|f| f.shape.presence = 0.3),
+            with(|f| f.shape.eye_spacing = 0.85),
+            with(|f| f.shape.nose_drop = 0.95),
+            with(|f| f.shape.chin_drop = 0.6),
+        ] {
+            assert_eq!(failed_with(&m), vec![("face_count", Some(Hint::NoFace))]);
+        }
+    }
+
+    #[test]
+    fn glare_fails_lighting_with_the_forehead_hint() {
+        let c = evaluate(&with(|f| f.glare = 0.02), &spec());
+        let l = c.iter().find(|c| c.name == "lighting").unwrap();
+        assert!(!l.pass);
+        assert_eq!(l.hint, Some(Hint::Glare));
+        assert!(Hint::Glare.prompt().zh.contains("请避免额头反光"));
+    }
+
+    #[test]
     fn head_pose_limits_and_hints() {
         assert_eq!(
             failed_with(&with(|f| f.pose.yaw = 9.0)),
@@ -519,14 +571,20 @@ mod tests {
             failed_with(&with(|f| f.sharpness = 0.3)),
             vec![("sharpness", Some(Hint::Blur))]
         );
-        assert_eq!(
-            failed_with(&with(|f| f.crown = (50.0, 10.0, 0.0))),
-            vec![("accessory", Some(Hint::Hat))]
-        );
-        assert_eq!(
-            failed_with(&with(|f| f.crown = (10.0, 38.0, 0.5))),
-            vec![("accessory", Some(Hint::Hat))]
-        );
+        let cap = |crown_other, top_other| {
+            with(|f| {
+                f.head_top = Some(measure::HeadTop {
+                    crown_hair: 0.1,
+                    crown_other,
+                    top_other,
+                    samples: 100,
+                })
+            })
+        };
+        assert_eq!(failed_with(&cap(0.9, 0.9)), vec![("accessory", Some(Hint::Hat))]);
+        // A headband: a band at the top, hair over the rest of the crown.
+        assert!(failed_with(&cap(0.2, 0.45)).is_empty(), "a headband passes");
+        assert!(failed_with(&cap(0.05, 0.05)).is_empty(), "hair or a bald crown passes");
         let mut m = good();
         m.background_l = 50.0;
         assert_eq!(failed_with(&m), vec![("background", Some(Hint::Background))]);

@@ -296,3 +296,96 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot rename the finished photo to {}: {}", path.display(), e.error))?;
     Ok(())
 }
+
+#[derive(Debug, clap::Args)]
+pub struct CalibrateArgs {
+    /// Document whose standard applies (the corpus rows must be for it).
+    #[arg(long, value_name = "DOC", default_value = "id-card")]
+    pub doc: DocumentId,
+    /// Corpus folder with `manifest.csv` (and optionally `more/manifest.csv`).
+    #[arg(long, value_name = "DIR")]
+    pub corpus: PathBuf,
+    /// One JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `kiosk calibrate`: the corpus-derived thresholds fitted on every image (all-in), the
+/// shipped defaults' score, and leave-one-person-out, one row per person.
+pub fn calibrate(cfg: &Config, args: &CalibrateArgs) -> anyhow::Result<Verdict> {
+    use super::calibrate as cal;
+    let spec = cfg.spec_for(args.doc, None);
+    let mut validator = Validator::new().context("loading the embedded face models")?;
+    let samples = cal::load_corpus(&args.corpus, &mut validator, &spec)?;
+    let shipped = cal::score(&samples, &spec);
+    let refs: Vec<&cal::Sample> = samples.iter().collect();
+    let mut all_in = spec.clone();
+    all_in.limits.checks = cal::fit(&spec.limits.checks, &refs);
+    let fitted = cal::score(&samples, &all_in);
+    let (folds, lopo) = cal::leave_one_person_out(&samples, &spec);
+    let all_in_values = cal::fit_all(&refs);
+    let thresholds: Vec<(&str, Option<f64>, f64)> = cal::FITTED
+        .iter()
+        .zip(all_in_values)
+        .map(|(f, fitted)| {
+            let shipped = serde_json::to_value(&spec.limits.checks)
+                .ok()
+                .and_then(|v| v.get(f.name).and_then(|x| x.as_f64()))
+                .unwrap_or(f64::NAN);
+            (f.name, fitted, shipped)
+        })
+        .collect();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        let v = json!({
+            "images": samples.len(),
+            "shipped": shipped,
+            "all_in": fitted,
+            "leave_one_person_out": lopo,
+            "folds": folds,
+            "thresholds": thresholds.iter().map(|(n, f, s)| json!({"name": n, "fitted_all_in": f, "shipped": s})).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+        writeln!(out, "{} images, document {}", samples.len(), spec.id)?;
+        writeln!(out, "{:<24} {:>12} {:>12}", "threshold", "fit all-in", "shipped")?;
+        for (n, f, s) in &thresholds {
+            writeln!(
+                out,
+                "{n:<24} {:>12} {s:>12.4}",
+                f.map(|v| format!("{v:.4}")).unwrap_or("-".into())
+            )?;
+        }
+        writeln!(
+            out,
+            "{:<12} {:>10} {:>10}  wrong with thresholds fitted without them",
+            "person", "pass ok", "fail ok"
+        )?;
+        for f in &folds {
+            let sc = f.score;
+            writeln!(
+                out,
+                "{:<12} {:>10} {:>10}  {}",
+                f.person,
+                format!("{}/{}", sc.pass_ok, sc.pass_n),
+                format!("{}/{}", sc.fail_ok, sc.fail_n),
+                f.wrong.join(" ")
+            )?;
+        }
+        for (name, sc) in [("shipped", shipped), ("all-in fit", fitted), ("leave-one-out", lopo)] {
+            writeln!(
+                out,
+                "{name:<14} pass {}/{} ({:.1} %)  fail {}/{} ({:.1} %)",
+                sc.pass_ok,
+                sc.pass_n,
+                pct(sc.pass_ok, sc.pass_n),
+                sc.fail_ok,
+                sc.fail_n,
+                pct(sc.fail_ok, sc.fail_n)
+            )?;
+        }
+    }
+    Ok(Verdict::Ok)
+}

@@ -98,6 +98,32 @@ pub fn head_width(face: &Face, person: impl Fn(f32, f32) -> f32) -> f32 {
     widest
 }
 
+/// Output px kept inside the face-width range, so that re-detecting the face on the
+/// finished photo (a few px of landmark noise) cannot tip it over.
+pub const FACE_WIDTH_MARGIN_PX: f32 = 5.0;
+/// Output px kept below the hair-top minimum when the scale is chosen to fit the hair.
+pub const HAIR_MARGIN_PX: f32 = 2.0;
+
+/// The output face width to aim for: the middle of the spec's range, made smaller (never
+/// below the range) when the hair top and the eye line cannot both fit at the middle.
+/// Face width and eye line are always met; where even the smallest face leaves no room,
+/// the hair yields (photo-standards §1.1: the eye line wins).
+fn face_width_target(face: &Face, hair_y: f32, s: crate::config::SpanU, spec: &DocumentSpec) -> f32 {
+    let (lo, hi) = (
+        s.min as f32 + FACE_WIDTH_MARGIN_PX,
+        (s.max as f32 - FACE_WIDTH_MARGIN_PX).max(s.min as f32 + FACE_WIDTH_MARGIN_PX),
+    );
+    let mid = (s.min + s.max) as f32 / 2.0;
+    let (Some(hair), Some(eye_min)) = (spec.hair_top, spec.eye_line_min_from_bottom) else {
+        return mid;
+    };
+    // Hair top to eye line in the frame, and the room the output has for it.
+    let d = (face.eye_mid().1 - hair_y).max(1.0);
+    let room = spec.height as f32 - eye_min as f32 - EYE_LINE_MARGIN_PX - hair.min as f32 - HAIR_MARGIN_PX;
+    let fits = face.width() * room / d;
+    mid.min(fits).clamp(lo, hi)
+}
+
 /// Head length (hair top to chin) in the frame.
 pub fn head_length(face: &Face, hair_y: f32) -> f32 {
     face.pt(152).1 - hair_y
@@ -112,7 +138,7 @@ pub fn plan(face: &Face, hair_y: f32, mask: &Mask, spec: &DocumentSpec) -> CropP
     let mid = |a: u32, b: u32| (a + b) as f32 / 2.0;
     let fw = face.width();
     let scale = if let Some(s) = spec.face_width {
-        fw / mid(s.min, s.max)
+        fw / face_width_target(face, hair_y, s, spec)
     } else if let (Some(len), Some(wid)) = (spec.head_length, spec.head_width) {
         // Driving licence: both head length and head width are prescribed. Output pixels
         // per frame pixel must put both inside their ranges; take the middle of the scales

@@ -3,7 +3,7 @@
 //! segmentation at a lower rate, and the capture once the shot has been compliant and
 //! steady for `limits.hold_still_s` of *frame* time, keeping the sharpest frame.
 
-use super::analysis::{Analyzer, Face, Mask, Still};
+use super::analysis::{Analyzer, Face, HairMask, Mask, Still};
 use super::checks::{self, Measures};
 use super::detect::{Detection, Range};
 use super::hints::Hint;
@@ -13,9 +13,13 @@ use crate::camera::Frame;
 use crate::config::DocumentSpec;
 use crate::runtime::backends::{Guide, GuideOutput};
 use image::RgbImage;
+use std::sync::Arc;
 
 /// Segmentation (background check) runs at most this often, in frame time (5 Hz).
 pub const SEGMENT_EVERY_MS: u64 = 200;
+/// The hair model (the `accessory` check; ~33 ms) runs at most this often (3 Hz), and only
+/// while a face of a usable size is there, so the preview's frame rate holds.
+pub const HAIR_EVERY_MS: u64 = 333;
 /// While tracking, re-run the detector this often to notice a second person.
 pub const RECOUNT_EVERY_MS: u64 = 1000;
 /// Steady: the face centre moves less than this share of the face width between frames…
@@ -33,6 +37,8 @@ pub struct LiveGuide {
     /// The latest mask (frame time) and the background measure on its frame.
     mask: Option<(u64, Mask)>,
     background: (f32, f32, usize),
+    /// The latest hair mask (frame time).
+    hair: Option<(u64, Arc<HairMask>)>,
     /// Start of the current compliant, steady stretch, and its sharpest frame.
     stretch: Option<(u64, f32, RgbImage)>,
     captured: bool,
@@ -41,6 +47,10 @@ pub struct LiveGuide {
 impl LiveGuide {
     /// Loads the embedded models; needs no files.
     pub fn new() -> Result<LiveGuide, VisionError> {
+        // The hair model is first needed once a face of a usable size is there: build its
+        // plan in the background so that start-up does not wait for it (a failure is kept
+        // by the plan cache and reported by the first run).
+        std::thread::spawn(|| models::HAIR.plan().map(|_| ()));
         // The full-range detector is only needed when the short-range one finds nobody.
         Ok(Self::with_analyzer(Analyzer::preloading(&[
             &models::SHORT,
@@ -60,6 +70,7 @@ impl LiveGuide {
             last_count_ms: None,
             mask: None,
             background: (0.0, 0.0, 0),
+            hair: None,
             stretch: None,
             captured: false,
         }
@@ -105,6 +116,16 @@ impl LiveGuide {
         let needed = face
             .as_ref()
             .is_some_and(|f| f.width() >= spec.limits.min_face_px as f32);
+        if needed
+            && self
+                .hair
+                .as_ref()
+                .is_none_or(|(l, _)| t.saturating_sub(*l) >= HAIR_EVERY_MS)
+        {
+            if let Some(f) = &face {
+                self.hair = Some((t, Arc::new(self.an.hair(img, f)?)));
+            }
+        }
         self.face = face;
         if needed
             && self
@@ -143,6 +164,7 @@ impl LiveGuide {
             detections,
             face: self.face.clone(),
             mask,
+            hair: self.hair.as_ref().map(|(_, h)| h.clone()),
         };
         let background = if self.mask.is_some() {
             self.background
@@ -212,6 +234,7 @@ impl Guide for LiveGuide {
         self.last_count_ms = None;
         self.mask = None;
         self.background = (0.0, 0.0, 0);
+        self.hair = None;
         self.stretch = None;
         self.captured = false;
     }

@@ -93,8 +93,8 @@ impl Hint {
                 "Uneven light on your face; face the light squarely",
             ),
             Glare => (
-                "脸上有反光，请擦去油光或稍微调整角度",
-                "Glare on your face; blot shiny skin or adjust your angle slightly",
+                "请避免额头反光：擦去油光，或稍微低一点头",
+                "Avoid shine on your forehead: blot shiny skin or lower your head slightly",
             ),
             Blur => ("照片模糊，请保持不动", "The picture is blurred; please hold still"),
             Background => (

@@ -5,7 +5,6 @@
 
 use super::analysis::{Analyzer, Face, Mask};
 use super::checks::{self, Measures};
-use super::detect::Range;
 use super::geometry::{self, CropPlan};
 use super::imgops::{self, delta_e, lab};
 use super::jpeg::{self, Encoded};
@@ -116,7 +115,13 @@ pub struct Maker {
 impl Maker {
     pub fn new() -> Result<Maker, VisionError> {
         Ok(Maker {
-            an: Analyzer::preloading(&[&super::models::FULL, &super::models::MESH, &super::models::SEGMENTATION])?,
+            an: Analyzer::preloading(&[
+                &super::models::FULL,
+                &super::models::SHORT,
+                &super::models::MESH,
+                &super::models::SEGMENTATION,
+                &super::models::HAIR,
+            ])?,
         })
     }
 
@@ -340,15 +345,17 @@ pub fn output_checks(
     // small output cannot tell a wisp of hair from a halo, so there the share is measured and
     // reported but not failed on.
     let halo_is_judged = alpha.is_some();
-    let (face, alpha): (Option<Face>, Vec<f32>) = match alpha {
-        Some(a) => (an.faces_in_still(photo, Range::Short)?.1, a.to_vec()),
+    // The face fills most of a document photo: found on a zoomed-out canvas
+    // (`Analyzer::face_in_close_up`), as the detectors were trained on smaller faces.
+    let face = an.face_in_close_up(photo)?;
+    let alpha: Vec<f32> = match alpha {
+        Some(a) => a.to_vec(),
         None => {
-            let s = an.analyse_still(photo)?;
-            let a = (0..photo.height())
+            let mask = an.segment(photo)?;
+            (0..photo.height())
                 .flat_map(|y| (0..photo.width()).map(move |x| (x, y)))
-                .map(|(x, y)| smoothstep(MATTE_LO, MATTE_HI, s.mask.at(x as f32, y as f32)))
-                .collect();
-            (s.face, a)
+                .map(|(x, y)| smoothstep(MATTE_LO, MATTE_HI, mask.at(x as f32, y as f32)))
+                .collect()
         }
     };
     let (w, h) = (photo.width() as f32, photo.height() as f32);

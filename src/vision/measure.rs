@@ -264,77 +264,227 @@ pub fn background(img: &RgbImage, mask: &Mask, max_de: f32) -> (f32, f32, usize)
     (m[0], within, labs.len())
 }
 
-/// Hat/cap cues: the forehead's colour distance (ΔE) from the cheeks' colour, and how
-/// far the person mask rises above the forehead landmark, in face heights.
-pub fn headwear(img: &RgbImage, f: &Face, reg: &Regions, hair_y: f32) -> (f32, f32) {
-    let mean_lab = |r: Rect| {
-        let (w, h) = (img.width() as f32 - 1.0, img.height() as f32 - 1.0);
-        let mut acc = [0f32; 3];
-        let mut n = 0f32;
+/// What sits on top of the head, from the person mask, the hair mask and colour.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct HeadTop {
+    /// Share of the crown strip (just below the top of the head's silhouette) that the
+    /// hair model calls hair.
+    pub crown_hair: f32,
+    /// Share of the crown strip that is neither hair nor skin-coloured: the crown of a
+    /// cap, hat or hood. Hair buns, ponytails and clips are hair; a bald crown is skin.
+    pub crown_other: f32,
+    /// The same share in a thin strip just below the silhouette top.
+    pub top_other: f32,
+    /// Crown samples (0: nothing could be judged, e.g. no hair mask).
+    pub samples: usize,
+}
+
+/// Crown strip depth below the silhouette top, in face heights: thin, so that a cap's
+/// crown fills it but the hair under a brim does not.
+pub const CROWN_STRIP: f32 = 0.10;
+/// Skin colour: chromaticity (a*, b*) within this distance of the cheeks'. Lightness is
+/// left out, because a bald crown is lit from above and a forehead may be shinier than the
+/// cheeks; a grey, white or coloured cap differs in chromaticity.
+pub const SKIN_MAX_DAB: f32 = 12.0;
+
+/// Head-top signals for the `accessory` check (see [`HeadTop`]).
+pub fn head_top(img: &RgbImage, f: &Face, mask: &Mask, hair: &super::analysis::HairMask) -> HeadTop {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let fw = f.width().max(1.0);
+    let fh = f.height().max(1.0);
+    let cx = (f.pt(234).0 + f.pt(454).0) / 2.0;
+    let y10 = f.pt(10).1;
+    let reg = regions(f);
+    let cheeks = mean_lab_of(img, &[reg.left_cheek, reg.right_cheek]);
+    let on_head = |x: f32, y: f32| mask.at(x, y) >= 0.5 || hair.at(x, y) >= 0.5;
+    let px = |x: f32, y: f32| {
+        lab(img
+            .get_pixel(x.clamp(0.0, w - 1.0) as u32, y.clamp(0.0, h - 1.0) as u32)
+            .0)
+    };
+    let y_start = (y10 - 1.3 * fh).max(0.0);
+    let (mut n, mut hair_n, mut other_n) = (0usize, 0usize, 0usize);
+    let (mut strip_n, mut strip_other) = (0usize, 0usize);
+    let is_skin = |p: [f32; 3]| ((p[1] - cheeks[1]).powi(2) + (p[2] - cheeks[2]).powi(2)).sqrt() <= SKIN_MAX_DAB;
+    const COLUMNS: usize = 24;
+    for i in 0..COLUMNS {
+        let x = cx + (i as f32 / (COLUMNS - 1) as f32 - 0.5) * 0.8 * fw;
+        if x < 0.0 || x >= w {
+            continue;
+        }
+        let mut y = y_start;
+        while y < y10 && !on_head(x, y) {
+            y += 1.0;
+        }
+        if y >= y10 {
+            continue;
+        }
+        let top = y;
+        // The whole crown, silhouette top to the forehead landmark.
+        const ROWS: usize = 12;
+        for k in 0..ROWS {
+            let yy = top + (y10 - top) * k as f32 / ROWS as f32;
+            if !on_head(x, yy) {
+                continue;
+            }
+            let in_strip = yy - top <= CROWN_STRIP * fh;
+            n += 1;
+            strip_n += in_strip as usize;
+            if hair.at(x, yy) >= 0.5 {
+                hair_n += 1;
+            } else if !is_skin(px(x, yy)) {
+                other_n += 1;
+                strip_other += in_strip as usize;
+            }
+        }
+    }
+    let share = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f32 / b as f32 };
+    HeadTop {
+        crown_hair: share(hair_n, n),
+        crown_other: share(other_n, n),
+        top_other: share(strip_other, strip_n),
+        samples: n,
+    }
+}
+
+impl HeadTop {
+    /// How much of the head top is covered by something neither hair nor skin: the
+    /// crown's share and its top strip's share, averaged (a cap covers the crown from the
+    /// top; a headband, clip or the parting of the hair only a band of it).
+    pub fn cover(&self) -> f32 {
+        (self.crown_other + self.top_other) / 2.0
+    }
+}
+
+fn mean3(v: &[[f32; 3]]) -> Option<[f32; 3]> {
+    if v.is_empty() {
+        return None;
+    }
+    let n = v.len() as f32;
+    Some(
+        v.iter()
+            .fold([0.0; 3], |a, p| [a[0] + p[0] / n, a[1] + p[1] / n, a[2] + p[2] / n]),
+    )
+}
+
+/// Mean CIELAB over a few rectangles (about 10×10 samples each).
+fn mean_lab_of(img: &RgbImage, rects: &[Rect]) -> [f32; 3] {
+    let (w, h) = (img.width() as f32 - 1.0, img.height() as f32 - 1.0);
+    let mut all = vec![];
+    for r in rects {
         let (sx, sy) = (((r.x1 - r.x0) / 10.0).max(1.0), ((r.y1 - r.y0) / 10.0).max(1.0));
         let mut y = r.y0.clamp(0.0, h);
         while y <= r.y1.clamp(0.0, h) {
             let mut x = r.x0.clamp(0.0, w);
             while x <= r.x1.clamp(0.0, w) {
-                let l = lab(img.get_pixel(x as u32, y as u32).0);
-                for k in 0..3 {
-                    acc[k] += l[k];
-                }
-                n += 1.0;
+                all.push(lab(img.get_pixel(x as u32, y as u32).0));
                 x += sx;
             }
             y += sy;
         }
-        acc.map(|v| v / n.max(1.0))
-    };
-    let fore = mean_lab(reg.forehead);
-    let cheeks = mean_lab(reg.left_cheek);
-    let cheeks2 = mean_lab(reg.right_cheek);
-    let de = delta_e(fore, cheeks).min(delta_e(fore, cheeks2));
-    let rise = (f.pt(10).1 - hair_y) / f.height().max(1.0);
-    (de, rise)
+    }
+    mean3(&all).unwrap_or([0.0; 3])
 }
 
-/// The crown (between the hair top and the forehead landmark, over the face centre,
-/// inside the person mask): mean chroma (C*ab), L* spread, and the share of samples far
-/// from the crown's mean colour. Hair is a dark, low-chroma, fairly even patch; a cap
-/// with a badge, band or a coloured crown is not.
-pub fn crown(img: &RgbImage, f: &Face, mask: &Mask, hair_y: f32) -> (f32, f32, f32) {
-    let fw = f.width();
-    let cx = (f.pt(234).0 + f.pt(454).0) / 2.0;
-    let y10 = f.pt(10).1;
-    let (y0, y1) = (hair_y + 0.15 * (y10 - hair_y), y10 - 0.03 * f.height());
-    if y1 - y0 < 2.0 {
-        return (0.0, 0.0, 0.0);
-    }
+/// Specular glare: saturated (near-white, nearly colourless) samples far brighter than the
+/// face's skin, as a share of the face's skin samples. Eyes (catch-lights, glasses) and the
+/// mouth (teeth) are left out.
+pub fn glare_spots(img: &RgbImage, f: &Face) -> f32 {
+    let reg = regions(f);
+    let skin = median(&sample_luma(img, reg.skin, 24));
+    let r = reg.face;
+    let d = super::analysis::dist;
+    let pad = |a: usize, b: usize, k: f32| {
+        let (p, q) = (f.pt(a), f.pt(b));
+        let (cx, cy) = ((p.0 + q.0) / 2.0, (p.1 + q.1) / 2.0);
+        let s = d(p, q) * k;
+        Rect {
+            x0: cx - s,
+            y0: cy - s,
+            x1: cx + s,
+            y1: cy + s,
+        }
+    };
+    // The nose ridge and tip shine on most people under a frontal light; that is not what
+    // the standard forbids (a hot spot on the forehead or cheeks), so it is left out too.
+    let (nx, fw, fh) = (f.pt(1).0, f.width(), f.height());
+    let nose = Rect {
+        x0: nx - 0.14 * fw,
+        y0: f.pt(168).1 - 0.05 * fh,
+        x1: nx + 0.14 * fw,
+        y1: f.pt(1).1 + 0.05 * fh,
+    };
+    let excluded = [pad(33, 133, 0.9), pad(263, 362, 0.9), pad(61, 291, 0.65), nose];
+    // Only the face itself: an ellipse inside the face oval (forehead landmark to chin,
+    // cheek to cheek), so that backdrop showing beside the jaw is never counted.
+    let (cx, cy) = ((f.pt(234).0 + f.pt(454).0) / 2.0, (f.pt(10).1 + f.pt(152).1) / 2.0);
+    let (ax, ay) = (0.42 * f.width().max(1.0), 0.48 * f.height().max(1.0));
+    let in_face = |x: f32, y: f32| ((x - cx) / ax).powi(2) + ((y - cy) / ay).powi(2) <= 1.0;
     let (w, h) = (img.width() as f32 - 1.0, img.height() as f32 - 1.0);
-    let mut labs = vec![];
-    let (sx, sy) = ((0.7 * fw / 20.0).max(1.0), ((y1 - y0) / 12.0).max(1.0));
-    let mut y = y0;
-    while y <= y1 {
-        let mut x = cx - 0.35 * fw;
-        while x <= cx + 0.35 * fw {
-            if x >= 0.0 && y >= 0.0 && x <= w && y <= h && mask.at(x, y) > 0.5 {
-                labs.push(lab(img.get_pixel(x as u32, y as u32).0));
+    let (sx, sy) = (((r.x1 - r.x0) / 60.0).max(1.0), ((r.y1 - r.y0) / 60.0).max(1.0));
+    let (mut n, mut hot) = (0u32, 0u32);
+    let mut y = r.y0.clamp(0.0, h);
+    while y <= r.y1.clamp(0.0, h) {
+        let mut x = r.x0.clamp(0.0, w);
+        while x <= r.x1.clamp(0.0, w) {
+            if in_face(x, y)
+                && !excluded
+                    .iter()
+                    .any(|e| x >= e.x0 && x <= e.x1 && y >= e.y0 && y <= e.y1)
+            {
+                n += 1;
+                let p = img.get_pixel(x as u32, y as u32).0;
+                if is_specular(p, skin) {
+                    hot += 1;
+                }
             }
             x += sx;
         }
         y += sy;
     }
-    if labs.len() < 10 {
-        return (0.0, 0.0, 0.0);
+    hot as f32 / n.max(1) as f32
+}
+
+/// Specular highlight: near the sensor's ceiling (luma ≥ 220), nearly colourless (channel
+/// spread ≤ 45: a highlight reflects the light's colour, not the skin's), and far brighter
+/// than the skin (by ≥ 50 luma levels, over half a stop at skin level).
+pub fn is_specular(p: [u8; 3], skin_luma: f32) -> bool {
+    let l = luma(p);
+    let spread = p.iter().max().copied().unwrap_or(0) as i32 - p.iter().min().copied().unwrap_or(0) as i32;
+    l >= 220.0 && spread <= 45 && l >= skin_luma + 50.0
+}
+
+/// Proportions of the mesh that tell a human face from an animal's or a drawing's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct FaceShape {
+    /// Face Mesh's own face-presence probability.
+    pub presence: f32,
+    /// Eye-centre distance over cheek-to-cheek width.
+    pub eye_spacing: f32,
+    /// Nose tip's drop from the eye line, over the mouth's drop.
+    pub nose_drop: f32,
+    /// Mouth width (corner to corner) over the eye-centre distance.
+    pub mouth_width: f32,
+    /// Chin's drop from the eye line over the eye-centre distance.
+    pub chin_drop: f32,
+}
+
+pub fn face_shape(f: &Face) -> FaceShape {
+    let d = super::analysis::dist;
+    let (r, l) = f.eye_centres();
+    let ed = d(r, l).max(1e-3);
+    // Distances measured perpendicular to the eye line, so roll does not change them.
+    let u = ((l.0 - r.0) / ed, (l.1 - r.1) / ed);
+    let m = f.eye_mid();
+    let drop = |p: (f32, f32)| -(p.0 - m.0) * u.1 + (p.1 - m.1) * u.0;
+    let mouth = ((f.pt(13).0 + f.pt(14).0) / 2.0, (f.pt(13).1 + f.pt(14).1) / 2.0);
+    FaceShape {
+        presence: f.presence,
+        eye_spacing: ed / f.width().max(1e-3),
+        nose_drop: drop(f.pt(1)) / drop(mouth).max(1e-3),
+        mouth_width: d(f.pt(61), f.pt(291)) / ed,
+        chin_drop: drop(f.pt(152)) / ed,
     }
-    let n = labs.len() as f32;
-    let mut m = [0f32; 3];
-    for l in &labs {
-        for k in 0..3 {
-            m[k] += l[k] / n;
-        }
-    }
-    let chroma = labs.iter().map(|l| (l[1] * l[1] + l[2] * l[2]).sqrt()).sum::<f32>() / n;
-    let lstd = (labs.iter().map(|l| (l[0] - m[0]).powi(2)).sum::<f32>() / n).sqrt();
-    let far = labs.iter().filter(|l| delta_e(**l, m) > 30.0).count() as f32 / n;
-    (chroma, lstd, far)
 }
 
 #[cfg(test)]
@@ -372,6 +522,126 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A frontal face with human proportions in a 400×400 frame: face width 200 px centred
+    /// at (200, 200); every landmark the measures use is placed, the rest sit at the centre.
+    pub(crate) fn synthetic_face() -> Face {
+        let mut lm = vec![[200.0f32, 200.0, 0.0]; 468];
+        let mut put = |i: usize, x: f32, y: f32| lm[i] = [200.0 + 2.0 * x, 200.0 + 2.0 * y, 0.0];
+        put(234, -50.0, 0.0);
+        put(454, 50.0, 0.0);
+        put(10, 0.0, -60.0);
+        put(152, 0.0, 60.0);
+        // Eyes: corners, lids (centre and beside it).
+        for (sign, outer, inner, up, low, up2, low2) in
+            [(-1.0, 33, 133, 159, 145, 158, 153), (1.0, 263, 362, 386, 374, 385, 380)]
+        {
+            put(outer, sign * 35.0, -10.0);
+            put(inner, sign * 12.0, -10.0);
+            put(up, sign * 23.5, -14.0);
+            put(low, sign * 23.5, -6.0);
+            put(up2, sign * 20.0, -13.5);
+            put(low2, sign * 20.0, -6.5);
+        }
+        put(105, -23.0, -25.0);
+        put(334, 23.0, -25.0);
+        put(1, 0.0, 15.0);
+        put(168, 0.0, -10.0);
+        put(13, 0.0, 30.0);
+        put(14, 0.0, 32.0);
+        put(0, 0.0, 27.0);
+        put(17, 0.0, 36.0);
+        put(61, -18.0, 31.0);
+        put(291, 18.0, 31.0);
+        Face {
+            landmarks: lm,
+            pose: Default::default(),
+            bbox: [100.0, 80.0, 200.0, 240.0],
+            presence: 0.99,
+        }
+    }
+
+    fn skin_image() -> RgbImage {
+        RgbImage::from_pixel(400, 400, image::Rgb([205, 160, 140]))
+    }
+
+    fn paint_disc(img: &mut RgbImage, cx: f32, cy: f32, r: f32, c: [u8; 3]) {
+        for y in 0..img.height() {
+            for x in 0..img.width() {
+                if (x as f32 - cx).powi(2) + (y as f32 - cy).powi(2) <= r * r {
+                    img.put_pixel(x, y, image::Rgb(c));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn glare_is_a_small_saturated_spot_on_skin_not_teeth_or_catch_lights() {
+        let f = synthetic_face();
+        let limit = crate::config::CheckLimits::default().max_glare_share as f32;
+        let plain = skin_image();
+        assert_eq!(glare_spots(&plain, &f), 0.0);
+        // A forehead highlight 16 px across on a 200-px face: fails.
+        let mut shiny = skin_image();
+        paint_disc(&mut shiny, 200.0, 120.0, 8.0, [253, 252, 250]);
+        let g = glare_spots(&shiny, &f);
+        assert!(g > limit, "forehead glare {g} must exceed the limit {limit}");
+        // White teeth in the mouth and catch-lights in the eyes are not glare.
+        let mut smile = skin_image();
+        paint_disc(&mut smile, 200.0, 262.0, 12.0, [250, 250, 248]);
+        paint_disc(&mut smile, 153.0, 180.0, 4.0, [255, 255, 255]);
+        paint_disc(&mut smile, 247.0, 180.0, 4.0, [255, 255, 255]);
+        assert_eq!(glare_spots(&smile, &f), 0.0);
+        // A bright but coloured patch (a lit cheek, not a mirror-like reflection) is not glare.
+        let mut warm = skin_image();
+        paint_disc(&mut warm, 200.0, 120.0, 8.0, [255, 235, 190]);
+        assert_eq!(glare_spots(&warm, &f), 0.0);
+    }
+
+    #[test]
+    fn closed_eyes_read_as_closed_from_the_mesh_lids() {
+        let open = synthetic_face();
+        let min = crate::config::CheckLimits::default().min_eye_openness as f32;
+        assert!(eye_openness(&open) > 2.0 * min, "open {}", eye_openness(&open));
+        // Close the lids: the upper lid comes down onto the lower one.
+        let mut closed = open.clone();
+        for (up, low) in [(159, 145), (158, 153), (386, 374), (385, 380)] {
+            let l = closed.landmarks[low];
+            closed.landmarks[up] = [l[0], l[1] - 0.5, l[2]];
+        }
+        assert!(eye_openness(&closed) < min, "closed {}", eye_openness(&closed));
+    }
+
+    #[test]
+    fn a_human_mesh_has_human_proportions_and_an_animal_face_does_not() {
+        let k = crate::config::CheckLimits::default();
+        let within = |v: f32, r: [f64; 2]| (v as f64) >= r[0] && (v as f64) <= r[1];
+        let human = face_shape(&synthetic_face());
+        assert!(within(human.eye_spacing, k.human_eye_spacing), "{human:?}");
+        assert!(within(human.nose_drop, k.human_nose_drop), "{human:?}");
+        assert!(within(human.mouth_width, k.human_mouth_width), "{human:?}");
+        assert!(within(human.chin_drop, k.human_chin_drop), "{human:?}");
+        // A cat's face: wide-set eyes, the nose just below them, a small mouth right under
+        // the nose and almost no chin below it.
+        let mut cat = synthetic_face();
+        let mut put = |i: usize, x: f32, y: f32| cat.landmarks[i] = [200.0 + 2.0 * x, 200.0 + 2.0 * y, 0.0];
+        for (sign, outer, inner) in [(-1.0, 33, 133), (1.0, 263, 362)] {
+            put(outer, sign * 45.0, -10.0);
+            put(inner, sign * 20.0, -10.0);
+        }
+        put(1, 0.0, 4.0);
+        put(13, 0.0, 8.0);
+        put(14, 0.0, 9.0);
+        put(61, -6.0, 8.0);
+        put(291, 6.0, 8.0);
+        put(152, 0.0, 22.0);
+        let s = face_shape(&cat);
+        let human_like = within(s.eye_spacing, k.human_eye_spacing)
+            && within(s.nose_drop, k.human_nose_drop)
+            && within(s.mouth_width, k.human_mouth_width)
+            && within(s.chin_drop, k.human_chin_drop);
+        assert!(!human_like, "{s:?}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! maker (issue #4). Models: MediaPipe (embedded ONNX, run by tract); see `docs/vision.md`.
 
 pub mod analysis;
+pub mod calibrate;
 pub mod checks;
 pub mod cli;
 pub mod detect;

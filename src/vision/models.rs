@@ -15,6 +15,7 @@ pub const FACE_DETECTION_SHORT: &[u8] = include_bytes!("../../assets/models/face
 pub const FACE_DETECTION_FULL: &[u8] = include_bytes!("../../assets/models/face_detection_full_range.onnx");
 pub const FACE_LANDMARK: &[u8] = include_bytes!("../../assets/models/face_landmark.onnx");
 pub const SELFIE_SEGMENTATION: &[u8] = include_bytes!("../../assets/models/selfie_segmentation.onnx");
+pub const HAIR_SEGMENTATION: &[u8] = include_bytes!("../../assets/models/hair_segmentation.onnx");
 
 pub type Plan = Arc<TypedRunnableModel>;
 
@@ -60,6 +61,8 @@ pub static SHORT: ModelDef = ModelDef::new("face_detection_short_range", FACE_DE
 pub static FULL: ModelDef = ModelDef::new("face_detection_full_range", FACE_DETECTION_FULL, [1, 3, 192, 192]);
 pub static MESH: ModelDef = ModelDef::new("face_landmark", FACE_LANDMARK, [1, 3, 192, 192]);
 pub static SEGMENTATION: ModelDef = ModelDef::new("selfie_segmentation", SELFIE_SEGMENTATION, [1, 3, 256, 256]);
+/// Hair vs everything else; input RGB plus the previous mask (0 for a still).
+pub static HAIR: ModelDef = ModelDef::new("hair_segmentation", HAIR_SEGMENTATION, [1, 4, 512, 512]);
 
 fn build(bytes: &[u8], shape: [usize; 4]) -> TractResult<Plan> {
     tract_onnx::onnx()

@@ -34,7 +34,7 @@ impl Report {
 impl Validator {
     pub fn new() -> Result<Validator, VisionError> {
         Ok(Validator {
-            analyzer: Analyzer::preloading(&[&models::FULL, &models::MESH, &models::SEGMENTATION])?,
+            analyzer: Analyzer::preloading(&[&models::FULL, &models::MESH, &models::SEGMENTATION, &models::HAIR])?,
         })
     }
 
