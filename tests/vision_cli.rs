@@ -129,8 +129,7 @@ fn make_photo_id_card_meets_the_standard_when_measured_again() {
         let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
         assert_eq!(img.dimensions(), (358, 441));
         // Re-detect the face on the output with the library itself.
-        let still = an.analyse_still(&img).unwrap();
-        let face = still.face.expect("face on the output");
+        let face = an.face_in_close_up(&img).unwrap().expect("face on the output");
         let fw = face.width();
         assert!((193.0..=221.0).contains(&fw), "{src}: face width {fw}");
         let eye_from_bottom = 441.0 - face.eye_mid().1;
@@ -246,4 +245,54 @@ fn make_photo_driving_licence_refuses_voluminous_hair_with_the_head_width() {
         .expect("output_geometry reported");
     assert!(geo["value"].as_str().unwrap().contains("head width"), "{geo}");
     assert!(!out.exists());
+}
+
+/// A cat's face is no face: Face Mesh forced onto the cat's head (as if a detector had
+/// boxed it) gives a mesh that fails the presence and human-proportion rules, so
+/// `face_count` fails with "no face". A human face through the same path passes.
+#[test]
+fn a_cats_face_forced_through_the_mesh_is_not_a_human_face() {
+    use kiosk::vision::checks::{evaluate, Measures};
+    use kiosk::vision::imgops::Roi;
+    let spec = Config::builtin().spec_for(DocumentId::IdCard, None);
+    let img = image::open(corpus("pub_noface_chelsea.jpg")).unwrap().to_rgb8();
+    let mut an = Analyzer::new().unwrap();
+    // The cat's head fills most of the 640×480 frame; try a few boxes around it.
+    for (cx, cy, side) in [(360.0, 260.0, 600.0), (350.0, 240.0, 450.0), (380.0, 300.0, 380.0)] {
+        let roi = Roi {
+            cx,
+            cy,
+            side,
+            angle: 0.0,
+        };
+        let face = an.mesh_on(&img, &roi).unwrap();
+        let mut still = an.analyse_still(&img).unwrap();
+        still.face = Some(face);
+        let m = Measures::of(&mut an, &img, &still, &spec);
+        let f = m.face.as_ref().unwrap();
+        println!("roi {cx},{cy},{side}: shape {:?}", f.shape);
+        assert!(
+            !f.is_human(&spec.limits.checks),
+            "the cat passed as human: {:?}",
+            f.shape
+        );
+        let face_count = evaluate(&m, &spec)
+            .into_iter()
+            .find(|c| c.name == "face_count")
+            .unwrap();
+        assert!(!face_count.pass && face_count.value == 0.0, "{face_count:?}");
+    }
+    // The same path on a person: a human face.
+    let person = image::open(corpus("pub_ok_obama_00.jpg")).unwrap().to_rgb8();
+    let still = an.analyse_still(&person).unwrap();
+    let roi = still.face.as_ref().expect("a face").next_roi();
+    let face = an.mesh_on(&person, &roi).unwrap();
+    let mut still = still;
+    still.face = Some(face);
+    let m = Measures::of(&mut an, &person, &still, &spec);
+    assert!(
+        m.face.as_ref().unwrap().is_human(&spec.limits.checks),
+        "{:?}",
+        m.face.unwrap().shape
+    );
 }

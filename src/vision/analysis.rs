@@ -19,9 +19,9 @@ pub const HAIR_IN: u32 = 512;
 const HAIR_ROI_SIDE: f32 = 2.4;
 const HAIR_ROI_BELOW_FOREHEAD: f32 = 0.3;
 /// A finished document photo is a close-up: the face fills most of the frame, more than
-/// the detectors were trained on. Detect on a canvas this many times the photo's long side
-/// (the photo in its centre, black around, as MediaPipe's own letterbox pads).
-const CLOSE_UP_ZOOM: f32 = 1.8;
+/// the detectors were trained on. It is analysed on a canvas this many times the photo's
+/// long side (tried in this order), the photo in its centre.
+const CLOSE_UP_ZOOMS: [f32; 3] = [1.8, 1.4, 2.2];
 /// MediaPipe's ROI scale around the face for Face Mesh.
 const ROI_SCALE: f32 = 1.5;
 /// Face Mesh presence threshold (MediaPipe default).
@@ -81,6 +81,16 @@ impl Face {
     pub fn eye_mid(&self) -> (f32, f32) {
         let (r, l) = self.eye_centres();
         ((r.0 + l.0) / 2.0, (r.1 + l.1) / 2.0)
+    }
+    /// The same face shifted by (dx, dy) pixels.
+    pub fn translated(mut self, dx: f32, dy: f32) -> Face {
+        for p in &mut self.landmarks {
+            p[0] += dx;
+            p[1] += dy;
+        }
+        self.bbox[0] += dx;
+        self.bbox[1] += dy;
+        self
     }
     /// The ROI for the next frame (tracking).
     pub fn next_roi(&self) -> Roi {
@@ -223,13 +233,16 @@ impl Analyzer {
 
     /// Face Mesh on `roi`; `None` when the model says no face is there.
     pub fn landmarks(&mut self, img: &RgbImage, roi: &Roi) -> Result<Option<Face>, VisionError> {
+        Ok(Some(self.mesh_on(img, roi)?).filter(|f| f.presence >= MIN_PRESENCE))
+    }
+
+    /// Face Mesh on `roi` whatever the model's face-presence probability (kept in
+    /// [`Face::presence`]).
+    pub fn mesh_on(&mut self, img: &RgbImage, roi: &Roi) -> Result<Face, VisionError> {
         let crop = imgops::extract(&mut self.resizer, img, roi, MESH_IN);
         imgops::fill_nchw(&crop, 0.0, 1.0, self.mesh.input_mut());
         let out = self.mesh.run()?;
         let presence = 1.0 / (1.0 + (-out[1][0]).exp());
-        if presence < MIN_PRESENCE {
-            return Ok(None);
-        }
         let k = roi.side / MESH_IN as f32;
         let landmarks: Vec<[f32; 3]> = out[0]
             .chunks_exact(3)
@@ -246,12 +259,12 @@ impl Analyzer {
             y1 = y1.max(p[1]);
         }
         let pose = pose::estimate(&landmarks);
-        Ok(Some(Face {
+        Ok(Face {
             landmarks,
             pose,
             bbox: [x0, y0, x1 - x0, y1 - y0],
             presence,
-        }))
+        })
     }
 
     /// Person segmentation over the whole frame.
@@ -319,20 +332,21 @@ impl Analyzer {
     }
 
     /// The face of a close-up (a finished document photo, where the face fills most of
-    /// the frame): the short-range detector on a zoomed-out canvas first, then the plain
-    /// frame with either detector. Only the landmarks are returned.
+    /// the frame, more than the detectors and Face Mesh's crops were trained on): the photo
+    /// is placed on a larger canvas of its own border colour (its backdrop), so both the
+    /// detector's input and the mesh's crop see the face with backdrop around it, not black.
+    /// A few canvas sizes and both detectors are tried; the first mesh found is returned,
+    /// in the photo's own pixels.
     pub fn face_in_close_up(&mut self, img: &RgbImage) -> Result<Option<Face>, VisionError> {
-        for (range, zoom) in [
-            (Range::Short, CLOSE_UP_ZOOM),
-            (Range::Short, 1.0),
-            (Range::Full, 1.0),
-            (Range::Full, CLOSE_UP_ZOOM),
-        ] {
-            let mut faces = self.detect_zoomed(img, range, zoom)?;
-            faces.sort_by(|a, b| (b.bbox[2] * b.bbox[3]).total_cmp(&(a.bbox[2] * a.bbox[3])));
-            if let Some(d) = faces.first() {
-                if let Some(f) = self.mesh_from_detection(img, d)? {
-                    return Ok(Some(f));
+        for zoom in CLOSE_UP_ZOOMS {
+            let (canvas, ox, oy) = imgops::pad_with_border(img, zoom);
+            for range in [Range::Short, Range::Full] {
+                let mut faces = self.detect(&canvas, range)?;
+                faces.sort_by(|a, b| (b.bbox[2] * b.bbox[3]).total_cmp(&(a.bbox[2] * a.bbox[3])));
+                if let Some(d) = faces.first() {
+                    if let Some(f) = self.mesh_from_detection(&canvas, d)? {
+                        return Ok(Some(f.translated(-(ox as f32), -(oy as f32))));
+                    }
                 }
             }
         }

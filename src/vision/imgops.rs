@@ -121,6 +121,28 @@ fn rotate_into(canvas: &RgbImage, angle: f32, out: u32) -> RgbImage {
     RgbImage::from_raw(out, out, dst).expect("sizes match")
 }
 
+/// `img` centred on a square canvas `zoom` times its long side, filled with the mean
+/// colour of its outermost pixels; returns the canvas and the photo's offset on it.
+pub fn pad_with_border(img: &RgbImage, zoom: f32) -> (RgbImage, u32, u32) {
+    let (w, h) = img.dimensions();
+    let side = ((w.max(h) as f32) * zoom.max(1.0)).round() as u32;
+    let mut acc = [0u64; 3];
+    let mut n = 0u64;
+    for (x, y, p) in img.enumerate_pixels() {
+        if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
+            for c in 0..3 {
+                acc[c] += p.0[c] as u64;
+            }
+            n += 1;
+        }
+    }
+    let fill = acc.map(|v| (v / n.max(1)) as u8);
+    let mut canvas = RgbImage::from_pixel(side, side, image::Rgb(fill));
+    let (ox, oy) = ((side - w) / 2, (side - h) / 2);
+    image::imageops::replace(&mut canvas, img, ox as i64, oy as i64);
+    (canvas, ox, oy)
+}
+
 /// Bilinear sample with black outside.
 pub fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
     let (w, h) = (img.width() as i64, img.height() as i64);

@@ -15,10 +15,12 @@ use crate::domain::{PhotoJpeg, Prompt};
 use crate::runtime::backends::PhotoMaker;
 use image::RgbImage;
 
-/// Matte edge: person probability mapped through a smoothstep between these values, a
-/// narrow feather so that no fringe of the old background or hair colour leaks outward.
-pub const MATTE_LO: f32 = 0.46;
-pub const MATTE_HI: f32 = 0.56;
+/// Matte edge: person probability mapped through a smoothstep between these values. The
+/// person is where the probability exceeds 0.5 (the segmenter's own threshold); the narrow
+/// feather lies inside it, so nothing of the old background or hair colour leaks outward
+/// into the band the halo rule judges.
+pub const MATTE_LO: f32 = 0.5;
+pub const MATTE_HI: f32 = 0.6;
 /// Halo rule (photo-standards §4.9): band width outside the person, share within ΔE 10.
 pub const HALO_BAND_PX: i32 = 6;
 pub const HALO_MAX_DE: f32 = 10.0;
@@ -521,11 +523,12 @@ fn hair_top_from_alpha(alpha: &[f32], w: u32, face: &Face) -> f32 {
     rows as f32
 }
 
-/// Share of the band (≤ 6 px outside the person, where the matte < 0.5) within ΔE 10 of
+/// Share of the band (≤ 6 px outside the person, where the matte is 0) within ΔE 10 of
 /// the background colour.
 fn halo_share(photo: &RgbImage, alpha: &[f32], bg: [u8; 3]) -> f32 {
     let (w, h) = (photo.width() as i32, photo.height() as i32);
-    let person: Vec<bool> = alpha.iter().map(|&a| a >= 0.5).collect();
+    // The person: every pixel with any of the foreground in it (matte > 0).
+    let person: Vec<bool> = alpha.iter().map(|&a| a > 0.0).collect();
     // Horizontal then vertical max filter: the person dilated by HALO_BAND_PX (square).
     let mut tmp = vec![false; person.len()];
     for y in 0..h {
