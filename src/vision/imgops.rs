@@ -130,8 +130,8 @@ pub fn pad_with_border(img: &RgbImage, zoom: f32) -> (RgbImage, u32, u32) {
     let mut n = 0u64;
     for (x, y, p) in img.enumerate_pixels() {
         if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
-            for c in 0..3 {
-                acc[c] += p.0[c] as u64;
+            for (a, v) in acc.iter_mut().zip(p.0) {
+                *a += v as u64;
             }
             n += 1;
         }
