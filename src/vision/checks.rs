@@ -510,7 +510,7 @@ mod tests {
 
     #[test]
     fn glare_fails_lighting_with_the_forehead_hint() {
-        let c = evaluate(&with(|f| f.glare = 0.02), &spec());
+        let c = evaluate(&with(|f| f.glare = 0.05), &spec());
         let l = c.iter().find(|c| c.name == "lighting").unwrap();
         assert!(!l.pass);
         assert_eq!(l.hint, Some(Hint::Glare));
