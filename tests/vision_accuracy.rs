@@ -118,18 +118,12 @@ fn make_photo_gives_an_in_spec_photo_for_every_compliant_capture() {
         spec.hair_top.expect("id-card hair top"),
         spec.eye_line_min_from_bottom.expect("id-card eye line"),
     );
-    let mut files = vec![];
-    for (dir, manifest) in [
-        (root.clone(), root.join("manifest.csv")),
-        (root.join("more"), root.join("more/manifest.csv")),
-    ] {
-        for line in std::fs::read_to_string(&manifest).expect("manifest").lines().skip(1) {
-            let f: Vec<&str> = line.splitn(6, ',').collect();
-            if f.len() >= 3 && f[2] == "pass" {
-                files.push(dir.join(f[0]));
-            }
-        }
-    }
+    let files: Vec<PathBuf> = calibrate::corpus_rows(&root)
+        .expect("manifests")
+        .into_iter()
+        .filter(|r| r.expect_pass)
+        .map(|r| r.path)
+        .collect();
     assert!(files.len() >= 80, "pass images of both manifests: {}", files.len());
     let mut bad = vec![];
     for path in &files {

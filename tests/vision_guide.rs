@@ -91,37 +91,32 @@ fn the_live_guide_captures_every_compliant_image_held_still_for_two_seconds() {
     let mut guide = LiveGuide::new().expect("models load");
     let mut missed = vec![];
     let mut n = 0;
-    for (dir, manifest) in [
-        (root.clone(), root.join("manifest.csv")),
-        (root.join("more"), root.join("more/manifest.csv")),
-    ] {
-        for line in std::fs::read_to_string(&manifest).expect("manifest").lines().skip(1) {
-            let f: Vec<&str> = line.splitn(6, ',').collect();
-            if f.len() < 3 || f[2] != "pass" {
-                continue;
+    for row in kiosk::vision::calibrate::corpus_rows(&root).expect("manifests") {
+        if !row.expect_pass {
+            continue;
+        }
+        n += 1;
+        let img = image::open(&row.path).expect("corpus image").to_rgb8();
+        guide.reset(&spec);
+        let mut captured_at = None;
+        let mut last_hint = None;
+        for i in 0..30u64 {
+            let frame = Frame {
+                image: img.clone(),
+                t_ms: i * 1000 / 15,
+                index: i,
+            };
+            let o = guide.analyse(&frame);
+            last_hint = o.hint.map(|h| h.id);
+            if o.captured.is_some() {
+                captured_at = Some(i);
+                break;
             }
-            n += 1;
-            let img = image::open(dir.join(f[0])).expect("corpus image").to_rgb8();
-            guide.reset(&spec);
-            let mut captured_at = None;
-            let mut last_hint = None;
-            for i in 0..30u64 {
-                let frame = Frame {
-                    image: img.clone(),
-                    t_ms: i * 1000 / 15,
-                    index: i,
-                };
-                let o = guide.analyse(&frame);
-                last_hint = o.hint.map(|h| h.id);
-                if o.captured.is_some() {
-                    captured_at = Some(i);
-                    break;
-                }
-            }
-            println!("{:50} captured at {captured_at:?} last hint {last_hint:?}", f[0]);
-            if captured_at.is_none() {
-                missed.push(format!("{}: {last_hint:?}", f[0]));
-            }
+        }
+        let name = row.path.display();
+        println!("{name:70} captured at {captured_at:?} last hint {last_hint:?}");
+        if captured_at.is_none() {
+            missed.push(format!("{name}: {last_hint:?}"));
         }
     }
     assert!(n >= 80, "pass images of both manifests: {n}");

@@ -192,14 +192,8 @@ impl Analyzer {
 
     /// Face detections in frame pixels, best first.
     pub fn detect(&mut self, img: &RgbImage, range: Range) -> Result<Vec<Detection>, VisionError> {
-        self.detect_zoomed(img, range, 1.0)
-    }
-
-    /// Detections on a square canvas `zoom` times the frame's long side, the frame in its
-    /// centre: a face that fills the frame becomes one the detector was trained on.
-    pub fn detect_zoomed(&mut self, img: &RgbImage, range: Range, zoom: f32) -> Result<Vec<Detection>, VisionError> {
         let n = range.input() as u32;
-        let side = img.width().max(img.height()) as f32 * zoom.max(1.0);
+        let side = img.width().max(img.height()) as f32;
         let roi = Roi {
             cx: img.width() as f32 / 2.0,
             cy: img.height() as f32 / 2.0,
@@ -216,7 +210,7 @@ impl Analyzer {
         let dets = detect::decode(range, anchors, &out[0], &out[1]);
         Ok(dets
             .iter()
-            .map(|d| detect::unletterbox_side(d, img.width(), img.height(), side))
+            .map(|d| detect::unletterbox(d, img.width(), img.height()))
             .collect())
     }
 
@@ -317,7 +311,7 @@ impl Analyzer {
     /// small faces), the main face's landmarks, the segmentation mask, and the hair mask
     /// around the face.
     pub fn analyse_still(&mut self, img: &RgbImage) -> Result<Still, VisionError> {
-        let (detections, face) = self.faces_in_still(img, Range::Full)?;
+        let (detections, face) = self.faces_in_still(img)?;
         let mask = self.segment(img)?;
         let hair = match &face {
             Some(f) => Some(std::sync::Arc::new(self.hair(img, f)?)),
@@ -362,20 +356,11 @@ impl Analyzer {
         })
     }
 
-    /// The faces of a still image (as [`Analyzer::analyse_still`]) without the
-    /// segmentation, for callers that already have a matte (the maker's output check).
-    /// `first` is the detector tried first; the other runs only when it finds nobody (a
-    /// finished document photo is a close-up: the short-range model finds it, the
-    /// full-range one often does not).
-    pub fn faces_in_still(
-        &mut self,
-        img: &RgbImage,
-        first: Range,
-    ) -> Result<(Vec<Detection>, Option<Face>), VisionError> {
-        let other = match first {
-            Range::Full => Range::Short,
-            Range::Short => Range::Full,
-        };
+    /// The faces of a still image, largest first, and the main face's landmarks: the
+    /// full-range detector (it also finds small faces), the short-range one when it finds
+    /// nobody.
+    fn faces_in_still(&mut self, img: &RgbImage) -> Result<(Vec<Detection>, Option<Face>), VisionError> {
+        let (first, other) = (Range::Full, Range::Short);
         let mut faces = self.detect(img, first)?;
         if faces.is_empty() {
             faces = self.detect(img, other)?;

@@ -312,14 +312,21 @@ pub fn leave_one_person_out(samples: &[Sample], spec: &DocumentSpec) -> (Vec<Fol
     (folds, pooled)
 }
 
-/// Reads a labelled corpus: `DIR/manifest.csv` and, where present, `DIR/more/manifest.csv`
-/// (columns `file,doc,expect,reasons,base,…`; `file` relative to its manifest), and
-/// measures every image with `spec` (its document must match the rows').
-pub fn load_corpus(
-    dir: &std::path::Path,
-    validator: &mut super::Validator,
-    spec: &DocumentSpec,
-) -> anyhow::Result<Vec<Sample>> {
+/// One row of a corpus manifest (`file,doc,expect,reasons,base,notes`).
+#[derive(Debug, Clone)]
+pub struct CorpusRow {
+    /// The image, resolved against its manifest's folder.
+    pub path: std::path::PathBuf,
+    pub doc: String,
+    pub expect_pass: bool,
+    pub reasons: Vec<String>,
+    /// The `base` column, `+`-separated.
+    pub people: Vec<String>,
+}
+
+/// The rows of `DIR/manifest.csv` and, where present, `DIR/more/manifest.csv` (`file`
+/// relative to its manifest).
+pub fn corpus_rows(dir: &std::path::Path) -> anyhow::Result<Vec<CorpusRow>> {
     use anyhow::Context;
     let mut out = vec![];
     for root in [dir.to_path_buf(), dir.join("more")] {
@@ -337,25 +344,43 @@ pub fn load_corpus(
                 manifest.display(),
                 i + 1
             );
-            anyhow::ensure!(
-                f[1] == spec.id.as_str(),
-                "{}:{}: document {} but calibrating {}",
-                manifest.display(),
-                i + 1,
-                f[1],
-                spec.id
-            );
-            let path = root.join(f[0]);
-            let img = super::cli::read_image(&path)?;
-            let report = validator.check(&img, spec)?;
-            out.push(Sample {
-                file: path.strip_prefix(dir).unwrap_or(&path).display().to_string(),
-                people: f[4].split('+').map(str::to_string).collect(),
+            out.push(CorpusRow {
+                path: root.join(f[0]),
+                doc: f[1].to_string(),
                 expect_pass: f[2] == "pass",
                 reasons: f[3].split(';').filter(|r| !r.is_empty()).map(str::to_string).collect(),
-                measures: report.measures,
+                people: f[4].split('+').map(str::to_string).collect(),
             });
         }
+    }
+    Ok(out)
+}
+
+/// Reads a labelled corpus ([`corpus_rows`]) and measures every image with `spec` (its
+/// document must match the rows').
+pub fn load_corpus(
+    dir: &std::path::Path,
+    validator: &mut super::Validator,
+    spec: &DocumentSpec,
+) -> anyhow::Result<Vec<Sample>> {
+    let mut out = vec![];
+    for row in corpus_rows(dir)? {
+        anyhow::ensure!(
+            row.doc == spec.id.as_str(),
+            "{}: document {} but calibrating {}",
+            row.path.display(),
+            row.doc,
+            spec.id
+        );
+        let img = super::cli::read_image(&row.path)?;
+        let report = validator.check(&img, spec)?;
+        out.push(Sample {
+            file: row.path.strip_prefix(dir).unwrap_or(&row.path).display().to_string(),
+            people: row.people,
+            expect_pass: row.expect_pass,
+            reasons: row.reasons,
+            measures: report.measures,
+        });
     }
     Ok(out)
 }

@@ -126,9 +126,12 @@ impl Measures {
                 face_luma: luma,
                 clipped,
                 side_balance: measure::side_balance(img, &reg),
-                glare: measure::glare_spots(img, f),
+                glare: measure::glare_spots(img, f, &reg),
                 sharpness: measure::sharpness(&mut an.resizer, img, f),
-                head_top: still.hair.as_ref().map(|h| measure::head_top(img, f, &still.mask, h)),
+                head_top: still
+                    .hair
+                    .as_ref()
+                    .map(|h| measure::head_top(img, f, &reg, &still.mask, h)),
                 shape: measure::face_shape(f),
             }
         });

@@ -121,12 +121,7 @@ pub fn weighted_nms(mut dets: Vec<Detection>) -> Vec<Detection> {
 /// Maps a detection from letterbox-relative units back to frame pixels. The letterbox
 /// is a square of side `side` (the frame's long side) centred on the frame.
 pub fn unletterbox(d: &Detection, frame_w: u32, frame_h: u32) -> Detection {
-    unletterbox_side(d, frame_w, frame_h, frame_w.max(frame_h) as f32)
-}
-
-/// As [`unletterbox`] for a letterbox square of `side` frame pixels (≥ the long side)
-/// centred on the frame.
-pub fn unletterbox_side(d: &Detection, frame_w: u32, frame_h: u32, side: f32) -> Detection {
+    let side = frame_w.max(frame_h) as f32;
     let (px, py) = ((side - frame_w as f32) / 2.0, (side - frame_h as f32) / 2.0);
     let map = |x: f32, y: f32| (x * side - px, y * side - py);
     let (x, y) = map(d.bbox[0], d.bbox[1]);

@@ -250,17 +250,10 @@ pub fn background(img: &RgbImage, mask: &Mask, max_de: f32) -> (f32, f32, usize)
             }
         }
     }
-    if labs.is_empty() {
+    let Some(m) = mean3(&labs) else {
         return (0.0, 0.0, 0);
-    }
-    let n = labs.len() as f32;
-    let mut m = [0f32; 3];
-    for l in &labs {
-        for k in 0..3 {
-            m[k] += l[k] / n;
-        }
-    }
-    let within = labs.iter().filter(|l| delta_e(**l, m) <= max_de).count() as f32 / n;
+    };
+    let within = labs.iter().filter(|l| delta_e(**l, m) <= max_de).count() as f32 / labs.len() as f32;
     (m[0], within, labs.len())
 }
 
@@ -288,13 +281,12 @@ pub const CROWN_STRIP: f32 = 0.10;
 pub const SKIN_MAX_DAB: f32 = 12.0;
 
 /// Head-top signals for the `accessory` check (see [`HeadTop`]).
-pub fn head_top(img: &RgbImage, f: &Face, mask: &Mask, hair: &super::analysis::HairMask) -> HeadTop {
+pub fn head_top(img: &RgbImage, f: &Face, reg: &Regions, mask: &Mask, hair: &super::analysis::HairMask) -> HeadTop {
     let (w, h) = (img.width() as f32, img.height() as f32);
     let fw = f.width().max(1.0);
     let fh = f.height().max(1.0);
     let cx = (f.pt(234).0 + f.pt(454).0) / 2.0;
     let y10 = f.pt(10).1;
-    let reg = regions(f);
     let cheeks = mean_lab_of(img, &[reg.left_cheek, reg.right_cheek]);
     let on_head = |x: f32, y: f32| mask.at(x, y) >= 0.5 || hair.at(x, y) >= 0.5;
     let px = |x: f32, y: f32| {
@@ -389,8 +381,7 @@ fn mean_lab_of(img: &RgbImage, rects: &[Rect]) -> [f32; 3] {
 /// Specular glare: saturated (near-white, nearly colourless) samples far brighter than the
 /// face's skin, as a share of the face's skin samples. Eyes (catch-lights, glasses) and the
 /// mouth (teeth) are left out.
-pub fn glare_spots(img: &RgbImage, f: &Face) -> f32 {
-    let reg = regions(f);
+pub fn glare_spots(img: &RgbImage, f: &Face, reg: &Regions) -> f32 {
     let skin = median(&sample_luma(img, reg.skin, 24));
     let r = reg.face;
     let d = super::analysis::dist;
@@ -581,22 +572,22 @@ mod tests {
         let f = synthetic_face();
         let limit = crate::config::CheckLimits::default().max_glare_share as f32;
         let plain = skin_image();
-        assert_eq!(glare_spots(&plain, &f), 0.0);
+        assert_eq!(glare_spots(&plain, &f, &regions(&f)), 0.0);
         // A forehead highlight 16 px across on a 200-px face: fails.
         let mut shiny = skin_image();
         paint_disc(&mut shiny, 200.0, 120.0, 8.0, [253, 252, 250]);
-        let g = glare_spots(&shiny, &f);
+        let g = glare_spots(&shiny, &f, &regions(&f));
         assert!(g > limit, "forehead glare {g} must exceed the limit {limit}");
         // White teeth in the mouth and catch-lights in the eyes are not glare.
         let mut smile = skin_image();
         paint_disc(&mut smile, 200.0, 262.0, 12.0, [250, 250, 248]);
         paint_disc(&mut smile, 153.0, 180.0, 4.0, [255, 255, 255]);
         paint_disc(&mut smile, 247.0, 180.0, 4.0, [255, 255, 255]);
-        assert_eq!(glare_spots(&smile, &f), 0.0);
+        assert_eq!(glare_spots(&smile, &f, &regions(&f)), 0.0);
         // A bright but coloured patch (a lit cheek, not a mirror-like reflection) is not glare.
         let mut warm = skin_image();
         paint_disc(&mut warm, 200.0, 120.0, 8.0, [255, 235, 190]);
-        assert_eq!(glare_spots(&warm, &f), 0.0);
+        assert_eq!(glare_spots(&warm, &f, &regions(&f)), 0.0);
     }
 
     #[test]
