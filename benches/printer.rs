@@ -9,8 +9,8 @@ use kiosk::printer::escpos::{encode, EncodeSettings};
 use kiosk::printer::serial::{Link, LinkSettings};
 use kiosk::receipt::pdf::{render, PageSize};
 use kiosk::receipt::Receipt;
-use kiosk::runtime::SlipJob;
-use kiosk::session::Slip;
+use kiosk::domain::SlipJob;
+use kiosk::domain::Slip;
 use std::path::Path;
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ fn receipt(cfg: &Config) -> Receipt {
         },
         photo: Some(PhotoJpeg(photo)),
         masked_name: None,
-        issued_at: chrono::Utc::now().with_timezone(&kiosk::ops::china_time()),
+        issued_at: chrono::Utc::now().with_timezone(&kiosk::domain::china_time()),
         token: None,
     };
     Receipt::build(&job, cfg, None).unwrap()

@@ -11,7 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use kiosk::config::{DocumentId, RegionCode};
 use kiosk::domain::ClaimCode;
 use kiosk::review::server::ServerOptions;
-use kiosk::review::testkit::*;
+use kiosk::testkit::review::*;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

@@ -20,7 +20,7 @@ fn benches(c: &mut Criterion) {
     cfg.devices.camera = format!("replay:{}@15", good.display()).parse().unwrap();
     cfg.devices.printer = format!("serial:{},115200,80", link.display()).parse().unwrap();
     cfg.devices.review = "embedded".parse().unwrap();
-    let mut engine = Engine::new(&cfg, Backends::from_config_with(&cfg, false, Duration::ZERO).unwrap());
+    let mut engine = Engine::new(&cfg, crate::wiring::backends_with(&cfg, false, Duration::ZERO).unwrap());
     let region = "440100".parse().unwrap();
     let session = |engine: &mut Engine| {
         engine.set_camera(kiosk::camera::open_with(&cfg.devices.camera, &cfg.camera, false).unwrap());
@@ -29,7 +29,7 @@ fn benches(c: &mut Criterion) {
             engine,
             DocumentId::IdCard,
             &region,
-            kiosk::simulate::test_details(),
+            kiosk::session::details::synthetic_person(),
         )
         .unwrap();
         assert!(o.failed.is_none(), "{:?}", o.failed);

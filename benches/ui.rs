@@ -11,7 +11,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kiosk::camera::ReplaySource;
-use kiosk::runtime::testing::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
+use kiosk::testkit::runtime::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
 use kiosk::runtime::Backends;
 use kiosk::ui::{AppState, AppWindow, KioskUi};
 use slint::ComponentHandle;
@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::Duration;
 
 fn frame_1280x720() -> image::RgbImage {
-    use kiosk::camera::FrameSource;
+    use kiosk::ports::FrameSource;
     let mut src = ReplaySource::open(Path::new("builtin"), 15.0, false).unwrap();
     let f = src.next_frame().unwrap().image;
     image::imageops::resize(&f, 1280, 720, image::imageops::FilterType::Triangle)
@@ -82,7 +82,7 @@ fn benches(c: &mut Criterion) {
     w.window().set_size(slint::PhysicalSize::new(1080, 1920));
     w.show().unwrap();
     let st = w.global::<AppState>();
-    st.set_page("posing".into());
+    st.set_page(kiosk::ui::Page::Posing);
     st.set_has_preview(true);
     st.set_hint("请靠近一些".into());
     g.bench_function("preview_frame_1280x720", |b| {

@@ -3,9 +3,9 @@
 //! Single thread, release. Run: `cargo bench --bench vision`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use kiosk::camera::Frame;
+use kiosk::ports::Frame;
 use kiosk::config::{Config, DocumentId};
-use kiosk::runtime::backends::Guide;
+use kiosk::ports::Guide;
 use kiosk::vision::analysis::{Analyzer, Still};
 use kiosk::vision::checks::{self, Measures};
 use kiosk::vision::detect::Range;

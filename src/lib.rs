@@ -1,15 +1,19 @@
 //! The photo-receipt kiosk: guided capture of a standard-compliant ID photo, its upload to
 //! the photo-review centre, and the receipt slip with the receipt number (照片回执).
 //!
-//! Module map (see `docs/architecture.md`): a pure core (`config`, `session`, `domain`,
-//! the vision checks, the receipt layout) with devices at the edges (`camera`, `printer`,
-//! `review`, `ui`), and `cli` as thin commands over them.
+//! Module map (see `docs/architecture.md`, whose "may use" table the `layering` test
+//! enforces): a pure core (`config`, `domain`, `session`, the vision checks, the receipt
+//! layout) and the `ports` the runtime drives, adapters at the edges (`camera`, `vision`,
+//! `review`, `printer`), `wiring` choosing adapters from the config, and `commands` as
+//! thin entry points over everything.
 
 pub mod camera;
-pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod failpoint;
 pub mod ops;
+pub mod ports;
 pub mod printer;
 pub mod printer_sim;
 pub mod receipt;
@@ -17,22 +21,8 @@ pub mod review;
 pub mod runtime;
 pub mod session;
 pub mod simulate;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod ui;
 pub mod vision;
-
-/// Returned by a command whose issue is not finished yet: it says so and exits 2.
-#[derive(Debug, thiserror::Error)]
-#[error("`kiosk {command}` is not implemented yet (tracked in issue {issue}); nothing was done")]
-pub struct NotImplemented {
-    pub command: &'static str,
-    pub issue: &'static str,
-}
-
-/// How a command ended when it did not fail outright: exit 0 or 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Success / every photo passes / every device healthy.
-    Ok,
-    /// A negative verdict: a photo fails, a device is unhealthy (exit 1).
-    Negative,
-}
+pub mod wiring;

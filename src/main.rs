@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    kiosk::cli::main()
+    kiosk::commands::main()
 }

@@ -4,46 +4,12 @@
 
 use crate::config::{CameraSpec, Config, DocumentId, RegionCode};
 use crate::runtime::{Backends, Engine};
-use crate::session::{Details, Event, Slip, State};
-use crate::Verdict;
+use crate::domain::Slip;
+use crate::session::{Details, Event, State};
 use anyhow::Context;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-#[derive(Debug, clap::Args)]
-pub struct SimulateArgs {
-    /// Directory of frames to replay as the camera (default: the frames built into the binary).
-    #[arg(long, value_name = "DIR")]
-    pub frames: Option<PathBuf>,
-    /// Frame rate the frames are stamped at.
-    #[arg(long, default_value_t = 15.0)]
-    pub fps: f64,
-    /// Document type.
-    #[arg(long, value_name = "DOC", default_value = "id-card")]
-    pub doc: DocumentId,
-    /// Issuing region (GB/T 2260 code).
-    #[arg(long, value_name = "CODE", default_value = "440100")]
-    pub region: RegionCode,
-    /// Details as JSON, e.g. '{"name":"张三","id_number":"11010519491231002X"}'
-    /// (default: a synthetic test person).
-    #[arg(long, value_name = "JSON")]
-    pub details: Option<String>,
-    /// Printer: pdf:DIR or serial:PATH[,BAUD[,58|80]] (default: the config's).
-    #[arg(long, value_name = "DEVICE")]
-    pub printer: Option<crate::config::PrinterSpec>,
-    /// Review service: embedded or a URL (default: the config's).
-    #[arg(long, value_name = "URL")]
-    pub review: Option<crate::config::ReviewSpec>,
-    /// Number of sessions back to back. Before the first, whatever an earlier run left is
-    /// finished (receipts of uploads resumed after a crash, unfinished print jobs);
-    /// `--runs 0` does only that and prints `{"resumed": [NUMBER...]}`.
-    #[arg(long, default_value_t = 1)]
-    pub runs: u32,
-    /// One JSON object per session.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// One session's outcome, printed as JSON with `--json`.
 #[derive(Debug, Serialize)]
@@ -80,140 +46,6 @@ pub struct Stages {
 pub struct Failure {
     pub stage: &'static str,
     pub reason: String,
-}
-
-/// A synthetic person (the worked example of GB 11643-1999; no real person's number).
-pub fn test_details() -> Details {
-    Details {
-        name: Some("测试".into()),
-        id_number: Some("11010519491231002X".into()),
-        mobile: None,
-    }
-}
-
-pub fn run(cfg: &Config, args: &SimulateArgs) -> anyhow::Result<Verdict> {
-    let mut cfg = cfg.clone();
-    if let Some(dir) = &args.frames {
-        let spec = format!("replay:{}@{}", dir.display(), args.fps);
-        cfg.devices.camera = spec.parse::<CameraSpec>()?;
-    }
-    if let Some(p) = &args.printer {
-        cfg.devices.printer = p.clone();
-    }
-    if let Some(r) = &args.review {
-        cfg.devices.review = r.clone();
-    }
-    let details: Details = match &args.details {
-        Some(j) => {
-            serde_json::from_str(j).context("--details must be JSON like {\"name\":\"…\",\"id_number\":\"…\"}")?
-        }
-        None => test_details(),
-    };
-    if args.runs == 0 {
-        let resumed = finish_earlier_run(&cfg)?;
-        if args.json {
-            println!("{}", serde_json::json!({ "resumed": resumed }));
-        } else if resumed.is_empty() {
-            println!("nothing left from an earlier run");
-        } else {
-            println!("printed what an earlier run left: {}", resumed.join(", "));
-        }
-        return Ok(Verdict::Ok);
-    }
-    // One engine for every run, as in the kiosk itself: models, review client and printer
-    // are set up once, so a soak measures what a day of sessions does to one process.
-    let mut engine = Engine::new(&cfg, sim_backends(&cfg)?);
-    let mut all_ok = true;
-    for run in 0..args.runs {
-        if run > 0 {
-            engine.set_camera(crate::camera::open_with(&cfg.devices.camera, &cfg.camera, false)?);
-        }
-        let outcome = one_session(&cfg, &mut engine, args.doc, &args.region, details.clone())?;
-        all_ok &= outcome.failed.is_none();
-        if args.json {
-            println!("{}", serde_json::to_string(&outcome)?);
-        } else {
-            print_outcome(&outcome);
-        }
-    }
-    Ok(if all_ok { Verdict::Ok } else { Verdict::Negative })
-}
-
-/// `kiosk run` without a display: one session on the configured devices, headless,
-/// printing where the receipt went.
-///
-/// Under the systemd unit (`Type=notify`, `WatchdogSec=`) this is still the kiosk's main
-/// process: it reports READY=1 once the engine (devices, models, review client) is up and
-/// pings the watchdog from the session's own step loop, so systemd neither times out the
-/// start nor kills a healthy run — and a hung engine stops the pings and is restarted.
-pub fn run_headless(cfg: &Config) -> anyhow::Result<Verdict> {
-    eprintln!(
-        "kiosk: no display — running one session headless (kiosk simulate) on {}",
-        cfg.devices.camera
-    );
-    let doc = cfg
-        .offered_documents()
-        .first()
-        .copied()
-        .context("no document is offered in any region")?;
-    let region = cfg
-        .regions_for(doc)
-        .first()
-        .map(|(c, _)| (*c).clone())
-        .context("no region")?;
-    let mut engine = Engine::new(cfg, Backends::from_config(cfg, false)?);
-    crate::ops::notify::ready();
-    crate::ops::notify::status("headless: no display, running one session");
-    let mut watchdog = WatchdogPacer::from_env();
-    let outcome = one_session_with(cfg, &mut engine, doc, &region, test_details(), &mut || watchdog.step())?;
-    print_outcome(&outcome);
-    Ok(if outcome.failed.is_none() {
-        Verdict::Ok
-    } else {
-        Verdict::Negative
-    })
-}
-
-/// Watchdog pings from a step loop that turns every few ms: one WATCHDOG=1 per
-/// `interval` (half of `WatchdogSec`, from the environment systemd sets), not one per step.
-struct WatchdogPacer {
-    every: Option<Duration>,
-    last: Option<Instant>,
-}
-
-impl WatchdogPacer {
-    fn from_env() -> WatchdogPacer {
-        WatchdogPacer {
-            every: crate::ops::notify::watchdog_interval(),
-            last: None,
-        }
-    }
-
-    fn step(&mut self) {
-        let Some(every) = self.every else { return };
-        if self.last.is_none_or(|t| t.elapsed() >= every) {
-            crate::ops::notify::watchdog();
-            self.last = Some(Instant::now());
-        }
-    }
-}
-
-fn print_outcome(o: &Outcome) {
-    match (&o.failed, &o.receipt_number, &o.claim_code) {
-        (Some(f), ..) => println!("session failed at {}: {}", f.stage, f.reason),
-        (None, Some(n), _) => println!(
-            "receipt {n} ({} {}) printed to {} in {:.0} ms",
-            o.doc,
-            o.region,
-            o.printed.as_deref().unwrap_or("?"),
-            o.total_ms
-        ),
-        (None, None, Some(c)) => println!(
-            "decision late: claim slip {c} printed to {}",
-            o.printed.as_deref().unwrap_or("?")
-        ),
-        (None, None, None) => println!("session ended without a slip"),
-    }
 }
 
 fn ms(a: Option<Instant>, b: Option<Instant>) -> Option<f64> {
@@ -301,8 +133,8 @@ fn settle_leftovers(cfg: &Config, e: &mut Engine, on_step: &mut dyn FnMut()) -> 
 
 /// The backends of `simulate`: the configured devices, the replay unpaced and run once,
 /// and an embedded review centre (if configured) that approves at once.
-fn sim_backends(cfg: &Config) -> anyhow::Result<Backends> {
-    Backends::from_config_with(cfg, false, Duration::ZERO)
+pub fn sim_backends(cfg: &Config) -> anyhow::Result<Backends> {
+    crate::wiring::backends_with(cfg, false, Duration::ZERO)
 }
 
 /// Runs one session to its end (or failure) through the engine (idle in attract, its

@@ -3,11 +3,11 @@
 //! the replay camera (`state=posing` logged), and a non-blank window snapshot.
 //!
 //! This runs `kiosk::ui::run_with` in-process on the test backends, walking the screens
-//! through the `--demo-walk` driver; `tests/ui_kiosk_xvfb.rs` runs the real `kiosk run`
+//! through the `--demo-walk` driver; `tests/ui/kiosk_xvfb.rs` runs the real `kiosk run`
 //! binary with the real backends and clicks through the screens with xdotool.
 
 use kiosk::camera::ReplaySource;
-use kiosk::runtime::testing::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
+use kiosk::testkit::runtime::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
 use kiosk::runtime::Backends;
 use std::path::Path;
 use std::sync::Mutex;

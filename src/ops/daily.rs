@@ -6,7 +6,8 @@
 //! [`PaperStatus`] since the last paper reload; [`DailyCounters::absorb`] turns both into
 //! increments and adds them to the current day.
 
-use crate::runtime::{Counters, PaperStatus};
+use super::metrics::Counters;
+use crate::ports::PaperStatus;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -86,7 +87,7 @@ pub fn today() -> NaiveDate {
 }
 
 fn now() -> DateTime<FixedOffset> {
-    chrono::Utc::now().with_timezone(&crate::ops::china_time())
+    chrono::Utc::now().with_timezone(&crate::domain::china_time())
 }
 
 impl DailyCounters {

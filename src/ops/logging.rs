@@ -45,7 +45,7 @@ impl Log for Redacting {
             return;
         }
         let msg = redact(&r.args().to_string());
-        let now = chrono::Utc::now().with_timezone(&crate::ops::china_time());
+        let now = chrono::Utc::now().with_timezone(&crate::domain::china_time());
         remember(format!("{} {:<5} {msg}", now.format("%H:%M:%S"), r.level()));
         self.inner.log(
             &Record::builder()

@@ -1,9 +1,23 @@
 //! Fleet metrics: an optional Prometheus text endpoint on localhost (off by default,
 //! `[metrics] listen = "127.0.0.1:9184"`). Counters and health only — never personal data.
 
-use crate::runtime::{Counters, PaperStatus};
+use crate::ports::PaperStatus;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
+
+/// Running totals for the operator and fleet metrics (no personal data).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Counters {
+    pub sessions: u64,
+    pub receipts: u64,
+    pub claims: u64,
+    pub retakes: u64,
+    pub rejections: u64,
+    pub captures: u64,
+    /// Frames whose hint named a failed check, by check id.
+    pub hints: std::collections::BTreeMap<String, u64>,
+}
+
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

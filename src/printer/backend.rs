@@ -7,9 +7,10 @@ use super::serial::{Link, LinkSettings};
 use super::status::Fault;
 use super::PrinterError;
 use crate::config::{Config, Device};
-use crate::ops::failpoint;
+use crate::failpoint;
 use crate::receipt::Receipt;
-use crate::runtime::{PaperStatus, PrinterEvent, SlipJob, SlipPrinter};
+use crate::domain::SlipJob;
+use crate::ports::{PaperStatus, PrintError, PrinterEvent, SlipPrinter};
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -21,13 +22,9 @@ pub fn journal_path(cfg: &Config) -> PathBuf {
     cfg.kiosk.data_dir.join("print-journal.sqlite")
 }
 
-fn fault_text(f: Fault) -> String {
-    f.to_string()
-}
-
 enum Cmd {
     Print(SlipJob, bool),
-    Reloaded(Sender<Result<(), String>>),
+    Reloaded(Sender<Result<(), PrintError>>),
 }
 
 /// The serial printer: a worker owns the link and the journal; the kiosk loop talks to
@@ -86,10 +83,10 @@ impl SerialSlipPrinter {
 }
 
 impl SlipPrinter for SerialSlipPrinter {
-    fn print(&mut self, job: SlipJob) -> Result<(), String> {
+    fn print(&mut self, job: SlipJob) -> Result<(), PrintError> {
         self.tx
             .send(Cmd::Print(job, false))
-            .map_err(|_| "printer thread stopped / 打印线程已停止".to_string())
+            .map_err(|_| PrintError::WorkerStopped)
     }
     fn poll(&mut self) -> Option<PrinterEvent> {
         self.events.try_recv().ok()
@@ -97,20 +94,20 @@ impl SlipPrinter for SerialSlipPrinter {
     fn paper(&mut self) -> PaperStatus {
         *self.paper.lock().unwrap_or_else(|e| e.into_inner())
     }
-    fn reloaded(&mut self) -> Result<(), String> {
+    fn reloaded(&mut self) -> Result<(), PrintError> {
         let (tx, rx) = channel();
         self.tx
             .send(Cmd::Reloaded(tx))
-            .map_err(|_| "printer thread stopped".to_string())?;
+            .map_err(|_| PrintError::WorkerStopped)?;
         rx.recv_timeout(Duration::from_secs(5))
-            .map_err(|_| "printer thread did not answer".to_string())?
+            .map_err(|_| PrintError::NoAnswer)?
     }
     /// Operator reprint by number: `job` is the receipt fetched again from the review
     /// service; it is journalled as a reprint and prints marked 补打 with the reprint time.
-    fn reprint(&mut self, job: SlipJob) -> Result<(), String> {
+    fn reprint(&mut self, job: SlipJob) -> Result<(), PrintError> {
         self.tx
             .send(Cmd::Print(job, true))
-            .map_err(|_| "printer thread stopped / 打印线程已停止".to_string())
+            .map_err(|_| PrintError::WorkerStopped)
     }
 }
 
@@ -197,7 +194,7 @@ impl Worker {
         match now {
             Seen::Fault(f) => {
                 log::warn!("printer: {f} while idle");
-                let _ = self.events.send(PrinterEvent::Fault(fault_text(f)));
+                let _ = self.events.send(PrinterEvent::Fault(f));
             }
             // The first poll of a healthy printer says nothing: nobody was told otherwise.
             Seen::Ready if self.seen != Seen::Unknown => {
@@ -268,11 +265,11 @@ impl Worker {
                 }),
                 Err(e) => {
                     log::error!("{e}");
-                    let _ = self.events.send(PrinterEvent::Fault(format!("print_journal {e}")));
+                    let _ = self.events.send(PrinterEvent::Fault(Fault::Journal));
                 }
             },
             Cmd::Reloaded(reply) => {
-                let r = self.journal.reloaded().map_err(|e| e.to_string());
+                let r = self.journal.reloaded().map_err(|e| PrintError::Journal(e.to_string()));
                 self.near_end = false;
                 self.refresh_paper();
                 let _ = reply.send(r);
@@ -284,7 +281,7 @@ impl Worker {
     /// after the first job was queued): never a second original. A confirmed one is
     /// reported printed at once; an unfinished one is already in the queue.
     fn already_journaled(&mut self, job: &SlipJob) -> bool {
-        let crate::session::Slip::Receipt { number, .. } = &job.slip else {
+        let crate::domain::Slip::Receipt { number, .. } = &job.slip else {
             return false;
         };
         let rows = match self.journal.find(number.as_str()) {
@@ -317,7 +314,7 @@ impl Worker {
         let Some(p) = self.queue.front_mut() else { return };
         let reprinted_at = p
             .reprint
-            .then(|| chrono::Utc::now().with_timezone(&crate::ops::china_time()));
+            .then(|| chrono::Utc::now().with_timezone(&crate::domain::china_time()));
         let receipt = match Receipt::build(&p.job, &self.cfg, reprinted_at) {
             Ok(r) => r,
             Err(e) => {
@@ -329,7 +326,7 @@ impl Worker {
                     Ok(r) => r,
                     Err(e) => {
                         log::error!("printer: cannot lay out job {}: {e}; dropped", p.id);
-                        let _ = self.events.send(PrinterEvent::Fault(format!("receipt_layout {e}")));
+                        let _ = self.events.send(PrinterEvent::Fault(Fault::Layout));
                         self.queue.pop_front();
                         return;
                     }
@@ -408,7 +405,7 @@ impl Worker {
                     }
                 }
                 self.refresh_paper();
-                let _ = self.events.send(PrinterEvent::Fault(fault_text(fault)));
+                let _ = self.events.send(PrinterEvent::Fault(fault));
                 self.wait_until_ready(fault);
                 self.seen = Seen::Ready;
                 self.last_poll = Instant::now();
@@ -454,7 +451,7 @@ impl Worker {
                     }
                     if let Some(f) = h.first_fault() {
                         if seen.insert(f) {
-                            let _ = self.events.send(PrinterEvent::Fault(fault_text(f)));
+                            let _ = self.events.send(PrinterEvent::Fault(f));
                         }
                     }
                 }
@@ -463,7 +460,7 @@ impl Worker {
                         std::thread::sleep(Duration::from_millis(200));
                     }
                     if seen.insert(f) {
-                        let _ = self.events.send(PrinterEvent::Fault(fault_text(f)));
+                        let _ = self.events.send(PrinterEvent::Fault(f));
                     }
                 }
                 Err(e) => {
@@ -497,7 +494,7 @@ impl PdfSlipPrinter {
     }
 
     fn write(&self, job: &SlipJob, reprint: bool) -> Result<PathBuf, PrinterError> {
-        let now = chrono::Utc::now().with_timezone(&crate::ops::china_time());
+        let now = chrono::Utc::now().with_timezone(&crate::domain::china_time());
         let r = Receipt::build(job, &self.cfg, reprint.then_some(now))?;
         let bytes = crate::receipt::pdf::render(&r, crate::receipt::pdf::PageSize::Roll80)?;
         // A reprint never overwrites the original's file.
@@ -527,14 +524,17 @@ impl PdfSlipPrinter {
             }),
             Err(e) => {
                 log::error!("{e}");
-                self.events.push_back(PrinterEvent::Fault(e.to_string()));
+                self.events.push_back(PrinterEvent::Fault(match e {
+                    PrinterError::Receipt(_) | PrinterError::Pdf(_) => Fault::Layout,
+                    _ => Fault::Output,
+                }));
             }
         }
     }
 }
 
 impl SlipPrinter for PdfSlipPrinter {
-    fn print(&mut self, job: SlipJob) -> Result<(), String> {
+    fn print(&mut self, job: SlipJob) -> Result<(), PrintError> {
         self.emit(&job, false);
         Ok(())
     }
@@ -544,10 +544,10 @@ impl SlipPrinter for PdfSlipPrinter {
     fn paper(&mut self) -> PaperStatus {
         PaperStatus::default()
     }
-    fn reloaded(&mut self) -> Result<(), String> {
+    fn reloaded(&mut self) -> Result<(), PrintError> {
         Ok(())
     }
-    fn reprint(&mut self, job: SlipJob) -> Result<(), String> {
+    fn reprint(&mut self, job: SlipJob) -> Result<(), PrintError> {
         self.emit(&job, true);
         Ok(())
     }
@@ -560,10 +560,8 @@ pub struct NoPrinter {
 }
 
 impl SlipPrinter for NoPrinter {
-    fn print(&mut self, _job: SlipJob) -> Result<(), String> {
-        self.events.push_back(PrinterEvent::Fault(
-            "no_printer 未配置打印机：请记下屏幕上的回执号 / no printer: note the number on screen".into(),
-        ));
+    fn print(&mut self, _job: SlipJob) -> Result<(), PrintError> {
+        self.events.push_back(PrinterEvent::Fault(Fault::NotConfigured));
         Ok(())
     }
     fn poll(&mut self) -> Option<PrinterEvent> {
@@ -572,7 +570,7 @@ impl SlipPrinter for NoPrinter {
     fn paper(&mut self) -> PaperStatus {
         PaperStatus::default()
     }
-    fn reloaded(&mut self) -> Result<(), String> {
+    fn reloaded(&mut self) -> Result<(), PrintError> {
         Ok(())
     }
 }

@@ -5,8 +5,9 @@
 //! document, region, state and times. Also the paper counters.
 
 use crate::domain::PhotoJpeg;
-use crate::runtime::{PaperStatus, SlipJob};
-use crate::session::Slip;
+use crate::domain::SlipJob;
+use crate::ports::PaperStatus;
+use crate::domain::Slip;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
@@ -72,7 +73,7 @@ struct Payload {
     reprint: bool,
     /// The receipt token for the QR (absent in jobs journalled before tokens existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    token: Option<crate::receipt::ReceiptToken>,
+    token: Option<crate::domain::ReceiptToken>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -99,7 +100,7 @@ pub struct Journal {
 
 fn now() -> String {
     chrono::Utc::now()
-        .with_timezone(&crate::ops::china_time())
+        .with_timezone(&crate::domain::china_time())
         .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
         .to_string()
 }
@@ -429,7 +430,7 @@ mod tests {
             },
             photo: Some(PhotoJpeg(b"FACE-BYTES-0123456789".to_vec())),
             masked_name: Some("张**".into()),
-            issued_at: chrono::Utc::now().with_timezone(&crate::ops::china_time()),
+            issued_at: chrono::Utc::now().with_timezone(&crate::domain::china_time()),
             token: None,
         }
     }

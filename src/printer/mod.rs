@@ -9,7 +9,7 @@ pub mod status;
 
 use crate::config::{Config, Device, PrinterSpec};
 use crate::receipt::Receipt;
-use crate::runtime::SlipPrinter;
+use crate::ports::SlipPrinter;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -63,12 +63,12 @@ pub fn print_once(cfg: &Config, spec: &PrinterSpec, receipt: &Receipt) -> Result
 /// job is journalled as a `reprint` entry, printed marked 补打 with the reprint time, and
 /// confirmed by the cut; if the printer fails it is cancelled (the operator is told and
 /// retries), so it never comes out unannounced later. Returns the device path.
-pub fn reprint_once(cfg: &Config, spec: &PrinterSpec, job: &crate::runtime::SlipJob) -> Result<String, PrinterError> {
+pub fn reprint_once(cfg: &Config, spec: &PrinterSpec, job: &crate::domain::SlipJob) -> Result<String, PrinterError> {
     let Device::Serial { path, baud, paper } = spec.device() else {
         return Err(PrinterError::Settings(format!("{spec} is not a serial printer")));
     };
     let settings = escpos::EncodeSettings::new(&cfg.printer, paper.dots()).map_err(PrinterError::Settings)?;
-    let now = chrono::Utc::now().with_timezone(&crate::ops::china_time());
+    let now = chrono::Utc::now().with_timezone(&crate::domain::china_time());
     let receipt = Receipt::build(job, cfg, Some(now))?;
     let encoded = escpos::encode(&receipt, &settings);
     let mut journal = journal::Journal::open(&backend::journal_path(cfg), cfg.printer.roll_length_mm)?;

@@ -1,49 +1,7 @@
 //! Printer status: DLE EOT replies, ASB frames and GS r replies → what the kiosk acts
 //! on (escpos.md §2–§4, §6.1).
 
-/// A fault that stops printing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Fault {
-    Offline,
-    CoverOpen,
-    PaperOut,
-    CutterError,
-    PrinterError,
-    Disconnected,
-    Timeout,
-}
-
-impl Fault {
-    /// Stable id, as logged and shown to the operator.
-    pub fn id(self) -> &'static str {
-        match self {
-            Fault::Offline => "printer_offline",
-            Fault::CoverOpen => "cover_open",
-            Fault::PaperOut => "paper_out",
-            Fault::CutterError => "cutter_error",
-            Fault::PrinterError => "printer_error",
-            Fault::Disconnected => "printer_disconnected",
-            Fault::Timeout => "print_timeout",
-        }
-    }
-    pub fn zh(self) -> &'static str {
-        match self {
-            Fault::Offline => "打印机离线",
-            Fault::CoverOpen => "打印机盖未关",
-            Fault::PaperOut => "打印纸用完",
-            Fault::CutterError => "切纸刀故障",
-            Fault::PrinterError => "打印机故障",
-            Fault::Disconnected => "打印机未连接",
-            Fault::Timeout => "打印超时",
-        }
-    }
-}
-
-impl std::fmt::Display for Fault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.id(), self.zh())
-    }
-}
+pub use crate::domain::PrinterFault as Fault;
 
 /// The printer's state as the kiosk sees it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -17,7 +17,6 @@ mod code128;
 mod engine;
 mod lexer;
 
-use crate::Verdict;
 use anyhow::Context;
 use clap::builder::TypedValueParser;
 use engine::Engine;
@@ -169,22 +168,6 @@ fn serve_control(s: std::os::unix::net::UnixStream, tx: Sender<Request>) {
         if writeln!(w, "{reply}").is_err() {
             return;
         }
-    }
-}
-
-pub fn run(args: &SimArgs) -> anyhow::Result<Verdict> {
-    let h = start(args)?;
-    println!(
-        "printer-sim: {} → pty, {} dots, {} baud, slips in {}, control {}",
-        args.link.display(),
-        if args.paper == 58 { 384 } else { 576 },
-        args.baud,
-        args.out.display(),
-        h.control_path.display()
-    );
-    // Runs until killed; the handle's thread never ends on its own.
-    loop {
-        std::thread::sleep(Duration::from_secs(3600));
     }
 }
 

@@ -3,9 +3,9 @@
 //! all walk the same list, so the three outputs cannot drift apart.
 
 use crate::config::{Config, DocumentId, QrContent, RegionCode};
-use crate::receipt::ReceiptToken;
-use crate::runtime::SlipJob;
-use crate::session::Slip;
+use crate::domain::ReceiptToken;
+use crate::domain::SlipJob;
+use crate::domain::Slip;
 use chrono::{DateTime, FixedOffset};
 use zeroize::Zeroize;
 
@@ -131,7 +131,7 @@ fn document_notes(doc: DocumentId) -> &'static [&'static str] {
 }
 
 fn fmt_time(t: &DateTime<FixedOffset>) -> String {
-    t.with_timezone(&crate::ops::china_time())
+    t.with_timezone(&crate::domain::china_time())
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }

@@ -3,7 +3,7 @@
 
 use crate::config::{DocumentId, RegionCode};
 use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
-use crate::receipt::ReceiptToken;
+use crate::domain::ReceiptToken;
 use crate::session::Details;
 use serde::{Deserialize, Serialize};
 

@@ -18,8 +18,9 @@ use super::outbox::{Outbox, Owner};
 use super::ReviewError;
 use crate::config::{Config, Device};
 use crate::domain::{ClaimCode, Prompt};
-use crate::ops::failpoint;
-use crate::runtime::{Decision, Resumed, Submission, Uploader};
+use crate::failpoint;
+use crate::domain::SlipJob;
+use crate::ports::{Decision, OutboxDepth, Resumed, Submission, Uploader};
 use base64::Engine as _;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -173,7 +174,7 @@ impl ReviewClient {
         let worker = std::thread::Builder::new()
             .name("review-upload".into())
             .spawn(move || worker(&s2))
-            .map_err(|e| ReviewError::Config(format!("cannot start the upload thread: {e}")))?;
+            .map_err(|source| ReviewError::Thread { what: "upload", source })?;
         Ok(ReviewClient {
             shared,
             current: None,
@@ -360,12 +361,18 @@ impl Uploader for ReviewClient {
         }
     }
 
-    fn fetch_receipt(&mut self, number: &crate::domain::ReceiptNumber) -> Result<crate::runtime::SlipJob, Prompt> {
+    fn outbox_depth(&mut self) -> Result<OutboxDepth, Prompt> {
+        self.shared.outbox().depth().map_err(|e| {
+            log::error!("outbox: {e}");
+            refused()
+        })
+    }
+    fn fetch_receipt(&mut self, number: &crate::domain::ReceiptNumber) -> Result<SlipJob, Prompt> {
         let view = ReviewClient::fetch_receipt(self, number).map_err(|e| {
             log::warn!("reprint {number}: {e}");
-            crate::receipt::reprint::fetch_error(number, &e)
+            super::reprint::fetch_error(number, &e)
         })?;
-        crate::receipt::reprint::job_from_view(number, view)
+        super::reprint::job_from_view(number, view)
     }
 
     fn take_resumed(&mut self) -> Option<Resumed> {
@@ -395,7 +402,7 @@ impl Uploader for ReviewClient {
             };
             log::info!("outbox: receipt {number} of a submission from an earlier run is ready to print");
             return Some(Resumed {
-                slip: crate::session::Slip::Receipt {
+                slip: crate::domain::Slip::Receipt {
                     number,
                     valid_until,
                     doc: entry.doc,

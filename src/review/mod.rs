@@ -3,22 +3,20 @@
 //!
 //! * [`api`]: the JSON types both sides speak (documented in `docs/review-api.md`).
 //! * [`number`]: the receipt-number format (20 digits, check digit).
-//! * [`server`] + [`store`]: `kiosk review-center` (axum + SQLite WAL).
-//! * [`outbox`] + [`client`]: the kiosk side, implementing [`crate::runtime::Uploader`].
+//! * [`server`] + [`store`]: `kiosk review-center` (axum + SQLite WAL), one router per audience.
+//! * [`outbox`] + [`client`]: the kiosk side, implementing [`crate::ports::Uploader`].
 //! * [`embedded`]: the server run in-process for `review = "embedded"`.
 
 pub mod api;
-pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod embedded;
 pub mod keys;
 pub mod number;
 pub mod outbox;
+pub mod reprint;
 pub mod server;
 pub mod store;
-#[doc(hidden)]
-pub mod testkit;
 
 pub use client::{open, ClientOptions, ReviewClient};
 pub use embedded::EmbeddedHandle;
@@ -40,8 +38,27 @@ pub enum ReviewError {
     Http { url: String, message: String },
     #[error("the review service said {status}: {code}: {message}")]
     Rejected { status: u16, code: String, message: String },
+    /// The configuration cannot give a review service (missing key file, not a URL).
     #[error("{0}")]
     Config(String),
+    /// A worker thread could not be started (out of memory or threads).
+    #[error("cannot start the {what} thread: {source}")]
+    Thread { what: &'static str, source: std::io::Error },
+    /// A blocking task on the service's runtime failed (panicked or was cancelled).
+    #[error("background task failed: {0}")]
+    Task(String),
+    /// Sealing or opening an outbox entry failed.
+    #[error("outbox encryption: {0}")]
+    Crypto(&'static str),
+    /// Serialising a value for storage failed.
+    #[error("cannot encode for storage: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// A stored value does not parse back (a damaged or hand-edited database).
+    #[error("stored data is damaged: {0}. Fix: restore the database from its backup")]
+    Corrupt(String),
+    /// The day's receipt numbers for a region are used up.
+    #[error("receipt sequence exhausted for {region} on {day}")]
+    Exhausted { region: String, day: chrono::NaiveDate },
 }
 
 impl ReviewError {

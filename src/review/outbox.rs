@@ -12,8 +12,8 @@
 use super::ReviewError;
 use crate::config::{DocumentId, RegionCode};
 use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
-use crate::receipt::ReceiptToken;
-use crate::runtime::Decision;
+use crate::domain::ReceiptToken;
+use crate::ports::{Decision, OutboxDepth};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -178,7 +178,7 @@ impl Outbox {
                     aad: idem_key.as_bytes(),
                 },
             )
-            .map_err(|_| ReviewError::Config("outbox encryption failed".into()))?;
+            .map_err(|_| ReviewError::Crypto("sealing failed"))?;
         sealed.extend_from_slice(&ct);
         self.conn
             .execute(
@@ -260,7 +260,7 @@ impl Outbox {
             Decision::Rejected(r) => StoredDecision::Rejected { reasons: r.clone() },
             Decision::Refused(p) => StoredDecision::Refused { reason: p.clone() },
         };
-        let json = serde_json::to_string(&stored).map_err(|e| ReviewError::Config(e.to_string()))?;
+        let json = serde_json::to_string(&stored)?;
         self.conn
             .execute(
                 "UPDATE outbox SET decision=?2, sealed=NULL WHERE idem_key=?1",
@@ -392,6 +392,27 @@ fn load_or_create_key(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReviewError> {
             Ok(k)
         }
         Err(e) => Err(ReviewError::file(path, format!("cannot read the outbox key: {e}"))),
+    }
+}
+
+/// Reads the queue depth from the outbox in `data_dir` without a running client (`kiosk
+/// diag` beside a stopped kiosk): zero when none exists yet, and never creates one.
+pub fn depth(data_dir: &Path) -> Result<OutboxDepth, ReviewError> {
+    if !data_dir.join(DB_FILE).exists() {
+        return Ok(OutboxDepth::default());
+    }
+    Outbox::open(data_dir)?.depth()
+}
+
+impl Outbox {
+    /// How many submissions this outbox holds, acknowledged and decided or not.
+    pub fn depth(&self) -> Result<OutboxDepth, ReviewError> {
+        let entries = self.entries()?;
+        Ok(OutboxDepth {
+            entries: entries.len(),
+            unsent: entries.iter().filter(|e| e.has_body).count(),
+            undecided: entries.iter().filter(|e| e.decision.is_none()).count(),
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use super::number;
 use super::ReviewError;
 use crate::config::{DocumentId, RegionCode};
 use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
-use crate::receipt::ReceiptToken;
+use crate::domain::ReceiptToken;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -353,8 +353,8 @@ impl Store {
             .optional()
             .map_err(&e)?;
         let Some(region) = region else { return Ok(false) };
-        let region: RegionCode = region.parse().map_err(ReviewError::Config)?;
-        let day = now.with_timezone(&crate::ops::china_time()).date_naive();
+        let region: RegionCode = region.parse().map_err(ReviewError::Corrupt)?;
+        let day = now.with_timezone(&crate::domain::china_time()).date_naive();
         let day_s = day.format("%Y-%m-%d").to_string();
         tx.execute(
             "INSERT INTO sequences (region, day, last) VALUES (?1, ?2, 1)
@@ -370,7 +370,10 @@ impl Store {
             )
             .map_err(&e)?;
         let number = number::make(&region, day, seq)
-            .ok_or_else(|| ReviewError::Config(format!("receipt sequence exhausted for {region} on {day}")))?;
+            .ok_or_else(|| ReviewError::Exhausted {
+                region: region.to_string(),
+                day,
+            })?;
         let valid_until = day + chrono::Days::new(u64::from(validity_days));
         let token = ReceiptToken::random();
         tx.execute(

@@ -8,7 +8,7 @@
 //! an older one are discarded when they arrive.
 
 use super::backends::{Guide, GuideOutput};
-use crate::camera::Frame;
+use crate::ports::Frame;
 use crate::config::DocumentSpec;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
@@ -27,7 +27,7 @@ pub enum AnalysisMode {
 /// The guide, wherever it runs.
 pub(super) enum GuideHost {
     Inline(Box<dyn Guide>),
-    Thread(Analyser),
+    Thread(AnalysisWorker),
 }
 
 /// What the analysis thread is asked to do next.
@@ -41,7 +41,7 @@ struct Mailbox {
 }
 
 /// The guide on its own thread.
-pub(super) struct Analyser {
+pub(super) struct AnalysisWorker {
     mailbox: Arc<(Mutex<Mailbox>, Condvar)>,
     results: Receiver<(u64, GuideOutput)>,
     /// Results of other generations are stale.
@@ -51,8 +51,8 @@ pub(super) struct Analyser {
     thread: Option<JoinHandle<()>>,
 }
 
-impl Analyser {
-    pub fn spawn(guide: Box<dyn Guide>) -> Analyser {
+impl AnalysisWorker {
+    pub fn spawn(guide: Box<dyn Guide>) -> AnalysisWorker {
         let mailbox = Arc::new((Mutex::new(Mailbox::default()), Condvar::new()));
         let (tx, results) = mpsc::channel();
         let mb = mailbox.clone();
@@ -60,7 +60,7 @@ impl Analyser {
             .name("kiosk-analysis".into())
             .spawn(move || run(guide, &mb, &tx))
             .expect("spawn analysis thread");
-        Analyser {
+        AnalysisWorker {
             mailbox,
             results,
             generation: 0,
@@ -160,7 +160,7 @@ fn run(mut guide: Box<dyn Guide>, mailbox: &(Mutex<Mailbox>, Condvar), tx: &Send
     }
 }
 
-impl Drop for Analyser {
+impl Drop for AnalysisWorker {
     fn drop(&mut self) {
         self.post(|m| {
             m.stop = true;

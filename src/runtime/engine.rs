@@ -3,9 +3,9 @@
 //! or on its own thread for the live kiosk: see [`super::analysis`]);
 //! [`super::Kiosk`] runs it on a worker thread for the touch UI.
 
-use super::analysis::{Analyser, AnalysisMode, GuideHost};
-use super::backends::*;
-use crate::camera::{CameraError, FrameSource};
+use super::analysis::{AnalysisWorker, AnalysisMode, GuideHost};
+use crate::ops::metrics::Counters;
+use crate::ports::*;
 use crate::config::{Config, DocumentSpec};
 use crate::domain::{PhotoJpeg, Prompt};
 use crate::session::{Device, Effect, Event, Rules, Session, State};
@@ -29,19 +29,6 @@ struct Devices {
     printer: Box<dyn SlipPrinter>,
 }
 
-/// Running totals for the operator and fleet metrics (no personal data).
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Counters {
-    pub sessions: u64,
-    pub receipts: u64,
-    pub claims: u64,
-    pub retakes: u64,
-    pub rejections: u64,
-    pub captures: u64,
-    /// Frames whose hint named a failed check, by check id.
-    pub hints: std::collections::BTreeMap<String, u64>,
-}
-
 /// What the screens show; a snapshot, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct View {
@@ -55,10 +42,12 @@ pub struct View {
     /// The made photo on the review screen.
     pub photo: Option<Arc<image::RgbImage>>,
     pub paper: PaperStatus,
+    /// The outbox's depth at the last [`Engine::refresh_status`]; `None` when unreadable.
+    pub outbox: Option<OutboxDepth>,
     pub staff_called: bool,
     pub counters: Counters,
     /// The token of the receipt this session was approved for (the screen's QR).
-    pub slip_token: Option<crate::receipt::ReceiptToken>,
+    pub slip_token: Option<crate::domain::ReceiptToken>,
 }
 
 pub struct Engine {
@@ -69,23 +58,48 @@ pub struct Engine {
     start: Instant,
     camera_on: bool,
     spec: Option<DocumentSpec>,
-    /// The approved photo kept only for the slip's thumbnail; dropped (zeroized) once handed to the printer.
-    thumbnail: Option<PhotoJpeg>,
-    masked_name: Option<String>,
-    /// The approved receipt's token, for the slip's and the screen's QR; dropped with the
-    /// session's other data.
-    slip_token: Option<crate::receipt::ReceiptToken>,
-    still_there: Option<u32>,
-    preview: Option<Arc<image::RgbImage>>,
-    pose_ok: bool,
-    face_box: Option<[f32; 4]>,
-    photo_view: Option<Arc<image::RgbImage>>,
-    staff_called: bool,
     camera_error: Option<String>,
     last_hint: Option<Prompt>,
-    hints_seen: Vec<String>,
+    speech: Vec<String>,
+    personal: Personal,
+    overlay: Overlay,
+    telemetry: Telemetry,
+}
+
+/// What the engine holds of the person beyond the session's own `PersonalData`. One
+/// struct, so the wipe is one assignment of a fresh value and no field can be forgotten.
+#[derive(Default)]
+struct Personal {
+    /// The approved photo kept only for the slip's thumbnail; dropped (zeroized) once
+    /// handed to the printer.
+    thumbnail: Option<PhotoJpeg>,
+    masked_name: Option<String>,
+    /// The approved receipt's token, for the slip's and the screen's QR.
+    slip_token: Option<crate::domain::ReceiptToken>,
+    /// The latest camera frame while posing.
+    preview: Option<Arc<image::RgbImage>>,
+    /// The made photo on the review screen.
+    photo_view: Option<Arc<image::RgbImage>>,
+}
+
+/// The posing screen's overlay and the screen-level flags the view mirrors.
+#[derive(Default)]
+struct Overlay {
+    still_there: Option<u32>,
+    pose_ok: bool,
+    face_box: Option<[f32; 4]>,
+    staff_called: bool,
+}
+
+/// Counters and device status for the operator and the metrics, and `simulate`'s timings.
+#[derive(Default)]
+struct Telemetry {
     counters: Counters,
     paper: PaperStatus,
+    outbox: Option<OutboxDepth>,
+    /// The printer's last fault, until it reports ready again.
+    printer_fault: Option<crate::domain::PrinterFault>,
+    hints_seen: Vec<String>,
     /// When each screen was last entered (for `simulate`'s stage timings).
     entered_at: std::collections::HashMap<&'static str, Instant>,
     last_make_ms: Option<f64>,
@@ -94,9 +108,6 @@ pub struct Engine {
     /// Slips cut that no session on screen waited for (resumed receipts, journal jobs of
     /// an earlier run), by key.
     background_printed: Vec<String>,
-    /// `ready`, or the id of the printer's last fault (`paper_out`, `cover_open`, …).
-    printer_state: String,
-    speech: Vec<String>,
     /// The posing run in progress on the analysis thread, for its rate figure.
     run: Option<PosingRun>,
 }
@@ -136,49 +147,33 @@ impl Engine {
             },
             guide: match mode {
                 AnalysisMode::Inline => GuideHost::Inline(guide),
-                AnalysisMode::OwnThread => GuideHost::Thread(Analyser::spawn(guide)),
+                AnalysisMode::OwnThread => GuideHost::Thread(AnalysisWorker::spawn(guide)),
             },
             start: Instant::now(),
             camera_on: false,
             spec: None,
-            thumbnail: None,
-            masked_name: None,
-            slip_token: None,
-            still_there: None,
-            preview: None,
-            pose_ok: false,
-            face_box: None,
-            photo_view: None,
-            staff_called: false,
             camera_error: None,
             last_hint: None,
-            hints_seen: vec![],
-            counters: Counters::default(),
-            paper: PaperStatus::default(),
-            entered_at: Default::default(),
-            last_make_ms: None,
-            last_submit_ms: None,
-            last_printed_at: None,
-            background_printed: vec![],
-            printer_state: "ready".into(),
             speech: vec![],
-            run: None,
+            personal: Personal::default(),
+            overlay: Overlay::default(),
+            telemetry: Telemetry::default(),
         }
     }
 
     /// When the screen `name` was last entered.
     pub fn entered_at(&self, name: &str) -> Option<Instant> {
-        self.entered_at.get(name).copied()
+        self.telemetry.entered_at.get(name).copied()
     }
 
     /// Milliseconds the last make-photo took.
     pub fn last_make_ms(&self) -> Option<f64> {
-        self.last_make_ms
+        self.telemetry.last_make_ms
     }
 
     /// Milliseconds the last submit to the outbox/uploader took.
     pub fn last_submit_ms(&self) -> Option<f64> {
-        self.last_submit_ms
+        self.telemetry.last_submit_ms
     }
 
     /// Voice prompts (hint ids) to play since the last call.
@@ -189,18 +184,18 @@ impl Engine {
     /// Slips cut that no session on screen waited for (resumed receipts, journal jobs
     /// finished after a restart), by receipt number or claim code.
     pub fn background_printed(&self) -> &[String] {
-        &self.background_printed
+        &self.telemetry.background_printed
     }
 
     /// `ready`, or the id of the printer's last fault (`paper_out`, `cover_open`, …), for
     /// the fleet metrics.
-    pub fn printer_state(&self) -> &str {
-        &self.printer_state
+    pub fn printer_state(&self) -> &'static str {
+        self.telemetry.printer_fault.map_or("ready", |f| f.id())
     }
 
     /// Where the last slip went (a PDF path, a device).
     pub fn last_printed_at(&self) -> Option<&str> {
-        self.last_printed_at.as_deref()
+        self.telemetry.last_printed_at.as_deref()
     }
 
     pub fn now_ms(&self) -> u64 {
@@ -213,7 +208,7 @@ impl Engine {
 
     /// The last hint given while posing, and every distinct hint id in order.
     pub fn hints(&self) -> (&Option<Prompt>, &[String]) {
-        (&self.last_hint, &self.hints_seen)
+        (&self.last_hint, &self.telemetry.hints_seen)
     }
 
     /// Why the camera stopped, if it did (end of a replay, a disconnect).
@@ -222,7 +217,7 @@ impl Engine {
     }
 
     pub fn counters(&self) -> &Counters {
-        &self.counters
+        &self.telemetry.counters
     }
 
     /// Guide results applied so far on the analysis thread (0 when analysis is inline:
@@ -247,22 +242,30 @@ impl Engine {
     pub fn view(&self) -> View {
         View {
             state: self.session.state().clone(),
-            still_there: self.still_there,
-            preview: self.preview.clone(),
-            pose_ok: self.pose_ok,
-            face_box: self.face_box,
-            photo: self.photo_view.clone(),
-            paper: self.paper,
-            staff_called: self.staff_called,
-            counters: self.counters.clone(),
-            slip_token: self.slip_token.clone(),
+            still_there: self.overlay.still_there,
+            preview: self.personal.preview.clone(),
+            pose_ok: self.overlay.pose_ok,
+            face_box: self.overlay.face_box,
+            photo: self.personal.photo_view.clone(),
+            paper: self.telemetry.paper,
+            staff_called: self.overlay.staff_called,
+            counters: self.telemetry.counters.clone(),
+            slip_token: self.personal.slip_token.clone(),
+            outbox: self.telemetry.outbox,
         }
     }
 
-    /// The paper counters from the printer (the operator screens poll this).
-    pub fn refresh_paper(&mut self) -> PaperStatus {
-        self.paper = self.b.printer.paper();
-        self.paper
+    /// The paper counters from the printer and the outbox's depth from the uploader (the
+    /// operator screens and the metrics poll this).
+    pub fn refresh_status(&mut self) {
+        self.telemetry.paper = self.b.printer.paper();
+        self.telemetry.outbox = match self.b.uploader.outbox_depth() {
+            Ok(d) => Some(d),
+            Err(p) => {
+                log::warn!("outbox depth: {}", p.en);
+                None
+            }
+        };
     }
 
     /// The operator's test print: a slip numbered `TEST-PRINT` for the first offered
@@ -275,9 +278,9 @@ impl Engine {
             .first()
             .map(|(c, _)| (*c).clone())
             .ok_or("no region")?;
-        let now = chrono::Utc::now().with_timezone(&crate::ops::china_time());
+        let now = chrono::Utc::now().with_timezone(&crate::domain::china_time());
         let job = SlipJob {
-            slip: crate::session::Slip::Receipt {
+            slip: crate::domain::Slip::Receipt {
                 number: crate::domain::ReceiptNumber::new("TEST-PRINT")?,
                 valid_until: now.date_naive(),
                 doc,
@@ -296,7 +299,7 @@ impl Engine {
     /// queued on the printer marked 补打. Blocks the loop for the one fetch (the operator
     /// screen is up, no session runs).
     pub fn reprint(&mut self, number: &crate::domain::ReceiptNumber) -> Result<(), Prompt> {
-        crate::receipt::reprint::reprint(self.b.uploader.as_mut(), self.b.printer.as_mut(), &self.cfg, number)
+        super::reprint(self.b.uploader.as_mut(), self.b.printer.as_mut(), &self.cfg, number)
     }
 
     /// Swaps the camera (a replay rewound for the next simulated session, a camera found
@@ -313,21 +316,21 @@ impl Engine {
     /// Feeds one event and carries out every effect it causes (and theirs).
     pub fn handle(&mut self, event: Event) -> Vec<Effect> {
         if matches!(event, Event::Start) {
-            self.counters.sessions += 1;
+            self.telemetry.counters.sessions += 1;
             // Per-session records start afresh (the engine outlives many sessions).
-            self.hints_seen.clear();
+            self.telemetry.hints_seen.clear();
             self.last_hint = None;
-            self.entered_at.clear();
-            self.last_make_ms = None;
-            self.last_submit_ms = None;
-            self.last_printed_at = None;
-            self.slip_token = None;
+            self.telemetry.entered_at.clear();
+            self.telemetry.last_make_ms = None;
+            self.telemetry.last_submit_ms = None;
+            self.telemetry.last_printed_at = None;
+            self.personal.slip_token = None;
         }
         if matches!(event, Event::Retake) {
-            self.counters.retakes += 1;
+            self.telemetry.counters.retakes += 1;
         }
         if let Event::SubmitDetails(d) = &event {
-            self.masked_name = d.name.as_deref().map(crate::session::details::mask_name);
+            self.personal.masked_name = d.name.as_deref().map(crate::session::details::mask_name);
         }
         let mut queue = vec![event];
         let mut all = vec![];
@@ -356,12 +359,12 @@ impl Engine {
                         valid_until,
                         token,
                     } => {
-                        self.counters.receipts += 1;
-                        self.slip_token = Some(token);
+                        self.telemetry.counters.receipts += 1;
+                        self.personal.slip_token = Some(token);
                         Event::Approved { number, valid_until }
                     }
                     Decision::Rejected(reasons) => {
-                        self.counters.rejections += 1;
+                        self.telemetry.counters.rejections += 1;
                         Event::Rejected(reasons)
                     }
                     Decision::Refused(reason) => Event::UploadRefused(reason),
@@ -376,7 +379,7 @@ impl Engine {
             let ev = match p {
                 PrinterEvent::Printed { at, key } => {
                     log::info!("slip printed to {at}");
-                    self.printer_state = "ready".into();
+                    self.telemetry.printer_fault = None;
                     // The outbox keeps an approved entry until its slip is cut.
                     if let Ok(number) = crate::domain::ReceiptNumber::new(&key) {
                         self.b.uploader.settle(&number);
@@ -384,18 +387,17 @@ impl Engine {
                     if !self.waiting_for(&key) {
                         // A receipt resumed from an earlier run, or a journal job finished
                         // after a restart: nobody on screen waits for it.
-                        self.background_printed.push(key);
+                        self.telemetry.background_printed.push(key);
                         continue;
                     }
-                    self.last_printed_at = Some(at);
+                    self.telemetry.last_printed_at = Some(at);
                     Event::Printed
                 }
                 // Mid-slip a fault keeps the person waiting for the reprint; between
                 // sessions (idle poll, operator reprint) it takes the kiosk out of service.
                 PrinterEvent::Fault(f) => {
                     log::warn!("printer fault: {f}");
-                    // Fault texts start with their id: `paper_out 打印纸用完`.
-                    self.printer_state = f.split_whitespace().next().unwrap_or("fault").to_string();
+                    self.telemetry.printer_fault = Some(f);
                     if matches!(
                         self.session.state(),
                         State::Printing { .. } | State::WaitingForPrinter { .. }
@@ -407,14 +409,14 @@ impl Engine {
                 }
                 // Ready also clears a fault the idle poll reported mid-session.
                 PrinterEvent::Ready => {
-                    self.printer_state = "ready".into();
+                    self.telemetry.printer_fault = None;
                     if matches!(self.session.state(), State::WaitingForPrinter { .. }) {
                         self.handle(Event::PrinterReady);
                     }
                     Event::DeviceRecovered(Device::Printer)
                 }
                 PrinterEvent::NearEnd => {
-                    self.paper.near_end = true;
+                    self.telemetry.paper.near_end = true;
                     continue;
                 }
             };
@@ -437,12 +439,12 @@ impl Engine {
     fn print_resumed(&mut self) {
         while let Some(r) = self.b.uploader.take_resumed() {
             log::warn!("printing receipt {} for a session of an earlier run", r.slip.key());
-            self.counters.receipts += 1;
+            self.telemetry.counters.receipts += 1;
             let job = SlipJob {
                 slip: r.slip,
                 photo: r.photo,
                 masked_name: None,
-                issued_at: chrono::Utc::now().with_timezone(&crate::ops::china_time()),
+                issued_at: chrono::Utc::now().with_timezone(&crate::domain::china_time()),
                 token: Some(r.token),
             };
             if let Err(e) = self.b.printer.print(job) {
@@ -468,13 +470,13 @@ impl Engine {
         let outputs = match &mut self.guide {
             GuideHost::Inline(g) => {
                 let out = g.analyse(&frame);
-                self.preview = Some(Arc::new(frame.image));
+                self.personal.preview = Some(Arc::new(frame.image));
                 vec![out]
             }
             GuideHost::Thread(a) => {
                 // Every frame is shown at once; the guide gets the newest one when free.
-                self.preview = Some(Arc::new(frame.image.clone()));
-                let run = self.run.get_or_insert(PosingRun {
+                self.personal.preview = Some(Arc::new(frame.image.clone()));
+                let run = self.telemetry.run.get_or_insert(PosingRun {
                     since: Instant::now(),
                     frames: 0,
                     analysed_at_start: a.analysed,
@@ -496,12 +498,12 @@ impl Engine {
     /// Applies one analysis result: overlay, hint, and the capture when it fired (then
     /// returns true).
     fn apply_guidance(&mut self, out: GuideOutput) -> bool {
-        self.pose_ok = out.pose_ok;
-        self.face_box = out.face_box;
+        self.overlay.pose_ok = out.pose_ok;
+        self.overlay.face_box = out.face_box;
         if let Some(h) = &out.hint {
-            *self.counters.hints.entry(h.id.clone()).or_default() += 1;
-            if self.hints_seen.last() != Some(&h.id) {
-                self.hints_seen.push(h.id.clone());
+            *self.telemetry.counters.hints.entry(h.id.clone()).or_default() += 1;
+            if self.telemetry.hints_seen.last() != Some(&h.id) {
+                self.telemetry.hints_seen.push(h.id.clone());
             }
             self.last_hint = Some(h.clone());
         }
@@ -512,7 +514,7 @@ impl Engine {
         let Some(capture) = out.captured else {
             return false;
         };
-        self.counters.captures += 1;
+        self.telemetry.counters.captures += 1;
         let ev = self.make_photo(&capture);
         self.handle(ev);
         true
@@ -522,7 +524,7 @@ impl Engine {
     /// frame dropped, the guide reset so it lets go of its kept frames, results in flight
     /// discarded). Inline analysis keeps its old behaviour: the next run resets the guide.
     fn stop_analysis(&mut self) {
-        if let (GuideHost::Thread(a), Some(run)) = (&self.guide, self.run.take()) {
+        if let (GuideHost::Thread(a), Some(run)) = (&self.guide, self.telemetry.run.take()) {
             let secs = run.since.elapsed().as_secs_f64().max(1e-3);
             let analysed = a.analysed - run.analysed_at_start;
             log::info!(
@@ -544,11 +546,11 @@ impl Engine {
         };
         let t0 = Instant::now();
         let made = self.b.maker.make(capture, &spec);
-        self.last_make_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
+        self.telemetry.last_make_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
         let ev = match made {
             Ok(photo) => match encode_capture(capture) {
                 Ok(cap) => {
-                    self.photo_view = image::load_from_memory(&photo.0).ok().map(|i| Arc::new(i.to_rgb8()));
+                    self.personal.photo_view = image::load_from_memory(&photo.0).ok().map(|i| Arc::new(i.to_rgb8()));
                     Event::PhotoMade { capture: cap, photo }
                 }
                 Err(e) => {
@@ -570,12 +572,12 @@ impl Engine {
         match fx {
             Effect::Entered(name) => {
                 log::info!("state={name}");
-                self.entered_at.insert(name, Instant::now());
+                self.telemetry.entered_at.insert(name, Instant::now());
                 if *name == "attract" {
-                    self.staff_called = false;
+                    self.overlay.staff_called = false;
                 }
                 if *name != "review-photo" && *name != "uploading" {
-                    self.photo_view = None;
+                    self.personal.photo_view = None;
                 }
                 None
             }
@@ -591,9 +593,9 @@ impl Engine {
             Effect::StopCamera => {
                 self.stop_analysis();
                 self.camera_on = false;
-                self.preview = None;
-                self.pose_ok = false;
-                self.face_box = None;
+                self.personal.preview = None;
+                self.overlay.pose_ok = false;
+                self.overlay.face_box = None;
                 None
             }
             Effect::Speak(id) => {
@@ -618,7 +620,7 @@ impl Engine {
                 details,
                 photo,
             } => {
-                self.thumbnail = Some(photo.clone());
+                self.personal.thumbnail = Some(photo.clone());
                 let sub = Submission {
                     doc: *doc,
                     region: region.clone(),
@@ -627,7 +629,7 @@ impl Engine {
                 };
                 let t0 = Instant::now();
                 let submitted = self.b.uploader.submit(sub);
-                self.last_submit_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
+                self.telemetry.last_submit_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
                 Some(match submitted {
                     Ok(claim) => Event::Queued { claim },
                     Err(why) => Event::UploadRefused(why),
@@ -635,44 +637,43 @@ impl Engine {
             }
             Effect::AbandonUpload => {
                 self.b.uploader.abandon();
-                self.thumbnail = None;
+                self.personal.thumbnail = None;
                 None
             }
             Effect::Print(slip) => {
-                if matches!(slip, crate::session::Slip::Claim { .. }) {
-                    self.counters.claims += 1;
+                if matches!(slip, crate::domain::Slip::Claim { .. }) {
+                    self.telemetry.counters.claims += 1;
                 }
                 let job = SlipJob {
                     slip: slip.clone(),
-                    photo: self.thumbnail.take(),
-                    masked_name: self.masked_name.clone(),
-                    issued_at: chrono::Utc::now().with_timezone(&crate::ops::china_time()),
+                    photo: self.personal.thumbnail.take(),
+                    masked_name: self.personal.masked_name.clone(),
+                    issued_at: chrono::Utc::now().with_timezone(&crate::domain::china_time()),
                     token: match slip {
-                        crate::session::Slip::Receipt { .. } => self.slip_token.clone(),
-                        crate::session::Slip::Claim { .. } => None,
+                        crate::domain::Slip::Receipt { .. } => self.personal.slip_token.clone(),
+                        crate::domain::Slip::Claim { .. } => None,
                     },
                 };
-                self.b.printer.print(job).err().map(Event::PrinterFault)
+                self.b.printer.print(job).err().map(|err| {
+                    log::error!("printer: {err}");
+                    Event::PrinterFault(err.fault())
+                })
             }
             Effect::StillThere { seconds } => {
-                self.still_there = Some(*seconds);
+                self.overlay.still_there = Some(*seconds);
                 None
             }
             Effect::HideStillThere => {
-                self.still_there = None;
+                self.overlay.still_there = None;
                 None
             }
             Effect::CallStaff => {
                 log::warn!("call staff pressed on {}", self.session.state().name());
-                self.staff_called = true;
+                self.overlay.staff_called = true;
                 None
             }
             Effect::Wiped => {
-                self.thumbnail = None;
-                self.masked_name = None;
-                self.slip_token = None;
-                self.photo_view = None;
-                self.preview = None;
+                self.personal = Personal::default();
                 None
             }
         }
@@ -684,37 +685,4 @@ fn encode_capture(img: &image::RgbImage) -> Result<PhotoJpeg, image::ImageError>
     let mut buf = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 95).encode_image(img)?;
     Ok(PhotoJpeg(buf))
-}
-
-impl Backends {
-    /// The real backends for `cfg`: the configured camera (`live` = the kiosk itself: a
-    /// replay loops, paced), the vision guide and photo maker (models embedded), the review
-    /// client with its outbox (the embedded review centre by default) and the printer.
-    pub fn from_config(cfg: &Config, live: bool) -> anyhow::Result<Backends> {
-        Self::from_config_with(cfg, live, crate::review::embedded::DEMO_APPROVE_AFTER)
-    }
-
-    /// [`Backends::from_config`] with the embedded review centre's approval delay
-    /// (`simulate` passes zero: no reviewer, nobody watching the uploading screen).
-    pub fn from_config_with(
-        cfg: &Config,
-        live: bool,
-        embedded_approve_after: std::time::Duration,
-    ) -> anyhow::Result<Backends> {
-        use anyhow::Context;
-        let camera = crate::camera::open_with(&cfg.devices.camera, &cfg.camera, live)
-            .with_context(|| format!("camera {}", cfg.devices.camera))?;
-        let guide = crate::vision::LiveGuide::new().context("vision models")?;
-        let maker = crate::vision::Maker::new().context("vision models")?;
-        let uploader = crate::review::client::open_with(cfg, embedded_approve_after)
-            .with_context(|| format!("review service {}", cfg.devices.review))?;
-        let printer = crate::printer::open(cfg).with_context(|| format!("printer {}", cfg.devices.printer))?;
-        Ok(Backends {
-            camera,
-            guide: Box::new(guide),
-            maker: Box::new(maker),
-            uploader,
-            printer,
-        })
-    }
 }

@@ -31,12 +31,11 @@ impl Kiosk {
     /// ([`AnalysisMode::OwnThread`]) so the live preview shows every camera frame.
     pub fn start(cfg: &Config, backends: Backends) -> Kiosk {
         let mut engine = Engine::with_mode(cfg, backends, AnalysisMode::OwnThread);
-        engine.refresh_paper();
+        engine.refresh_status();
         let view = Arc::new(Mutex::new(engine.view()));
         let speech = Arc::new(Mutex::new(vec![]));
         let (tx, rx) = mpsc::channel::<Msg>();
         let (v, sp) = (view.clone(), speech.clone());
-        let data_dir = cfg.kiosk.data_dir.clone();
         let metrics = Arc::new(Mutex::new(crate::ops::metrics::Snapshot::default()));
         let metrics_out = metrics.clone();
         if let Some(listen) = &cfg.metrics.listen {
@@ -49,9 +48,6 @@ impl Kiosk {
             .name("kiosk-engine".into())
             .spawn(move || {
                 let mut last_paper = std::time::Instant::now();
-                let mut outbox_depth = crate::ops::diag::outbox_depth(&data_dir)
-                    .map(|d| d.entries as u64)
-                    .unwrap_or(0);
                 loop {
                     // While posing the camera paces the loop; otherwise wake every 50 ms.
                     let wait = if engine.view().preview.is_some() {
@@ -76,7 +72,7 @@ impl Kiosk {
                             if let Err(e) = engine.printer().reloaded() {
                                 log::warn!("paper reload: {e}");
                             }
-                            engine.refresh_paper();
+                            engine.refresh_status();
                         }
                         Err(RecvTimeoutError::Timeout) => {}
                     }
@@ -86,12 +82,8 @@ impl Kiosk {
                         sp.lock().unwrap_or_else(|e| e.into_inner()).extend(said);
                     }
                     if last_paper.elapsed() > Duration::from_secs(5) {
-                        engine.refresh_paper();
+                        engine.refresh_status();
                         last_paper = std::time::Instant::now();
-                        match crate::ops::diag::outbox_depth(&data_dir) {
-                            Ok(d) => outbox_depth = d.entries as u64,
-                            Err(e) => log::warn!("metrics: {e}"),
-                        }
                     }
                     let view = engine.view();
                     {
@@ -100,7 +92,9 @@ impl Kiosk {
                         m.paper = view.paper;
                         m.state = view.state.name().to_string();
                         m.printer_state = engine.printer_state().to_string();
-                        m.outbox_depth = outbox_depth;
+                        if let Some(d) = view.outbox {
+                            m.outbox_depth = d.entries as u64;
+                        }
                     }
                     *v.lock().unwrap_or_else(|e| e.into_inner()) = view;
                 }

@@ -3,14 +3,13 @@
 //! the end-to-end tests all drive sessions through it.
 
 mod analysis;
-pub mod backends;
 mod engine;
 mod kiosk;
-pub mod testing;
+mod reprint;
 
 pub use analysis::AnalysisMode;
-pub use backends::*;
-pub use engine::{Backends, Counters, Engine, View};
+pub use engine::{Backends, Engine, View};
+pub use reprint::{check_layout, reprint};
 pub use kiosk::Kiosk;
 
 #[cfg(test)]

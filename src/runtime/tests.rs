@@ -1,8 +1,8 @@
-use super::testing::*;
+use crate::testkit::runtime::*;
 use super::*;
-use crate::camera::ReplaySource;
 use crate::config::{Config, DocumentId, RegionCode};
-use crate::session::{Details, Event, Slip, State};
+use crate::domain::Slip;
+use crate::session::{Details, Event, State};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -70,12 +70,12 @@ fn a_whole_session_through_the_test_backends() {
     assert_eq!(jobs[0].masked_name.as_deref(), Some("张*"));
     assert_eq!(
         jobs[0].token.as_ref().map(|t| t.expose()),
-        Some(crate::runtime::testing::SCRIPTED_TOKEN),
+        Some(crate::testkit::runtime::SCRIPTED_TOKEN),
         "the approval's token goes with the slip (its QR)"
     );
     assert_eq!(
         e.view().slip_token.as_ref().map(|t| t.expose()),
-        Some(crate::runtime::testing::SCRIPTED_TOKEN),
+        Some(crate::testkit::runtime::SCRIPTED_TOKEN),
         "and to the screen (its QR) while the receipt is shown"
     );
     assert_eq!(submitted.lock().unwrap()[0].0, "id-card");
@@ -297,7 +297,7 @@ fn resumed_receipts_print_only_while_idle_and_settle_when_cut() {
             region: RegionCode::new("440100").unwrap(),
         },
         photo: None,
-        token: crate::receipt::ReceiptToken::new("fedcba9876543210fedcba9876543210").unwrap(),
+        token: crate::domain::ReceiptToken::new("fedcba9876543210fedcba9876543210").unwrap(),
     });
     let mut e = engine(ScriptedGuide::new(0, 1), PlainMaker { refuse: false }, up, printer);
     // A person is mid-session when the kiosk learns of the resumed receipt: it waits.
@@ -336,26 +336,12 @@ fn resumed_receipts_print_only_while_idle_and_settle_when_cut() {
 
 #[test]
 fn kiosk_metrics_report_printer_state_and_outbox_depth() {
-    let dir = tempfile::tempdir().unwrap();
-    let outbox = crate::review::outbox::Outbox::open(dir.path()).unwrap();
-    for i in 0..2 {
-        outbox
-            .enqueue(
-                &format!("idem{i}"),
-                &crate::domain::ClaimCode::random(),
-                DocumentId::IdCard,
-                &RegionCode::new("440100").unwrap(),
-                b"sealed body",
-            )
-            .unwrap();
-    }
-    drop(outbox);
-    let mut cfg = Config::builtin();
-    cfg.kiosk.data_dir = dir.path().to_path_buf();
+    // The depth comes through the uploader port, as the real client reads its outbox.
+    let cfg = Config::builtin();
     let mut printer = RecordingPrinter::default();
     printer
         .events
-        .push(crate::runtime::PrinterEvent::Fault("paper_out 打印纸用完".into()));
+        .push(crate::ports::PrinterEvent::Fault(crate::domain::PrinterFault::PaperOut));
     let camera = Box::new(ReplaySource::open(Path::new("builtin"), 15.0, false).unwrap());
     let k = Kiosk::start(
         &cfg,
@@ -363,7 +349,14 @@ fn kiosk_metrics_report_printer_state_and_outbox_depth() {
             camera,
             guide: Box::new(ScriptedGuide::new(0, 1)),
             maker: Box::new(PlainMaker { refuse: false }),
-            uploader: Box::new(ScriptedUploader::approving(1)),
+            uploader: Box::new(ScriptedUploader {
+                outbox: crate::ports::OutboxDepth {
+                    entries: 2,
+                    unsent: 1,
+                    undecided: 2,
+                },
+                ..ScriptedUploader::approving(1)
+            }),
             printer: Box::new(printer),
         },
     );
@@ -400,7 +393,7 @@ impl Guide for SlowGuide {
     fn reset(&mut self, spec: &crate::config::DocumentSpec) {
         self.inner.reset(spec);
     }
-    fn analyse(&mut self, frame: &crate::camera::Frame) -> GuideOutput {
+    fn analyse(&mut self, frame: &crate::ports::Frame) -> GuideOutput {
         self.started.fetch_add(1, Ordering::SeqCst);
         std::thread::sleep(self.delay);
         let out = self.inner.analyse(frame);
@@ -521,11 +514,11 @@ fn analysis_thread_is_capped_and_sees_the_newest_frame() {
     // An instant guide fed far faster than the cap: it must not analyse more often than
     // MAX_ANALYSIS_HZ (the rest of the CPU is the preview's), and what it analyses is the
     // newest frame offered, not a queue.
-    use crate::camera::FrameSource;
-    use crate::runtime::analysis::{Analyser, MAX_ANALYSIS_HZ};
+    use crate::ports::FrameSource;
+    use crate::runtime::analysis::{AnalysisWorker, MAX_ANALYSIS_HZ};
     let guide = SlowGuide::new(ScriptedGuide::new(1000, 1), 0);
     let started = guide.started.clone();
-    let mut a = Analyser::spawn(Box::new(guide));
+    let mut a = AnalysisWorker::spawn(Box::new(guide));
     a.reset(Some(&Config::builtin().spec_for(DocumentId::IdCard, None)));
     let mut src = ReplaySource::open(Path::new("builtin"), 1000.0, true).unwrap();
     let t0 = std::time::Instant::now();

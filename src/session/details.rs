@@ -16,6 +16,17 @@ pub struct Details {
     pub mobile: Option<String>,
 }
 
+/// A synthetic person (the worked example of GB 11643-1999; no real person's number):
+/// `kiosk simulate`'s default, the headless run's and the demo walk's person.
+pub fn synthetic_person() -> Details {
+    Details {
+        name: Some("测试".into()),
+        id_number: Some("11010519491231002X".into()),
+        mobile: None,
+    }
+}
+
+
 impl fmt::Debug for Details {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Details")

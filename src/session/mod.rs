@@ -12,7 +12,7 @@
 pub mod details;
 
 use crate::config::{Config, DocumentId, Field, RegionCode};
-use crate::domain::{ClaimCode, PhotoJpeg, Prompt, ReceiptNumber};
+use crate::domain::{ClaimCode, PhotoJpeg, PrinterFault, Prompt, ReceiptNumber, Slip};
 pub use details::Details;
 use std::collections::BTreeSet;
 
@@ -74,33 +74,6 @@ pub enum Device {
     Storage,
 }
 
-/// What is being printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Slip {
-    Receipt {
-        number: ReceiptNumber,
-        valid_until: chrono::NaiveDate,
-        doc: DocumentId,
-        region: RegionCode,
-    },
-    /// The decision was late: a claim slip with a code to fetch the receipt later.
-    Claim {
-        code: ClaimCode,
-        doc: DocumentId,
-        region: RegionCode,
-    },
-}
-
-impl Slip {
-    /// The receipt number or claim code: the slip's key in the print journal.
-    pub fn key(&self) -> String {
-        match self {
-            Slip::Receipt { number, .. } => number.to_string(),
-            Slip::Claim { code, .. } => code.to_string(),
-        }
-    }
-}
-
 /// The screens. Personal data is not in here: it lives in [`Session::data`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
@@ -137,7 +110,7 @@ pub enum State {
     },
     WaitingForPrinter {
         slip: Slip,
-        fault: String,
+        fault: PrinterFault,
     },
     Done {
         slip: Option<Slip>,
@@ -214,7 +187,7 @@ pub enum Event {
     },
     Rejected(Vec<Prompt>),
     Printed,
-    PrinterFault(String),
+    PrinterFault(PrinterFault),
     PrinterReady,
     DeviceFault(Device),
     DeviceRecovered(Device),
@@ -669,7 +642,7 @@ impl Session {
                 self.go(
                     State::WaitingForPrinter {
                         slip,
-                        fault: "printer".into(),
+                        fault: PrinterFault::Offline,
                     },
                     fx,
                 )

@@ -300,7 +300,7 @@ fn printer_fault_shows_number_and_resumes() {
         number: number(),
         valid_until: date(),
     });
-    h.ev(Event::PrinterFault("paper_out".into()));
+    h.ev(Event::PrinterFault(PrinterFault::PaperOut));
     assert!(
         matches!(h.s.state(), State::WaitingForPrinter { slip: Slip::Receipt { number: n, .. }, .. } if *n == number())
     );
@@ -782,7 +782,7 @@ fn reach(st: St) -> H {
         St::Printing => approve(&mut h),
         St::WaitingForPrinter => {
             approve(&mut h);
-            h.ev(Event::PrinterFault("cover_open".into()));
+            h.ev(Event::PrinterFault(PrinterFault::CoverOpen));
         }
         St::Done => {
             approve(&mut h);
@@ -834,7 +834,7 @@ fn sample(ev: Ev) -> (Millis, Event) {
         },
         Ev::Rejected => Event::Rejected(vec![Prompt::new("background", "背景不合格", "Background not uniform")]),
         Ev::Printed => Event::Printed,
-        Ev::PrinterFault => Event::PrinterFault("paper_out".into()),
+        Ev::PrinterFault => Event::PrinterFault(PrinterFault::PaperOut),
         Ev::PrinterReady => Event::PrinterReady,
         Ev::CameraDown => Event::DeviceFault(Device::Camera),
         Ev::PrinterDown => Event::DeviceFault(Device::Printer),
@@ -1441,7 +1441,7 @@ fn back_on_the_review_screen_without_retakes_left_is_ignored() {
 fn a_second_printer_fault_while_waiting_updates_the_reason() {
     let mut h = reach(St::WaitingForPrinter);
     assert!(matches!(h.s.state(), State::WaitingForPrinter { fault, .. } if fault == "cover_open"));
-    assert!(h.ev(Event::PrinterFault("paper_out".into())).is_empty(), "same screen");
+    assert!(h.ev(Event::PrinterFault(PrinterFault::PaperOut)).is_empty(), "same screen");
     match h.s.state() {
         State::WaitingForPrinter {
             fault,

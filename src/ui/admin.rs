@@ -1,158 +1,219 @@
-//! The maintenance and operator overlay: PIN entry with lock-out, diagnostics, the paper
-//! reload wizard, reprint and the daily counters export.
+//! The maintenance and operator overlay as one controller: PIN entry with lock-out,
+//! diagnostics, the paper reload wizard, reprint by number and the daily counters export.
+//! It knows the window's `AppState` and, through [`Operator`], only what it may ask of
+//! the kiosk; the bridge implements that trait and forwards the overlay's callbacks.
 
-use super::bridge::Inner;
-use super::generated::AppState;
+use super::generated::{AdminAction, AdminPage, AppState, PinState};
+use crate::config::Config;
+use crate::domain::{Prompt, ReceiptNumber};
 use crate::ops::pin::{verify_pin, Lockout, PinError};
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use crate::runtime::View;
+use slint::{ModelRc, SharedString, VecModel};
 use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Instant;
 
-/// PIN pad states shown by `AppState.pin-state`.
-const PIN_NONE: i32 = 0;
-const PIN_WRONG: i32 = 1;
-const PIN_LOCKED: i32 = 2;
-const PIN_NOT_SET: i32 = 3;
+/// What the maintenance screens may ask of the running kiosk.
+pub(super) trait Operator {
+    /// The runtime's latest view (counters, paper, outbox).
+    fn view(&self) -> View;
+    fn test_print(&self);
+    /// The operator finished the paper-reload wizard.
+    fn printer_reloaded(&self);
+    /// Queues a reprint by number; the answer arrives on the channel once fetched.
+    fn reprint(&self, number: ReceiptNumber) -> Receiver<Result<(), Prompt>>;
+    /// Preview frames per second of the last posing screen.
+    fn preview_fps(&self) -> f32;
+    /// Today's totals as `exports/counters-YYYY-MM-DD.csv` (written to disk first).
+    fn export_today(&self) -> Result<PathBuf, crate::ops::daily::DailyError>;
+    /// Today's totals, one line for the diagnostics.
+    fn daily_line(&self) -> String;
+}
 
-#[derive(Default)]
-pub struct Admin {
+/// A reprint asked of the runtime, not answered yet: the screen never waits on the
+/// network; [`AdminController::tick`] shows the answer once it came.
+struct PendingReprint {
+    number: ReceiptNumber,
+    answer: Receiver<Result<(), Prompt>>,
+}
+
+pub(super) struct AdminController {
+    cfg: Config,
+    clock: Instant,
     lockout: Lockout,
-    pin_state: i32,
+    pin_state: PinState,
     reload_step: i32,
-    /// The operator reprint waiting for the runtime's answer (see `reprint.rs`).
-    pub(super) reprint: Option<super::reprint::PendingReprint>,
+    reprint: Option<PendingReprint>,
 }
 
-impl Admin {
-    pub fn locked_shown(&self) -> bool {
-        self.pin_state == PIN_LOCKED
+impl AdminController {
+    pub(super) fn new(cfg: &Config) -> AdminController {
+        AdminController {
+            cfg: cfg.clone(),
+            clock: Instant::now(),
+            lockout: Lockout::default(),
+            pin_state: PinState::None,
+            reload_step: 0,
+            reprint: None,
+        }
     }
-}
 
-impl Inner {
     fn now_ms(&self) -> u64 {
         self.clock.elapsed().as_millis() as u64
     }
 
-    fn set_pin_state(&self, state: i32) {
-        self.admin.borrow_mut().pin_state = state;
-        self.window.global::<AppState>().set_pin_state(state);
-        self.refresh_pin_wait();
+    fn set_pin_state(&mut self, g: &AppState<'_>, state: PinState) {
+        self.pin_state = state;
+        g.set_pin_state(state);
+        self.refresh_pin_wait(g);
     }
 
-    pub(super) fn refresh_pin_wait(&self) {
-        let left = self.admin.borrow().lockout.remaining_ms(self.now_ms());
-        let g = self.window.global::<AppState>();
+    fn refresh_pin_wait(&mut self, g: &AppState<'_>) {
+        let left = self.lockout.remaining_ms(self.now_ms());
         g.set_pin_wait(left.div_ceil(1000) as i32);
-        if left == 0 && self.admin.borrow().pin_state == PIN_LOCKED {
-            self.admin.borrow_mut().pin_state = PIN_NONE;
-            g.set_pin_state(PIN_NONE);
+        if left == 0 && self.pin_state == PinState::LockedOut {
+            self.pin_state = PinState::None;
+            g.set_pin_state(PinState::None);
         }
     }
 
     /// The hidden corner was held for 5 s.
-    pub(super) fn admin_open(&self) {
-        let locked = self.admin.borrow().lockout.remaining_ms(self.now_ms()) > 0;
-        self.set_pin_state(if locked { PIN_LOCKED } else { PIN_NONE });
-        self.window.global::<AppState>().set_admin_page("pin".into());
+    pub(super) fn open(&mut self, g: &AppState<'_>) {
+        let locked = self.lockout.remaining_ms(self.now_ms()) > 0;
+        self.set_pin_state(g, if locked { PinState::LockedOut } else { PinState::None });
+        g.set_admin_page(AdminPage::Pin);
     }
 
-    pub(super) fn pin_entered(&self, pin: &str) {
+    pub(super) fn pin_entered(&mut self, g: &AppState<'_>, op: &dyn Operator, pin: &str) {
         let now = self.now_ms();
-        if self.admin.borrow().lockout.remaining_ms(now) > 0 {
-            return self.set_pin_state(PIN_LOCKED);
+        if self.lockout.remaining_ms(now) > 0 {
+            return self.set_pin_state(g, PinState::LockedOut);
         }
         match verify_pin(&self.cfg.kiosk.data_dir, pin) {
             Ok(ok) => {
-                self.admin.borrow_mut().lockout.record(ok, now);
+                self.lockout.record(ok, now);
                 if ok {
                     log::info!("admin: PIN accepted");
-                    self.set_pin_state(PIN_NONE);
-                    self.show_menu("");
+                    self.set_pin_state(g, PinState::None);
+                    self.show_menu(g, op, "");
                 } else {
                     log::warn!("admin: wrong PIN");
-                    let locked = self.admin.borrow().lockout.remaining_ms(now) > 0;
-                    self.set_pin_state(if locked { PIN_LOCKED } else { PIN_WRONG });
+                    let locked = self.lockout.remaining_ms(now) > 0;
+                    self.set_pin_state(g, if locked { PinState::LockedOut } else { PinState::Wrong });
                 }
             }
             Err(e @ PinError::NotSet(_)) => {
                 log::warn!("admin: {e}");
-                self.set_pin_state(PIN_NOT_SET);
+                self.set_pin_state(g, PinState::NotSet);
             }
             Err(e) => {
                 log::error!("admin: {e}");
-                self.set_pin_state(PIN_NOT_SET);
+                self.set_pin_state(g, PinState::NotSet);
             }
         }
     }
 
-    fn show_menu(&self, message: &str) {
-        let g = self.window.global::<AppState>();
+    fn show_menu(&self, g: &AppState<'_>, op: &dyn Operator, message: &str) {
         g.set_admin_message(message.into());
-        g.set_admin_lines(ModelRc::new(VecModel::from(self.diag_lines())));
-        g.set_admin_page("menu".into());
+        g.set_admin_lines(ModelRc::new(VecModel::from(self.diag_lines(op))));
+        g.set_admin_page(AdminPage::Menu);
     }
 
-    pub(super) fn admin_action(&self, action: &str, arg: &str) {
-        let g = self.window.global::<AppState>();
+    pub(super) fn action(&mut self, g: &AppState<'_>, op: &dyn Operator, action: AdminAction) {
         match action {
-            "close" => {
-                g.set_admin_page(SharedString::new());
+            AdminAction::Close => {
+                g.set_admin_page(AdminPage::None);
                 g.set_admin_message(SharedString::new());
             }
-            "menu" | "diag" => self.show_menu(""),
-            "reload-start" => {
-                self.admin.borrow_mut().reload_step = 0;
+            AdminAction::Menu | AdminAction::Diag => self.show_menu(g, op, ""),
+            AdminAction::ReloadStart => {
+                self.reload_step = 0;
                 g.set_reload_step(0);
                 g.set_admin_message(SharedString::new());
-                g.set_admin_page("reload".into());
+                g.set_admin_page(AdminPage::Reload);
             }
-            "reload-next" => {
-                let step = (self.admin.borrow().reload_step + 1).min(3);
-                self.admin.borrow_mut().reload_step = step;
-                g.set_reload_step(step);
+            AdminAction::ReloadNext => {
+                self.reload_step = (self.reload_step + 1).min(3);
+                g.set_reload_step(self.reload_step);
             }
-            "reload-test-print" => {
-                self.kiosk.test_print();
+            AdminAction::ReloadTestPrint => {
+                op.test_print();
                 g.set_admin_message("测试打印已发送，请检查打印效果 / test print sent: check the slip".into());
             }
-            "reload-finish" => {
-                self.kiosk.printer_reloaded();
+            AdminAction::ReloadFinish => {
+                op.printer_reloaded();
                 log::info!("operator: paper reloaded, counter reset");
-                self.show_menu("纸张计数已重置 / paper counter reset");
+                self.show_menu(g, op, "纸张计数已重置 / paper counter reset");
             }
-            "reprint-start" => {
+            AdminAction::ReprintStart => {
                 g.set_admin_message(SharedString::new());
-                g.set_admin_page("reprint".into());
+                g.set_admin_page(AdminPage::Reprint);
             }
-            "reprint" => self.reprint_request(arg),
-            "export-csv" => {
-                let msg = match self.export_today() {
+            AdminAction::ExportCsv => {
+                let msg = match op.export_today() {
                     Ok(p) => format!("已导出 / exported: {}", p.display()),
                     Err(e) => format!("导出失败 / export failed: {e}"),
                 };
-                self.show_menu(&msg);
+                self.show_menu(g, op, &msg);
             }
-            other => log::error!("unknown admin action {other}"),
         }
     }
 
-    /// Today's totals (written to disk first) as `exports/counters-YYYY-MM-DD.csv`.
-    fn export_today(&self) -> Result<PathBuf, crate::ops::daily::DailyError> {
-        let day = match self.daily.borrow_mut().as_mut() {
-            Some(d) => {
-                d.flush()?;
-                d.day()
+    /// 补打 pressed with `typed` in the number field: handed to the runtime, which
+    /// fetches the receipt again from the review service and prints it marked 补打.
+    pub(super) fn reprint_request(&mut self, g: &AppState<'_>, op: &dyn Operator, typed: &str) {
+        let typed = typed.trim();
+        if typed.is_empty() {
+            g.set_admin_message("请先输入回执号 / enter the receipt number first".into());
+            return;
+        }
+        let number = match ReceiptNumber::new(typed) {
+            Ok(n) => n,
+            Err(_) => {
+                g.set_admin_message("回执号格式不正确 / not a receipt number".into());
+                return;
             }
-            None => crate::ops::daily::today(),
         };
-        crate::ops::daily::export_day(&self.cfg.kiosk.data_dir, &self.cfg.kiosk.id, day)
+        if self.reprint.is_some() {
+            g.set_admin_message("上一张补打尚未完成，请稍候 / the previous reprint is still running".into());
+            return;
+        }
+        log::info!("operator: reprint of {number} requested");
+        g.set_admin_message(format!("正在从审核中心取回执 {number}… / fetching receipt {number}…").into());
+        let answer = op.reprint(number.clone());
+        self.reprint = Some(PendingReprint { number, answer });
+    }
+
+    /// Called from every UI sync: the lock-out countdown, and a reprint's answer once it
+    /// arrived.
+    pub(super) fn tick(&mut self, g: &AppState<'_>) {
+        if self.pin_state == PinState::LockedOut {
+            self.refresh_pin_wait(g);
+        }
+        let answer = {
+            let Some(p) = self.reprint.as_ref() else { return };
+            match p.answer.try_recv() {
+                Ok(a) => Some((p.number.clone(), a)),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => None,
+            }
+        };
+        self.reprint = None;
+        let msg = match answer {
+            Some((n, Ok(()))) => {
+                format!("已补打回执 {n}，请在打印机处取回执 / receipt {n} reprinted: take it from the printer")
+            }
+            Some((_, Err(p))) => format!("补打失败：{} / reprint failed: {}", p.zh, p.en),
+            None => "补打失败：运行时已停止 / reprint failed: the runtime stopped".into(),
+        };
+        g.set_admin_message(msg.into());
     }
 
     /// Everything the maintenance screen lists: device checks, counters, paper, logs.
-    fn diag_lines(&self) -> Vec<SharedString> {
-        let v = self.kiosk.view();
+    fn diag_lines(&self, op: &dyn Operator) -> Vec<SharedString> {
+        let v = op.view();
         let mut lines = vec![];
-        for c in crate::ops::diag::device_checks(&self.cfg) {
+        for c in crate::wiring::device_checks(&self.cfg) {
             // A live camera is owned by the runtime; its check would fight for the device.
             if c.name == "camera" && !matches!(self.cfg.devices.camera.device(), crate::config::Device::Replay { .. }) {
                 continue;
@@ -163,7 +224,7 @@ impl Inner {
         }
         lines.push(format!(
             "摄像头预览 camera preview: {:.1} fps (last posing)",
-            self.preview_fps()
+            op.preview_fps()
         ));
         lines.push(format!(
             "纸张 paper: {} slips since reload, {} spoiled, ~{} mm left{}",
@@ -181,32 +242,19 @@ impl Inner {
             let by: Vec<String> = c.hints.iter().map(|(k, n)| format!("{k} {n}")).collect();
             lines.push(format!("失败项 failures by check: {}", by.join(", ")));
         }
-        lines.push(match self.daily.borrow().as_ref() {
-            Some(d) => {
-                let t = d.totals();
-                format!(
-                    "今日 today {}: sessions {}, receipts {}, spoiled slips {}, retakes {}, rejections {}",
-                    d.day().format("%Y-%m-%d"),
-                    t.sessions,
-                    t.receipts,
-                    t.spoiled_slips,
-                    t.retakes,
-                    t.rejections
-                )
-            }
-            None => "今日 today: 每日统计不可用，见日志 / daily counters off, see the log".into(),
-        });
-        lines.push(match crate::ops::diag::outbox_depth(&self.cfg.kiosk.data_dir) {
-            Ok(d) => format!(
+        lines.push(op.daily_line());
+        lines.push(match v.outbox {
+            Some(d) => format!(
                 "发件箱 outbox: {} 待发送 not yet sent, {} 待审核 awaiting a decision",
                 d.unsent, d.undecided
             ),
-            Err(e) => format!("发件箱 outbox: 无法读取 cannot read — {e}"),
+            None => "发件箱 outbox: 无法读取，见日志 cannot read, see the log".into(),
         });
         lines.push(format!("版本 version: kiosk {}", env!("CARGO_PKG_VERSION")));
         lines.extend(recent_log_lines(12));
         lines.into_iter().map(SharedString::from).collect()
     }
+}
 }
 
 /// The last `n` kiosk log lines from the logger's in-memory ring (redacted when logged,

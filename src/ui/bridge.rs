@@ -2,10 +2,10 @@
 //! session events; [`KioskUi::sync`] (a UI-loop timer in `kiosk run`) copies the runtime's
 //! view into the `AppState` global. The UI never touches a device or the session itself.
 
-use super::admin::Admin;
+use super::admin::{AdminController, Operator};
 use super::audio::AudioSink;
 use super::convert;
-use super::generated::{AppState, AppWindow, Choice};
+use super::generated::{AppState, AppWindow, Choice, Page};
 use crate::config::{Config, DocumentId, Field, RegionCode};
 use crate::runtime::{Backends, Kiosk, View};
 use crate::session::{Details, Event, State};
@@ -25,8 +25,7 @@ pub(super) struct Inner {
     pub cfg: Config,
     audio: RefCell<Box<dyn AudioSink>>,
     shown: RefCell<Shown>,
-    pub admin: RefCell<Admin>,
-    pub clock: Instant,
+    admin: RefCell<AdminController>,
     /// Operator's per-day totals on disk; `None` when the data directory refused them
     /// (logged once; the kiosk still serves people).
     pub daily: RefCell<Option<crate::ops::daily::DailyCounters>>,
@@ -34,7 +33,7 @@ pub(super) struct Inner {
 
 /// What is on screen now, so `sync` only converts what changed.
 struct Shown {
-    page: String,
+    page: Option<Page>,
     english: bool,
     /// Set when the language changed: dynamic texts must be rebuilt.
     dirty: bool,
@@ -65,7 +64,7 @@ impl KioskUi {
             cfg: cfg.clone(),
             audio: RefCell::new(audio),
             shown: RefCell::new(Shown {
-                page: String::new(),
+                page: None,
                 english,
                 dirty: true,
                 state: None,
@@ -80,8 +79,7 @@ impl KioskUi {
                 camera_probe: Instant::now(),
                 posing: None,
             }),
-            admin: RefCell::new(Admin::default()),
-            clock: Instant::now(),
+            admin: RefCell::new(AdminController::new(cfg)),
             daily: RefCell::new(
                 crate::ops::daily::DailyCounters::open(&cfg.kiosk.data_dir)
                     .map_err(|e| log::error!("daily counters off: {e}"))
@@ -216,30 +214,84 @@ fn bind_callbacks(inner: &Rc<Inner>) {
     let w = weak(inner);
     g.on_admin_open(move || {
         if let Some(i) = w.upgrade() {
-            i.admin_open();
+            i.admin.borrow_mut().open(&i.window.global::<AppState>());
         }
     });
     let w = weak(inner);
     g.on_pin_entered(move |pin| {
         if let Some(i) = w.upgrade() {
-            i.pin_entered(&pin);
+            i.admin
+                .borrow_mut()
+                .pin_entered(&i.window.global::<AppState>(), &*i, &pin);
         }
     });
     let w = weak(inner);
-    g.on_admin_action(move |action, arg| {
+    g.on_admin_action(move |action| {
         if let Some(i) = w.upgrade() {
-            i.admin_action(&action, &arg);
+            i.admin
+                .borrow_mut()
+                .action(&i.window.global::<AppState>(), &*i, action);
         }
     });
+    let w = weak(inner);
+    g.on_reprint(move |number| {
+        if let Some(i) = w.upgrade() {
+            i.admin
+                .borrow_mut()
+                .reprint_request(&i.window.global::<AppState>(), &*i, &number);
+        }
+    });
+}
+
+/// The maintenance screens' view of the kiosk.
+impl Operator for Inner {
+    fn view(&self) -> View {
+        self.kiosk.view()
+    }
+    fn test_print(&self) {
+        self.kiosk.test_print();
+    }
+    fn printer_reloaded(&self) {
+        self.kiosk.printer_reloaded();
+    }
+    fn reprint(&self, number: crate::domain::ReceiptNumber) -> std::sync::mpsc::Receiver<Result<(), crate::domain::Prompt>> {
+        self.kiosk.reprint(number)
+    }
+    fn preview_fps(&self) -> f32 {
+        self.shown.borrow().fps
+    }
+    fn export_today(&self) -> Result<std::path::PathBuf, crate::ops::daily::DailyError> {
+        let day = match self.daily.borrow_mut().as_mut() {
+            Some(d) => {
+                d.flush()?;
+                d.day()
+            }
+            None => crate::ops::daily::today(),
+        };
+        crate::ops::daily::export_day(&self.cfg.kiosk.data_dir, &self.cfg.kiosk.id, day)
+    }
+    fn daily_line(&self) -> String {
+        match self.daily.borrow().as_ref() {
+            Some(d) => {
+                let t = d.totals();
+                format!(
+                    "今日 today {}: sessions {}, receipts {}, spoiled slips {}, retakes {}, rejections {}",
+                    d.day().format("%Y-%m-%d"),
+                    t.sessions,
+                    t.receipts,
+                    t.spoiled_slips,
+                    t.retakes,
+                    t.rejections
+                )
+            }
+            None => "今日 today: 每日统计不可用，见日志 / daily counters off, see the log".into(),
+        }
+    }
 }
 
 impl Inner {
     pub(super) fn english(&self) -> bool {
         self.shown.borrow().english
-    }
-
-    pub(super) fn preview_fps(&self) -> f32 {
-        self.shown.borrow().fps
     }
 
     fn current_fields(&self) -> Vec<Field> {
@@ -271,10 +323,9 @@ impl Inner {
         for id in self.kiosk.take_speech() {
             self.play(&id);
         }
-        let name = v.state.name();
-        let entered = self.shown.borrow().page != name;
-        if entered {
-            self.enter(&g, name);
+        let page = convert::page(&v.state);
+        if self.shown.borrow().page != Some(page) {
+            self.enter(&g, page);
         }
         self.count_day(&v);
         g.set_paper_near_end(v.paper.near_end);
@@ -294,10 +345,7 @@ impl Inner {
         }
         self.sync_images(&g, &v);
         self.watch_camera_return(&v);
-        if self.admin.borrow().locked_shown() {
-            self.refresh_pin_wait();
-        }
-        self.poll_reprint();
+        self.admin.borrow_mut().tick(&g);
     }
 
     /// Out of service for the camera: once the V4L2 device node is back, tell the session
@@ -309,20 +357,17 @@ impl Inner {
         if !faults.contains(&crate::session::Device::Camera) {
             return;
         }
-        #[cfg(target_os = "linux")]
-        if let crate::config::Device::V4l(id) = self.cfg.devices.camera.device() {
-            let mut s = self.shown.borrow_mut();
-            if s.camera_probe.elapsed() >= std::time::Duration::from_secs(2) {
-                s.camera_probe = Instant::now();
-                if crate::camera::v4l::present(id) {
-                    log::info!("camera {} is back", self.cfg.devices.camera.device());
-                    self.kiosk.send(Event::DeviceRecovered(crate::session::Device::Camera));
-                }
+        let mut s = self.shown.borrow_mut();
+        if s.camera_probe.elapsed() >= std::time::Duration::from_secs(2) {
+            s.camera_probe = Instant::now();
+            if crate::wiring::camera_present(&self.cfg) == Some(true) {
+                log::info!("camera {} is back", self.cfg.devices.camera.device());
+                self.kiosk.send(Event::DeviceRecovered(crate::session::Device::Camera));
             }
         }
     }
 
-    fn enter(&self, g: &AppState<'_>, name: &str) {
+    fn enter(&self, g: &AppState<'_>, page: Page) {
         {
             let mut s = self.shown.borrow_mut();
             // One line per posing screen: the operator's (and CI's) preview-rate figure.
@@ -333,25 +378,25 @@ impl Inner {
                     f64::from(frames) / secs.max(1e-3)
                 );
             }
-            if name == "posing" {
+            if page == Page::Posing {
                 s.posing = Some((Instant::now(), 0));
             }
-            s.page = name.to_string();
+            s.page = Some(page);
         }
-        g.set_page(name.into());
+        g.set_page(page);
         // Typed details are personal data: gone as soon as the details screen is left.
-        if name != "details" {
+        if page != Page::Details {
             g.set_name(SharedString::new());
             g.set_id_number(SharedString::new());
         }
-        let prompt = match name {
-            "choose-document" => Some("choose_document"),
-            "details" => Some("details"),
-            "posing" => Some("posing"),
-            "review-photo" => Some("review_photo"),
-            "done" => Some("take_receipt"),
-            "see-staff" | "out-of-service" => Some("see_staff"),
-            _ => None,
+        let prompt = match page {
+            Page::ChooseDocument => Some("choose_document"),
+            Page::Details => Some("details"),
+            Page::Posing => Some("posing"),
+            Page::ReviewPhoto => Some("review_photo"),
+            Page::Done => Some("take_receipt"),
+            Page::SeeStaff | Page::OutOfService => Some("see_staff"),
+            Page::Attract | Page::ChooseRegion | Page::Uploading | Page::Printing | Page::WaitingForPrinter => None,
         };
         if let Some(p) = prompt {
             self.play(p);
@@ -434,7 +479,7 @@ impl Inner {
         s.photo = v.photo.clone();
     }
 
-    fn show_state(&self, g: &AppState<'_>, state: &State, token: Option<&crate::receipt::ReceiptToken>) {
+    fn show_state(&self, g: &AppState<'_>, state: &State, token: Option<&crate::domain::ReceiptToken>) {
         let en = self.english();
         let cfg = &self.cfg;
         g.set_site(convert::pick(en, &cfg.kiosk.site_zh, &cfg.kiosk.site_en).into());
@@ -483,11 +528,11 @@ impl Inner {
             State::ReviewPhoto { retakes_left, .. } => g.set_retakes_left(*retakes_left as i32),
             State::Printing { slip } | State::Done { slip: Some(slip) } => {
                 number = self.show_slip(g, slip, token);
-                g.set_can_another(matches!(slip, crate::session::Slip::Receipt { .. }));
+                g.set_can_another(matches!(slip, crate::domain::Slip::Receipt { .. }));
             }
             State::WaitingForPrinter { slip, fault } => {
                 number = self.show_slip(g, slip, token);
-                g.set_printer_fault(fault.as_str().into());
+                g.set_printer_fault(fault.to_string().into());
             }
             State::Done { slip: None } => g.set_can_another(false),
             State::SeeStaff { reasons } => g.set_reasons(convert::prompts(en, reasons).into()),
@@ -511,8 +556,8 @@ impl Inner {
     fn show_slip(
         &self,
         g: &AppState<'_>,
-        slip: &crate::session::Slip,
-        token: Option<&crate::receipt::ReceiptToken>,
+        slip: &crate::domain::Slip,
+        token: Option<&crate::domain::ReceiptToken>,
     ) -> String {
         let (number, valid, claim) = convert::slip_text(slip);
         g.set_number(number.as_str().into());

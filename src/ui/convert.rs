@@ -3,7 +3,9 @@
 
 use crate::config::{Config, DocumentId};
 use crate::domain::Prompt;
-use crate::session::{Device, Slip};
+use super::generated::Page;
+use crate::domain::Slip;
+use crate::session::{Device, State};
 use slint::{Image, Rgb8Pixel, SharedPixelBuffer};
 
 /// The camera frame as a Slint image, mirrored left↔right when `mirror` (people expect
@@ -126,5 +128,23 @@ mod tests {
         assert_eq!(b.width(), b.height());
         assert!(b.as_slice()[..b.width() as usize * 32].iter().all(|p| p.r == 255));
         assert!(b.as_slice().iter().any(|p| p.r == 0));
+    }
+}
+
+/// The screen that shows `state`.
+pub fn page(state: &State) -> Page {
+    match state {
+        State::Attract => Page::Attract,
+        State::ChooseDocument => Page::ChooseDocument,
+        State::ChooseRegion { .. } => Page::ChooseRegion,
+        State::Details { .. } => Page::Details,
+        State::Posing { .. } => Page::Posing,
+        State::ReviewPhoto { .. } => Page::ReviewPhoto,
+        State::Uploading { .. } => Page::Uploading,
+        State::Printing { .. } => Page::Printing,
+        State::WaitingForPrinter { .. } => Page::WaitingForPrinter,
+        State::Done { .. } => Page::Done,
+        State::SeeStaff { .. } => Page::SeeStaff,
+        State::OutOfService { .. } => Page::OutOfService,
     }
 }

@@ -3,7 +3,7 @@
 //! live preview, and quits. Never active on a kiosk unless those flags are given.
 
 use super::generated::AppState;
-use super::{KioskUi, RunArgs};
+use super::{KioskUi, Page, WindowOptions};
 use slint::ComponentHandle;
 use std::cell::Cell;
 use std::path::PathBuf;
@@ -17,11 +17,11 @@ pub struct Walker {
     quit_after: Option<f64>,
     started: Instant,
     posing_since: Cell<Option<Instant>>,
-    last_page: std::cell::RefCell<String>,
+    last_page: std::cell::Cell<Option<Page>>,
 }
 
 impl Walker {
-    pub fn new(ui: Rc<KioskUi>, args: &RunArgs) -> Walker {
+    pub fn new(ui: Rc<KioskUi>, args: &WindowOptions) -> Walker {
         Walker {
             ui,
             walk: args.demo_walk,
@@ -43,13 +43,13 @@ impl Walker {
             return;
         }
         let g = self.ui.window().global::<AppState>();
-        let page = g.get_page().to_string();
-        let fresh = *self.last_page.borrow() != page;
-        *self.last_page.borrow_mut() = page.clone();
+        let page = g.get_page();
+        let fresh = self.last_page.get() != Some(page);
+        self.last_page.set(Some(page));
         if self.walk && fresh {
-            self.walk_from(&g, &page);
+            self.walk_from(&g, page);
         }
-        if page == "posing" && g.get_has_preview() {
+        if page == Page::Posing && g.get_has_preview() {
             let since = self.posing_since.get().unwrap_or_else(Instant::now);
             self.posing_since.set(Some(since));
             if since.elapsed().as_secs_f64() >= 2.5 {
@@ -66,21 +66,21 @@ impl Walker {
         }
     }
 
-    fn walk_from(&self, g: &AppState<'_>, page: &str) {
+    fn walk_from(&self, g: &AppState<'_>, page: Page) {
         match page {
-            "attract" => g.invoke_start(),
-            "choose-document" => {
+            Page::Attract => g.invoke_start(),
+            Page::ChooseDocument => {
                 if let Some(d) = slint::Model::row_data(&g.get_documents(), 0) {
                     g.invoke_choose_document(d.id);
                 }
             }
-            "choose-region" => {
+            Page::ChooseRegion => {
                 if let Some(r) = slint::Model::row_data(&g.get_regions(), 0) {
                     g.invoke_choose_region(r.id);
                 }
             }
-            "details" => {
-                let d = crate::simulate::test_details();
+            Page::Details => {
+                let d = crate::session::details::synthetic_person();
                 g.invoke_submit_details(
                     d.name.clone().unwrap_or_default().into(),
                     d.id_number.clone().unwrap_or_default().into(),

@@ -9,9 +9,9 @@ use super::detect::{Detection, Range};
 use super::hints::Hint;
 use super::VisionError;
 use super::{measure, models};
-use crate::camera::Frame;
+use crate::ports::Frame;
 use crate::config::DocumentSpec;
-use crate::runtime::backends::{Guide, GuideOutput};
+use crate::ports::{Guide, GuideOutput};
 use image::RgbImage;
 use std::sync::Arc;
 

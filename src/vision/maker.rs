@@ -12,7 +12,7 @@ use super::measure;
 use super::VisionError;
 use crate::config::DocumentSpec;
 use crate::domain::{PhotoJpeg, Prompt};
-use crate::runtime::backends::PhotoMaker;
+use crate::ports::PhotoMaker;
 use image::RgbImage;
 
 /// Matte edge: person probability mapped through a smoothstep between these values. The

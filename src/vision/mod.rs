@@ -4,7 +4,6 @@
 pub mod analysis;
 pub mod calibrate;
 pub mod checks;
-pub mod cli;
 pub mod detect;
 pub mod geometry;
 pub mod guide;

@@ -2,6 +2,8 @@
 //! kiosk), real files, real ports on 127.0.0.1.
 #![allow(dead_code)]
 
+pub mod notify;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

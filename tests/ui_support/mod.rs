@@ -2,14 +2,17 @@
 //! camera, and user-like actions that find elements ONLY by accessible label.
 #![allow(dead_code)]
 
+#[path = "../common/notify.rs"]
+pub mod notify;
 pub mod xvfb;
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use kiosk::camera::ReplaySource;
 use kiosk::config::Config;
-use kiosk::runtime::testing::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
+use kiosk::testkit::runtime::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
 use kiosk::runtime::{Backends, SlipJob};
 use kiosk::ui::audio::RecordingSink;
+pub use kiosk::ui::{AdminPage, Page, PinState};
 use kiosk::ui::{AppState, KioskUi};
 use slint::ComponentHandle;
 use std::path::Path;
@@ -98,7 +101,7 @@ impl Rig {
             .into_iter()
             .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
             .collect();
-        assert!(!b.is_empty(), "no button labelled {label:?} on page {}", self.page());
+        assert!(!b.is_empty(), "no button labelled {label:?} on page {:?}", self.page());
         assert_eq!(b[0].accessible_enabled(), Some(true), "button {label:?} is disabled");
         b[0].invoke_accessible_default_action();
         self.pump();
@@ -111,8 +114,8 @@ impl Rig {
         }
     }
 
-    pub fn page(&self) -> String {
-        self.ui.window().global::<AppState>().get_page().to_string()
+    pub fn page(&self) -> Page {
+        self.ui.window().global::<AppState>().get_page()
     }
 
     /// Waits (real time: the runtime runs on its own thread) until `label` shows.
@@ -125,10 +128,10 @@ impl Rig {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("{label:?} did not show within {secs} s (page {})", self.page());
+        panic!("{label:?} did not show within {secs} s (page {:?})", self.page());
     }
 
-    pub fn wait_page(&self, page: &str, secs: u64) {
+    pub fn wait_page(&self, page: Page, secs: u64) {
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(secs) {
             self.pump();
@@ -137,7 +140,7 @@ impl Rig {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("page {page} did not show within {secs} s (page {})", self.page());
+        panic!("page {page} did not show within {secs} s (page {:?})", self.page());
     }
 
     /// Holds the pointer on the element labelled `label` for `hold` of mock time.
@@ -175,4 +178,36 @@ pub fn valid_id_number() -> String {
     let first17 = "44010619900101123";
     let c = kiosk::session::details::id_check_char(first17).unwrap();
     format!("{first17}{c}")
+}
+
+/// The screen whose `.slint` name is `name` (`choose-document`…), for tests that walk
+/// every screen by name (screenshot files are named after them).
+pub fn page_named(name: &str) -> Page {
+    match name {
+        "attract" => Page::Attract,
+        "choose-document" => Page::ChooseDocument,
+        "choose-region" => Page::ChooseRegion,
+        "details" => Page::Details,
+        "posing" => Page::Posing,
+        "review-photo" => Page::ReviewPhoto,
+        "uploading" => Page::Uploading,
+        "printing" => Page::Printing,
+        "waiting-for-printer" => Page::WaitingForPrinter,
+        "done" => Page::Done,
+        "see-staff" => Page::SeeStaff,
+        "out-of-service" => Page::OutOfService,
+        other => panic!("no page named {other}"),
+    }
+}
+
+/// The maintenance screen named `name` (`pin`, `menu`, `reload`, `reprint`; "" = closed).
+pub fn admin_page_named(name: &str) -> AdminPage {
+    match name {
+        "" => AdminPage::None,
+        "pin" => AdminPage::Pin,
+        "menu" => AdminPage::Menu,
+        "reload" => AdminPage::Reload,
+        "reprint" => AdminPage::Reprint,
+        other => panic!("no admin page named {other}"),
+    }
 }

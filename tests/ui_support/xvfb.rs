@@ -1,7 +1,6 @@
 //! A private X server for the window tests, the systemd notify socket the kiosk talks
 //! to, and the "is this screenshot a real picture" check.
 
-use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -61,26 +60,10 @@ impl Drop for Xvfb {
     }
 }
 
-pub type Received = Arc<Mutex<Vec<String>>>;
-
-/// A notify socket read continuously, like systemd does (a full socket would block the
-/// kiosk's sd_notify calls).
-pub fn notify_socket(dir: &Path) -> (Received, PathBuf) {
-    let path = dir.join("notify.sock");
-    let sock = UnixDatagram::bind(&path).unwrap();
-    let got: Received = Default::default();
-    let g = got.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = sock.recv(&mut buf) {
-            g.lock().unwrap().push(String::from_utf8_lossy(&buf[..n]).to_string());
-        }
-    });
-    (got, path)
-}
+pub use super::notify::{notify_socket, Received};
 
 pub fn assert_ready_then_watchdog(got: &Received) {
-    let msgs = got.lock().unwrap().clone();
+    let msgs = super::notify::messages(got);
     let ready = msgs.iter().position(|m| m.lines().any(|l| l == "READY=1"));
     let wd = msgs.iter().position(|m| m.lines().any(|l| l == "WATCHDOG=1"));
     let (Some(r), Some(w)) = (ready, wd) else {

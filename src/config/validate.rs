@@ -1,0 +1,185 @@
+//! Validation of a merged config: every rule names the field and what is allowed, so
+//! the error points at the line to fix.
+
+use super::load::Origin;
+use super::*;
+
+impl Config {
+    /// Checks what serde cannot: consistency between sections.
+    pub(super) fn validate(&self, o: &Origin) -> Result<(), ConfigError> {
+        let k = &self.kiosk;
+        if k.id.is_empty()
+            || !k
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ConfigError::invalid(
+                o,
+                "kiosk.id",
+                "must be non-empty ASCII letters, digits, - or _",
+            ));
+        }
+        if k.inactivity_timeout_s < 15 {
+            return Err(ConfigError::invalid(
+                o,
+                "kiosk.inactivity_timeout_s",
+                "must be at least 15 seconds",
+            ));
+        }
+        if k.still_there_s == 0 || k.still_there_s > 60 {
+            return Err(ConfigError::invalid(o, "kiosk.still_there_s", "must be 1–60 seconds"));
+        }
+        if k.decision_deadline_s == 0 {
+            return Err(ConfigError::invalid(
+                o,
+                "kiosk.decision_deadline_s",
+                "must be at least 1 second",
+            ));
+        }
+        if self.audio.volume > 100 {
+            return Err(ConfigError::invalid(o, "audio.volume", "must be 0–100"));
+        }
+        if matches!(self.devices.review.device(), Device::Http { .. }) && self.devices.review_key_file.is_none() {
+            return Err(ConfigError::invalid(
+                o,
+                "devices.review_key_file",
+                "an http(s) review service needs the kiosk's key file (e.g. /var/lib/kiosk/review.key)",
+            ));
+        }
+        parse_hex_bytes(&self.printer.cut_command).map_err(|m| ConfigError::invalid(o, "printer.cut_command", m))?;
+        if !(1..=255).contains(&self.printer.strip_rows) {
+            return Err(ConfigError::invalid(o, "printer.strip_rows", "must be 1–255"));
+        }
+        if self.printer.idle_poll_ms != 0 && self.printer.idle_poll_ms < 100 {
+            return Err(ConfigError::invalid(
+                o,
+                "printer.idle_poll_ms",
+                "must be 0 (off) or at least 100 ms",
+            ));
+        }
+        if !(self.printer.gamma > 0.1 && self.printer.gamma < 5.0) {
+            return Err(ConfigError::invalid(o, "printer.gamma", "must be between 0.1 and 5"));
+        }
+        for (id, d) in &self.documents {
+            let f = |name: &str| format!("documents.{id}.{name}");
+            if d.id != *id {
+                return Err(ConfigError::invalid(
+                    o,
+                    &f("id"),
+                    format!("must be `{id}` (the table's key)"),
+                ));
+            }
+            self.validate_document(o, d, &f)?;
+        }
+        for id in DocumentId::ALL {
+            if !self.documents.contains_key(&id) {
+                return Err(ConfigError::invalid(o, &format!("documents.{id}"), "profile missing"));
+            }
+        }
+        // Regions in code order: a province (`440000`) comes before its cities (`4401xx`),
+        // so a bad province override is reported at the province, not at each city.
+        for (code, r) in &self.regions {
+            for doc in r.overrides.keys() {
+                let field = format!("regions.{code}.overrides.{doc}");
+                // What applies in this region: its province's overrides, then its own.
+                let chain = self.override_chain(*doc, Some(code));
+                let stacked = match code.province() {
+                    Some(p) if chain.len() > 1 => format!(" (with province {p}'s overrides.{doc} applied first)"),
+                    _ => String::new(),
+                };
+                let spec = self
+                    .spec_with(*doc, &chain)
+                    .map_err(|m| ConfigError::invalid(o, &field, format!("{m}{stacked}")))?;
+                self.validate_document(o, &spec, &|n| format!("{field}.{n}"))
+                    .map_err(|e| match e {
+                        ConfigError::Invalid {
+                            path,
+                            line,
+                            field,
+                            message,
+                        } => ConfigError::Invalid {
+                            path,
+                            line,
+                            field,
+                            message: format!("{message}{stacked}"),
+                        },
+                        e => e,
+                    })?;
+            }
+            if r.documents.is_empty() {
+                return Err(ConfigError::invalid(
+                    o,
+                    &format!("regions.{code}.documents"),
+                    "list at least one document",
+                ));
+            }
+            for (doc, layout) in &r.receipt {
+                let field = format!("regions.{code}.receipt.{doc}");
+                if layout
+                    .title
+                    .as_ref()
+                    .is_some_and(|t| t.trim().is_empty() || t.chars().count() > 64)
+                {
+                    return Err(ConfigError::invalid(
+                        o,
+                        &format!("{field}.title"),
+                        "must be 1–64 characters (leave it out for the default title)",
+                    ));
+                }
+                if layout
+                    .notes
+                    .as_ref()
+                    .is_some_and(|n| n.is_empty() || n.iter().any(|l| l.trim().is_empty()))
+                {
+                    return Err(ConfigError::invalid(
+                        o,
+                        &format!("{field}.notes"),
+                        "list at least one non-empty line (leave it out for the default notes)",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_document(&self, o: &Origin, d: &DocumentSpec, f: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+        if !(100..=2000).contains(&d.width) || !(100..=2000).contains(&d.height) {
+            return Err(ConfigError::invalid(
+                o,
+                &f("width"),
+                "width and height must be 100–2000 px",
+            ));
+        }
+        if !(72..=1200).contains(&d.dpi) {
+            return Err(ConfigError::invalid(o, &f("dpi"), "must be 72–1200"));
+        }
+        if d.backgrounds.is_empty() {
+            return Err(ConfigError::invalid(
+                o,
+                &f("backgrounds"),
+                "list at least one colour, e.g. [\"#FFFFFF\"]",
+            ));
+        }
+        if !(1..=100).contains(&d.jpeg_quality_min) {
+            return Err(ConfigError::invalid(o, &f("jpeg_quality_min"), "must be 1–100"));
+        }
+        if d.file_kb.min == 0 {
+            return Err(ConfigError::invalid(o, &f("file_kb"), "minimum must be at least 1 KB"));
+        }
+        if d.validity_days == 0 {
+            return Err(ConfigError::invalid(o, &f("validity_days"), "must be at least 1 day"));
+        }
+        if let Some((name, allowed)) = d.limits.checks.invalid() {
+            return Err(ConfigError::invalid(o, &f(&format!("limits.checks.{name}")), allowed));
+        }
+        if d.fields.contains(&Field::Mobile) && self.kiosk.decision_notifier.is_none() {
+            return Err(ConfigError::invalid(
+                o,
+                &f("fields"),
+                "`mobile` is collected only where kiosk.decision_notifier is configured",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! The service's shared state, its options, and the review loop's pass: the machine
+//! re-check of new photos, auto-approval, the retention purge.
+
+use super::limits::Limiter;
+use crate::config::{Config, DocumentId, RegionCode};
+use crate::domain::Prompt;
+use crate::review::clock::Clock;
+use crate::review::keys::Keys;
+use crate::review::store::Store;
+use crate::review::ReviewError;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Tunables of the service (CLI flags).
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Approve machine-checked submissions after this long; `None` = wait for an operator.
+    pub auto_approve_after: Option<Duration>,
+    /// Keep photo and details this many days after the receipt expires.
+    pub grace_days: u32,
+    /// Largest request body in bytes.
+    pub body_limit: usize,
+    /// Requests per minute per client address on the public routes.
+    pub public_per_min: u32,
+    /// Requests per minute per kiosk key (submissions, status polls, receipt reads).
+    pub kiosk_per_min: u32,
+    /// Requests per minute per client address on the operator page and its actions
+    /// (higher than `public_per_min`: one page load fetches every pending photo).
+    pub operator_per_min: u32,
+    /// How often the review loop runs when nothing wakes it.
+    pub tick: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            auto_approve_after: None,
+            grace_days: 7,
+            body_limit: 1024 * 1024,
+            public_per_min: 120,
+            kiosk_per_min: 600,
+            operator_per_min: 1200,
+            tick: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Shared state of one running service.
+pub struct Service {
+    pub(super) cfg: Config,
+    store: Mutex<Store>,
+    pub(super) keys: Keys,
+    pub(super) opts: ServerOptions,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) public_limit: Limiter,
+    pub(super) kiosk_limit: Limiter,
+    pub(super) operator_limit: Limiter,
+    pub(super) wake: tokio::sync::Notify,
+}
+
+impl Service {
+    pub fn new(cfg: Config, store: Store, keys: Keys, opts: ServerOptions, clock: Arc<dyn Clock>) -> Arc<Service> {
+        Arc::new(Service {
+            public_limit: Limiter::new(opts.public_per_min),
+            kiosk_limit: Limiter::new(opts.kiosk_per_min),
+            operator_limit: Limiter::new(opts.operator_per_min),
+            cfg,
+            store: Mutex::new(store),
+            keys,
+            opts,
+            clock,
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    pub(super) fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn today(&self) -> chrono::NaiveDate {
+        self.clock.now().with_timezone(&crate::domain::china_time()).date_naive()
+    }
+
+    /// One pass of the review loop: check new photos, auto-approve, purge.
+    pub fn review_pass(&self) -> Result<(), ReviewError> {
+        let unchecked = self.store().unchecked(32)?;
+        for (id, doc, region, photo) in unchecked {
+            let reasons = check_photo(&self.cfg, doc, &region, &photo);
+            let now = self.clock.now();
+            if reasons.is_empty() {
+                self.store().mark_checked(&id, now)?;
+                log::info!("submission {id}: machine check passed, pending approval");
+            } else {
+                let ids: Vec<&str> = reasons.iter().map(|r| r.id.as_str()).collect();
+                self.store().reject(&id, &reasons, now)?;
+                log::info!("submission {id}: rejected by the machine check: {}", ids.join(","));
+            }
+        }
+        if let Some(after) = self.opts.auto_approve_after {
+            let now = self.clock.now();
+            let cutoff = now.timestamp_millis() - after.as_millis() as i64;
+            let due = self.store().pending_checked_before(cutoff)?;
+            for (id, doc, region) in due {
+                self.approve(&id, doc, &region)?;
+            }
+        }
+        let purged = self.store().purge(self.today(), self.opts.grace_days)?;
+        if purged > 0 {
+            log::info!("retention: purged photo and details of {purged} expired receipt(s)");
+        }
+        Ok(())
+    }
+
+    pub(super) fn approve(&self, id: &str, doc: DocumentId, region: &RegionCode) -> Result<bool, ReviewError> {
+        let days = self.cfg.validity_days(doc, region);
+        let done = self.store().approve(id, self.clock.now(), days)?;
+        if done {
+            log::info!("submission {id}: approved ({doc}, {region}, valid {days} days)");
+        }
+        Ok(done)
+    }
+}
+
+/// The service's own re-check of an uploaded JPEG: file size bounds, decoding, and the
+/// project's validator ([`crate::vision::review_checks`]).
+pub fn check_photo(cfg: &Config, doc: DocumentId, region: &RegionCode, jpeg: &[u8]) -> Vec<Prompt> {
+    let spec = cfg.spec_for(doc, Some(region));
+    let mut reasons = vec![];
+    let kb = jpeg.len().div_ceil(1024) as u32;
+    if !spec.file_kb.contains(kb) {
+        reasons.push(Prompt::new(
+            "file_size",
+            &format!(
+                "照片文件大小应为{}–{} KB（实际{} KB）",
+                spec.file_kb.min, spec.file_kb.max, kb
+            ),
+            &format!(
+                "The photo file must be {}–{} KB (it is {} KB)",
+                spec.file_kb.min, spec.file_kb.max, kb
+            ),
+        ));
+    }
+    match image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg) {
+        Ok(img) => reasons.extend(crate::vision::review_checks(&img.to_rgb8(), &spec)),
+        Err(_) => reasons.push(bad_jpeg()),
+    }
+    reasons
+}
+
+fn bad_jpeg() -> Prompt {
+    Prompt::new(
+        "bad_jpeg",
+        "照片不是有效的JPEG文件",
+        "The photo is not a valid JPEG file",
+    )
+}
+

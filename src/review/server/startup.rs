@@ -1,0 +1,121 @@
+//! Start-up: bind, run the routes and the review loop on a Tokio runtime of their own,
+//! stop when dropped (tests, the embedded centre) or on a signal (`kiosk review-center`).
+
+use super::{router, Service};
+use crate::review::ReviewError;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A service running on its own thread and Tokio runtime; stops when dropped.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub service: Arc<Service>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Binds `listen` and serves `svc` until [`RunningServer`] is dropped.
+pub fn spawn(svc: Arc<Service>, listen: &str) -> Result<RunningServer, ReviewError> {
+    let std_listener = std::net::TcpListener::bind(listen).map_err(|source| ReviewError::Listen {
+        addr: listen.to_string(),
+        source,
+    })?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|source| ReviewError::Listen {
+            addr: listen.to_string(),
+            source,
+        })?;
+    let addr = std_listener.local_addr().map_err(|source| ReviewError::Listen {
+        addr: listen.to_string(),
+        source,
+    })?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let svc2 = svc.clone();
+    let thread = std::thread::Builder::new()
+        .name("review-center".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    log::error!("review centre: cannot start the runtime: {e}");
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                if let Err(e) = serve(svc2, std_listener, async {
+                    let _ = rx.await;
+                })
+                .await
+                {
+                    log::error!("review centre stopped: {e}");
+                }
+            });
+        })
+        .map_err(|source| ReviewError::Thread {
+            what: "review-centre",
+            source,
+        })?;
+    Ok(RunningServer {
+        addr,
+        service: svc,
+        shutdown: Some(tx),
+        thread: Some(thread),
+    })
+}
+
+/// Serves until `stop` completes: the HTTP routes and the review loop.
+pub async fn serve(
+    svc: Arc<Service>,
+    listener: std::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ReviewError> {
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| ReviewError::Listen {
+        addr: addr.clone(),
+        source,
+    })?;
+    let looper = svc.clone();
+    let review_loop = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = looper.wake.notified() => {}
+                _ = tokio::time::sleep(looper.opts.tick) => {}
+            }
+            let s = looper.clone();
+            match tokio::task::spawn_blocking(move || s.review_pass()).await {
+                Ok(Err(e)) => log::error!("review loop: {e}"),
+                Err(e) => log::error!("review loop task: {e}"),
+                Ok(Ok(())) => {}
+            }
+        }
+    });
+    let app = router(svc).into_make_service_with_connect_info::<SocketAddr>();
+    let r = axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+        .map_err(|source| ReviewError::Listen { addr, source });
+    review_loop.abort();
+    r
+}

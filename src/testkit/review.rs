@@ -1,0 +1,191 @@
+//! Test and benchmark helpers (not part of the kiosk's behaviour): a JPEG that passes the
+//! service's checks for a document, and a ready-made submission.
+
+use crate::config::{Config, DocumentId, RegionCode};
+use crate::domain::PhotoJpeg;
+use crate::ports::Submission;
+use crate::session::Details;
+
+/// A JPEG of exactly the document's pixel size whose file size lies inside `file_kb`
+/// (aiming at `target_kb` when given): a smooth gradient with seeded noise, the quality
+/// searched until the size fits.
+pub fn sample_photo(cfg: &Config, doc: DocumentId, region: &RegionCode, target_kb: Option<u32>) -> PhotoJpeg {
+    let spec = cfg.spec_for(doc, Some(region));
+    if target_kb.is_none() {
+        return made_photo(&spec);
+    }
+    let want = target_kb.unwrap_or((spec.file_kb.min + spec.file_kb.max) / 2);
+    let mut seed: u32 = 0x9E37_79B9;
+    let mut noise_amp = 40u32;
+    let mut best: Option<Vec<u8>> = None;
+    for _ in 0..12 {
+        let img = image::RgbImage::from_fn(spec.width, spec.height, |x, y| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let n = seed % (noise_amp + 1);
+            let base = 120 + (x * 100 / spec.width) + (y * 30 / spec.height);
+            let v = (base + n).min(255) as u8;
+            image::Rgb([v, v.saturating_sub(10), v.saturating_sub(20)])
+        });
+        for q in (40..=95).rev().step_by(5) {
+            let mut buf = vec![];
+            if image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, q)
+                .encode_image(&img)
+                .is_err()
+            {
+                continue;
+            }
+            let kb = buf.len().div_ceil(1024) as u32;
+            if spec.file_kb.contains(kb) && kb <= want.max(spec.file_kb.min) {
+                return PhotoJpeg(buf);
+            }
+            if kb < spec.file_kb.min {
+                break;
+            }
+            best = Some(buf);
+        }
+        // Too small even at the top quality: more noise; too big at the bottom: less.
+        noise_amp = if best.is_none() {
+            noise_amp * 2
+        } else {
+            noise_amp / 2 + 1
+        };
+    }
+    PhotoJpeg(best.unwrap_or_default())
+}
+
+/// The synthetic person of GB 11643-1999's worked example (no real person).
+pub const TEST_ID_NUMBER: &str = "11010519491231002X";
+
+pub fn test_details() -> Details {
+    Details {
+        name: Some("张三".into()),
+        id_number: Some(TEST_ID_NUMBER.into()),
+        mobile: None,
+    }
+}
+
+/// A real compliant photo: the last built-in replay frame (a compliant pose) through the
+/// project's own photo maker, so the centre's machine check passes it. Made once per
+/// document profile and test process (the maker takes a second or two in the dev profile).
+pub fn made_photo(spec: &crate::config::DocumentSpec) -> PhotoJpeg {
+    use crate::ports::PhotoMaker;
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Vec<u8>>>> = OnceLock::new();
+    let key = format!("{:?}", spec);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(b) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return PhotoJpeg(b.clone());
+    }
+    let frames = crate::camera::replay::BUILTIN_FRAMES;
+    let capture = image::load_from_memory(frames[frames.len() - 1])
+        .expect("built-in frame")
+        .to_rgb8();
+    let mut maker = crate::vision::Maker::new().expect("vision models");
+    let photo = maker
+        .make(&capture, spec)
+        .unwrap_or_else(|r| panic!("the built-in frame must make a compliant photo: {r:?}"));
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, photo.0.clone());
+    photo
+}
+
+pub fn sample_submission(cfg: &Config, doc: DocumentId, region: &RegionCode) -> Submission {
+    Submission {
+        doc,
+        region: region.clone(),
+        details: test_details(),
+        photo: sample_photo(cfg, doc, region, None),
+    }
+}
+
+/// A service on 127.0.0.1:0 with a movable clock, for tests and benchmarks.
+pub struct TestService {
+    pub server: crate::review::server::RunningServer,
+    pub clock: std::sync::Arc<crate::review::clock::OffsetClock>,
+    pub db: std::path::PathBuf,
+    pub cfg: Config,
+    _dir: tempfile::TempDir,
+}
+
+impl TestService {
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// Opens the service's database read-only (the test's own connection).
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the review db")
+    }
+
+    pub fn count(&self, sql_where: &str) -> i64 {
+        self.db()
+            .query_row(
+                &format!("SELECT COUNT(*) FROM submissions WHERE {sql_where}"),
+                [],
+                |r| r.get(0),
+            )
+            .expect("count")
+    }
+}
+
+/// Built-in config with the data dir at `data_dir`.
+pub fn test_config(data_dir: &std::path::Path) -> Config {
+    let mut cfg = Config::builtin();
+    cfg.kiosk.data_dir = data_dir.to_path_buf();
+    cfg
+}
+
+/// Starts a service with `kiosks` as (id, key) pairs.
+pub fn start_service(opts: crate::review::server::ServerOptions, kiosks: &[(&str, &str)]) -> TestService {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = test_config(dir.path());
+    let db = dir.path().join("review.sqlite");
+    let store = crate::review::store::Store::open(&db).expect("open store");
+    let mut keys = crate::review::keys::Keys::default();
+    for (id, key) in kiosks {
+        keys.insert(id, key);
+    }
+    let clock = std::sync::Arc::new(crate::review::clock::OffsetClock::default());
+    let svc = crate::review::server::Service::new(cfg.clone(), store, keys, opts, clock.clone());
+    let server = crate::review::server::spawn(svc, "127.0.0.1:0").expect("spawn service");
+    TestService {
+        server,
+        clock,
+        db,
+        cfg,
+        _dir: dir,
+    }
+}
+
+/// Client options with short timeouts and backoff (tests).
+pub fn fast_options(url: &str, kiosk: &str, key: &str, data_dir: &std::path::Path) -> crate::review::ClientOptions {
+    let mut o = crate::review::ClientOptions::new(url, kiosk, key, data_dir.to_path_buf());
+    o.connect_timeout = std::time::Duration::from_secs(1);
+    o.request_timeout = std::time::Duration::from_secs(3);
+    o.max_response_bytes = 1024 * 1024;
+    o.poll_interval = std::time::Duration::from_millis(100);
+    o.backoff_base = std::time::Duration::from_millis(100);
+    o.backoff_max = std::time::Duration::from_millis(800);
+    o
+}
+
+/// Polls the uploader until it reports a decision or `timeout` passes.
+pub fn wait_decision(
+    up: &mut dyn crate::ports::Uploader,
+    timeout: std::time::Duration,
+) -> Option<crate::ports::Decision> {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < timeout {
+        if let Some(d) = up.poll() {
+            return Some(d);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}

@@ -1,0 +1,241 @@
+//! The maintenance checks of every device the config names, as `kiosk diag` prints them
+//! and the admin screen shows them: each names the device and, when unhealthy, the fix.
+
+use crate::config::{Config, Device};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+
+/// One check's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+    /// What to do about it, when not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Check {
+    pub fn ok(name: &'static str, detail: impl Into<String>) -> Self {
+        Check {
+            name,
+            ok: true,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+    pub fn bad(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Check {
+            name,
+            ok: false,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+/// Every device check, in the order the admin screen shows them.
+pub fn device_checks(cfg: &Config) -> Vec<Check> {
+    vec![
+        storage(&cfg.kiosk.data_dir),
+        camera(cfg),
+        printer(cfg),
+        review(cfg),
+        outbox(cfg),
+        clock(),
+    ]
+}
+
+fn storage(dir: &Path) -> Check {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return Check::bad(
+            "storage",
+            format!("data dir {}: {e}", dir.display()),
+            "create it and give the kiosk user write access (deploy/install.sh does)",
+        );
+    }
+    let probe = dir.join(".diag-probe");
+    if let Err(e) = std::fs::write(&probe, b"x").and_then(|_| std::fs::remove_file(&probe)) {
+        return Check::bad(
+            "storage",
+            format!("{} not writable: {e}", dir.display()),
+            "chown the data dir to the kiosk user",
+        );
+    }
+    match nix::sys::statvfs::statvfs(dir) {
+        Ok(s) => {
+            let free = s.blocks_available() * s.fragment_size();
+            let mb = free / (1024 * 1024);
+            if mb < 200 {
+                Check::bad(
+                    "storage",
+                    format!("{}: only {mb} MB free", dir.display()),
+                    "free disk space (old logs: journalctl --vacuum-size=100M)",
+                )
+            } else {
+                Check::ok("storage", format!("{}: {mb} MB free", dir.display()))
+            }
+        }
+        Err(e) => Check::bad(
+            "storage",
+            format!("statvfs {}: {e}", dir.display()),
+            "check the file system",
+        ),
+    }
+}
+
+fn camera(cfg: &Config) -> Check {
+    let t0 = Instant::now();
+    let mut src = match crate::camera::open(&cfg.devices.camera, false) {
+        Ok(s) => s,
+        Err(e) => {
+            return Check::bad(
+                "camera",
+                e.to_string(),
+                "check the camera cable and devices.camera in the config",
+            )
+        }
+    };
+    let mut last = None;
+    for _ in 0..10 {
+        match src.next_frame() {
+            Ok(f) => last = Some(f),
+            Err(e) => return Check::bad("camera", e.to_string(), "check the camera cable; replug it"),
+        }
+    }
+    let f = last.expect("ten frames were read");
+    let secs = t0.elapsed().as_secs_f64();
+    Check::ok(
+        "camera",
+        format!(
+            "{}: {}x{}, 10 frames in {:.0} ms ({:.1} fps read rate)",
+            src.describe(),
+            f.image.width(),
+            f.image.height(),
+            secs * 1000.0,
+            10.0 / secs
+        ),
+    )
+}
+
+fn printer(cfg: &Config) -> Check {
+    match cfg.devices.printer.device() {
+        Device::None => Check::ok("printer", "none configured: receipts are shown on screen only"),
+        Device::Pdf { dir } => match std::fs::create_dir_all(dir) {
+            Ok(()) => Check::ok("printer", format!("pdf:{} (writable)", dir.display())),
+            Err(e) => Check::bad("printer", format!("pdf:{}: {e}", dir.display()), "make the receipt directory writable"),
+        },
+        Device::Serial { path, .. } => match crate::printer::probe(cfg) {
+            Ok(h) => match h.first_fault() {
+                None if h.near_end => Check::ok("printer", format!("{}: ready, paper near end (纸将尽)", path.display())),
+                None => Check::ok("printer", format!("{}: ready", path.display())),
+                Some(f) => Check::bad(
+                    "printer",
+                    format!("{}: {} ({} / {})", path.display(), f.id(), f.zh(), f.id().replace('_', " ")),
+                    "close the cover / load paper / clear the cutter, then run the paper-reload wizard",
+                ),
+            },
+            Err(e) => Check::bad(
+                "printer",
+                format!("{}: {e}", path.display()),
+                "check the cable, /dev/kiosk-printer (deploy/99-kiosk.rules) and that the kiosk user is in group dialout",
+            ),
+        },
+        other => Check::bad("printer", format!("{other}: not a printer"), "fix devices.printer"),
+    }
+}
+
+fn review(cfg: &Config) -> Check {
+    let url = match cfg.devices.review.device() {
+        Device::Embedded => return Check::ok("review", "embedded reference review centre (started with the kiosk)"),
+        Device::Http { url } => url.clone(),
+        other => return Check::bad("review", format!("{other}: not a review service"), "fix devices.review"),
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let t0 = Instant::now();
+    match agent.get(&format!("{url}/healthz")).call() {
+        Ok(r) if r.status() == 200 => {}
+        Ok(r) => {
+            return Check::bad(
+                "review",
+                format!("{url}/healthz answered {}", r.status()),
+                "check the review service",
+            )
+        }
+        Err(e) => {
+            return Check::bad(
+                "review",
+                format!("{url} unreachable: {e}"),
+                "check the network cable and the review URL",
+            )
+        }
+    }
+    let latency = t0.elapsed().as_secs_f64() * 1000.0;
+    // Authenticated: an unknown submission is 404 for a known kiosk, 401 for a bad key.
+    let key = cfg
+        .devices
+        .review_key_file
+        .as_deref()
+        .map(crate::review::keys::read_key_file);
+    let auth = match key {
+        Some(Ok(k)) => agent
+            .get(&format!("{url}/v1/submissions/diag-probe"))
+            .header("Authorization", &format!("Bearer {k}"))
+            .call()
+            .map(|r| r.status().as_u16()),
+        Some(Err(e)) => return Check::bad("review", e.to_string(), "install the kiosk's key file (mode 0600)"),
+        None => return Check::bad("review", "no review_key_file", "set devices.review_key_file"),
+    };
+    match auth {
+        Ok(401) => Check::bad(
+            "review",
+            format!("{url}: key refused (401)"),
+            "register this kiosk's key at the review centre",
+        ),
+        Ok(_) => Check::ok("review", format!("{url}: reachable, authenticated, {latency:.0} ms")),
+        Err(e) => Check::bad("review", format!("{url}: {e}"), "check the review service"),
+    }
+}
+
+fn outbox(cfg: &Config) -> Check {
+    match crate::review::outbox::depth(&cfg.kiosk.data_dir) {
+        Ok(d) if d.entries == 0 => Check::ok("outbox", "empty"),
+        Ok(d) => {
+            let detail = format!(
+                "{} entries: {} not yet acknowledged, {} awaiting a decision",
+                d.entries, d.unsent, d.undecided
+            );
+            if d.unsent > 20 {
+                Check::bad(
+                    "outbox",
+                    detail,
+                    "the review service is not taking uploads: check the network and `review`",
+                )
+            } else {
+                Check::ok("outbox", detail)
+            }
+        }
+        Err(e) => Check::bad("outbox", e.to_string(), "check the data directory"),
+    }
+}
+
+fn clock() -> Check {
+    let now = chrono::Utc::now();
+    let year = now.format("%Y").to_string();
+    if year.as_str() < "2025" {
+        Check::bad(
+            "clock",
+            format!("system time {now} looks unset"),
+            "enable time sync: timedatectl set-ntp true",
+        )
+    } else {
+        let cst = now.with_timezone(&crate::domain::china_time());
+        Check::ok("clock", format!("{} (Asia/Shanghai)", cst.format("%Y-%m-%d %H:%M:%S")))
+    }
+}

@@ -1,0 +1,14 @@
+//! Whole sessions through real processes: the kiosk binary, the review centre, the printer emulator on a pty, crash and restart, the soak, the command line.
+//!
+//! One test binary of modules (as ripgrep's `tests/integration`): the crate is linked
+//! once for all of them.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod faults;
+mod restart;
+mod session;
+mod soak;
+mod headless_notify;
+mod cli;

@@ -1,0 +1,14 @@
+//! The printer: the ESC/POS emulator on a real pty, the driver against it, the print journal, reprints, and the receipt renderers.
+//!
+//! One test binary of modules (as ripgrep's `tests/integration`): the crate is linked
+//! once for all of them.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod emulator;
+mod idle;
+mod journal;
+mod reprint;
+mod sim;
+mod receipt_pdf;

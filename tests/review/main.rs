@@ -1,0 +1,12 @@
+//! The review centre and the kiosk's client over real HTTP on loopback: the API, the operator page in headless Chromium, the outbox, faults.
+//!
+//! One test binary of modules (as ripgrep's `tests/integration`): the crate is linked
+//! once for all of them.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod api;
+mod browser;
+mod client;
+mod faults;

@@ -1,0 +1,125 @@
+//! A whole session driven through the screens as a person would: elements are found
+//! only by accessible label and activated by their default action. The runtime runs on
+//! the test backends with the built-in replay camera.
+
+use crate::ui_support;
+use ui_support::*;
+
+#[test]
+fn whole_session_through_the_screens() {
+    i_slint_backend_testing::init_no_event_loop();
+    let r = rig(|_| {});
+    r.wait_for("开始", 5);
+    r.tap("开始");
+    r.wait_page(Page::ChooseDocument, 5);
+    r.tap("居民身份证");
+    r.wait_page(Page::ChooseRegion, 5);
+    r.tap("广州市");
+    r.wait_page(Page::Details, 5);
+
+    // A wrong check digit is refused with the session's message.
+    let id = valid_id_number();
+    let wrong = format!("{}{}", &id[..17], if id.ends_with('0') { '1' } else { '0' });
+    let name = r
+        .find("姓名")
+        .into_iter()
+        .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::TextInput))
+        .expect("name field");
+    name.set_accessible_value("张三");
+    r.type_keys(&wrong);
+    r.tap("下一步");
+    r.wait_for("身份证号码校验位不正确，请核对后重新输入", 5);
+    for _ in 0..18 {
+        r.tap("删除");
+    }
+    r.type_keys(&id);
+    let field = r
+        .find("身份证号码")
+        .into_iter()
+        .find_map(|e| e.accessible_value())
+        .unwrap();
+    assert_eq!(field.as_str(), id);
+    r.tap("下一步");
+
+    r.wait_page(Page::Posing, 5);
+    r.wait_for("请确认您的照片", 10);
+    assert!(r.has("证件照"), "the made photo is shown");
+    r.wait_for("还可以重拍 3 次", 2);
+    r.tap("重拍");
+    r.wait_page(Page::Posing, 5);
+    r.wait_for("还可以重拍 2 次", 10);
+    r.tap("使用这张照片");
+    r.wait_for("请取走照片回执", 10);
+    assert!(r.has("440100261126000017"), "receipt number on screen");
+    assert!(r.has("电子回执二维码"), "QR to the electronic receipt");
+    assert_eq!(r.jobs.lock().unwrap().len(), 1, "one slip printed");
+
+    // English on this screen too, and back.
+    r.tap("English");
+    r.wait_for("Please take your photo receipt", 2);
+    assert!(r.has("Another document") && r.has("Call staff"));
+    r.tap("中文");
+    r.wait_for("再办一项", 2);
+    r.tap("呼叫工作人员");
+    r.wait_for("已呼叫工作人员", 5);
+    r.tap("完成");
+    r.wait_page(Page::Attract, 5);
+    assert!(r.has("开始"));
+    // Typed details are gone from the UI once the session ended.
+    assert_eq!(r.ui.window().global::<kiosk::ui::AppState>().get_id_number(), "");
+
+    let played = r.played();
+    for id in [
+        "choose_document",
+        "details",
+        "posing",
+        "face_size",
+        "review_photo",
+        "take_receipt",
+    ] {
+        assert!(
+            played.iter().any(|p| p == id),
+            "voice prompt {id} not played: {played:?}"
+        );
+    }
+}
+
+#[test]
+fn still_there_countdown_returns_to_attract() {
+    i_slint_backend_testing::init_no_event_loop();
+    let r = rig(|c| {
+        c.kiosk.inactivity_timeout_s = 15;
+        c.kiosk.still_there_s = 1;
+    });
+    r.tap("开始");
+    r.wait_page(Page::ChooseDocument, 5);
+    // The session's clock is real time: 15 s of inactivity, then a 1 s countdown.
+    r.wait_for("还在吗？", 20);
+    assert!(r.played().iter().any(|p| p == "still_there"));
+    r.wait_page(Page::Attract, 5);
+}
+
+#[test]
+fn camera_loss_shows_out_of_service() {
+    i_slint_backend_testing::init_no_event_loop();
+    let r = rig(|_| {});
+    r.unplug.store(true, std::sync::atomic::Ordering::SeqCst);
+    r.tap("开始");
+    r.wait_page(Page::ChooseDocument, 5);
+    r.tap("居民身份证");
+    r.wait_page(Page::ChooseRegion, 5);
+    r.tap("广州市");
+    r.wait_page(Page::Details, 5);
+    r.find("姓名")
+        .into_iter()
+        .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::TextInput))
+        .unwrap()
+        .set_accessible_value("张三");
+    r.type_keys(&valid_id_number());
+    r.tap("下一步");
+    r.wait_for("本机暂停服务", 10);
+    assert!(r.has("请到人工窗口办理") || r.label_starting("请到人工窗口办理").is_some());
+    assert!(r.label_starting("摄像头故障").is_some(), "says the camera is at fault");
+}
+
+use slint::ComponentHandle as _;
