@@ -4,13 +4,13 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kiosk::config::Config;
+use kiosk::domain::Slip;
+use kiosk::domain::SlipJob;
 use kiosk::domain::{PhotoJpeg, ReceiptNumber};
 use kiosk::printer::escpos::{encode, EncodeSettings};
 use kiosk::printer::serial::{Link, LinkSettings};
 use kiosk::receipt::pdf::{render, PageSize};
 use kiosk::receipt::Receipt;
-use kiosk::domain::SlipJob;
-use kiosk::domain::Slip;
 use std::path::Path;
 use std::time::Duration;
 

@@ -11,8 +11,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kiosk::camera::ReplaySource;
-use kiosk::testkit::runtime::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
 use kiosk::runtime::Backends;
+use kiosk::testkit::runtime::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
 use kiosk::ui::{AppState, AppWindow, KioskUi};
 use slint::ComponentHandle;
 use std::path::Path;

@@ -3,8 +3,8 @@
 //! Single thread, release. Run: `cargo bench --bench vision`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use kiosk::ports::Frame;
 use kiosk::config::{Config, DocumentId};
+use kiosk::ports::Frame;
 use kiosk::ports::Guide;
 use kiosk::vision::analysis::{Analyzer, Still};
 use kiosk::vision::checks::{self, Measures};

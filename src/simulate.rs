@@ -2,13 +2,11 @@
 //! replayed frames as the camera, guidance and auto-capture, the photo maker, the upload
 //! (to the embedded review centre by default), the receipt (PDF by default), the wipe.
 
-use crate::config::{CameraSpec, Config, DocumentId, RegionCode};
-use crate::runtime::{Backends, Engine};
+use crate::config::{Config, DocumentId, RegionCode};
 use crate::domain::Slip;
+use crate::runtime::{Backends, Engine};
 use crate::session::{Details, Event, State};
-use anyhow::Context;
 use serde::Serialize;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// One session's outcome, printed as JSON with `--json`.

@@ -7,8 +7,8 @@
 //! binary with the real backends and clicks through the screens with xdotool.
 
 use kiosk::camera::ReplaySource;
-use kiosk::testkit::runtime::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
 use kiosk::runtime::Backends;
+use kiosk::testkit::runtime::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

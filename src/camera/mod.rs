@@ -11,8 +11,6 @@ pub mod v4l;
 pub use crate::ports::{CameraError, Frame, FrameSource};
 pub use replay::ReplaySource;
 
-use std::path::PathBuf;
-
 /// Opens the configured camera. `live` = the kiosk itself: a replay loops and is paced
 /// at its frame rate; otherwise (tests, `simulate`, `diag`) it runs once, unpaced.
 pub fn open(spec: &crate::config::CameraSpec, live: bool) -> Result<Box<dyn FrameSource>, CameraError> {

@@ -1,9 +1,9 @@
 //! `kiosk diag`: the maintenance checks from the command line (the admin screen shows the
 //! same, from [`crate::wiring::checks`]). Exit 0 healthy, 1 something unhealthy (with the fix in words), 2 config error.
 
+use super::Verdict;
 use crate::config::Config;
 use crate::wiring::{device_checks, Check};
-use super::Verdict;
 use std::path::Path;
 
 #[derive(Debug, Default, clap::Args)]
@@ -53,4 +53,3 @@ pub fn run(config_flag: Option<&Path>, args: &DiagArgs) -> anyhow::Result<Verdic
     }
     Ok(if healthy { Verdict::Ok } else { Verdict::Negative })
 }
-

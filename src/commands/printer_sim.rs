@@ -1,7 +1,7 @@
 //! `kiosk printer-sim`: the ESC/POS emulator on a pseudo-terminal, until killed.
 
-use crate::printer_sim::{start, SimArgs};
 use super::Verdict;
+use crate::printer_sim::{start, SimArgs};
 use std::time::Duration;
 
 pub fn run(args: &SimArgs) -> anyhow::Result<Verdict> {
@@ -19,4 +19,3 @@ pub fn run(args: &SimArgs) -> anyhow::Result<Verdict> {
         std::thread::sleep(Duration::from_secs(3600));
     }
 }
-

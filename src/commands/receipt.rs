@@ -1,11 +1,11 @@
 //! `kiosk receipt`: render one receipt (also the operator's test print).
 
-use crate::receipt::model::Receipt;
-use crate::config::{Config, DocumentId, RegionCode};
-use crate::domain::{PhotoJpeg, ReceiptNumber};
-use crate::domain::SlipJob;
-use crate::domain::Slip;
 use super::Verdict;
+use crate::config::{Config, DocumentId, RegionCode};
+use crate::domain::Slip;
+use crate::domain::SlipJob;
+use crate::domain::{PhotoJpeg, ReceiptNumber};
+use crate::receipt::model::Receipt;
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -80,7 +80,8 @@ fn fetch_for_reprint(cfg: &Config, number: &str) -> anyhow::Result<SlipJob> {
         let p = crate::review::reprint::fetch_error(&number, &e);
         anyhow::anyhow!("{} / {} ({e})", p.zh, p.en)
     })?;
-    let job = crate::review::reprint::job_from_view(&number, view).map_err(|p| anyhow::anyhow!("{} / {}", p.zh, p.en))?;
+    let job =
+        crate::review::reprint::job_from_view(&number, view).map_err(|p| anyhow::anyhow!("{} / {}", p.zh, p.en))?;
     crate::runtime::check_layout(cfg, &job).map_err(|p| anyhow::anyhow!("{} / {}", p.zh, p.en))?;
     Ok(job)
 }

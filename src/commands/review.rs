@@ -1,11 +1,11 @@
 //! `kiosk review-center`: the reference review service.
 
+use super::Verdict;
+use crate::config::Config;
 use crate::review::clock::SystemClock;
 use crate::review::keys::Keys;
 use crate::review::server::{serve, ServerOptions, Service};
 use crate::review::store::Store;
-use crate::config::Config;
-use super::Verdict;
 use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;

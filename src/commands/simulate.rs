@@ -1,10 +1,10 @@
 //! `kiosk simulate`: whole sessions headless (see [`crate::simulate`]).
 
+use super::Verdict;
 use crate::config::{CameraSpec, Config, DocumentId, RegionCode};
 use crate::runtime::Engine;
 use crate::session::details::{synthetic_person, Details};
 use crate::simulate::{finish_earlier_run, one_session, sim_backends, Outcome};
-use super::Verdict;
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -107,4 +107,3 @@ pub(super) fn print_outcome(o: &Outcome) {
         (None, None, None) => println!("session ended without a slip"),
     }
 }
-

@@ -1,9 +1,9 @@
 //! `kiosk check-photo` and `kiosk make-photo`.
 
-use crate::vision::maker::Refusal;
-use crate::vision::{Maker, Report, Validator, VisionError};
-use crate::config::{Config, DocumentId};
 use super::Verdict;
+use crate::config::{Config, DocumentId};
+use crate::vision::maker::Refusal;
+use crate::vision::{Maker, Report, Validator};
 use anyhow::Context;
 use serde_json::json;
 use std::io::Write;
@@ -130,21 +130,7 @@ fn report_text(path: &Path, r: &Report) -> String {
     format!("{}: 不通过 / FAIL — {}", path.display(), reasons.join("; "))
 }
 
-/// Reads an image; the error names the file.
-pub fn read_image(path: &Path) -> Result<image::RgbImage, VisionError> {
-    image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| VisionError::Image {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?
-        .decode()
-        .map(|i| i.to_rgb8())
-        .map_err(|e| VisionError::Image {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })
-}
+pub use crate::vision::read_image;
 
 pub fn check_photo(cfg: &Config, args: &CheckPhotoArgs) -> anyhow::Result<Verdict> {
     let spec = cfg.spec_for(args.doc, None);

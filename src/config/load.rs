@@ -194,7 +194,7 @@ impl Config {
     }
 }
 
-fn deep_merge(base: &mut toml::Table, over: toml::Table) {
+pub(super) fn deep_merge(base: &mut toml::Table, over: toml::Table) {
     for (k, v) in over {
         match (base.get_mut(&k), v) {
             (Some(toml::Value::Table(b)), toml::Value::Table(o)) => deep_merge(b, o),

@@ -12,6 +12,8 @@ mod load;
 mod regions;
 mod validate;
 
+use load::deep_merge;
+
 pub use checks::CheckLimits;
 pub use device::*;
 pub use documents::{builtin_documents, default_limits};

@@ -44,4 +44,3 @@ pub struct SlipJob {
     /// claim slips, test prints, and jobs whose token is not known.
     pub token: Option<ReceiptToken>,
 }
-

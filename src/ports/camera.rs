@@ -46,4 +46,3 @@ pub trait FrameSource: Send {
     /// Human-readable device name for diagnostics and errors.
     fn describe(&self) -> String;
 }
-

@@ -104,4 +104,3 @@ pub fn reprint_unavailable() -> Prompt {
         "This kiosk has no review service to fetch the receipt from",
     )
 }
-

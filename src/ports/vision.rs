@@ -32,4 +32,3 @@ pub trait PhotoMaker: Send {
     /// The JPEG, or the reasons the capture cannot give a compliant photo.
     fn make(&mut self, capture: &image::RgbImage, spec: &DocumentSpec) -> Result<PhotoJpeg, Vec<Prompt>>;
 }
-

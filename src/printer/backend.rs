@@ -7,10 +7,10 @@ use super::serial::{Link, LinkSettings};
 use super::status::Fault;
 use super::PrinterError;
 use crate::config::{Config, Device};
-use crate::failpoint;
-use crate::receipt::Receipt;
 use crate::domain::SlipJob;
+use crate::failpoint;
 use crate::ports::{PaperStatus, PrintError, PrinterEvent, SlipPrinter};
+use crate::receipt::Receipt;
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -96,9 +96,7 @@ impl SlipPrinter for SerialSlipPrinter {
     }
     fn reloaded(&mut self) -> Result<(), PrintError> {
         let (tx, rx) = channel();
-        self.tx
-            .send(Cmd::Reloaded(tx))
-            .map_err(|_| PrintError::WorkerStopped)?;
+        self.tx.send(Cmd::Reloaded(tx)).map_err(|_| PrintError::WorkerStopped)?;
         rx.recv_timeout(Duration::from_secs(5))
             .map_err(|_| PrintError::NoAnswer)?
     }

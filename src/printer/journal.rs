@@ -5,9 +5,9 @@
 //! document, region, state and times. Also the paper counters.
 
 use crate::domain::PhotoJpeg;
+use crate::domain::Slip;
 use crate::domain::SlipJob;
 use crate::ports::PaperStatus;
-use crate::domain::Slip;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 

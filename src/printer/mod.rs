@@ -8,8 +8,8 @@ pub mod serial;
 pub mod status;
 
 use crate::config::{Config, Device, PrinterSpec};
-use crate::receipt::Receipt;
 use crate::ports::SlipPrinter;
+use crate::receipt::Receipt;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]

@@ -4,8 +4,8 @@
 
 use crate::config::{Config, DocumentId, QrContent, RegionCode};
 use crate::domain::ReceiptToken;
-use crate::domain::SlipJob;
 use crate::domain::Slip;
+use crate::domain::SlipJob;
 use chrono::{DateTime, FixedOffset};
 use zeroize::Zeroize;
 

@@ -2,8 +2,8 @@
 //! Both sides use these types, so a field renamed here is renamed everywhere.
 
 use crate::config::{DocumentId, RegionCode};
-use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
 use crate::domain::ReceiptToken;
+use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
 use crate::session::Details;
 use serde::{Deserialize, Serialize};
 

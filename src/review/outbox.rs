@@ -11,8 +11,8 @@
 
 use super::ReviewError;
 use crate::config::{DocumentId, RegionCode};
-use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
 use crate::domain::ReceiptToken;
+use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
 use crate::ports::{Decision, OutboxDepth};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};

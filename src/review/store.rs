@@ -9,8 +9,8 @@ use super::api::{Status, Validity};
 use super::number;
 use super::ReviewError;
 use crate::config::{DocumentId, RegionCode};
-use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
 use crate::domain::ReceiptToken;
+use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -369,11 +369,10 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(&e)?;
-        let number = number::make(&region, day, seq)
-            .ok_or_else(|| ReviewError::Exhausted {
-                region: region.to_string(),
-                day,
-            })?;
+        let number = number::make(&region, day, seq).ok_or_else(|| ReviewError::Exhausted {
+            region: region.to_string(),
+            day,
+        })?;
         let valid_until = day + chrono::Days::new(u64::from(validity_days));
         let token = ReceiptToken::random();
         tx.execute(

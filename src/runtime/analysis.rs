@@ -7,9 +7,9 @@
 //! generation it was posted in; a reset or stop starts a new generation, and results of
 //! an older one are discarded when they arrive.
 
-use super::backends::{Guide, GuideOutput};
-use crate::ports::Frame;
 use crate::config::DocumentSpec;
+use crate::ports::Frame;
+use crate::ports::{Guide, GuideOutput};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;

@@ -3,11 +3,12 @@
 //! or on its own thread for the live kiosk: see [`super::analysis`]);
 //! [`super::Kiosk`] runs it on a worker thread for the touch UI.
 
-use super::analysis::{AnalysisWorker, AnalysisMode, GuideHost};
+use super::analysis::{AnalysisMode, AnalysisWorker, GuideHost};
+use crate::config::{Config, DocumentSpec};
+use crate::domain::SlipJob;
+use crate::domain::{PhotoJpeg, Prompt};
 use crate::ops::metrics::Counters;
 use crate::ports::*;
-use crate::config::{Config, DocumentSpec};
-use crate::domain::{PhotoJpeg, Prompt};
 use crate::session::{Device, Effect, Event, Rules, Session, State};
 use std::sync::Arc;
 use std::time::Instant;
@@ -292,7 +293,7 @@ impl Engine {
             token: None,
         };
         log::info!("operator: test print");
-        self.b.printer.print(job)
+        self.b.printer.print(job).map_err(|e| e.to_string())
     }
 
     /// Operator reprint by number (issue #5): fetched again from the review service and

@@ -9,8 +9,8 @@ mod reprint;
 
 pub use analysis::AnalysisMode;
 pub use engine::{Backends, Engine, View};
-pub use reprint::{check_layout, reprint};
 pub use kiosk::Kiosk;
+pub use reprint::{check_layout, reprint};
 
 #[cfg(test)]
 mod tests;

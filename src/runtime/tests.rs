@@ -1,8 +1,8 @@
-use crate::testkit::runtime::*;
 use super::*;
 use crate::config::{Config, DocumentId, RegionCode};
 use crate::domain::Slip;
 use crate::session::{Details, Event, State};
+use crate::testkit::runtime::*;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

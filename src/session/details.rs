@@ -26,7 +26,6 @@ pub fn synthetic_person() -> Details {
     }
 }
 
-
 impl fmt::Debug for Details {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Details")

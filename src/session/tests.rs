@@ -1441,7 +1441,10 @@ fn back_on_the_review_screen_without_retakes_left_is_ignored() {
 fn a_second_printer_fault_while_waiting_updates_the_reason() {
     let mut h = reach(St::WaitingForPrinter);
     assert!(matches!(h.s.state(), State::WaitingForPrinter { fault, .. } if fault == "cover_open"));
-    assert!(h.ev(Event::PrinterFault(PrinterFault::PaperOut)).is_empty(), "same screen");
+    assert!(
+        h.ev(Event::PrinterFault(PrinterFault::PaperOut)).is_empty(),
+        "same screen"
+    );
     match h.s.state() {
         State::WaitingForPrinter {
             fault,

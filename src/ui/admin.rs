@@ -255,7 +255,6 @@ impl AdminController {
         lines.into_iter().map(SharedString::from).collect()
     }
 }
-}
 
 /// The last `n` kiosk log lines from the logger's in-memory ring (redacted when logged,
 /// masked again here: belt and braces), newest last.

@@ -228,9 +228,7 @@ fn bind_callbacks(inner: &Rc<Inner>) {
     let w = weak(inner);
     g.on_admin_action(move |action| {
         if let Some(i) = w.upgrade() {
-            i.admin
-                .borrow_mut()
-                .action(&i.window.global::<AppState>(), &*i, action);
+            i.admin.borrow_mut().action(&i.window.global::<AppState>(), &*i, action);
         }
     });
     let w = weak(inner);
@@ -254,7 +252,10 @@ impl Operator for Inner {
     fn printer_reloaded(&self) {
         self.kiosk.printer_reloaded();
     }
-    fn reprint(&self, number: crate::domain::ReceiptNumber) -> std::sync::mpsc::Receiver<Result<(), crate::domain::Prompt>> {
+    fn reprint(
+        &self,
+        number: crate::domain::ReceiptNumber,
+    ) -> std::sync::mpsc::Receiver<Result<(), crate::domain::Prompt>> {
         self.kiosk.reprint(number)
     }
     fn preview_fps(&self) -> f32 {

@@ -1,9 +1,9 @@
 //! Pure conversions from runtime values to what the screens show: mirrored preview
 //! frames, the receipt QR code, and bilingual text picked by the current language.
 
+use super::generated::Page;
 use crate::config::{Config, DocumentId};
 use crate::domain::Prompt;
-use super::generated::Page;
 use crate::domain::Slip;
 use crate::session::{Device, State};
 use slint::{Image, Rgb8Pixel, SharedPixelBuffer};

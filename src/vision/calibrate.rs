@@ -372,7 +372,7 @@ pub fn load_corpus(
             row.doc,
             spec.id
         );
-        let img = super::cli::read_image(&row.path)?;
+        let img = super::read_image(&row.path)?;
         let report = validator.check(&img, spec)?;
         out.push(Sample {
             file: row.path.strip_prefix(dir).unwrap_or(&row.path).display().to_string(),

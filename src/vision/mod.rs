@@ -111,3 +111,19 @@ mod tests {
         assert!(r.iter().any(|p| p.id == "output_geometry"), "{r:?}");
     }
 }
+
+/// Reads an image; the error names the file.
+pub fn read_image(path: &std::path::Path) -> Result<image::RgbImage, VisionError> {
+    image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| VisionError::Image {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?
+        .decode()
+        .map(|i| i.to_rgb8())
+        .map_err(|e| VisionError::Image {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+}

@@ -19,7 +19,11 @@ pub fn backends(cfg: &Config, live: bool) -> anyhow::Result<Backends> {
 
 /// [`backends`] with the embedded review centre's approval delay (`simulate` passes
 /// zero: no reviewer, nobody watching the uploading screen).
-pub fn backends_with(cfg: &Config, live: bool, embedded_approve_after: std::time::Duration) -> anyhow::Result<Backends> {
+pub fn backends_with(
+    cfg: &Config,
+    live: bool,
+    embedded_approve_after: std::time::Duration,
+) -> anyhow::Result<Backends> {
     let camera = crate::camera::open_with(&cfg.devices.camera, &cfg.camera, live)
         .with_context(|| format!("camera {}", cfg.devices.camera))?;
     let guide = crate::vision::LiveGuide::new().context("vision models")?;

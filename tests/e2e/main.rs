@@ -6,9 +6,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cli;
 mod faults;
+mod headless_notify;
 mod restart;
 mod session;
 mod soak;
-mod headless_notify;
-mod cli;

@@ -6,9 +6,9 @@
 use kiosk::camera::ReplaySource;
 use kiosk::config::Config;
 use kiosk::printer_sim::{self, SimArgs, SimHandle};
-use kiosk::testkit::runtime::{PlainMaker, ScriptedGuide, ScriptedUploader};
 use kiosk::runtime::{Backends, Engine, PrinterEvent, SlipPrinter};
 use kiosk::session::{Device, State};
+use kiosk::testkit::runtime::{PlainMaker, ScriptedGuide, ScriptedUploader};
 use std::path::Path;
 use std::time::{Duration, Instant};
 

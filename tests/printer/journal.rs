@@ -3,11 +3,11 @@
 //! The child is this test binary re-run with `KIOSK_TEST_CHILD` set.
 
 use kiosk::config::Config;
+use kiosk::domain::Slip;
 use kiosk::domain::{PhotoJpeg, ReceiptNumber};
 use kiosk::printer::journal::{JobState, Journal};
 use kiosk::printer_sim::{self, SimArgs};
 use kiosk::runtime::{PrinterEvent, SlipJob, SlipPrinter};
-use kiosk::domain::Slip;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -9,6 +9,6 @@ mod common;
 mod emulator;
 mod idle;
 mod journal;
+mod receipt_pdf;
 mod reprint;
 mod sim;
-mod receipt_pdf;

@@ -3,11 +3,11 @@
 
 use assert_cmd::Command;
 use kiosk::config::Config;
+use kiosk::domain::Slip;
+use kiosk::domain::SlipJob;
 use kiosk::domain::{ClaimCode, PhotoJpeg, ReceiptNumber};
 use kiosk::receipt::pdf::{render, PageSize};
 use kiosk::receipt::Receipt;
-use kiosk::domain::SlipJob;
-use kiosk::domain::Slip;
 use std::path::{Path, PathBuf};
 
 const NUMBER: &str = "20261126000042";

@@ -8,13 +8,13 @@ use crate::common;
 use common::zbar;
 use kiosk::config::{Config, DocumentId, RegionCode};
 use kiosk::domain::ReceiptNumber;
+use kiosk::domain::ReceiptToken;
 use kiosk::printer::journal::{JobState, Journal};
 use kiosk::printer_sim::{self, SimArgs};
-use kiosk::domain::ReceiptToken;
 use kiosk::review::server::ServerOptions;
-use kiosk::testkit::review::*;
 use kiosk::review::ReviewClient;
 use kiosk::runtime::{Decision, PrinterEvent, SlipPrinter, Uploader};
+use kiosk::testkit::review::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

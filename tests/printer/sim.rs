@@ -2,10 +2,10 @@
 //! Each test runs its own emulator (in-process thread, real pty) and its own journal.
 
 use kiosk::config::{Config, Device};
+use kiosk::domain::Slip;
 use kiosk::domain::{PhotoJpeg, ReceiptNumber};
 use kiosk::printer_sim::{self, SimArgs, SimHandle};
 use kiosk::runtime::{PrinterEvent, SlipJob, SlipPrinter};
-use kiosk::domain::Slip;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

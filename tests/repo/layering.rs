@@ -29,11 +29,18 @@ fn allowed() -> BTreeMap<String, Option<BTreeSet<String>>> {
         let uses = match cells[2] {
             "all" => None,
             "—" => Some(BTreeSet::new()),
-            list => Some(list.split(',').map(|m| m.trim().trim_matches('`').to_string()).collect()),
+            list => Some(
+                list.split(',')
+                    .map(|m| m.trim().trim_matches('`').to_string())
+                    .collect(),
+            ),
         };
         rows.insert(module, uses);
     }
-    assert!(rows.len() >= 10, "the module table of docs/architecture.md was not found");
+    assert!(
+        rows.len() >= 10,
+        "the module table of docs/architecture.md was not found"
+    );
     rows
 }
 
@@ -140,7 +147,13 @@ fn sources() -> Vec<(String, PathBuf, BTreeSet<String>)> {
     let mut out = vec![];
     for f in files {
         let rel = f.strip_prefix(&src).unwrap().to_path_buf();
-        let first = rel.components().next().unwrap().as_os_str().to_string_lossy().to_string();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .to_string();
         let module = first.trim_end_matches(".rs").to_string();
         if module == "lib" || module == "main" {
             continue;
@@ -159,7 +172,10 @@ fn layering_every_module_uses_only_what_docs_architecture_allows() {
     for (module, rel, used) in sources() {
         seen_modules.insert(module.clone());
         let Some(rule) = table.get(&module) else {
-            wrong.push(format!("src/{}: module `{module}` has no row in docs/architecture.md", rel.display()));
+            wrong.push(format!(
+                "src/{}: module `{module}` has no row in docs/architecture.md",
+                rel.display()
+            ));
             continue;
         };
         for used in used {
@@ -167,14 +183,20 @@ fn layering_every_module_uses_only_what_docs_architecture_allows() {
                 continue;
             }
             if !table.contains_key(&used) {
-                wrong.push(format!("src/{}: `crate::{used}` is not a module of the table", rel.display()));
+                wrong.push(format!(
+                    "src/{}: `crate::{used}` is not a module of the table",
+                    rel.display()
+                ));
             } else if rule.as_ref().is_some_and(|may| !may.contains(&used)) {
                 wrong.push(format!("src/{}: `{module}` may not use `{used}`", rel.display()));
             }
         }
     }
     for m in table.keys() {
-        assert!(seen_modules.contains(m), "docs/architecture.md lists `{m}`, which src/ does not have");
+        assert!(
+            seen_modules.contains(m),
+            "docs/architecture.md lists `{m}`, which src/ does not have"
+        );
     }
     assert!(wrong.is_empty(), "imports against the layering:\n{}", wrong.join("\n"));
 }
@@ -192,7 +214,11 @@ fn layering_the_table_has_no_cycle() {
         if done.contains(m) {
             return;
         }
-        assert!(!path.contains(&m), "the may-use table has a cycle: {} → {m}", path.join(" → "));
+        assert!(
+            !path.contains(&m),
+            "the may-use table has a cycle: {} → {m}",
+            path.join(" → ")
+        );
         path.push(m);
         if let Some(Some(uses)) = table.get(m) {
             for u in uses {
@@ -215,20 +241,34 @@ fn diagram() -> String {
     let mut actual: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (module, _, used) in sources() {
         let e = actual.entry(module.clone()).or_default();
-        e.extend(used.into_iter().filter(|u| *u != module && !ALWAYS.contains(&u.as_str())));
+        e.extend(
+            used.into_iter()
+                .filter(|u| *u != module && !ALWAYS.contains(&u.as_str())),
+        );
     }
     // The table lists modules bottom-up; keep its order.
     let doc = std::fs::read_to_string(repo().join("docs/architecture.md")).unwrap();
     let order: Vec<String> = doc
         .lines()
         .filter(|l| l.starts_with("| `"))
-        .map(|l| l.trim_matches('|').split('|').next().unwrap().trim().trim_matches('`').to_string())
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .next()
+                .unwrap()
+                .trim()
+                .trim_matches('`')
+                .to_string()
+        })
         .filter(|m| table.contains_key(m))
         .collect();
     let width = order.iter().map(String::len).max().unwrap_or(0);
     let mut out = String::from("```\n");
     for m in order.iter().rev() {
-        let used: Vec<&str> = actual.get(m).map(|s| s.iter().map(String::as_str).collect()).unwrap_or_default();
+        let used: Vec<&str> = actual
+            .get(m)
+            .map(|s| s.iter().map(String::as_str).collect())
+            .unwrap_or_default();
         let line = if used.is_empty() {
             format!("{m:<width$}")
         } else {
@@ -246,7 +286,10 @@ fn layering_diagram_in_docs_architecture_matches_the_code() {
     let path = repo().join("docs/architecture.md");
     let doc = std::fs::read_to_string(&path).unwrap();
     let (begin, end) = ("<!-- layering:begin -->\n", "<!-- layering:end -->");
-    let i = doc.find(begin).expect("a `<!-- layering:begin -->` marker in docs/architecture.md") + begin.len();
+    let i = doc
+        .find(begin)
+        .expect("a `<!-- layering:begin -->` marker in docs/architecture.md")
+        + begin.len();
     let j = doc[i..].find(end).expect("a `<!-- layering:end -->` marker") + i;
     let want = diagram();
     if std::env::var_os("KIOSK_WRITE_DIAGRAM").is_some() {

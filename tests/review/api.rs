@@ -7,9 +7,9 @@ use kiosk::domain::ClaimCode;
 use kiosk::review::api::*;
 use kiosk::review::number;
 use kiosk::review::server::ServerOptions;
-use kiosk::testkit::review::*;
 use kiosk::review::ReviewClient;
 use kiosk::runtime::{Decision, Uploader};
+use kiosk::testkit::review::*;
 use std::time::Duration;
 
 const KEY_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -94,7 +94,9 @@ fn happy_path_submit_approve_fetch_verify_claim() {
     };
     assert!(number::is_well_formed(number.as_str()), "{number}");
     assert!(number.as_str().starts_with("440100"));
-    let today = chrono::Utc::now().with_timezone(&kiosk::domain::china_time()).date_naive();
+    let today = chrono::Utc::now()
+        .with_timezone(&kiosk::domain::china_time())
+        .date_naive();
     // Guangzhou ID card: 180 days (receipt.md §3).
     assert_eq!(valid_until, today + chrono::Days::new(180));
     // The approved entry stays until its slip is printed, then it is gone.

@@ -7,9 +7,9 @@
 
 use kiosk::config::{DocumentId, RegionCode};
 use kiosk::review::server::ServerOptions;
-use kiosk::testkit::review::*;
 use kiosk::review::ReviewClient;
 use kiosk::runtime::{Decision, Uploader};
+use kiosk::testkit::review::*;
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

@@ -9,7 +9,7 @@ mod ui_support;
 mod admin;
 mod assets;
 mod flow;
+mod kiosk_xvfb;
 mod qr;
 mod reprint;
 mod screenshots;
-mod kiosk_xvfb;

@@ -7,12 +7,12 @@
 use crate::ui_support;
 use kiosk::camera::ReplaySource;
 use kiosk::config::{DocumentId, RegionCode};
-use kiosk::review::server::ServerOptions;
-use kiosk::testkit::review::*;
-use kiosk::review::ReviewClient;
-use kiosk::testkit::runtime::{PlainMaker, RecordingPrinter, ScriptedGuide};
-use kiosk::runtime::{Backends, Decision, Uploader};
 use kiosk::domain::Slip;
+use kiosk::review::server::ServerOptions;
+use kiosk::review::ReviewClient;
+use kiosk::runtime::{Backends, Decision, Uploader};
+use kiosk::testkit::review::*;
+use kiosk::testkit::runtime::{PlainMaker, RecordingPrinter, ScriptedGuide};
 use kiosk::ui::audio::RecordingSink;
 use kiosk::ui::KioskUi;
 use slint::ComponentHandle;

@@ -3,7 +3,6 @@
 //! One test binary of modules (as ripgrep's `tests/integration`): the crate is linked
 //! once for all of them.
 
-
 mod accuracy;
 mod cli;
 mod config;

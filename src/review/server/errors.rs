@@ -3,7 +3,7 @@
 
 use crate::review::api::ApiError;
 use crate::review::ReviewError;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 

@@ -78,7 +78,10 @@ impl Service {
     }
 
     pub(super) fn today(&self) -> chrono::NaiveDate {
-        self.clock.now().with_timezone(&crate::domain::china_time()).date_naive()
+        self.clock
+            .now()
+            .with_timezone(&crate::domain::china_time())
+            .date_naive()
     }
 
     /// One pass of the review loop: check new photos, auto-approve, purge.
@@ -154,4 +157,3 @@ fn bad_jpeg() -> Prompt {
         "The photo is not a valid JPEG file",
     )
 }
-
