@@ -6,7 +6,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kiosk::config::{Config, DocumentId};
-use kiosk::runtime::{Backends, Engine};
+use kiosk::runtime::Engine;
 use std::path::Path;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ fn benches(c: &mut Criterion) {
     cfg.devices.camera = format!("replay:{}@15", good.display()).parse().unwrap();
     cfg.devices.printer = format!("serial:{},115200,80", link.display()).parse().unwrap();
     cfg.devices.review = "embedded".parse().unwrap();
-    let mut engine = Engine::new(&cfg, crate::wiring::backends_with(&cfg, false, Duration::ZERO).unwrap());
+    let mut engine = Engine::new(&cfg, kiosk::wiring::backends_with(&cfg, false, Duration::ZERO).unwrap());
     let region = "440100".parse().unwrap();
     let session = |engine: &mut Engine| {
         engine.set_camera(kiosk::camera::open_with(&cfg.devices.camera, &cfg.camera, false).unwrap());

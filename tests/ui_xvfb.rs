@@ -60,12 +60,11 @@ fn in_process_window_reaches_posing() {
         printer: Box::new(RecordingPrinter::default()),
     };
     let shot = tmp.path().join("window.png");
-    let args = kiosk::ui::RunArgs {
+    let args = kiosk::ui::WindowOptions {
         size: Some((540, 960)),
         demo_walk: true,
         screenshot: Some(shot.clone()),
         quit_after: Some(60.0),
-        ..Default::default()
     };
     let t0 = Instant::now();
     kiosk::ui::run_with(&cfg, &args, "winit", backends).unwrap();

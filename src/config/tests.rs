@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::load::Origin;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::from_toml_str(text, Path::new("/etc/kiosk/kiosk.toml"))

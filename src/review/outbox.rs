@@ -421,6 +421,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn depth_counts_the_unsent_and_the_undecided() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(depth(dir.path()).unwrap(), OutboxDepth::default());
+        assert!(!dir.path().join(DB_FILE).exists(), "reading the depth creates nothing");
+        let ob = Outbox::open(dir.path()).unwrap();
+        let region = crate::config::RegionCode::new("440100").unwrap();
+        for (i, key) in ["k1", "k2", "k3"].iter().enumerate() {
+            let claim = crate::domain::ClaimCode(format!("{i:032}"));
+            ob.enqueue(key, &claim, crate::config::DocumentId::IdCard, &region, b"sealed")
+                .unwrap();
+        }
+        ob.acknowledge("k1", "s1").unwrap();
+        ob.acknowledge("k2", "s2").unwrap();
+        let approved = Decision::Approved {
+            number: crate::domain::ReceiptNumber::new("440100261126000017").unwrap(),
+            valid_until: chrono::NaiveDate::from_ymd_opt(2027, 5, 26).unwrap(),
+            token: crate::domain::ReceiptToken::random(),
+        };
+        ob.decide("k1", &approved).unwrap();
+        let want = OutboxDepth {
+            entries: 3,
+            unsent: 1,
+            undecided: 2,
+        };
+        assert_eq!(ob.depth().unwrap(), want);
+        assert_eq!(depth(dir.path()).unwrap(), want, "read beside a stopped kiosk");
+    }
+
+    #[test]
     fn a_key_readable_by_others_is_refused() {
         use std::os::unix::fs::PermissionsExt;
         let d = tempfile::tempdir().unwrap();

@@ -14,6 +14,8 @@ enum Msg {
     Event(Event),
     PrinterReloaded,
     TestPrint,
+    /// Re-read paper and outbox now; answered once the view holds them.
+    RefreshStatus(Sender<()>),
     Reprint(crate::domain::ReceiptNumber, Sender<Result<(), crate::domain::Prompt>>),
     Stop,
 }
@@ -48,6 +50,7 @@ impl Kiosk {
             .name("kiosk-engine".into())
             .spawn(move || {
                 let mut last_paper = std::time::Instant::now();
+                let mut refreshed: Vec<Sender<()>> = vec![];
                 loop {
                     // While posing the camera paces the loop; otherwise wake every 50 ms.
                     let wait = if engine.view().preview.is_some() {
@@ -67,6 +70,10 @@ impl Kiosk {
                         }
                         Ok(Msg::Reprint(number, reply)) => {
                             let _ = reply.send(engine.reprint(&number));
+                        }
+                        Ok(Msg::RefreshStatus(reply)) => {
+                            engine.refresh_status();
+                            refreshed.push(reply);
                         }
                         Ok(Msg::PrinterReloaded) => {
                             if let Err(e) = engine.printer().reloaded() {
@@ -97,6 +104,9 @@ impl Kiosk {
                         }
                     }
                     *v.lock().unwrap_or_else(|e| e.into_inner()) = view;
+                    for reply in refreshed.drain(..) {
+                        let _ = reply.send(());
+                    }
                 }
             })
             .expect("spawn engine thread");
@@ -116,6 +126,13 @@ impl Kiosk {
     /// The operator finished the paper-reload wizard.
     pub fn printer_reloaded(&self) {
         let _ = self.tx.send(Msg::PrinterReloaded);
+    }
+
+    /// Re-reads paper and outbox now; the channel answers once [`Kiosk::view`] holds them.
+    pub fn refresh_status(&self) -> mpsc::Receiver<()> {
+        let (tx, rx) = mpsc::channel();
+        let _ = self.tx.send(Msg::RefreshStatus(tx));
+        rx
     }
 
     /// The operator's test print (reload wizard): a slip numbered `TEST-PRINT`.

@@ -1,6 +1,7 @@
 use super::*;
 use crate::config::{Config, DocumentId, RegionCode};
 use crate::domain::Slip;
+use crate::ports::{Decision, Guide, GuideOutput, Resumed};
 use crate::session::{Details, Event, State};
 use crate::testkit::runtime::*;
 use std::path::Path;
@@ -124,7 +125,7 @@ fn refused_photo_keeps_posing_then_captures_again() {
 #[test]
 fn printer_fault_then_recovery_ends_in_one_receipt() {
     let printer = RecordingPrinter {
-        fault_first: Some("paper_out".into()),
+        fault_first: Some(crate::domain::PrinterFault::PaperOut),
         ..Default::default()
     };
     let jobs = printer.jobs.clone();
@@ -148,7 +149,7 @@ fn a_printer_fault_seen_mid_session_is_cleared_by_the_recovery_before_the_print(
     // fault); the print then faults, the printer recovers, the slip prints: the kiosk must
     // end in attract, not stay out of service for a fault that is over.
     let printer = RecordingPrinter {
-        fault_first: Some("paper_out".into()),
+        fault_first: Some(crate::domain::PrinterFault::PaperOut),
         ..Default::default()
     };
     let mut e = engine(
@@ -350,11 +351,11 @@ fn kiosk_metrics_report_printer_state_and_outbox_depth() {
             guide: Box::new(ScriptedGuide::new(0, 1)),
             maker: Box::new(PlainMaker { refuse: false }),
             uploader: Box::new(ScriptedUploader {
-                outbox: crate::ports::OutboxDepth {
+                outbox: Arc::new(std::sync::Mutex::new(crate::ports::OutboxDepth {
                     entries: 2,
                     unsent: 1,
                     undecided: 2,
-                },
+                })),
                 ..ScriptedUploader::approving(1)
             }),
             printer: Box::new(printer),

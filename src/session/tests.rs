@@ -1440,7 +1440,7 @@ fn back_on_the_review_screen_without_retakes_left_is_ignored() {
 #[test]
 fn a_second_printer_fault_while_waiting_updates_the_reason() {
     let mut h = reach(St::WaitingForPrinter);
-    assert!(matches!(h.s.state(), State::WaitingForPrinter { fault, .. } if fault == "cover_open"));
+    assert!(matches!(h.s.state(), State::WaitingForPrinter { fault, .. } if *fault == PrinterFault::CoverOpen));
     assert!(
         h.ev(Event::PrinterFault(PrinterFault::PaperOut)).is_empty(),
         "same screen"
@@ -1450,7 +1450,7 @@ fn a_second_printer_fault_while_waiting_updates_the_reason() {
             fault,
             slip: Slip::Receipt { number: n, .. },
         } => {
-            assert_eq!(fault, "paper_out");
+            assert_eq!(*fault, PrinterFault::PaperOut);
             assert_eq!(*n, number(), "the number stays on screen");
         }
         s => panic!("{s:?}"),

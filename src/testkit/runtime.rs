@@ -80,8 +80,8 @@ pub struct ScriptedUploader {
     pub resumed: Vec<Resumed>,
     /// Numbers `settle`d (printed), in order.
     pub settled: Arc<Mutex<Vec<String>>>,
-    /// What `outbox_depth` reports.
-    pub outbox: OutboxDepth,
+    /// What `outbox_depth` reports (shared, so a test can change it while the kiosk runs).
+    pub outbox: Arc<Mutex<OutboxDepth>>,
 }
 
 impl ScriptedUploader {
@@ -100,7 +100,7 @@ impl ScriptedUploader {
 
 impl Uploader for ScriptedUploader {
     fn outbox_depth(&mut self) -> Result<OutboxDepth, Prompt> {
-        Ok(self.outbox)
+        Ok(*self.outbox.lock().expect("test lock"))
     }
     fn submit(&mut self, s: Submission) -> Result<ClaimCode, Prompt> {
         if let Some(p) = &self.refuse {

@@ -20,6 +20,9 @@ pub(super) trait Operator {
     fn test_print(&self);
     /// The operator finished the paper-reload wizard.
     fn printer_reloaded(&self);
+    /// Asks the runtime to re-read the printer's paper and the outbox; the channel
+    /// answers once the view holds the fresh figures.
+    fn refresh_status(&self) -> Receiver<()>;
     /// Queues a reprint by number; the answer arrives on the channel once fetched.
     fn reprint(&self, number: ReceiptNumber) -> Receiver<Result<(), Prompt>>;
     /// Preview frames per second of the last posing screen.
@@ -44,6 +47,8 @@ pub(super) struct AdminController {
     pin_state: PinState,
     reload_step: i32,
     reprint: Option<PendingReprint>,
+    /// A status refresh asked for by the diagnostics, not answered yet.
+    refreshing: Option<Receiver<()>>,
 }
 
 impl AdminController {
@@ -55,6 +60,7 @@ impl AdminController {
             pin_state: PinState::None,
             reload_step: 0,
             reprint: None,
+            refreshing: None,
         }
     }
 
@@ -125,7 +131,12 @@ impl AdminController {
                 g.set_admin_page(AdminPage::None);
                 g.set_admin_message(SharedString::new());
             }
-            AdminAction::Menu | AdminAction::Diag => self.show_menu(g, op, ""),
+            AdminAction::Menu => self.show_menu(g, op, ""),
+            AdminAction::Diag => {
+                // Shows what is known now, and again once the runtime re-read the outbox.
+                self.show_menu(g, op, "");
+                self.refreshing = Some(op.refresh_status());
+            }
             AdminAction::ReloadStart => {
                 self.reload_step = 0;
                 g.set_reload_step(0);
@@ -184,11 +195,22 @@ impl AdminController {
         self.reprint = Some(PendingReprint { number, answer });
     }
 
-    /// Called from every UI sync: the lock-out countdown, and a reprint's answer once it
-    /// arrived.
-    pub(super) fn tick(&mut self, g: &AppState<'_>) {
+    /// Called from every UI sync: the lock-out countdown, fresh diagnostics and a
+    /// reprint's answer once they arrived.
+    pub(super) fn tick(&mut self, g: &AppState<'_>, op: &dyn Operator) {
         if self.pin_state == PinState::LockedOut {
             self.refresh_pin_wait(g);
+        }
+        if let Some(r) = &self.refreshing {
+            match r.try_recv() {
+                Ok(()) | Err(TryRecvError::Disconnected) => {
+                    self.refreshing = None;
+                    if g.get_admin_page() == AdminPage::Menu {
+                        g.set_admin_lines(ModelRc::new(VecModel::from(self.diag_lines(op))));
+                    }
+                }
+                Err(TryRecvError::Empty) => {}
+            }
         }
         let answer = {
             let Some(p) = self.reprint.as_ref() else { return };

@@ -252,6 +252,9 @@ impl Operator for Inner {
     fn printer_reloaded(&self) {
         self.kiosk.printer_reloaded();
     }
+    fn refresh_status(&self) -> std::sync::mpsc::Receiver<()> {
+        self.kiosk.refresh_status()
+    }
     fn reprint(
         &self,
         number: crate::domain::ReceiptNumber,
@@ -346,7 +349,7 @@ impl Inner {
         }
         self.sync_images(&g, &v);
         self.watch_camera_return(&v);
-        self.admin.borrow_mut().tick(&g);
+        self.admin.borrow_mut().tick(&g, self);
     }
 
     /// Out of service for the camera: once the V4L2 device node is back, tell the session

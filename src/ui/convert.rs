@@ -102,6 +102,24 @@ pub fn slip_text(slip: &Slip) -> (String, String, bool) {
     }
 }
 
+/// The screen that shows `state`.
+pub fn page(state: &State) -> Page {
+    match state {
+        State::Attract => Page::Attract,
+        State::ChooseDocument => Page::ChooseDocument,
+        State::ChooseRegion { .. } => Page::ChooseRegion,
+        State::Details { .. } => Page::Details,
+        State::Posing { .. } => Page::Posing,
+        State::ReviewPhoto { .. } => Page::ReviewPhoto,
+        State::Uploading { .. } => Page::Uploading,
+        State::Printing { .. } => Page::Printing,
+        State::WaitingForPrinter { .. } => Page::WaitingForPrinter,
+        State::Done { .. } => Page::Done,
+        State::SeeStaff { .. } => Page::SeeStaff,
+        State::OutOfService { .. } => Page::OutOfService,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,23 +146,5 @@ mod tests {
         assert_eq!(b.width(), b.height());
         assert!(b.as_slice()[..b.width() as usize * 32].iter().all(|p| p.r == 255));
         assert!(b.as_slice().iter().any(|p| p.r == 0));
-    }
-}
-
-/// The screen that shows `state`.
-pub fn page(state: &State) -> Page {
-    match state {
-        State::Attract => Page::Attract,
-        State::ChooseDocument => Page::ChooseDocument,
-        State::ChooseRegion { .. } => Page::ChooseRegion,
-        State::Details { .. } => Page::Details,
-        State::Posing { .. } => Page::Posing,
-        State::ReviewPhoto { .. } => Page::ReviewPhoto,
-        State::Uploading { .. } => Page::Uploading,
-        State::Printing { .. } => Page::Printing,
-        State::WaitingForPrinter { .. } => Page::WaitingForPrinter,
-        State::Done { .. } => Page::Done,
-        State::SeeStaff { .. } => Page::SeeStaff,
-        State::OutOfService { .. } => Page::OutOfService,
     }
 }

@@ -95,6 +95,22 @@ pub fn review_checks(img: &image::RgbImage, spec: &DocumentSpec) -> Vec<Prompt> 
     reasons
 }
 
+/// Reads an image; the error names the file.
+pub fn read_image(path: &std::path::Path) -> Result<image::RgbImage, VisionError> {
+    image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map_err(|e| VisionError::Image {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?
+        .decode()
+        .map(|i| i.to_rgb8())
+        .map_err(|e| VisionError::Image {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,20 +126,4 @@ mod tests {
         let r = review_checks(&blank, &spec);
         assert!(r.iter().any(|p| p.id == "output_geometry"), "{r:?}");
     }
-}
-
-/// Reads an image; the error names the file.
-pub fn read_image(path: &std::path::Path) -> Result<image::RgbImage, VisionError> {
-    image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| VisionError::Image {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?
-        .decode()
-        .map(|i| i.to_rgb8())
-        .map_err(|e| VisionError::Image {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::notify::{notify_socket, Received};
+use crate::common::notify::notify_socket;
 
 struct Run {
     stdout: String,

@@ -5,8 +5,10 @@
 
 use kiosk::camera::ReplaySource;
 use kiosk::config::Config;
+use kiosk::domain::PrinterFault;
+use kiosk::ports::{PrinterEvent, SlipPrinter};
 use kiosk::printer_sim::{self, SimArgs, SimHandle};
-use kiosk::runtime::{Backends, Engine, PrinterEvent, SlipPrinter};
+use kiosk::runtime::{Backends, Engine};
 use kiosk::session::{Device, State};
 use kiosk::testkit::runtime::{PlainMaker, ScriptedGuide, ScriptedUploader};
 use std::path::Path;
@@ -40,10 +42,10 @@ fn next_event(p: &mut dyn SlipPrinter, limit: Duration) -> Option<(PrinterEvent,
     None
 }
 
-fn expect_fault(p: &mut dyn SlipPrinter, id: &str, what: &str) {
+fn expect_fault(p: &mut dyn SlipPrinter, want: PrinterFault, what: &str) {
     match next_event(p, WITHIN) {
-        Some((PrinterEvent::Fault(f), t)) => assert!(f.starts_with(id), "{what}: fault {f:?} after {t:?}"),
-        other => panic!("{what}: expected {id} within {WITHIN:?}, got {other:?}"),
+        Some((PrinterEvent::Fault(f), t)) => assert_eq!(f, want, "{what}: fault {f:?} after {t:?}"),
+        other => panic!("{what}: expected {want:?} within {WITHIN:?}, got {other:?}"),
     }
 }
 
@@ -64,19 +66,19 @@ fn idle_faults_and_recovery_are_seen_within_the_interval() {
     assert_eq!(next_event(p.as_mut(), Duration::from_millis(800)), None);
 
     assert!(sim.command("unplug").starts_with("ok"));
-    expect_fault(p.as_mut(), "printer_disconnected", "unplug");
+    expect_fault(p.as_mut(), PrinterFault::Disconnected, "unplug");
     assert!(sim.command("replug").starts_with("ok"));
     expect_ready(p.as_mut(), "replug");
 
     assert!(sim.command("paper-out").starts_with("ok"));
-    expect_fault(p.as_mut(), "paper_out", "paper out");
+    expect_fault(p.as_mut(), PrinterFault::PaperOut, "paper out");
     // Reported once, not on every poll.
     assert_eq!(next_event(p.as_mut(), Duration::from_millis(3 * POLL_MS as u64)), None);
     assert!(sim.command("reload").starts_with("ok"));
     expect_ready(p.as_mut(), "reload");
 
     assert!(sim.command("cover-open").starts_with("ok"));
-    expect_fault(p.as_mut(), "cover_open", "cover open");
+    expect_fault(p.as_mut(), PrinterFault::CoverOpen, "cover open");
     assert!(sim.command("cover-close").starts_with("ok"));
     expect_ready(p.as_mut(), "cover close");
 
@@ -188,7 +190,7 @@ fn a_printer_that_stops_answering_is_offline_from_the_second_silent_poll() {
     assert_eq!(first, None, "offline reported after a single unanswered poll");
     // …the second in a row is.
     match next_event(p.as_mut(), 2 * WITHIN) {
-        Some((PrinterEvent::Fault(f), _)) => assert!(f.starts_with("printer_offline"), "{f}"),
+        Some((PrinterEvent::Fault(f), _)) => assert_eq!(f, PrinterFault::Offline),
         other => panic!("expected printer_offline, got {other:?}"),
     }
     drop(pty);

@@ -4,10 +4,11 @@
 
 use kiosk::config::Config;
 use kiosk::domain::Slip;
+use kiosk::domain::SlipJob;
 use kiosk::domain::{PhotoJpeg, ReceiptNumber};
+use kiosk::ports::{PrinterEvent, SlipPrinter};
 use kiosk::printer::journal::{JobState, Journal};
 use kiosk::printer_sim::{self, SimArgs};
-use kiosk::runtime::{PrinterEvent, SlipJob, SlipPrinter};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -85,7 +86,7 @@ fn crash_at(point: &str) -> (Vec<u32>, Vec<(i64, JobState)>) {
     let data = dir.path().join("data");
     let _sim = printer_sim::start(&SimArgs::new(&link, &out)).unwrap();
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["child_print", "--exact", "--nocapture", "--test-threads=1"])
+        .args(["journal::child_print", "--exact", "--nocapture", "--test-threads=1"])
         .env("KIOSK_TEST_CHILD", format!("{}|{}", link.display(), data.display()))
         .env("KIOSK_FAILPOINT", point)
         .status()

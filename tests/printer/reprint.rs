@@ -9,11 +9,11 @@ use common::zbar;
 use kiosk::config::{Config, DocumentId, RegionCode};
 use kiosk::domain::ReceiptNumber;
 use kiosk::domain::ReceiptToken;
+use kiosk::ports::{Decision, PrinterEvent, SlipPrinter, Uploader};
 use kiosk::printer::journal::{JobState, Journal};
 use kiosk::printer_sim::{self, SimArgs};
 use kiosk::review::server::ServerOptions;
 use kiosk::review::ReviewClient;
-use kiosk::runtime::{Decision, PrinterEvent, SlipPrinter, Uploader};
 use kiosk::testkit::review::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -133,7 +133,7 @@ fn runtime_reprint_fetches_prints_marked_and_journals_a_reprint() {
     let (number, token) = issue_receipt(&svc, &mut client);
     let mut printer = kiosk::printer::open(&cfg).unwrap();
 
-    kiosk::receipt::reprint::reprint(&mut client, printer.as_mut(), &cfg, &number).expect("reprint queued");
+    kiosk::runtime::reprint(&mut client, printer.as_mut(), &cfg, &number).expect("reprint queued");
     wait_printed(printer.as_mut(), Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(300));
     let s = slips(&out);
@@ -146,7 +146,7 @@ fn runtime_reprint_fetches_prints_marked_and_journals_a_reprint() {
 
     // An unknown number: a clear error, nothing queued, nothing printed.
     let unknown = ReceiptNumber::new(UNKNOWN).unwrap();
-    let err = kiosk::receipt::reprint::reprint(&mut client, printer.as_mut(), &cfg, &unknown).unwrap_err();
+    let err = kiosk::runtime::reprint(&mut client, printer.as_mut(), &cfg, &unknown).unwrap_err();
     assert_eq!(err.id, "receipt_not_found");
     assert!(err.zh.contains(UNKNOWN) && err.en.contains("no receipt"), "{err:?}");
     std::thread::sleep(Duration::from_millis(1500));

@@ -4,8 +4,9 @@
 use kiosk::config::{Config, Device};
 use kiosk::domain::Slip;
 use kiosk::domain::{PhotoJpeg, ReceiptNumber};
+use kiosk::domain::{PrinterFault, SlipJob};
+use kiosk::ports::{PrinterEvent, SlipPrinter};
 use kiosk::printer_sim::{self, SimArgs, SimHandle};
-use kiosk::runtime::{PrinterEvent, SlipJob, SlipPrinter};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -156,7 +157,7 @@ fn paper_out_mid_slip_is_spoiled_and_reprinted_once_after_reload() {
     let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| {
         matches!(e, PrinterEvent::Fault(_))
     });
-    assert!(format!("{ev:?}").contains("paper_out"), "{ev:?}");
+    assert!(has_fault(&ev, PrinterFault::PaperOut), "{ev:?}");
     // Out of paper: nothing more comes out, however long we wait.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(good_slips(&r.out).0, 0);
@@ -190,7 +191,7 @@ fn paper_out_then_reload_keeps_the_printer_talking(baud: u32) {
     let mut ev = events_until(p.as_mut(), Duration::from_secs(20), |e| {
         matches!(e, PrinterEvent::Fault(_))
     });
-    assert!(format!("{ev:?}").contains("paper_out"), "{ev:?}");
+    assert!(has_fault(&ev, PrinterFault::PaperOut), "{ev:?}");
     // A receipt is under 16 KB: twice its line time covers the whole job reaching the
     // printer, its 4 KB buffer filling and several of the driver's status polls.
     let job_line_time = wire(16 * 1024, baud);
@@ -201,10 +202,10 @@ fn paper_out_then_reload_keeps_the_printer_talking(baud: u32) {
     let reloaded = Instant::now();
     ev.extend(events_until(p.as_mut(), Duration::from_secs(90), printed));
     let took = reloaded.elapsed();
-    let faults: Vec<&String> = ev
+    let faults: Vec<PrinterFault> = ev
         .iter()
         .filter_map(|e| match e {
-            PrinterEvent::Fault(f) => Some(f),
+            PrinterEvent::Fault(f) => Some(*f),
             _ => None,
         })
         .collect();
@@ -213,11 +214,11 @@ fn paper_out_then_reload_keeps_the_printer_talking(baud: u32) {
     // loaded CI machine the emulator's thread can miss two polls in a row, which the driver
     // rightly reports as offline for a moment; the port must never be declared lost, and
     // the reprint must still come within the bound below.
-    assert!(faults.first().is_some_and(|f| f.starts_with("paper_out")), "{ev:?}");
+    assert!(faults.first() == Some(&PrinterFault::PaperOut), "{ev:?}");
     assert!(
         faults
             .iter()
-            .all(|f| f.starts_with("paper_out") || f.starts_with("printer_offline")),
+            .all(|f| matches!(f, PrinterFault::PaperOut | PrinterFault::Offline)),
         "only paper out (and at most a passing offline under load); no lost port: {ev:?}"
     );
     let ready = ev.iter().position(|e| *e == PrinterEvent::Ready);
@@ -257,7 +258,7 @@ fn cover_open_mid_slip_ends_in_one_good_receipt() {
     let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| {
         matches!(e, PrinterEvent::Fault(_))
     });
-    assert!(format!("{ev:?}").contains("cover_open"), "{ev:?}");
+    assert!(has_fault(&ev, PrinterFault::CoverOpen), "{ev:?}");
     std::thread::sleep(Duration::from_millis(300));
     assert!(r.sim.command("cover-close").starts_with("ok"));
     events_until(p.as_mut(), Duration::from_secs(30), printed);
@@ -272,7 +273,7 @@ fn cutter_error_ends_in_one_good_receipt() {
     let mut p = kiosk::printer::open(&r.cfg).unwrap();
     p.print(job()).unwrap();
     let ev = events_until(p.as_mut(), Duration::from_secs(30), printed);
-    assert!(format!("{ev:?}").contains("cutter_error"), "{ev:?}");
+    assert!(has_fault(&ev, PrinterFault::CutterError), "{ev:?}");
     settle();
     let (good, spoiled) = good_slips(&r.out);
     assert_eq!(good, 1);
@@ -295,7 +296,7 @@ fn unplug_and_replug_mid_slip_ends_in_one_good_receipt() {
     let ev = events_until(p.as_mut(), Duration::from_secs(20), |e| {
         matches!(e, PrinterEvent::Fault(_))
     });
-    assert!(format!("{ev:?}").contains("printer_disconnected"), "{ev:?}");
+    assert!(has_fault(&ev, PrinterFault::Disconnected), "{ev:?}");
     std::thread::sleep(Duration::from_millis(500));
     assert!(r.sim.command("replug").starts_with("ok"));
     events_until(p.as_mut(), Duration::from_secs(30), printed);
@@ -418,4 +419,9 @@ fn cli_test_print_through_the_emulator_binary() {
     assert!(st.success());
     assert_eq!(good_slips(&out), (1, 0));
     assert_eq!(image::image_dimensions(out.join("0001.png")).unwrap().0, 384);
+}
+
+/// Whether `ev` holds the fault `want`.
+fn has_fault(ev: &[PrinterEvent], want: PrinterFault) -> bool {
+    ev.contains(&PrinterEvent::Fault(want))
 }

@@ -4,11 +4,11 @@
 use base64::Engine as _;
 use kiosk::config::{DocumentId, RegionCode};
 use kiosk::domain::ClaimCode;
+use kiosk::ports::{Decision, Uploader};
 use kiosk::review::api::*;
 use kiosk::review::number;
 use kiosk::review::server::ServerOptions;
 use kiosk::review::ReviewClient;
-use kiosk::runtime::{Decision, Uploader};
 use kiosk::testkit::review::*;
 use std::time::Duration;
 
@@ -560,7 +560,7 @@ fn a_kiosk_key_reads_only_that_kiosks_receipts_and_a_token_reads_one() {
     let client_b = ReviewClient::start(fast_options(&svc.url(), "KIOSK-B", KEY_B, data.path())).unwrap();
     let n = kiosk::domain::ReceiptNumber::new(&number).unwrap();
     let err = client_b.fetch_receipt(&n).unwrap_err();
-    let p = kiosk::receipt::reprint::fetch_error(&n, &err);
+    let p = kiosk::review::reprint::fetch_error(&n, &err);
     assert_eq!(p.id, "receipt_not_found");
     assert!(
         p.zh.contains("本机签发") && p.en.contains("issued by this kiosk"),

@@ -6,9 +6,9 @@
 //! reported on stderr and the test returns early.
 
 use kiosk::config::{DocumentId, RegionCode};
+use kiosk::ports::{Decision, Uploader};
 use kiosk::review::server::ServerOptions;
 use kiosk::review::ReviewClient;
-use kiosk::runtime::{Decision, Uploader};
 use kiosk::testkit::review::*;
 use serde_json::{json, Value};
 use std::net::TcpListener;

@@ -7,10 +7,10 @@
 
 use crate::common;
 use kiosk::config::{DocumentId, RegionCode};
+use kiosk::ports::{Decision, Uploader};
 use kiosk::review::outbox::Outbox;
 use kiosk::review::server::ServerOptions;
 use kiosk::review::ReviewClient;
-use kiosk::runtime::{Decision, Uploader};
 use kiosk::testkit::review::*;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -112,14 +112,20 @@ fn kiosk_child(mode: &str, url: &str, data: &Path, failpoint: Option<&str>, fsiz
         .append(true)
         .open(data.with_extension("log"))
         .unwrap();
-    cmd.args(["child_kiosk", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .env("REVIEW_CHILD_MODE", mode)
-        .env("REVIEW_CHILD_URL", url)
-        .env("REVIEW_CHILD_DATA", data)
-        .env("RUST_LOG", "info")
-        .env_remove("KIOSK_FAILPOINT")
-        .stdout(Stdio::piped())
-        .stderr(log);
+    cmd.args([
+        "faults::child_kiosk",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("REVIEW_CHILD_MODE", mode)
+    .env("REVIEW_CHILD_URL", url)
+    .env("REVIEW_CHILD_DATA", data)
+    .env("RUST_LOG", "info")
+    .env_remove("KIOSK_FAILPOINT")
+    .stdout(Stdio::piped())
+    .stderr(log);
     if let Some(fp) = failpoint {
         cmd.env("KIOSK_FAILPOINT", fp);
     }

@@ -216,7 +216,7 @@ fn kiosk_binary_reaches_posing_by_clicks() {
     });
     let mut k = Kiosk { child, log };
     let t0 = Instant::now();
-    while !sock.lock().unwrap().iter().any(|m| m.contains("READY=1")) {
+    while !sock.lock().unwrap().iter().any(|(_, m)| m.contains("READY=1")) {
         assert!(t0.elapsed() < Duration::from_secs(60), "no READY=1:\n{}", k.dump());
         std::thread::sleep(Duration::from_millis(2));
     }

@@ -5,9 +5,10 @@
 //! Regenerate `docs/screenshots/*.png` with:
 //!   KIOSK_WRITE_SCREENSHOTS=1 cargo test --test ui screenshots::
 
-use crate::ui_support::{admin_page_named, page_named, AdminPage, Page, PinState};
+use crate::ui_support::{admin_page_named, page_named, AdminPage, Page};
 use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
 use kiosk::camera::{FrameSource, ReplaySource};
+use kiosk::ui::PinState;
 use kiosk::ui::{AppState, AppWindow, Choice};
 use slint::{ComponentHandle, ModelRc, Rgba8Pixel, SharedPixelBuffer, VecModel};
 use std::path::{Path, PathBuf};

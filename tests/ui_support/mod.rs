@@ -9,10 +9,11 @@ pub mod xvfb;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use kiosk::camera::ReplaySource;
 use kiosk::config::Config;
-use kiosk::runtime::{Backends, SlipJob};
+use kiosk::domain::SlipJob;
+use kiosk::runtime::Backends;
 use kiosk::testkit::runtime::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
 use kiosk::ui::audio::RecordingSink;
-pub use kiosk::ui::{AdminPage, Page, PinState};
+pub use kiosk::ui::{AdminPage, Page};
 use kiosk::ui::{AppState, KioskUi};
 use slint::ComponentHandle;
 use std::path::Path;
@@ -36,6 +37,11 @@ pub fn config(data: &Path) -> Config {
 
 /// A kiosk window (shown, portrait 1080×1920) over the test backends.
 pub fn rig(tweak: impl FnOnce(&mut Config)) -> Rig {
+    rig_with(tweak, ScriptedUploader::approving(3))
+}
+
+/// [`rig`] over the given uploader.
+pub fn rig_with(tweak: impl FnOnce(&mut Config), uploader: ScriptedUploader) -> Rig {
     let data = tempfile::tempdir().unwrap();
     let mut cfg = config(data.path());
     tweak(&mut cfg);
@@ -49,7 +55,7 @@ pub fn rig(tweak: impl FnOnce(&mut Config)) -> Rig {
         camera: Box::new(camera),
         guide: Box::new(ScriptedGuide::new(4, 4)),
         maker: Box::new(PlainMaker { refuse: false }),
-        uploader: Box::new(ScriptedUploader::approving(3)),
+        uploader: Box::new(uploader),
         printer: Box::new(printer),
     };
     let audio = RecordingSink::default();
@@ -140,7 +146,7 @@ impl Rig {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("page {page} did not show within {secs} s (page {:?})", self.page());
+        panic!("page {page:?} did not show within {secs} s (page {:?})", self.page());
     }
 
     /// Holds the pointer on the element labelled `label` for `hold` of mock time.

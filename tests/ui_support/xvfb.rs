@@ -1,9 +1,8 @@
 //! A private X server for the window tests, the systemd notify socket the kiosk talks
 //! to, and the "is this screenshot a real picture" check.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Xvfb {
