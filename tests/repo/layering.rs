@@ -293,7 +293,10 @@ fn layering_diagram_in_docs_architecture_matches_the_code() {
     let j = doc[i..].find(end).expect("a `<!-- layering:end -->` marker") + i;
     let want = diagram();
     if std::env::var_os("KIOSK_WRITE_DIAGRAM").is_some() {
-        std::fs::write(&path, format!("{}{want}{}", &doc[..i], &doc[j..])).unwrap();
+        // Write beside and rename: the other layering tests read this file concurrently.
+        let tmp = path.with_extension("md.tmp");
+        std::fs::write(&tmp, format!("{}{want}{}", &doc[..i], &doc[j..])).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
         return;
     }
     assert_eq!(
