@@ -8,6 +8,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 EN = {
     "{} 秒后返回首页，您填写的信息将被清除": "Returning to the start in {} s; what you entered will be cleared",
     "下一步": "Next",
+    "演示模式：照片不送审，回执不能使用": "Demo mode: photos are not reviewed; receipts cannot be used",
     "位置正确": "Position is right",
     "使用这张照片": "Use this photo",
     "关闭": "Close",

@@ -16,6 +16,7 @@ pub mod ops;
 pub mod ports;
 pub mod printer;
 pub mod printer_sim;
+pub mod private_fs;
 pub mod receipt;
 pub mod review;
 pub mod runtime;

@@ -99,7 +99,7 @@ pub fn run(cfg: &Config, args: &ReceiptArgs) -> anyhow::Result<Verdict> {
     })?;
     if let Some(out) = &args.pdf {
         let bytes = crate::receipt::pdf::render(&receipt, crate::receipt::pdf::PageSize::Roll80)?;
-        std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+        crate::private_fs::write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
         println!("已生成 PDF 回执 / PDF receipt written: {}", out.display());
     } else if let Some(out) = &args.png {
         let dots = match cfg.devices.printer.device() {
@@ -107,8 +107,7 @@ pub fn run(cfg: &Config, args: &ReceiptArgs) -> anyhow::Result<Verdict> {
             _ => 576,
         };
         let img = crate::receipt::raster::render(&receipt, dots, &cfg.printer);
-        img.save(out)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        write_png(&img, out)?;
         println!("已生成回执图片 / PNG receipt written: {}", out.display());
     } else if let Some(spec) = &args.printer {
         let at = crate::printer::print_once(cfg, spec, &receipt)?;
@@ -135,17 +134,28 @@ fn reprint(cfg: &Config, args: &ReceiptArgs, number: &str) -> anyhow::Result<Ver
     let receipt = Receipt::build(&job, cfg, Some(now))?;
     if let Some(out) = &args.pdf {
         let bytes = crate::receipt::pdf::render(&receipt, crate::receipt::pdf::PageSize::Roll80)?;
-        std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+        crate::private_fs::write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
         println!("已生成补打 PDF / reprint PDF written: {}", out.display());
     } else if let Some(out) = &args.png {
         let dots = match cfg.devices.printer.device() {
             crate::config::Device::Serial { paper, .. } => paper.dots(),
             _ => 576,
         };
-        crate::receipt::raster::render(&receipt, dots, &cfg.printer)
-            .save(out)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        write_png(&crate::receipt::raster::render(&receipt, dots, &cfg.printer), out)?;
         println!("已生成补打图片 / reprint PNG written: {}", out.display());
     }
     Ok(Verdict::Ok)
+}
+
+/// A receipt image names the person and shows their photo: written owner-only, atomically.
+fn write_png<P, C>(img: &image::ImageBuffer<P, C>, out: &std::path::Path) -> anyhow::Result<()>
+where
+    P: image::PixelWithColorType,
+    [P::Subpixel]: image::EncodableLayout,
+    C: std::ops::Deref<Target = [P::Subpixel]>,
+{
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png)
+        .with_context(|| format!("cannot encode {}", out.display()))?;
+    crate::private_fs::write_atomic(out, bytes.get_ref()).with_context(|| format!("cannot write {}", out.display()))
 }

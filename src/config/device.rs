@@ -104,6 +104,14 @@ pub fn parse_device(input: &str) -> Result<Device, DeviceError> {
         if s.chars().any(char::is_whitespace) {
             return Err(err(input, "the URL contains white space", ALLOWED_ALL));
         }
+        if s.starts_with("http://") && !is_loopback_host(rest) {
+            return Err(err(
+                input,
+                "plain http:// would send the kiosk's key, names, ID numbers and photos unencrypted over \
+                 the hall network. Fix: use https://, or http:// only to 127.0.0.1/localhost (a TLS proxy on this machine)",
+                ALLOWED_ALL,
+            ));
+        }
         return Ok(Device::Http {
             url: s.trim_end_matches('/').to_string(),
         });
@@ -210,6 +218,19 @@ impl fmt::Display for Device {
             Device::Http { url } => f.write_str(url),
         }
     }
+}
+
+/// Whether the authority of a URL (`host[:port][/path]`, no scheme) names this machine.
+fn is_loopback_host(authority_and_path: &str) -> bool {
+    let authority = authority_and_path.split(['/', '?', '#']).next().unwrap_or("");
+    // Userinfo (`user:pass@host`) must not hide the host.
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(rest) = host_port.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 macro_rules! role {
@@ -367,6 +388,24 @@ mod tests {
         let e = "v4l:0".parse::<PrinterSpec>().unwrap_err();
         assert_eq!(e.allowed, ALLOWED_PRINTER);
         assert!("embedded".parse::<ReviewSpec>().is_ok());
+        // Plain http only to this machine (issue #13: keys and faces in clear otherwise).
+        for ok in [
+            "http://127.0.0.1:8700",
+            "http://localhost/x",
+            "http://[::1]:80",
+            "https://review.example.cn",
+        ] {
+            assert!(ok.parse::<ReviewSpec>().is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://review.example.cn",
+            "http://10.0.0.5:8700",
+            "http://127.0.0.1@evil.example:80",
+            "http://localhost.evil.example",
+        ] {
+            let e = bad.parse::<ReviewSpec>().unwrap_err().to_string();
+            assert!(e.contains("https://"), "{bad}: {e}");
+        }
         assert!("none".parse::<ReviewSpec>().is_err());
     }
 

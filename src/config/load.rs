@@ -53,6 +53,7 @@ impl Config {
                 decision_deadline_s: 120,
                 public_receipt_url: None,
                 decision_notifier: None,
+                demo: true,
             },
             devices: DevicesSection {
                 camera: "replay:builtin@15".parse().expect("valid default"),
@@ -170,6 +171,8 @@ impl Config {
         // The default printer writes PDFs under the data directory: follow a data_dir
         // the file moves, unless the file names its own printer.
         let sets_printer = user.get("devices").and_then(|d| d.get("printer")).is_some();
+        // Demo mode is the built-in defaults' alone: a file turns it on only by saying so.
+        let sets_demo = user.get("kiosk").and_then(|k| k.get("demo")).is_some();
         deep_merge(&mut merged, user);
         let de = toml::Value::Table(merged);
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -178,6 +181,9 @@ impl Config {
             ConfigError::invalid(&origin, &field, message)
         })?;
         let mut config = config;
+        if !sets_demo {
+            config.kiosk.demo = false;
+        }
         if !sets_printer {
             let spec = format!("pdf:{}", config.kiosk.data_dir.join("receipts").display());
             config.devices.printer = spec

@@ -361,6 +361,11 @@ pub struct KioskSection {
     /// A notifier for the review decision (e.g. SMS gateway URL). Only with one set may a
     /// document ask for a mobile number.
     pub decision_notifier: Option<String>,
+    /// Demonstration mode: the embedded review centre approves every photo by itself and
+    /// keeps personal data on the kiosk, so receipts are worthless. On by default only
+    /// without a config file (README's first command); a config file that uses the
+    /// embedded centre must say `demo = true`. Announced on screen and in the log.
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,29 @@
 use super::*;
 use crate::config::load::Origin;
 
+/// Parses `text` as a file that asked for demo mode (the defaults' embedded centre needs
+/// it), adding `demo = true` without moving any line the test names.
 fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml_str(&with_demo(text), Path::new("/etc/kiosk/kiosk.toml"))
+}
+
+fn with_demo(text: &str) -> String {
+    if text.contains("demo =") {
+        return text.to_string();
+    }
+    match text.find("[kiosk]") {
+        None => format!("{text}\n[kiosk]\ndemo = true\n"),
+        Some(i) => {
+            let body = i + "[kiosk]".len();
+            let end = text[body..].find("\n[").map(|j| body + j + 1).unwrap_or(text.len());
+            let sep = if text[..end].ends_with('\n') { "" } else { "\n" };
+            format!("{}{sep}demo = true\n{}", &text[..end], &text[end..])
+        }
+    }
+}
+
+/// Parses `text` exactly as written.
+fn parse_as_is(text: &str) -> Result<Config, ConfigError> {
     Config::from_toml_str(text, Path::new("/etc/kiosk/kiosk.toml"))
 }
 
@@ -159,7 +181,15 @@ fn syntax_error_names_file_and_line() {
 
 #[test]
 fn unknown_field_names_line_field_and_allowed_ones() {
-    let (line, field, msg) = invalid("[kiosk]\nid = \"A\"\n\n[devices]\ncamrea = \"v4l:0\"\n");
+    let Err(ConfigError::Invalid {
+        line,
+        field,
+        message: msg,
+        ..
+    }) = parse_as_is("[kiosk]\nid = \"A\"\n\n[devices]\ncamrea = \"v4l:0\"\n")
+    else {
+        panic!("accepted")
+    };
     assert_eq!(line, Some(5));
     assert_eq!(field, "devices.camrea");
     assert!(msg.contains("camrea") && msg.contains("camera"), "{msg}");
@@ -402,7 +432,27 @@ fn the_errors_quoted_in_the_docs_are_the_real_ones() {
         "[devices]\nprinter = \"v4l:0\"\n",
     ] {
         // The CLI prints `kiosk: error: ` before the error (src/cli.rs).
-        let line = format!("kiosk: error: {}\n", parse(text).unwrap_err());
+        let line = format!("kiosk: error: {}\n", parse_as_is(text).unwrap_err());
         assert!(doc.contains(&line), "docs/configuration.md does not quote:\n{line}");
     }
+}
+
+#[test]
+fn the_embedded_centre_is_a_demo_a_config_file_must_ask_for() {
+    // No config file (README's first command): demo mode with the embedded centre.
+    assert!(Config::builtin().kiosk.demo);
+    // A file that leaves the embedded centre on without saying demo = true is refused,
+    // naming the fix.
+    let Err(ConfigError::Invalid {
+        field, message: msg, ..
+    }) = parse_as_is("[kiosk]\nid = \"K1\"\n")
+    else {
+        panic!("accepted")
+    };
+    assert_eq!(field, "devices.review");
+    assert!(msg.contains("demo = true") && msg.contains("https://"), "{msg}");
+    let c = parse_as_is("[kiosk]\ndemo = true\n").unwrap();
+    assert!(c.kiosk.demo);
+    let c = parse_as_is("[devices]\nreview = \"https://r.example.cn\"\nreview_key_file = \"/k\"\n").unwrap();
+    assert!(!c.kiosk.demo, "a file with a real centre is not a demo");
 }

@@ -140,6 +140,16 @@ impl Config {
                 }
             }
         }
+        // Last, so a file's other mistakes are reported first.
+        if self.devices.review.device() == &Device::Embedded && !k.demo {
+            return Err(ConfigError::invalid(
+                o,
+                "devices.review",
+                "the embedded review centre approves every photo by itself and keeps names, ID numbers \
+                 and photos on this kiosk: it is for demonstrations only. Fix: set review = \"https://…\" \
+                 and review_key_file for a real review centre, or add `demo = true` under [kiosk] for a demonstration",
+            ));
+        }
         Ok(())
     }
 

@@ -94,6 +94,8 @@ pub struct OutboxDepth {
     pub unsent: usize,
     /// Acknowledged or not, still waiting for the review centre's decision.
     pub undecided: usize,
+    /// Taken out because they can never be sent (staff must look: `kiosk diag`).
+    pub quarantined: usize,
 }
 
 /// The uploader in use cannot fetch receipts (a test backend, or no review service).

@@ -480,7 +480,7 @@ pub struct PdfSlipPrinter {
 
 impl PdfSlipPrinter {
     pub fn new(cfg: &Config, dir: &Path) -> Result<Self, PrinterError> {
-        std::fs::create_dir_all(dir).map_err(|e| PrinterError::Output {
+        crate::private_fs::create_dir(dir).map_err(|e| PrinterError::Output {
             path: dir.to_path_buf(),
             message: format!("{e}. Fix: make the receipt directory writable"),
         })?;
@@ -502,13 +502,11 @@ impl PdfSlipPrinter {
             r.key.clone()
         };
         let path = self.dir.join(format!("{name}.pdf"));
-        let tmp = self.dir.join(format!(".{name}.pdf.tmp"));
-        let out = |e: std::io::Error| PrinterError::Output {
+        // The receipt shows the photo, the name and the receipt number: owner-only.
+        crate::private_fs::write_atomic(&path, &bytes).map_err(|e| PrinterError::Output {
             path: path.clone(),
             message: e.to_string(),
-        };
-        std::fs::write(&tmp, bytes).map_err(out)?;
-        std::fs::rename(&tmp, &path).map_err(out)?;
+        })?;
         Ok(path)
     }
 }

@@ -111,9 +111,9 @@ impl Journal {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
+        // Slips name the person: owner-only whatever the umask. A failure here shows as
+        // SQLite's own open error just below, which names the file.
+        let _ = crate::private_fs::prepare_file(path);
         let conn = Connection::open(path).map_err(e)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(e)?;

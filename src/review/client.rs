@@ -47,6 +47,10 @@ pub struct ClientOptions {
     pub poll_interval: Duration,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
+    /// A row the service answers badly this many times in a row (5xx, an unreadable
+    /// reply, a status it cannot find) is quarantined. Unreachable network or service is
+    /// retried for ever: that is not the row's fault, and nothing may be lost.
+    pub max_answered_failures: u32,
 }
 
 impl ClientOptions {
@@ -62,6 +66,7 @@ impl ClientOptions {
             poll_interval: Duration::from_millis(500),
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(60),
+            max_answered_failures: 20,
         }
     }
 }
@@ -463,11 +468,32 @@ pub fn refused() -> Prompt {
 // ---------------------------------------------------------------------------------------
 // The worker
 
-/// Why one step did not finish: retry later.
-struct Transient(String);
+/// Why one step did not finish.
+enum StepError {
+    /// The network, the service or the local disk is not there right now: retried for
+    /// ever with backoff (nothing is lost, and it is not this row's fault).
+    Transient(String),
+    /// The service answered, but not with anything this row can move on with: retried,
+    /// and quarantined after `max_answered_failures` such answers in a row.
+    Answered(String),
+    /// This row can never be sent (its body does not decrypt, it has neither a body nor a
+    /// submission id): quarantined at once.
+    Permanent(String),
+}
+use StepError::{Answered, Permanent, Transient};
+
+/// 408 and 429 say "not now" about the service, not about the row.
+fn answered_or_transient(status: u16, why: String) -> StepError {
+    if status == 408 || status == 429 {
+        Transient(why)
+    } else {
+        Answered(why)
+    }
+}
 
 fn worker(s: &Shared) {
-    let mut retry: HashMap<String, (u32, Instant)> = HashMap::new();
+    // Per row: attempts, next try, bad answers in a row.
+    let mut retry: HashMap<String, (u32, Instant, u32)> = HashMap::new();
     let mut resumed_fetched: std::collections::HashSet<String> = Default::default();
     while !s.stop.load(Ordering::SeqCst) {
         let entries = match s.outbox().entries() {
@@ -515,7 +541,7 @@ fn worker(s: &Shared) {
                 }
                 continue;
             }
-            if let Some((_, at)) = retry.get(&e.idem_key) {
+            if let Some((_, at, _)) = retry.get(&e.idem_key) {
                 if *at > now {
                     next_wake = next_wake.min(*at - now);
                     continue;
@@ -525,20 +551,41 @@ fn worker(s: &Shared) {
                 None => send(s, &e.idem_key),
                 Some(id) => poll_status(s, &e.idem_key, id),
             };
-            match step {
+            let (why, answered) = match step {
                 Ok(()) => {
                     retry.remove(&e.idem_key);
+                    continue;
                 }
-                Err(Transient(why)) => {
-                    let n = retry.get(&e.idem_key).map(|r| r.0).unwrap_or(0) + 1;
-                    let wait = backoff(&s.opts, n);
-                    log::warn!("upload {}: {why}; retry {n} in {} ms", e.idem_key, wait.as_millis());
-                    retry.insert(e.idem_key.clone(), (n, Instant::now() + wait));
-                    next_wake = next_wake.min(wait);
+                Err(Permanent(why)) => {
+                    quarantine(s, &e, &why);
+                    retry.remove(&e.idem_key);
+                    continue;
                 }
+                Err(Transient(why)) => (why, false),
+                Err(Answered(why)) => (why, true),
+            };
+            let (n, bad) = retry.get(&e.idem_key).map(|r| (r.0, r.2)).unwrap_or((0, 0));
+            let (n, bad) = (n + 1, if answered { bad + 1 } else { 0 });
+            if bad >= s.opts.max_answered_failures {
+                quarantine(s, &e, &format!("{bad} bad answers in a row, the last: {why}"));
+                retry.remove(&e.idem_key);
+                continue;
             }
+            let wait = backoff(&s.opts, n);
+            // One line per retry, and the backoff keeps them far apart.
+            log::warn!("upload {}: {why}; retry {n} in {} ms", e.idem_key, wait.as_millis());
+            retry.insert(e.idem_key.clone(), (n, Instant::now() + wait, bad));
+            next_wake = next_wake.min(wait);
         }
         s.sleep(next_wake);
+    }
+}
+
+/// Takes a row that can never be sent out of the loop (see [`Outbox::quarantine`]); a
+/// session still waiting for it is told at once.
+fn quarantine(s: &Shared, e: &super::outbox::Entry, why: &str) {
+    if let Err(err) = s.outbox().quarantine(&e.idem_key, why, e.owner == Owner::Session) {
+        log::error!("outbox: cannot quarantine {}: {err}", e.idem_key);
     }
 }
 
@@ -615,10 +662,12 @@ fn retryable(status: u16) -> bool {
     status == 408 || status == 429 || status >= 500
 }
 
-fn send(s: &Shared, idem: &str) -> Result<(), Transient> {
+fn send(s: &Shared, idem: &str) -> Result<(), StepError> {
     let body = match s.outbox().body(idem) {
         Ok(Some(b)) => b,
-        Ok(None) => return Err(Transient("entry has neither a body nor a submission id".into())),
+        Ok(None) => return Err(Permanent("entry has neither a body nor a submission id".into())),
+        // Truncated, or sealed under another key: no retry can fix it.
+        Err(e @ ReviewError::File { .. }) => return Err(Permanent(e.to_string())),
         Err(e) => return Err(Transient(e.to_string())),
     };
     failpoint::hit("upload:before-send");
@@ -636,7 +685,7 @@ fn send(s: &Shared, idem: &str) -> Result<(), Transient> {
     let (status, reply) = read_limited(resp, s.opts.max_response_bytes).map_err(Transient)?;
     if (200..300).contains(&status) {
         let acc: SubmitAccepted = serde_json::from_slice(&reply)
-            .map_err(|e| Transient(format!("POST {url}: HTTP {status} with an unreadable reply: {e}")))?;
+            .map_err(|e| Answered(format!("POST {url}: HTTP {status} with an unreadable reply: {e}")))?;
         s.outbox()
             .acknowledge(idem, &acc.id)
             .map_err(|e| Transient(e.to_string()))?;
@@ -645,7 +694,7 @@ fn send(s: &Shared, idem: &str) -> Result<(), Transient> {
         return settle(s, idem, &acc.status);
     }
     if retryable(status) {
-        return Err(Transient(format!("POST {url}: HTTP {status}")));
+        return Err(answered_or_transient(status, format!("POST {url}: HTTP {status}")));
     }
     // Final: the person is told why (the service's words), nothing is retried.
     let prompt = match serde_json::from_slice::<ApiError>(&reply) {
@@ -662,17 +711,17 @@ fn send(s: &Shared, idem: &str) -> Result<(), Transient> {
         .map_err(|e| Transient(e.to_string()))
 }
 
-fn poll_status(s: &Shared, idem: &str, id: &str) -> Result<(), Transient> {
+fn poll_status(s: &Shared, idem: &str, id: &str) -> Result<(), StepError> {
     let url = format!("{}/v1/submissions/{id}", s.opts.base_url);
     let (status, reply) = get(s, &url).map_err(Transient)?;
     if status != 200 {
-        return Err(Transient(format!("GET {url}: HTTP {status}")));
+        return Err(answered_or_transient(status, format!("GET {url}: HTTP {status}")));
     }
     let v: SubmissionView =
-        serde_json::from_slice(&reply).map_err(|e| Transient(format!("GET {url}: unreadable reply: {e}")))?;
+        serde_json::from_slice(&reply).map_err(|e| Answered(format!("GET {url}: unreadable reply: {e}")))?;
     // A reply about another submission (a confused proxy or cache) is no decision for this one.
     if v.id != id {
-        return Err(Transient(format!(
+        return Err(Answered(format!(
             "GET {url}: the reply is about submission {}, not this one",
             v.id
         )));
@@ -680,7 +729,7 @@ fn poll_status(s: &Shared, idem: &str, id: &str) -> Result<(), Transient> {
     settle(s, idem, &v.status)
 }
 
-fn settle(s: &Shared, idem: &str, st: &Status) -> Result<(), Transient> {
+fn settle(s: &Shared, idem: &str, st: &Status) -> Result<(), StepError> {
     let d = match st {
         Status::Pending => return Ok(()),
         Status::Approved {

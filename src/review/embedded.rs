@@ -33,6 +33,14 @@ pub fn start(cfg: &Config) -> Result<EmbeddedHandle, ReviewError> {
 }
 
 pub fn start_with(cfg: &Config, auto_approve_after: Duration) -> Result<EmbeddedHandle, ReviewError> {
+    // Config validation lets the embedded centre run only with `demo = true`; say so
+    // loudly, once per start, so a log reader never mistakes these receipts for real ones.
+    log::warn!(
+        "演示模式 / DEMO MODE: the embedded review centre approves every photo after {} ms without anyone \
+         looking, and keeps the data on this kiosk; its receipts are not valid. For a real kiosk set \
+         [devices] review = \"https://…\" in the config file",
+        auto_approve_after.as_millis()
+    );
     start_with_options(
         cfg,
         ServerOptions {
@@ -60,7 +68,7 @@ pub fn start_for_reading(cfg: &Config) -> Result<EmbeddedHandle, ReviewError> {
 
 fn start_with_options(cfg: &Config, opts: ServerOptions) -> Result<EmbeddedHandle, ReviewError> {
     let dir = cfg.kiosk.data_dir.join(DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| ReviewError::file(&dir, format!("cannot create: {e}")))?;
+    crate::private_fs::create_dir(&dir).map_err(|e| ReviewError::file(&dir, format!("cannot create: {e}")))?;
     let key_path = dir.join("kiosk.key");
     let key = match keys::read_key_file(&key_path) {
         Ok(k) => k,

@@ -22,6 +22,36 @@ use zeroize::Zeroizing;
 
 pub const DB_FILE: &str = "outbox.sqlite";
 pub const KEY_FILE: &str = "outbox.key";
+/// The key's name among systemd credentials (`LoadCredentialEncrypted=outbox.key:…`),
+/// looked up in `$CREDENTIALS_DIRECTORY`; see docs/security.md.
+pub const CREDENTIAL: &str = "outbox.key";
+
+/// Where the outbox key comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeySource {
+    /// A systemd credential: decrypted by systemd (with the TPM where one is bound) into a
+    /// memory-backed directory only this service can read. Never created by the kiosk.
+    Credential(PathBuf),
+    /// `outbox.key` beside the outbox, created on first use (0600): a stolen disk holds
+    /// the key with the data.
+    DataDir(PathBuf),
+}
+
+impl KeySource {
+    /// The credential when systemd passed one, else the data directory's key file.
+    pub fn find(data_dir: &Path, credentials_dir: Option<&Path>) -> KeySource {
+        match credentials_dir.map(|d| d.join(CREDENTIAL)) {
+            Some(p) if p.exists() => KeySource::Credential(p),
+            _ => KeySource::DataDir(data_dir.join(KEY_FILE)),
+        }
+    }
+
+    /// As [`KeySource::find`] with this process's `$CREDENTIALS_DIRECTORY`.
+    pub fn from_env(data_dir: &Path) -> KeySource {
+        let creds = std::env::var_os("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty());
+        KeySource::find(data_dir, creds.as_deref().map(Path::new))
+    }
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS outbox (
@@ -37,7 +67,45 @@ CREATE TABLE IF NOT EXISTS outbox (
     abandoned INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL
 );
+-- Rows that can never be sent (their body does not decrypt, their document is unknown,
+-- the service keeps failing on them): out of the worker's way, kept for staff with the
+-- claim code, the body still sealed under the outbox key and dropped after
+-- DEAD_LETTER_BODY_DAYS.
+CREATE TABLE IF NOT EXISTS dead_letter (
+    idem_key TEXT PRIMARY KEY,
+    claim_code TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    region TEXT NOT NULL,
+    sealed BLOB,
+    submission_id TEXT,
+    reason TEXT NOT NULL,
+    quarantined_at INTEGER NOT NULL
+);
 ";
+
+/// Days a quarantined row keeps its sealed body (photo and details) for staff to look
+/// into; after that only the claim code and the reason remain.
+pub const DEAD_LETTER_BODY_DAYS: i64 = 7;
+
+/// A row taken out of the outbox because it can never be sent.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeadLetter {
+    pub idem_key: String,
+    pub claim_code: String,
+    /// Why; names no person.
+    pub reason: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// What a waiting person is told when their photo could never be sent.
+pub fn undeliverable() -> Prompt {
+    Prompt::new(
+        "upload_undeliverable",
+        "照片无法送审，请联系工作人员",
+        "The photo could not be sent for review; please ask staff",
+    )
+}
 
 /// One outbox row without its sealed body.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +167,10 @@ enum StoredDecision {
 pub struct Outbox {
     conn: Connection,
     path: PathBuf,
-    cipher: ChaCha20Poly1305,
+    /// `None` when opened only to count and list rows ([`depth`], [`dead_letters`]):
+    /// that must work beside a stopped kiosk without its credential, and must never
+    /// create a key.
+    cipher: Option<ChaCha20Poly1305>,
 }
 
 /// A full disk must be an error the kiosk can refuse a session with, not its death: where
@@ -119,36 +190,60 @@ fn ignore_sigxfsz() {
 }
 
 impl Outbox {
-    /// Opens (creating) the outbox and its key in `data_dir`.
+    /// Opens (creating) the outbox in `data_dir`, with its key from a systemd credential
+    /// when the service has one, else `outbox.key` beside it.
     pub fn open(data_dir: &Path) -> Result<Outbox, ReviewError> {
+        Outbox::open_with(data_dir, &KeySource::from_env(data_dir))
+    }
+
+    pub fn open_with(data_dir: &Path, key: &KeySource) -> Result<Outbox, ReviewError> {
+        let key = match key {
+            KeySource::Credential(p) => load_key(p, false)?,
+            KeySource::DataDir(p) => {
+                crate::private_fs::create_dir(data_dir)
+                    .map_err(|e| ReviewError::file(data_dir, format!("cannot create the data dir: {e}")))?;
+                load_key(p, true)?
+            }
+        };
+        Outbox::open_inner(data_dir, Some(ChaCha20Poly1305::new(Key::from_slice(&key[..]))))
+    }
+
+    /// Opens an existing outbox to count and list its rows, without its key.
+    fn open_rows_only(data_dir: &Path) -> Result<Outbox, ReviewError> {
+        Outbox::open_inner(data_dir, None)
+    }
+
+    fn open_inner(data_dir: &Path, cipher: Option<ChaCha20Poly1305>) -> Result<Outbox, ReviewError> {
         ignore_sigxfsz();
-        std::fs::create_dir_all(data_dir)
+        crate::private_fs::create_dir(data_dir)
             .map_err(|e| ReviewError::file(data_dir, format!("cannot create the data dir: {e}")))?;
-        let key = load_or_create_key(&data_dir.join(KEY_FILE))?;
         let path = data_dir.join(DB_FILE);
         let e = |source| ReviewError::Outbox {
             path: path.clone(),
             source,
         };
-        let conn = Connection::open(&path).map_err(e)?;
         // Sealed bodies aside, the rows say who submitted what and when: owner only.
-        for f in [DB_FILE, "outbox.sqlite-wal", "outbox.sqlite-shm"] {
-            let p = data_dir.join(f);
-            if p.exists() {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
-            }
-        }
+        crate::private_fs::prepare_file(&path)
+            .map_err(|err| ReviewError::file(&path, format!("cannot create: {err}")))?;
+        let conn = Connection::open(&path).map_err(e)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA busy_timeout=5000;",
         )
         .map_err(e)?;
         conn.execute_batch(SCHEMA).map_err(e)?;
-        Ok(Outbox {
-            conn,
-            cipher: ChaCha20Poly1305::new(Key::from_slice(&key[..])),
-            path,
-        })
+        let cutoff = chrono::Utc::now().timestamp() - DEAD_LETTER_BODY_DAYS * 86_400;
+        conn.execute(
+            "UPDATE dead_letter SET sealed=NULL WHERE sealed IS NOT NULL AND quarantined_at < ?1",
+            [cutoff],
+        )
+        .map_err(e)?;
+        Ok(Outbox { conn, cipher, path })
+    }
+
+    fn cipher(&self) -> Result<&ChaCha20Poly1305, ReviewError> {
+        self.cipher
+            .as_ref()
+            .ok_or(ReviewError::Crypto("the outbox was opened without its key"))
     }
 
     fn e(&self) -> impl Fn(rusqlite::Error) -> ReviewError + '_ {
@@ -170,7 +265,7 @@ impl Outbox {
         let nonce: [u8; 12] = rand::random();
         let mut sealed = nonce.to_vec();
         let ct = self
-            .cipher
+            .cipher()?
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
@@ -209,7 +304,7 @@ impl Outbox {
             return Err(ReviewError::file(&self.path, format!("entry {idem_key} is truncated")));
         }
         let plain = self
-            .cipher
+            .cipher()?
             .decrypt(
                 Nonce::from_slice(&sealed[..12]),
                 Payload {
@@ -286,6 +381,65 @@ impl Outbox {
             .map_err(self.e())
     }
 
+    /// Takes a row that can never be sent out of the worker's way, into `dead_letter`
+    /// (body still sealed), with one ERROR line naming the row (no personal data). A live
+    /// session's row stays as a refusal so the person is told at once and sent to staff;
+    /// any other row leaves the outbox (its claim code is in `dead_letter` for staff).
+    pub fn quarantine(&self, idem_key: &str, reason: &str, session_waits: bool) -> Result<(), ReviewError> {
+        let now = chrono::Utc::now().timestamp();
+        let tx = self.conn.unchecked_transaction().map_err(self.e())?;
+        tx.execute(
+            "INSERT OR REPLACE INTO dead_letter (idem_key, claim_code, doc, region, sealed, submission_id, reason, quarantined_at)
+             SELECT idem_key, claim_code, doc, region, sealed, submission_id, ?2, ?3 FROM outbox WHERE idem_key=?1",
+            params![idem_key, reason, now],
+        )
+        .map_err(self.e())?;
+        if session_waits {
+            let json = serde_json::to_string(&StoredDecision::Refused {
+                reason: undeliverable(),
+            })?;
+            tx.execute(
+                "UPDATE outbox SET decision=?2, sealed=NULL WHERE idem_key=?1",
+                params![idem_key, json],
+            )
+            .map_err(self.e())?;
+        } else {
+            tx.execute("DELETE FROM outbox WHERE idem_key=?1", [idem_key])
+                .map_err(self.e())?;
+        }
+        tx.commit().map_err(self.e())?;
+        self.checkpoint();
+        log::error!(
+            "outbox {}: entry {idem_key} can never be sent ({reason}); quarantined. Fix: see `kiosk diag`; \
+             the person's claim code is kept for staff",
+            self.path.display()
+        );
+        Ok(())
+    }
+
+    /// The quarantined rows, oldest first.
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>, ReviewError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT idem_key, claim_code, reason, quarantined_at FROM dead_letter ORDER BY quarantined_at, rowid",
+            )
+            .map_err(self.e())?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(DeadLetter {
+                    idem_key: r.get(0)?,
+                    claim_code: r.get(1)?,
+                    reason: r.get(2)?,
+                    at: r.get(3)?,
+                })
+            })
+            .map_err(self.e())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.e())?;
+        Ok(rows)
+    }
+
     pub fn remove(&self, idem_key: &str) -> Result<(), ReviewError> {
         self.conn
             .execute("DELETE FROM outbox WHERE idem_key=?1", [idem_key])
@@ -325,10 +479,9 @@ impl Outbox {
         let mut out = vec![];
         for (idem, claim, doc, region, has_body, sid, decision, abandoned) in rows {
             let (Ok(doc), Ok(region)) = (doc.parse(), region.parse()) else {
-                log::error!(
-                    "outbox {}: entry {idem} has a bad document/region; skipped",
-                    self.path.display()
-                );
+                // Written by a version or config that knew this document or region: it can
+                // never be sent from here. Quarantined once, instead of an ERROR on every read.
+                self.quarantine(&idem, "unknown document or region", false)?;
                 continue;
             };
             let decision = decision
@@ -362,8 +515,9 @@ impl Outbox {
     }
 }
 
-/// Reads the 32-byte key, creating it (0600) on first use; refuses a key readable by others.
-fn load_or_create_key(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReviewError> {
+/// Reads the 32-byte key, creating it (0600) on first use when `create`; refuses a key
+/// readable by others.
+fn load_key(path: &Path, create: bool) -> Result<Zeroizing<Vec<u8>>, ReviewError> {
     use std::os::unix::fs::PermissionsExt;
     match std::fs::read(path) {
         Ok(k) => {
@@ -386,7 +540,7 @@ fn load_or_create_key(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReviewError> {
             }
             Ok(k)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => {
             let k = Zeroizing::new(rand::random::<[u8; 32]>().to_vec());
             super::keys::write_private(path, &k)?;
             Ok(k)
@@ -401,17 +555,31 @@ pub fn depth(data_dir: &Path) -> Result<OutboxDepth, ReviewError> {
     if !data_dir.join(DB_FILE).exists() {
         return Ok(OutboxDepth::default());
     }
-    Outbox::open(data_dir)?.depth()
+    Outbox::open_rows_only(data_dir)?.depth()
+}
+
+/// The quarantined rows of the outbox in `data_dir` (`kiosk diag`), none when there is no
+/// outbox yet.
+pub fn dead_letters(data_dir: &Path) -> Result<Vec<DeadLetter>, ReviewError> {
+    if !data_dir.join(DB_FILE).exists() {
+        return Ok(vec![]);
+    }
+    Outbox::open_rows_only(data_dir)?.dead_letters()
 }
 
 impl Outbox {
     /// How many submissions this outbox holds, acknowledged and decided or not.
     pub fn depth(&self) -> Result<OutboxDepth, ReviewError> {
         let entries = self.entries()?;
+        let quarantined: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM dead_letter", [], |r| r.get(0))
+            .map_err(self.e())?;
         Ok(OutboxDepth {
             entries: entries.len(),
             unsent: entries.iter().filter(|e| e.has_body).count(),
             undecided: entries.iter().filter(|e| e.decision.is_none()).count(),
+            quarantined: usize::try_from(quarantined).unwrap_or(0),
         })
     }
 }
@@ -444,6 +612,7 @@ mod tests {
             entries: 3,
             unsent: 1,
             undecided: 2,
+            quarantined: 0,
         };
         assert_eq!(ob.depth().unwrap(), want);
         assert_eq!(depth(dir.path()).unwrap(), want, "read beside a stopped kiosk");
@@ -482,5 +651,96 @@ mod tests {
         assert!(ob.body("k1").unwrap().is_none());
         let e = ob.get("k1").unwrap().unwrap();
         assert_eq!((e.has_body, e.submission_id.as_deref()), (false, Some("sid")));
+    }
+
+    #[test]
+    fn rows_that_can_never_be_sent_are_quarantined_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ob = Outbox::open(dir.path()).unwrap();
+        let region = crate::config::RegionCode::new("440100").unwrap();
+        for (i, key) in ["waiting", "left", "bad-doc"].iter().enumerate() {
+            let claim = crate::domain::ClaimCode(format!("{i:032}"));
+            ob.enqueue(key, &claim, crate::config::DocumentId::IdCard, &region, b"sealed")
+                .unwrap();
+        }
+        // A row an older config wrote: its document is unknown here.
+        ob.conn
+            .execute("UPDATE outbox SET doc='no-such-doc' WHERE idem_key='bad-doc'", [])
+            .unwrap();
+        let keys: Vec<String> = ob.entries().unwrap().into_iter().map(|e| e.idem_key).collect();
+        assert_eq!(keys, ["waiting", "left"], "the bad row leaves the outbox");
+        assert_eq!(ob.dead_letters().unwrap().len(), 1);
+        ob.entries().unwrap();
+        assert_eq!(
+            ob.dead_letters().unwrap().len(),
+            1,
+            "quarantined once, not on every read"
+        );
+
+        // A live session's row becomes a refusal the person is told about; another leaves.
+        ob.quarantine("waiting", "body does not decrypt", true).unwrap();
+        ob.quarantine("left", "the service failed 20 times in a row", false)
+            .unwrap();
+        let entries = ob.entries().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].decision, Some(Decision::Refused(undeliverable())));
+        assert!(!entries[0].has_body, "the sealed body left the outbox");
+        let dead = ob.dead_letters().unwrap();
+        assert_eq!(dead.len(), 3);
+        assert_eq!(dead[1].claim_code, format!("{:032}", 0));
+        let sealed: Option<Vec<u8>> = ob
+            .conn
+            .query_row("SELECT sealed FROM dead_letter WHERE idem_key='waiting'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(
+            sealed.is_some_and(|b| b.len() > 12 && !b.windows(6).any(|w| w == b"sealed")),
+            "still sealed"
+        );
+        assert_eq!(ob.depth().unwrap().quarantined, 3);
+        assert_eq!(dead_letters(dir.path()).unwrap(), dead);
+    }
+
+    #[test]
+    fn a_systemd_credential_keeps_the_key_off_the_data_disk() {
+        use std::os::unix::fs::PermissionsExt;
+        let data = tempfile::tempdir().unwrap();
+        let creds = tempfile::tempdir().unwrap();
+        assert_eq!(
+            KeySource::find(data.path(), Some(creds.path())),
+            KeySource::DataDir(data.path().join(KEY_FILE)),
+            "no credential passed: the data dir's key"
+        );
+        let cred = creds.path().join(CREDENTIAL);
+        std::fs::write(&cred, [7u8; 32]).unwrap();
+        std::fs::set_permissions(&cred, std::fs::Permissions::from_mode(0o400)).unwrap();
+        let src = KeySource::find(data.path(), Some(creds.path()));
+        assert_eq!(src, KeySource::Credential(cred.clone()));
+        let region = crate::config::RegionCode::new("440100").unwrap();
+        let ob = Outbox::open_with(data.path(), &src).unwrap();
+        let claim = crate::domain::ClaimCode(format!("{:032}", 1));
+        ob.enqueue(
+            "k",
+            &claim,
+            crate::config::DocumentId::IdCard,
+            &region,
+            b"face and name",
+        )
+        .unwrap();
+        assert!(!data.path().join(KEY_FILE).exists(), "no key written beside the data");
+        assert_eq!(&ob.body("k").unwrap().unwrap()[..], b"face and name");
+        drop(ob);
+        // The disk alone (another key) cannot open the body.
+        let stolen = Outbox::open_with(data.path(), &KeySource::DataDir(data.path().join(KEY_FILE))).unwrap();
+        assert!(stolen.body("k").is_err());
+        // Counting rows needs no key and creates none.
+        std::fs::remove_file(data.path().join(KEY_FILE)).unwrap();
+        assert_eq!(depth(data.path()).unwrap().unsent, 1);
+        assert!(!data.path().join(KEY_FILE).exists());
+        // A credential systemd did not pass is never created.
+        std::fs::remove_file(&cred).unwrap();
+        assert!(Outbox::open_with(data.path(), &KeySource::Credential(cred.clone())).is_err());
+        assert!(!cred.exists());
     }
 }

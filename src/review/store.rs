@@ -169,6 +169,9 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 impl Store {
     pub fn open(path: &Path) -> Result<Store, ReviewError> {
         let e = db_err(path);
+        // Names, ID numbers and photos: owner-only whatever the umask.
+        crate::private_fs::prepare_file(path)
+            .map_err(|err| ReviewError::file(path, format!("cannot create: {err}")))?;
         let conn = Connection::open(path).map_err(&e)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA busy_timeout=5000;",

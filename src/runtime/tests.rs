@@ -355,6 +355,7 @@ fn kiosk_metrics_report_printer_state_and_outbox_depth() {
                     entries: 2,
                     unsent: 1,
                     undecided: 2,
+                    quarantined: 0,
                 })),
                 ..ScriptedUploader::approving(1)
             }),

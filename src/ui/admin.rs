@@ -11,7 +11,6 @@ use crate::runtime::View;
 use slint::{ModelRc, SharedString, VecModel};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError};
-use std::time::Instant;
 
 /// What the maintenance screens may ask of the running kiosk.
 pub(super) trait Operator {
@@ -42,7 +41,6 @@ struct PendingReprint {
 
 pub(super) struct AdminController {
     cfg: Config,
-    clock: Instant,
     lockout: Lockout,
     pin_state: PinState,
     reload_step: i32,
@@ -55,8 +53,7 @@ impl AdminController {
     pub(super) fn new(cfg: &Config) -> AdminController {
         AdminController {
             cfg: cfg.clone(),
-            clock: Instant::now(),
-            lockout: Lockout::default(),
+            lockout: Lockout::load(&cfg.kiosk.data_dir, wall_ms()),
             pin_state: PinState::None,
             reload_step: 0,
             reprint: None,
@@ -64,8 +61,9 @@ impl AdminController {
         }
     }
 
+    /// Wall-clock time for the lock-out, which outlives the process (see [`Lockout::load`]).
     fn now_ms(&self) -> u64 {
-        self.clock.elapsed().as_millis() as u64
+        wall_ms()
     }
 
     fn set_pin_state(&mut self, g: &AppState<'_>, state: PinState) {
@@ -98,6 +96,12 @@ impl AdminController {
         match verify_pin(&self.cfg.kiosk.data_dir, pin) {
             Ok(ok) => {
                 self.lockout.record(ok, now);
+                if let Err(e) = self.lockout.save(&self.cfg.kiosk.data_dir) {
+                    log::error!(
+                        "admin: cannot save the PIN lock-out in {}: {e}. Fix: the data directory must be writable by the kiosk user",
+                        self.cfg.kiosk.data_dir.display()
+                    );
+                }
                 if ok {
                     log::info!("admin: PIN accepted");
                     self.set_pin_state(g, PinState::None);
@@ -266,6 +270,10 @@ impl AdminController {
         }
         lines.push(op.daily_line());
         lines.push(match v.outbox {
+            Some(d) if d.quarantined > 0 => format!(
+                "发件箱 outbox: {} 待发送 not yet sent, {} 待审核 awaiting a decision, {} 无法发送请处理 can never be sent: run kiosk diag",
+                d.unsent, d.undecided, d.quarantined
+            ),
             Some(d) => format!(
                 "发件箱 outbox: {} 待发送 not yet sent, {} 待审核 awaiting a decision",
                 d.unsent, d.undecided
@@ -289,4 +297,11 @@ fn recent_log_lines(n: usize) -> Vec<String> {
         .iter()
         .map(|l| format!("日志 log: {}", crate::ops::logging::redact(l)))
         .collect()
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }

@@ -487,6 +487,7 @@ impl Inner {
         let en = self.english();
         let cfg = &self.cfg;
         g.set_site(convert::pick(en, &cfg.kiosk.site_zh, &cfg.kiosk.site_en).into());
+        g.set_demo(cfg.kiosk.demo);
         let docs: Vec<Choice> = cfg
             .offered_documents()
             .into_iter()

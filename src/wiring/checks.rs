@@ -205,6 +205,25 @@ fn review(cfg: &Config) -> Check {
 
 fn outbox(cfg: &Config) -> Check {
     match crate::review::outbox::depth(&cfg.kiosk.data_dir) {
+        Ok(d) if d.quarantined > 0 => {
+            let listed: Vec<String> = crate::review::outbox::dead_letters(&cfg.kiosk.data_dir)
+                .unwrap_or_default()
+                .iter()
+                .rev()
+                .take(5)
+                .map(|l| format!("claim code {} ({})", l.claim_code, l.reason))
+                .collect();
+            Check::bad(
+                "outbox",
+                format!(
+                    "{} submissions can never be sent and were quarantined: {}",
+                    d.quarantined,
+                    listed.join("; ")
+                ),
+                "their people hold claim slips: tell them at the counter to retake the photo; \
+                 the rows are in the outbox's dead_letter table",
+            )
+        }
         Ok(d) if d.entries == 0 => Check::ok("outbox", "empty"),
         Ok(d) => {
             let detail = format!(

@@ -113,7 +113,7 @@ fn diag_json_reports_checks() {
     std::fs::write(
         &path,
         format!(
-            "[kiosk]\ndata_dir = {:?}\n",
+            "[kiosk]\ndemo = true\ndata_dir = {:?}\n",
             dir.path().join("data").display().to_string()
         ),
     )
@@ -153,7 +153,11 @@ fn set_pin_writes_a_hash_in_the_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kiosk.toml");
     let data = dir.path().join("data");
-    std::fs::write(&path, format!("[kiosk]\ndata_dir = {:?}\n", data.display().to_string())).unwrap();
+    std::fs::write(
+        &path,
+        format!("[kiosk]\ndemo = true\ndata_dir = {:?}\n", data.display().to_string()),
+    )
+    .unwrap();
     kiosk()
         .arg("--config")
         .arg(&path)

@@ -28,7 +28,7 @@ fn run_headless(dir: &Path, sock: &Path, watchdog_usec: Option<u64>) -> Run {
     std::fs::write(
         &cfg,
         format!(
-            "[kiosk]\ndata_dir = \"{}\"\n[devices]\ncamera = \"replay:builtin\"\nprinter = \"pdf:{}\"\nreview = \"embedded\"\n[audio]\nmute = true\n",
+            "[kiosk]\ndemo = true\ndata_dir = \"{}\"\n[devices]\ncamera = \"replay:builtin\"\nprinter = \"pdf:{}\"\nreview = \"embedded\"\n[audio]\nmute = true\n",
             dir.join("data").display(),
             slips.display()
         ),
@@ -179,7 +179,7 @@ fn under_systemd_without_a_display_run_refuses_instead_of_printing_demo_slips() 
     std::fs::write(
         &cfg,
         format!(
-            "[kiosk]\ndata_dir = \"{}\"\n[devices]\nprinter = \"pdf:{}\"\n[audio]\nmute = true\n",
+            "[kiosk]\ndemo = true\ndata_dir = \"{}\"\n[devices]\nprinter = \"pdf:{}\"\n[audio]\nmute = true\n",
             dir.path().join("data").display(),
             slips.display()
         ),

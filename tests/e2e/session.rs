@@ -243,7 +243,7 @@ fn every_walkup_sequence_ends_with_a_printed_receipt() {
         std::fs::write(
             &cfg,
             format!(
-                "[kiosk]\nid = \"KIOSK-WALKUP\"\ndata_dir = \"{}\"\n\n[devices]\ncamera = \"replay:builtin\"\nprinter = \"pdf:{}\"\nreview = \"embedded\"\n",
+                "[kiosk]\ndemo = true\nid = \"KIOSK-WALKUP\"\ndata_dir = \"{}\"\n\n[devices]\ncamera = \"replay:builtin\"\nprinter = \"pdf:{}\"\nreview = \"embedded\"\n",
                 dir.path().join("data").display(),
                 dir.path().join("slips").display()
             ),

@@ -19,7 +19,7 @@ fn sessions_back_to_back_do_not_leak_memory_or_files() {
     std::fs::write(
         &cfg,
         format!(
-            "[kiosk]\ndata_dir = {:?}\n",
+            "[kiosk]\ndemo = true\ndata_dir = {:?}\n",
             dir.path().join("data").display().to_string()
         ),
     )

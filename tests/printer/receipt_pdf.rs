@@ -214,6 +214,7 @@ fn per_region_title_and_notes_override_the_template_in_the_pdf() {
         &config,
         format!(
             r#"[kiosk]
+demo = true
 data_dir = "{}"
 
 [regions.440300.receipt.id-card]

@@ -262,7 +262,11 @@ fn cli_reprint_from_the_embedded_service_beside_a_running_kiosk_to_pdf() {
         d => panic!("not approved: {d:?}"),
     };
     let config = dir.path().join("kiosk.toml");
-    std::fs::write(&config, format!("[kiosk]\ndata_dir = \"{}\"\n", data.display())).unwrap();
+    std::fs::write(
+        &config,
+        format!("[kiosk]\ndemo = true\ndata_dir = \"{}\"\n", data.display()),
+    )
+    .unwrap();
     let pdf = dir.path().join("reprint.pdf");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk"))
         .arg("--config")

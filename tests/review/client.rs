@@ -1041,3 +1041,64 @@ fn hostile_status_replies_keep_the_entry_and_give_one_receipt() {
     assert_eq!(svc.count("1"), 1, "one submission");
     assert_eq!(svc.count("state='approved'"), 1, "one receipt");
 }
+
+// ---------------------------------------------------------------------------------------
+// A row the service keeps failing on is quarantined; an unreachable service is not.
+
+#[test]
+fn a_row_the_service_keeps_failing_on_is_quarantined_and_the_person_told() {
+    let cfg = kiosk::config::Config::builtin();
+    let failing = raw_server(None, |_, _| {
+        Reply::Bytes(http("500 Internal Server Error", "text/plain", b"boom"))
+    });
+    let data = tempfile::tempdir().unwrap();
+    let mut o = fast_options(&failing.url(), KIOSK, KEY, data.path());
+    o.max_answered_failures = 3;
+    let mut client = ReviewClient::start(o).unwrap();
+    client
+        .submit(sample_submission(&cfg, DocumentId::IdCard, &region()))
+        .unwrap();
+    let d = wait_decision(&mut client, Duration::from_secs(20)).expect("the person is told, not left waiting");
+    let Decision::Refused(p) = &d else { panic!("{d:?}") };
+    assert_eq!(p.id, "upload_undeliverable");
+    assert!(has_cjk(&p.zh) && !p.en.is_empty());
+    assert_eq!(
+        failing.count("POST /v1/submissions"),
+        3,
+        "three bad answers, then no more"
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        failing.count("POST /v1/submissions"),
+        3,
+        "never retried once quarantined"
+    );
+    let depth = client.outbox_depth().unwrap();
+    assert_eq!((depth.entries, depth.quarantined), (0, 1), "{depth:?}");
+    drop(client);
+    let dead = kiosk::review::outbox::dead_letters(data.path()).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].reason.contains("HTTP 500"), "{}", dead[0].reason);
+}
+
+#[test]
+fn an_unreachable_service_is_retried_and_never_quarantines() {
+    let cfg = kiosk::config::Config::builtin();
+    // A port nobody listens on: connection refused, every time.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let data = tempfile::tempdir().unwrap();
+    let mut o = fast_options(&format!("http://127.0.0.1:{port}"), KIOSK, KEY, data.path());
+    o.max_answered_failures = 2;
+    o.backoff_max = Duration::from_millis(100);
+    let mut client = ReviewClient::start(o).unwrap();
+    client
+        .submit(sample_submission(&cfg, DocumentId::IdCard, &region()))
+        .unwrap();
+    assert!(wait_decision(&mut client, Duration::from_secs(2)).is_none());
+    let depth = client.outbox_depth().unwrap();
+    assert_eq!(
+        (depth.unsent, depth.quarantined),
+        (1, 0),
+        "kept for when the service is back: {depth:?}"
+    );
+}

@@ -190,6 +190,7 @@ fn diagnostics_show_outbox_depth_masked_log_lines_and_version() {
         entries: 3,
         unsent: 1,
         undecided: 2,
+        quarantined: 0,
     };
     let r = rig_with(|_| {}, up);
     kiosk::ops::pin::set_pin(r.data.path(), PIN).unwrap();
@@ -222,9 +223,13 @@ fn diagnostics_show_outbox_depth_masked_log_lines_and_version() {
         entries: 4,
         unsent: 2,
         undecided: 3,
+        quarantined: 1,
     };
     r.tap("刷新诊断");
-    r.wait_for("发件箱 outbox: 2 待发送 not yet sent, 3 待审核 awaiting a decision", 2);
+    r.wait_for(
+        "发件箱 outbox: 2 待发送 not yet sent, 3 待审核 awaiting a decision, 1 无法发送请处理 can never be sent: run kiosk diag",
+        2,
+    );
 }
 
 fn find_label_containing(r: &Rig, needle: &str) -> Option<String> {

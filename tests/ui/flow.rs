@@ -123,3 +123,20 @@ fn camera_loss_shows_out_of_service() {
 }
 
 use slint::ComponentHandle as _;
+
+#[test]
+fn demo_mode_is_said_on_every_screen_and_a_real_config_says_nothing() {
+    i_slint_backend_testing::init_no_event_loop();
+    const BANNER: &str = "演示模式：照片不送审，回执不能使用";
+    // The built-in defaults (no config file): the embedded centre, demo mode.
+    let r = rig(|c| assert!(c.kiosk.demo, "the built-in defaults are a demo"));
+    r.wait_for(BANNER, 5);
+    r.tap("开始");
+    r.wait_page(Page::ChooseDocument, 5);
+    assert!(r.has(BANNER), "the banner stays past the first screen");
+    drop(r);
+    let r = rig(|c| c.kiosk.demo = false);
+    r.tap("开始");
+    r.wait_page(Page::ChooseDocument, 5);
+    assert!(!r.has(BANNER));
+}

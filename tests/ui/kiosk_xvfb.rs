@@ -178,7 +178,7 @@ fn kiosk_binary_reaches_posing_by_clicks() {
     std::fs::write(
         &cfg,
         format!(
-            "[kiosk]\ndata_dir = \"{}\"\n[devices]\ncamera = \"{camera}\"\nprinter = \"pdf:{}\"\nreview = \"embedded\"\n[audio]\nmute = true\n",
+            "[kiosk]\ndemo = true\ndata_dir = \"{}\"\n[devices]\ncamera = \"{camera}\"\nprinter = \"pdf:{}\"\nreview = \"embedded\"\n[audio]\nmute = true\n",
             tmp.path().join("data").display(),
             tmp.path().join("slips").display()
         ),
