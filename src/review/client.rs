@@ -665,7 +665,18 @@ fn retryable(status: u16) -> bool {
 fn send(s: &Shared, idem: &str) -> Result<(), StepError> {
     let body = match s.outbox().body(idem) {
         Ok(Some(b)) => b,
-        Ok(None) => return Err(Permanent("entry has neither a body nor a submission id".into())),
+        // Another process on this data dir (a second client) may have acknowledged or
+        // settled it since this pass read the entries: only a row still without either
+        // can never be sent.
+        Ok(None) => {
+            return match s.outbox().get(idem) {
+                Ok(Some(e)) if e.submission_id.is_none() && e.decision.is_none() => {
+                    Err(Permanent("entry has neither a body nor a submission id".into()))
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(Transient(e.to_string())),
+            };
+        }
         // Truncated, or sealed under another key: no retry can fix it.
         Err(e @ ReviewError::File { .. }) => return Err(Permanent(e.to_string())),
         Err(e) => return Err(Transient(e.to_string())),

@@ -336,10 +336,10 @@ fn the_qr_opens_the_receipt_with_its_token_and_the_claim_slip_the_claim_page() {
     // No public address: the base is the http(s) review service the kiosk uses.
     let mut via_service = cfg.clone();
     via_service.kiosk.public_receipt_url = None;
-    via_service.devices.review = "http://10.0.0.5:8700".parse().unwrap();
+    via_service.devices.review = "https://10.0.0.5:8700".parse().unwrap();
     let r = Receipt::build(&with_token, &via_service, None).unwrap();
     assert!(slip_codes(&r, &via_service, 576, dir.path()).contains(&format!(
-        "QR-Code:http://10.0.0.5:8700/v1/receipts/{NUMBER}.pdf?token={TOKEN}"
+        "QR-Code:https://10.0.0.5:8700/v1/receipts/{NUMBER}.pdf?token={TOKEN}"
     )),);
     // The embedded service has no address a phone can reach: the number, and no screen QR.
     let embedded = {
