@@ -19,29 +19,81 @@ pub struct ReviewCenterArgs {
     /// SQLite database file (created if missing; WAL mode).
     #[arg(long, value_name = "PATH")]
     pub db: PathBuf,
-    /// Approve photos that pass the machine check after SECS seconds; without it every
-    /// photo waits for an operator on /review.
-    #[arg(long, value_name = "SECS")]
+    /// Approve photos that pass the machine check after SECS seconds (0–2592000, 30 days);
+    /// without it every photo waits for an operator on /review.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=2_592_000))]
     pub auto_approve_after: Option<u64>,
     /// Kiosk keys: one `KIOSK_ID KEY` per line (keys ≥ 32 chars). Without it no kiosk can submit.
     #[arg(long, value_name = "FILE")]
     pub keys: Option<PathBuf>,
-    /// Keep photo and details this many days after a receipt expires, then purge them.
-    #[arg(long, value_name = "N", default_value_t = 7)]
+    /// Keep photo and details this many days (0–3653) after a receipt expires, then purge them.
+    #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=3653))]
     pub grace_days: u32,
-    /// Largest request body, in KiB.
-    #[arg(long, value_name = "KIB", default_value_t = 1024)]
-    pub body_limit_kib: usize,
-    /// Requests per minute per client address on the public routes.
-    #[arg(long, value_name = "N", default_value_t = 120)]
+    /// Largest request body, in KiB (1–65536).
+    #[arg(long, value_name = "KIB", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub body_limit_kib: u32,
+    /// Requests per minute per client address on the public routes (1–1000000).
+    #[arg(long, value_name = "N", default_value_t = 120, value_parser = rate())]
     pub public_rate: u32,
-    /// Requests per minute per kiosk key.
-    #[arg(long, value_name = "N", default_value_t = 600)]
+    /// Requests per minute per kiosk key (1–1000000).
+    #[arg(long, value_name = "N", default_value_t = 600, value_parser = rate())]
     pub kiosk_rate: u32,
     /// Requests per minute per client address on the operator page (/review) and its
-    /// approve/reject actions; each page load also fetches every pending photo.
-    #[arg(long, value_name = "N", default_value_t = 1200)]
+    /// approve/reject actions; each page load also fetches every pending photo (1–1000000).
+    #[arg(long, value_name = "N", default_value_t = 1200, value_parser = rate())]
     pub operator_rate: u32,
+    /// Failed kiosk-key checks per minute per client address before 429 (1–1000000).
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = rate())]
+    pub auth_fail_rate: u32,
+    /// Seconds a client may take to send a request head (the connection is then closed).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = secs())]
+    pub header_timeout: u64,
+    /// Seconds a client may take to send a request body, from the end of its head (→ 408).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = secs())]
+    pub body_timeout: u64,
+    /// Seconds a connection may stay silent (no byte either way) before it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = secs())]
+    pub idle_timeout: u64,
+    /// Connections served at once (16–1000000); more wait in the listen backlog. Lowered
+    /// to fit the open-file limit, which is raised to its hard limit at start-up.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    pub max_connections: u32,
+    /// Seconds after SIGTERM/SIGINT before connections still open are dropped.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = secs())]
+    pub shutdown_deadline: u64,
+    /// Most memory one photo decode may allocate, in MiB (1–1024).
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub decode_max_alloc_mib: u32,
+}
+
+fn rate() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=1_000_000)
+}
+
+/// Timeouts: 1 s to 1 h.
+fn secs() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=3600)
+}
+
+/// Raises the open-file limit to its hard limit (the connection cap needs a descriptor
+/// per connection); returns the soft limit now in force.
+fn raise_nofile_limit() -> anyhow::Result<u64> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).context("reading RLIMIT_NOFILE")?;
+    if soft < hard {
+        if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            log::warn!("cannot raise the open-file limit from {soft} to {hard}: {e}");
+            return Ok(soft);
+        }
+    }
+    Ok(hard.max(soft))
+}
+
+/// The connection cap that fits `nofile` descriptors (some are kept for the database,
+/// the listener and logs).
+fn connection_cap(wanted: u32, nofile: u64) -> usize {
+    let fit = usize::try_from(nofile.saturating_sub(64)).unwrap_or(usize::MAX).max(16);
+    (wanted as usize).min(fit)
 }
 
 pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
@@ -53,21 +105,38 @@ pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
         }
     };
     let store = Store::open(&args.db)?;
+    let nofile = raise_nofile_limit()?;
+    let max_connections = connection_cap(args.max_connections, nofile);
+    if max_connections < args.max_connections as usize {
+        log::warn!(
+            "open-file limit {nofile}: serving at most {max_connections} connections instead of {}; \
+             raise LimitNOFILE= in the unit",
+            args.max_connections
+        );
+    }
     let opts = ServerOptions {
         auto_approve_after: args.auto_approve_after.map(Duration::from_secs),
         grace_days: args.grace_days,
-        body_limit: args.body_limit_kib * 1024,
+        body_limit: args.body_limit_kib as usize * 1024,
         public_per_min: args.public_rate,
         kiosk_per_min: args.kiosk_rate,
         operator_per_min: args.operator_rate,
+        auth_fail_per_min: args.auth_fail_rate,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections,
+        shutdown_deadline: Duration::from_secs(args.shutdown_deadline),
+        decode_max_alloc: u64::from(args.decode_max_alloc_mib) << 20,
         ..ServerOptions::default()
     };
+    let shutdown_deadline = opts.shutdown_deadline;
     let listener = std::net::TcpListener::bind(&args.listen)
         .with_context(|| format!("cannot listen on {}; choose a free address with --listen", args.listen))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     log::info!(
-        "review centre listening on http://{addr} (db {}, {} kiosk key(s), auto-approve {})",
+        "review centre listening on http://{addr} (db {}, {} kiosk key(s), at most {max_connections} connections, open-file limit {nofile}, auto-approve {})",
         args.db.display(),
         keys.len(),
         args.auto_approve_after
@@ -81,7 +150,7 @@ pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(serve(svc, listener, async {
+    let served = rt.block_on(serve(svc, listener, async {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(s) => s,
             Err(_) => return,
@@ -91,6 +160,22 @@ pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
             _ = term.recv() => {}
         }
         log::info!("review centre: stopping");
-    }))?;
+    }));
+    // A review pass still on the blocking pool is not waited for past the deadline.
+    rt.shutdown_timeout(shutdown_deadline);
+    served?;
+    log::info!("review centre: stopped");
     Ok(Verdict::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_fits_the_open_file_limit() {
+        assert_eq!(connection_cap(1024, 1_048_576), 1024);
+        assert_eq!(connection_cap(1024, 1024), 960);
+        assert_eq!(connection_cap(1024, 10), 16);
+    }
 }

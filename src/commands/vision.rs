@@ -21,6 +21,9 @@ pub struct CheckPhotoArgs {
     /// Captures to check (JPEG or PNG).
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
+    /// Refuse, without decoding, an image whose header claims more megapixels than this.
+    #[arg(long, value_name = "MP", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_megapixels: u32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -40,6 +43,9 @@ pub struct MakePhotoArgs {
     /// Where to write the compliant JPEG (never half-written).
     #[arg(short = 'o', long = "output", value_name = "OUTPUT.jpg")]
     pub output: PathBuf,
+    /// Refuse, without decoding, an input whose header claims more megapixels than this.
+    #[arg(long, value_name = "MP", default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_megapixels: u32,
 }
 
 #[derive(serde::Serialize)]
@@ -130,7 +136,12 @@ fn report_text(path: &Path, r: &Report) -> String {
     format!("{}: 不通过 / FAIL — {}", path.display(), reasons.join("; "))
 }
 
+pub use crate::vision::intake::read_image_limited;
 pub use crate::vision::read_image;
+
+fn max_pixels(megapixels: u32) -> u64 {
+    u64::from(megapixels) * 1_000_000
+}
 
 pub fn check_photo(cfg: &Config, args: &CheckPhotoArgs) -> anyhow::Result<Verdict> {
     let spec = cfg.spec_for(args.doc, None);
@@ -139,7 +150,8 @@ pub fn check_photo(cfg: &Config, args: &CheckPhotoArgs) -> anyhow::Result<Verdic
     let stdout = std::io::stdout();
     for path in &args.images {
         let t0 = Instant::now();
-        let result = read_image(path).and_then(|img| validator.check(&img, &spec));
+        let result =
+            read_image_limited(path, max_pixels(args.max_megapixels)).and_then(|img| validator.check(&img, &spec));
         let line = match result {
             Ok(r) => {
                 any_fail |= !r.pass();
@@ -175,7 +187,7 @@ pub fn check_photo(cfg: &Config, args: &CheckPhotoArgs) -> anyhow::Result<Verdic
 pub fn make_photo(cfg: &Config, args: &MakePhotoArgs) -> anyhow::Result<Verdict> {
     let spec = cfg.spec_for(args.doc, args.region.as_ref());
     let t0 = Instant::now();
-    let img = read_image(&args.input)?;
+    let img = read_image_limited(&args.input, max_pixels(args.max_megapixels))?;
     let mut maker = Maker::new().context("loading the embedded face models")?;
     let result = maker.make_photo(&img, &spec)?;
     let ms = round3(t0.elapsed().as_secs_f64() * 1e3);

@@ -240,6 +240,19 @@ fn semantic_errors_name_the_field() {
 }
 
 #[test]
+fn validity_days_are_bounded() {
+    // u32::MAX days used to load, then overflowed the date arithmetic at approval.
+    let (_, field, msg) = invalid("[documents.id-card]\nvalidity_days = 4294967295\n");
+    assert_eq!(field, "documents.id-card.validity_days");
+    assert!(msg.contains("3653"), "{msg}");
+    let (_, field, _) = invalid("[regions.440100]\nvalidity_days = { id-card = 4294967295 }\n");
+    assert_eq!(field, "regions.440100.validity_days.id-card");
+    let (_, field, _) = invalid("[regions.440100.overrides.id-card]\nvalidity_days = 3654\n");
+    assert!(field.starts_with("regions.440100.overrides.id-card"), "{field}");
+    assert!(parse("[documents.id-card]\nvalidity_days = 3653\n").is_ok());
+}
+
+#[test]
 fn mobile_allowed_with_a_notifier() {
     let c = parse(
         "[kiosk]\ndecision_notifier = \"https://sms.example.cn\"\n[documents.exit-entry]\nfields = [\"name\", \"id-number\", \"mobile\"]\n",

@@ -4,6 +4,9 @@
 use super::load::Origin;
 use super::*;
 
+/// Longest receipt validity a config may set: ten years (receipts are valid for months).
+pub const MAX_VALIDITY_DAYS: u32 = 3653;
+
 impl Config {
     /// Checks what serde cannot: consistency between sections.
     pub(super) fn validate(&self, o: &Origin) -> Result<(), ConfigError> {
@@ -107,6 +110,15 @@ impl Config {
                         e => e,
                     })?;
             }
+            for (doc, days) in &r.validity_days {
+                if !(1..=MAX_VALIDITY_DAYS).contains(days) {
+                    return Err(ConfigError::invalid(
+                        o,
+                        &format!("regions.{code}.validity_days.{doc}"),
+                        format!("must be 1–{MAX_VALIDITY_DAYS} days (ten years)"),
+                    ));
+                }
+            }
             if r.documents.is_empty() {
                 return Err(ConfigError::invalid(
                     o,
@@ -177,8 +189,12 @@ impl Config {
         if d.file_kb.min == 0 {
             return Err(ConfigError::invalid(o, &f("file_kb"), "minimum must be at least 1 KB"));
         }
-        if d.validity_days == 0 {
-            return Err(ConfigError::invalid(o, &f("validity_days"), "must be at least 1 day"));
+        if !(1..=MAX_VALIDITY_DAYS).contains(&d.validity_days) {
+            return Err(ConfigError::invalid(
+                o,
+                &f("validity_days"),
+                format!("must be 1–{MAX_VALIDITY_DAYS} days (ten years)"),
+            ));
         }
         if let Some((name, allowed)) = d.limits.checks.invalid() {
             return Err(ConfigError::invalid(o, &f(&format!("limits.checks.{name}")), allowed));

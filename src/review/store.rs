@@ -376,7 +376,13 @@ impl Store {
             region: region.to_string(),
             day,
         })?;
-        let valid_until = day + chrono::Days::new(u64::from(validity_days));
+        // Config validation bounds validity_days; a date past chrono's range is still an
+        // error here, never a panic.
+        let valid_until = day
+            .checked_add_days(chrono::Days::new(u64::from(validity_days)))
+            .ok_or_else(|| {
+                ReviewError::Corrupt(format!("validity of {validity_days} days from {day} is out of range"))
+            })?;
         let token = ReceiptToken::random();
         tx.execute(
             "UPDATE submissions SET state='approved', receipt_number=?2, token=?3, valid_until=?4, decided_at=?5 WHERE id=?1",
@@ -442,7 +448,10 @@ impl Store {
     /// Removes photo and details of receipts whose `valid_until + grace_days` has passed.
     /// Returns how many rows were purged.
     pub fn purge(&self, today: NaiveDate, grace_days: u32) -> Result<usize, ReviewError> {
-        let cutoff = today - chrono::Days::new(u64::from(grace_days));
+        // A grace period reaching before the calendar's start: nothing has expired yet.
+        let Some(cutoff) = today.checked_sub_days(chrono::Days::new(u64::from(grace_days))) else {
+            return Ok(0);
+        };
         let n = self
             .conn
             .execute(
@@ -465,5 +474,45 @@ impl Store {
             })
             .map(|n| n as u64)
             .map_err(self.e())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purge_and_approve_survive_extreme_day_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = Store::open(&dir.path().join("r.sqlite")).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+        // `today - Days(u32::MAX)` panicked on every purge tick.
+        assert_eq!(st.purge(today, u32::MAX).unwrap(), 0);
+        let region = RegionCode::new("440100").unwrap();
+        let claim = ClaimCode::random();
+        let Insert::Created(row) = st
+            .insert(
+                &NewSubmission {
+                    kiosk_id: "K",
+                    idem_key: "i1",
+                    body_sha256: "00",
+                    doc: DocumentId::IdCard,
+                    region: &region,
+                    claim_code: &claim,
+                    details_json: "{}",
+                    photo: b"x",
+                },
+                Utc::now(),
+            )
+            .unwrap()
+        else {
+            panic!("not created")
+        };
+        st.mark_checked(&row.id, Utc::now()).unwrap();
+        // A validity past the calendar's end is an error, not a panic, and changes nothing.
+        assert!(st.approve(&row.id, Utc::now(), u32::MAX).is_err());
+        assert_eq!(st.count_state("pending").unwrap(), 1);
+        assert!(st.approve(&row.id, Utc::now(), 180).unwrap());
+        assert_eq!(st.purge(today, u32::MAX).unwrap(), 0);
     }
 }

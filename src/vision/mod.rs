@@ -9,6 +9,7 @@ pub mod geometry;
 pub mod guide;
 pub mod hints;
 pub mod imgops;
+pub mod intake;
 pub mod jpeg;
 pub mod maker;
 pub mod measure;
@@ -30,6 +31,17 @@ pub enum VisionError {
     Model { model: &'static str, reason: String },
     #[error("cannot read image {path}: {reason}. Fix: give a readable JPEG or PNG file")]
     Image { path: String, reason: String },
+    #[error(
+        "image {path} is {width}×{height} px, over the limit of {} megapixels; it was not decoded. \
+         Fix: scale the capture down, or raise the limit with --max-megapixels",
+        *max_pixels as f64 / 1e6
+    )]
+    TooManyPixels {
+        path: String,
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+    },
     #[error("cannot write {path}: {reason}. Fix: check the directory exists and is writable")]
     Write { path: String, reason: String },
 }
@@ -42,23 +54,7 @@ pub enum VisionError {
 pub fn review_checks(img: &image::RgbImage, spec: &DocumentSpec) -> Vec<Prompt> {
     let mut reasons = vec![];
     if (img.width(), img.height()) != (spec.width, spec.height) {
-        reasons.push(Prompt::new(
-            "output_size",
-            &format!(
-                "照片尺寸应为{}×{}像素（实际{}×{}）",
-                spec.width,
-                spec.height,
-                img.width(),
-                img.height()
-            ),
-            &format!(
-                "The photo must be {}×{} px (it is {}×{})",
-                spec.width,
-                spec.height,
-                img.width(),
-                img.height()
-            ),
-        ));
+        reasons.push(intake::wrong_size_prompt(spec, img.width(), img.height()));
         // Geometry limits are in output pixels: meaningless at another size.
         return reasons;
     }
@@ -95,20 +91,9 @@ pub fn review_checks(img: &image::RgbImage, spec: &DocumentSpec) -> Vec<Prompt> 
     reasons
 }
 
-/// Reads an image; the error names the file.
+/// Reads an image (at most [`intake::DEFAULT_MAX_PIXELS`]); the error names the file.
 pub fn read_image(path: &std::path::Path) -> Result<image::RgbImage, VisionError> {
-    image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| VisionError::Image {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?
-        .decode()
-        .map(|i| i.to_rgb8())
-        .map_err(|e| VisionError::Image {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })
+    intake::read_image_limited(path, intake::DEFAULT_MAX_PIXELS)
 }
 
 #[cfg(test)]

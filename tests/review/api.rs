@@ -339,29 +339,66 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
 }
 
 #[test]
-fn wrong_pixel_size_is_rejected_with_reasons() {
+fn wrong_pixel_size_is_refused_at_upload_with_reasons() {
     let svc = start_service(auto(0), &[("KIOSK-A", KEY_A)]);
     let data = tempfile::tempdir().unwrap();
     let mut client = ReviewClient::start(fast_options(&svc.url(), "KIOSK-A", KEY_A, data.path())).unwrap();
     let mut sub = sample_submission(&svc.cfg, DocumentId::IdCard, &gz());
-    // A valid JPEG of the wrong size (and too small a file).
+    // A valid JPEG of the wrong size: refused from its header (415), never decoded.
     let img = image::RgbImage::from_pixel(300, 300, image::Rgb([200, 200, 200]));
     let mut buf = vec![];
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 90)
         .encode_image(&img)
         .unwrap();
-    sub.photo = kiosk::domain::PhotoJpeg(buf);
+    sub.photo = kiosk::domain::PhotoJpeg(buf.clone());
     client.submit(sub).unwrap();
     let d = wait_decision(&mut client, Duration::from_secs(20)).expect("decision");
-    let Decision::Rejected(reasons) = d else {
-        panic!("approved a wrong-size photo")
+    let Decision::Refused(reason) = d else {
+        panic!("not refused at upload: {d:?}")
     };
-    let ids: Vec<&str> = reasons.iter().map(|r| r.id.as_str()).collect();
-    assert!(ids.contains(&"output_size"), "{ids:?}");
-    assert!(ids.contains(&"file_size"), "{ids:?}");
-    assert!(reasons.iter().all(|r| !r.zh.is_empty() && !r.en.is_empty()));
-    // A rejected submission keeps no photo and no details.
-    assert_eq!(svc.count("state='rejected' AND photo IS NULL AND details IS NULL"), 1);
+    assert_eq!(reason.id, "wrong_pixel_size");
+    assert!(
+        reason.zh.contains("358×441") && reason.en.contains("300×300"),
+        "{reason:?}"
+    );
+    assert_eq!(svc.count("1"), 0, "nothing stored");
+    let (st, b) = post(
+        &svc.url(),
+        Some(KEY_A),
+        Some("px1"),
+        &body_json("KIOSK-A", "id-card", "440100", &buf),
+    );
+    assert_eq!((st, error_code(&b).as_str()), (415, "wrong_pixel_size"));
+}
+
+#[test]
+fn only_json_is_accepted_on_the_submit_route() {
+    let svc = start_service(auto(3600), &[("KIOSK-A", KEY_A)]);
+    let photo = sample_photo(&svc.cfg, DocumentId::IdCard, &gz(), None);
+    let body = body_json("KIOSK-A", "id-card", "440100", &photo.0);
+    let send = |ct: Option<&str>, idem: &str| {
+        let mut rb = agent()
+            .post(format!("{}/v1/submissions", svc.url()))
+            .header("authorization", format!("Bearer {KEY_A}"))
+            .header("idempotency-key", idem);
+        if let Some(ct) = ct {
+            rb = rb.header("content-type", ct);
+        }
+        let mut r = rb.send(&body[..]).expect("request");
+        (r.status().as_u16(), r.body_mut().read_to_vec().unwrap())
+    };
+    for (ct, idem) in [
+        (Some("text/plain"), "ct1"),
+        (Some("application/x-www-form-urlencoded"), "ct2"),
+        (Some("application/jsonp"), "ct3"),
+        (None, "ct4"),
+    ] {
+        let (st, b) = send(ct, idem);
+        assert_eq!((st, error_code(&b).as_str()), (415, "unsupported_media_type"), "{ct:?}");
+    }
+    assert_eq!(svc.count("1"), 0, "nothing stored");
+    let (st, b) = send(Some("Application/JSON; charset=utf-8"), "ct5");
+    assert_eq!(st, 202, "{}", String::from_utf8_lossy(&b));
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Who is asking, as axum extractors: a kiosk by its key (counted against that kiosk's
 //! rate limit), or a client address on the public and operator routes (counted against
 //! that address's). A handler names the audience in its signature; a refused request never
-//! reaches it.
+//! reaches it. These are `FromRequestParts` extractors, listed before any body extractor,
+//! so a refused request's body is never read. Failed key checks are counted per address
+//! (`auth_fail_per_min`) and logged without the key.
 
 use super::errors::{fail, too_many, unauthorized, Fail};
 use super::Service;
@@ -21,6 +23,33 @@ pub struct Reader {
     pub kiosk: Option<String>,
 }
 
+/// A request whose body is JSON (`Content-Type: application/json`, parameters allowed):
+/// anything else is refused with 415 before the body is read.
+pub struct JsonContent;
+
+impl<S: Send + Sync> FromRequestParts<S> for JsonContent {
+    type Rejection = Fail;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Fail> {
+        let ct = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = ct.split(';').next().unwrap_or("").trim();
+        if essence.eq_ignore_ascii_case("application/json") {
+            Ok(JsonContent)
+        } else {
+            Err(fail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "请求内容类型必须为 application/json",
+                "Content-Type must be application/json",
+            ))
+        }
+    }
+}
+
 /// A client of the public routes, counted against its address.
 pub struct PublicClient;
 
@@ -29,20 +58,47 @@ pub struct PublicClient;
 pub struct OperatorClient;
 
 /// The kiosk a presented key belongs to: `Ok(None)` without an Authorization header, 401
-/// for a malformed or unknown key.
+/// for a malformed or unknown key. Headers only: the body has not been read yet.
 fn kiosk_of(svc: &Service, parts: &Parts) -> Result<Option<String>, Fail> {
     let Some(v) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let key = v
-        .to_str()
-        .ok()
-        .and_then(|s| s.strip_prefix("Bearer "))
-        .ok_or_else(unauthorized)?;
-    svc.keys
-        .kiosk_for(key.trim())
-        .map(|k| Some(k.to_string()))
-        .ok_or_else(unauthorized)
+    let Some(key) = v.to_str().ok().and_then(|s| s.strip_prefix("Bearer ")) else {
+        return Err(refuse_key(svc, parts, "malformed Authorization header"));
+    };
+    match svc.keys.kiosk_for(key.trim()) {
+        Some(k) => Ok(Some(k.to_string())),
+        None => Err(refuse_key(svc, parts, "unknown key")),
+    }
+}
+
+/// A failed key check: counted against the client's address (429 once its bucket is
+/// empty, so keys cannot be tried quickly) and logged without the key.
+fn refuse_key(svc: &Service, parts: &Parts, why: &str) -> Fail {
+    let addr = match client_address(parts) {
+        Ok(a) => a,
+        Err(f) => return f,
+    };
+    let method = &parts.method;
+    let path = parts.uri.path();
+    match svc.auth_fail_limit.allow(&addr) {
+        Ok(()) => {
+            log::warn!("review centre: refused a kiosk key from {addr} ({why}) on {method} {path}");
+            unauthorized()
+        }
+        Err(wait) => {
+            log::debug!("review centre: {addr} is over its failed-key budget ({why})");
+            too_many(wait)
+        }
+    }
+}
+
+/// Missing `Authorization` on a kiosk-only route: a failed key check like a wrong key.
+fn require_kiosk(svc: &Service, parts: &Parts) -> Result<String, Fail> {
+    match kiosk_of(svc, parts)? {
+        Some(k) => Ok(k),
+        None => Err(refuse_key(svc, parts, "no key")),
+    }
 }
 
 fn client_address(parts: &Parts) -> Result<String, Fail> {
@@ -65,7 +121,7 @@ impl FromRequestParts<Arc<Service>> for KioskAuth {
     type Rejection = Fail;
 
     async fn from_request_parts(parts: &mut Parts, svc: &Arc<Service>) -> Result<Self, Fail> {
-        let k = kiosk_of(svc, parts)?.ok_or_else(unauthorized)?;
+        let k = require_kiosk(svc, parts)?;
         svc.kiosk_limit.allow(&k).map_err(too_many)?;
         Ok(KioskAuth(k))
     }

@@ -1,7 +1,7 @@
 //! The kiosks' routes: upload a submission (idempotent), poll its status. Every handler
 //! takes a [`KioskAuth`]: the kiosk's key, within its rate limit.
 
-use super::auth::KioskAuth;
+use super::auth::{JsonContent, KioskAuth};
 use super::errors::{conflict, fail, not_found, Fail};
 use super::{receipt_pdf_path, Service};
 use crate::config::{DocumentId, RegionCode};
@@ -10,6 +10,7 @@ use crate::review::api::*;
 use crate::review::store::{Insert, NewSubmission, Row};
 use crate::review::ReviewError;
 use crate::session::Details;
+use crate::vision::intake::{decode_jpeg_exact, wrong_size_prompt, IntakeError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -42,11 +43,22 @@ struct RawSubmit {
 async fn submit(
     State(svc): State<Arc<Service>>,
     KioskAuth(kiosk): KioskAuth,
+    _: JsonContent,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Fail> {
     let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if super::transport::is_body_timeout(&r) {
+            fail(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "请求体发送超时",
+                format!(
+                    "The request body did not arrive within {} s",
+                    svc.opts.body_timeout.as_secs_f64()
+                ),
+            )
+        } else if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             fail(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
@@ -156,20 +168,33 @@ async fn submit(
                 "photo_jpeg_b64 is not standard base64",
             )
         })?;
-    let photo = tokio::task::spawn_blocking(move || {
-        let ok = photo.starts_with(&[0xFF, 0xD8, 0xFF])
-            && image::load_from_memory_with_format(&photo, image::ImageFormat::Jpeg).is_ok();
-        (ok, photo)
-    })
-    .await
-    .map_err(|e| ReviewError::Task(format!("JPEG decoder: {e}")))?;
-    if !photo.0 {
-        return Err(fail(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "not_jpeg",
-            "照片不是有效的JPEG文件",
-            "The photo is not a decodable JPEG",
-        ));
+    // The header's pixel size first (nothing decoded): only the document's exact size is
+    // decoded at all, and then within `decode_max_alloc` bytes.
+    let size = (spec.width, spec.height);
+    let max_alloc = svc.opts.decode_max_alloc;
+    let (decoded, photo) =
+        tokio::task::spawn_blocking(move || (decode_jpeg_exact(&photo, size, max_alloc).map(drop), photo))
+            .await
+            .map_err(|e| ReviewError::Task(format!("JPEG decoder: {e}")))?;
+    match decoded {
+        Ok(()) => {}
+        Err(IntakeError::WrongSize { width, height }) => {
+            let p = wrong_size_prompt(&spec, width, height);
+            return Err(fail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "wrong_pixel_size",
+                &p.zh,
+                p.en,
+            ));
+        }
+        Err(IntakeError::NotJpeg | IntakeError::Decode(_)) => {
+            return Err(fail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "not_jpeg",
+                "照片不是有效的JPEG文件",
+                "The photo is not a decodable JPEG",
+            ))
+        }
     }
     let details_json = serde_json::to_string(&raw.details).map_err(ReviewError::Encode)?;
     let claim = ClaimCode(raw.claim_code.clone());
@@ -182,7 +207,7 @@ async fn submit(
             region: &region,
             claim_code: &claim,
             details_json: &details_json,
-            photo: &photo.1,
+            photo: &photo,
         },
         svc.clock.now(),
     )?;

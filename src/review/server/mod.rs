@@ -18,6 +18,7 @@ mod operator;
 mod public;
 mod service;
 mod startup;
+mod transport;
 
 pub use errors::Fail;
 pub use operator::OPERATOR_REASONS;

@@ -29,6 +29,21 @@ pub struct ServerOptions {
     pub operator_per_min: u32,
     /// How often the review loop runs when nothing wakes it.
     pub tick: Duration,
+    /// A request head not complete within this closes the connection (hyper starts the
+    /// clock whenever the connection waits for a head, so it bounds silent ones too).
+    pub header_timeout: Duration,
+    /// A request body not complete within this (from the end of its head) → 408.
+    pub body_timeout: Duration,
+    /// A connection on which no byte moves either way for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// After a stop (SIGTERM, drop), connections still open this long are dropped.
+    pub shutdown_deadline: Duration,
+    /// Failed kiosk-key checks per minute per client address before 429.
+    pub auth_fail_per_min: u32,
+    /// Most memory one JPEG decode may allocate (`image::Limits::max_alloc`), in bytes.
+    pub decode_max_alloc: u64,
 }
 
 impl Default for ServerOptions {
@@ -41,6 +56,13 @@ impl Default for ServerOptions {
             kiosk_per_min: 600,
             operator_per_min: 1200,
             tick: Duration::from_millis(250),
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            shutdown_deadline: Duration::from_secs(10),
+            auth_fail_per_min: 30,
+            decode_max_alloc: 64 << 20,
         }
     }
 }
@@ -55,6 +77,7 @@ pub struct Service {
     pub(super) public_limit: Limiter,
     pub(super) kiosk_limit: Limiter,
     pub(super) operator_limit: Limiter,
+    pub(super) auth_fail_limit: Limiter,
     pub(super) wake: tokio::sync::Notify,
 }
 
@@ -64,6 +87,7 @@ impl Service {
             public_limit: Limiter::new(opts.public_per_min),
             kiosk_limit: Limiter::new(opts.kiosk_per_min),
             operator_limit: Limiter::new(opts.operator_per_min),
+            auth_fail_limit: Limiter::new(opts.auth_fail_per_min),
             cfg,
             store: Mutex::new(store),
             keys,
@@ -88,7 +112,7 @@ impl Service {
     pub fn review_pass(&self) -> Result<(), ReviewError> {
         let unchecked = self.store().unchecked(32)?;
         for (id, doc, region, photo) in unchecked {
-            let reasons = check_photo(&self.cfg, doc, &region, &photo);
+            let reasons = check_photo_limited(&self.cfg, doc, &region, &photo, self.opts.decode_max_alloc);
             let now = self.clock.now();
             if reasons.is_empty() {
                 self.store().mark_checked(&id, now)?;
@@ -99,9 +123,11 @@ impl Service {
                 log::info!("submission {id}: rejected by the machine check: {}", ids.join(","));
             }
         }
-        if let Some(after) = self.opts.auto_approve_after {
-            let now = self.clock.now();
-            let cutoff = now.timestamp_millis() - after.as_millis() as i64;
+        if let Some(cutoff) = self
+            .opts
+            .auto_approve_after
+            .and_then(|after| approve_cutoff(self.clock.now().timestamp_millis(), after))
+        {
             let due = self.store().pending_checked_before(cutoff)?;
             for (id, doc, region) in due {
                 self.approve(&id, doc, &region)?;
@@ -124,9 +150,27 @@ impl Service {
     }
 }
 
+/// Submissions checked at or before this instant (unix ms) are due for auto-approval;
+/// `None` when the delay reaches before any representable time (nothing is due).
+fn approve_cutoff(now_ms: i64, after: Duration) -> Option<i64> {
+    now_ms.checked_sub(i64::try_from(after.as_millis()).ok()?)
+}
+
 /// The service's own re-check of an uploaded JPEG: file size bounds, decoding, and the
-/// project's validator ([`crate::vision::review_checks`]).
+/// project's validator ([`crate::vision::review_checks`]), with the default decode limit.
 pub fn check_photo(cfg: &Config, doc: DocumentId, region: &RegionCode, jpeg: &[u8]) -> Vec<Prompt> {
+    check_photo_limited(cfg, doc, region, jpeg, ServerOptions::default().decode_max_alloc)
+}
+
+/// [`check_photo`] decoding with at most `max_alloc` bytes, and only a JPEG whose header
+/// gives the document's exact pixel size (anything else is not decoded at all).
+pub fn check_photo_limited(
+    cfg: &Config,
+    doc: DocumentId,
+    region: &RegionCode,
+    jpeg: &[u8],
+    max_alloc: u64,
+) -> Vec<Prompt> {
     let spec = cfg.spec_for(doc, Some(region));
     let mut reasons = vec![];
     let kb = jpeg.len().div_ceil(1024) as u32;
@@ -143,8 +187,11 @@ pub fn check_photo(cfg: &Config, doc: DocumentId, region: &RegionCode, jpeg: &[u
             ),
         ));
     }
-    match image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg) {
-        Ok(img) => reasons.extend(crate::vision::review_checks(&img.to_rgb8(), &spec)),
+    match crate::vision::intake::decode_jpeg_exact(jpeg, (spec.width, spec.height), max_alloc) {
+        Ok(img) => reasons.extend(crate::vision::review_checks(&img, &spec)),
+        Err(crate::vision::intake::IntakeError::WrongSize { width, height }) => {
+            reasons.push(crate::vision::intake::wrong_size_prompt(&spec, width, height))
+        }
         Err(_) => reasons.push(bad_jpeg()),
     }
     reasons
@@ -156,4 +203,17 @@ fn bad_jpeg() -> Prompt {
         "照片不是有效的JPEG文件",
         "The photo is not a valid JPEG file",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_approve_cutoff_never_wraps() {
+        assert_eq!(approve_cutoff(10_000, Duration::from_secs(3)), Some(7_000));
+        // `as i64` made this a huge positive cutoff: everything was due at once.
+        assert_eq!(approve_cutoff(10_000, Duration::from_secs(u64::MAX)), None);
+        assert_eq!(approve_cutoff(i64::MIN + 5, Duration::from_millis(10)), None);
+    }
 }

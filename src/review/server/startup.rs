@@ -63,6 +63,7 @@ pub fn spawn(svc: Arc<Service>, listen: &str) -> Result<RunningServer, ReviewErr
                     return;
                 }
             };
+            let deadline = svc2.opts.shutdown_deadline;
             rt.block_on(async move {
                 if let Err(e) = serve(svc2, std_listener, async {
                     let _ = rx.await;
@@ -72,6 +73,8 @@ pub fn spawn(svc: Arc<Service>, listen: &str) -> Result<RunningServer, ReviewErr
                     log::error!("review centre stopped: {e}");
                 }
             });
+            // A review pass still decoding on the blocking pool is not waited for longer.
+            rt.shutdown_timeout(deadline);
         })
         .map_err(|source| ReviewError::Thread {
             what: "review-centre",
@@ -85,7 +88,8 @@ pub fn spawn(svc: Arc<Service>, listen: &str) -> Result<RunningServer, ReviewErr
     })
 }
 
-/// Serves until `stop` completes: the HTTP routes and the review loop.
+/// Serves until `stop` completes: the HTTP routes and the review loop. Returns within
+/// `opts.shutdown_deadline` of `stop` whatever the clients do ([`super::transport`]).
 pub async fn serve(
     svc: Arc<Service>,
     listener: std::net::TcpListener,
@@ -111,11 +115,8 @@ pub async fn serve(
             }
         }
     });
-    let app = router(svc).into_make_service_with_connect_info::<SocketAddr>();
-    let r = axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await
-        .map_err(|source| ReviewError::Listen { addr, source });
+    let app = router(svc.clone());
+    let r = super::transport::run(listener, app, &svc.opts, stop).await;
     review_loop.abort();
     r
 }
