@@ -3,6 +3,7 @@
 //! ```text
 //! camera:  v4l:INDEX | v4l:PATH | replay:DIR[@FPS]        (DIR `builtin` = frames embedded in the binary)
 //! printer: serial:PATH[,BAUD[,58|80]] | pdf:DIR | none
+//! idcard:  serial:PATH[,BAUD] | none                     (the ID-card reader has no paper)
 //! review:  embedded | http://HOST[:PORT][/PATH] | https://…
 //! ```
 //! Parsing happens once, in [`parse_device`]; the role-specific types below only
@@ -78,6 +79,7 @@ const ALLOWED_ALL: &str =
 pub const ALLOWED_CAMERA: &str = "v4l:INDEX, v4l:PATH, replay:DIR[@FPS] (DIR may be `builtin`)";
 pub const ALLOWED_PRINTER: &str = "serial:PATH[,BAUD[,58|80]], pdf:DIR, none";
 pub const ALLOWED_REVIEW: &str = "embedded, http://… or https://… URL";
+pub const ALLOWED_IDCARD: &str = "serial:PATH[,BAUD], none";
 
 fn err(input: &str, reason: impl Into<String>, allowed: &'static str) -> DeviceError {
     DeviceError {
@@ -233,8 +235,28 @@ fn is_loopback_host(authority_and_path: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// What a role checks beyond the kinds it allows. Roles take the defaults; a role with
+/// its own rules (the ID-card reader: no paper width) implements them itself.
+trait RoleRules {
+    /// Refuses a string whose kind is allowed but whose form is not (the reason).
+    fn check(_input: &str) -> Result<(), &'static str> {
+        Ok(())
+    }
+    /// Writes the device as this role spells it (must parse back).
+    fn show(d: &Device, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(d, f)
+    }
+}
+
 macro_rules! role {
+    (@custom $(#[$m:meta])* $name:ident, $allowed:ident, $($pat:pat),+) => {
+        role!(@base $(#[$m])* $name, $allowed, $($pat),+);
+    };
     ($(#[$m:meta])* $name:ident, $allowed:ident, $($pat:pat),+) => {
+        role!(@base $(#[$m])* $name, $allowed, $($pat),+);
+        impl RoleRules for $name {}
+    };
+    (@base $(#[$m:meta])* $name:ident, $allowed:ident, $($pat:pat),+) => {
         $(#[$m])*
         #[derive(Debug, Clone, PartialEq)]
         pub struct $name(Device);
@@ -262,13 +284,15 @@ macro_rules! role {
                     e.allowed = $allowed;
                     e
                 })?;
-                $name::try_from(d)
+                let role = $name::try_from(d)?;
+                <$name as RoleRules>::check(s).map_err(|reason| err(s, reason, $allowed))?;
+                Ok(role)
             }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
+                <$name as RoleRules>::show(&self.0, f)
             }
         }
 
@@ -299,6 +323,27 @@ role!(
     /// Which review centre the kiosk talks to.
     ReviewSpec, ALLOWED_REVIEW, Device::Embedded, Device::Http { .. }
 );
+role!(
+    @custom
+    /// The resident ID-card reader (居民身份证阅读器), or none: details are typed.
+    IdCardSpec, ALLOWED_IDCARD, Device::Serial { .. }, Device::None
+);
+
+impl RoleRules for IdCardSpec {
+    fn check(input: &str) -> Result<(), &'static str> {
+        let fields = input.trim().strip_prefix("serial:").map_or(0, |a| a.split(',').count());
+        if fields > 2 {
+            return Err("an ID-card reader takes a path and a baud rate only (no paper width)");
+        }
+        Ok(())
+    }
+    fn show(d: &Device, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match d {
+            Device::Serial { path, baud, .. } => write!(f, "serial:{},{baud}", path.display()),
+            other => fmt::Display::fmt(other, f),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -407,6 +452,31 @@ mod tests {
             assert!(e.contains("https://"), "{bad}: {e}");
         }
         assert!("none".parse::<ReviewSpec>().is_err());
+    }
+
+    #[test]
+    fn the_idcard_role_takes_serial_without_paper_width_or_none() {
+        let r: IdCardSpec = "serial:/dev/kiosk-idcard".parse().unwrap();
+        assert_eq!(r.to_string(), "serial:/dev/kiosk-idcard,115200");
+        assert_eq!(r.to_string().parse::<IdCardSpec>().unwrap(), r);
+        let r: IdCardSpec = "serial:/dev/kiosk-idcard,9600".parse().unwrap();
+        assert!(matches!(r.device(), Device::Serial { baud: 9600, .. }));
+        assert_eq!("none".parse::<IdCardSpec>().unwrap().device(), &Device::None);
+        for bad in [
+            "serial:/dev/kiosk-idcard,9600,80",
+            "serial:/dev/kiosk-idcard,9600,58",
+            "pdf:/tmp",
+            "v4l:0",
+            "embedded",
+        ] {
+            let e = bad.parse::<IdCardSpec>().unwrap_err();
+            assert_eq!(e.allowed, ALLOWED_IDCARD, "{bad}");
+            assert!(e.to_string().contains("serial:PATH[,BAUD], none"), "{bad}: {e}");
+        }
+        let e = "serial:/d,9600,80".parse::<IdCardSpec>().unwrap_err().to_string();
+        assert!(e.contains("no paper width"), "{e}");
+        // The printer keeps its paper width.
+        assert!("serial:/d,9600,58".parse::<PrinterSpec>().is_ok());
     }
 
     #[test]

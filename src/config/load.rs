@@ -62,6 +62,7 @@ impl Config {
                     .expect("valid default"),
                 review: "embedded".parse().expect("valid default"),
                 review_key_file: None,
+                idcard: "none".parse().expect("valid default"),
             },
             camera: CameraSection {
                 width: 1280,
@@ -85,6 +86,11 @@ impl Config {
                 roll_length_mm: 50_000,
                 qr_content: QrContent::Url,
                 idle_poll_ms: 2000,
+            },
+            idcard: IdCardSection {
+                reply_timeout_ms: 1000,
+                poll_interval_ms: 500,
+                log_interval_s: 60,
             },
             audio: AudioSection {
                 mute: false,

@@ -376,6 +376,21 @@ pub struct DevicesSection {
     pub review: ReviewSpec,
     /// File holding this kiosk's API key for an `http(s)://` review service.
     pub review_key_file: Option<PathBuf>,
+    /// The resident ID-card reader: `serial:PATH[,BAUD]` or `none` (the default: typed).
+    pub idcard: IdCardSpec,
+}
+
+/// The ID-card reader's timing (docs/idcard.md). Every wait is bounded by these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdCardSection {
+    /// How long the reader may take to start answering a command, in ms (the line time
+    /// of the answer at the configured baud is added). A silent reader is a fault after it.
+    pub reply_timeout_ms: u32,
+    /// How often the details screen asks the reader for a card, in ms.
+    pub poll_interval_ms: u32,
+    /// The same reader fault is logged at most once in this many seconds.
+    pub log_interval_s: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -463,6 +478,7 @@ pub struct Config {
     pub devices: DevicesSection,
     pub camera: CameraSection,
     pub printer: PrinterSection,
+    pub idcard: IdCardSection,
     pub audio: AudioSection,
     pub metrics: MetricsSection,
     pub documents: BTreeMap<DocumentId, DocumentSpec>,

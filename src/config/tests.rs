@@ -406,7 +406,7 @@ fn example_config_names_every_setting() {
     let text = std::fs::read_to_string(&path).unwrap();
     let builtin = toml::Table::try_from(Config::builtin()).unwrap();
     let mut missing = vec![];
-    for section in ["kiosk", "devices", "camera", "printer", "audio", "metrics"] {
+    for section in ["kiosk", "devices", "camera", "printer", "idcard", "audio", "metrics"] {
         let header = format!("[{section}]");
         let start = text.find(&header).unwrap_or_else(|| panic!("{header} missing"));
         let body = &text[start + header.len()..];
@@ -468,4 +468,22 @@ fn the_embedded_centre_is_a_demo_a_config_file_must_ask_for() {
     assert!(c.kiosk.demo);
     let c = parse_as_is("[devices]\nreview = \"https://r.example.cn\"\nreview_key_file = \"/k\"\n").unwrap();
     assert!(!c.kiosk.demo, "a file with a real centre is not a demo");
+}
+
+#[test]
+fn the_idcard_reader_is_off_by_default_and_its_settings_are_checked() {
+    let c = Config::builtin();
+    assert_eq!(c.devices.idcard.device(), &Device::None);
+    let c = parse("[devices]\nidcard = \"serial:/dev/kiosk-idcard\"\n").unwrap();
+    assert_eq!(c.devices.idcard.to_string(), "serial:/dev/kiosk-idcard,115200");
+    let (line, field, msg) = invalid("[devices]\nidcard = \"serial:/dev/kiosk-idcard,115200,80\"\n");
+    assert_eq!((line, field.as_str()), (Some(2), "devices.idcard"));
+    assert!(msg.contains("serial:PATH[,BAUD], none"), "{msg}");
+    let (_, field, _) = invalid("[idcard]\nreply_timeout_ms = 10\n");
+    assert_eq!(field, "idcard.reply_timeout_ms");
+    let (_, field, _) = invalid("[idcard]\npoll_interval_ms = 0\n");
+    assert_eq!(field, "idcard.poll_interval_ms");
+    let c = parse("[idcard]\nreply_timeout_ms = 200\n").unwrap();
+    assert_eq!(c.idcard.reply_timeout_ms, 200);
+    assert_eq!(c.idcard.poll_interval_ms, 500);
 }

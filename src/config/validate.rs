@@ -50,6 +50,28 @@ impl Config {
                 "an http(s) review service needs the kiosk's key file (e.g. /var/lib/kiosk/review.key)",
             ));
         }
+        let ic = &self.idcard;
+        if !(50..=10_000).contains(&ic.reply_timeout_ms) {
+            return Err(ConfigError::invalid(
+                o,
+                "idcard.reply_timeout_ms",
+                "must be 50–10000 ms",
+            ));
+        }
+        if !(100..=10_000).contains(&ic.poll_interval_ms) {
+            return Err(ConfigError::invalid(
+                o,
+                "idcard.poll_interval_ms",
+                "must be 100–10000 ms",
+            ));
+        }
+        if ic.log_interval_s > 3600 {
+            return Err(ConfigError::invalid(
+                o,
+                "idcard.log_interval_s",
+                "must be 0–3600 seconds",
+            ));
+        }
         parse_hex_bytes(&self.printer.cut_command).map_err(|m| ConfigError::invalid(o, "printer.cut_command", m))?;
         if !(1..=255).contains(&self.printer.strip_rows) {
             return Err(ConfigError::invalid(o, "printer.strip_rows", "must be 1–255"));
