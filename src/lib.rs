@@ -12,6 +12,8 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod failpoint;
+pub mod idcard;
+pub mod idcard_sim;
 pub mod ops;
 pub mod ports;
 pub mod printer;

@@ -2,6 +2,7 @@
 //! Exit codes everywhere: 0 success, 1 a negative verdict, 2 usage/config/IO error.
 
 pub mod diag;
+pub mod idcard_sim;
 pub mod printer_sim;
 pub mod receipt;
 pub mod review;
@@ -67,11 +68,13 @@ pub enum Command {
     Receipt(receipt::ReceiptArgs),
     /// ESC/POS printer emulator on a pseudo-terminal, for tests and demos.
     PrinterSim(crate::printer_sim::SimArgs),
+    /// Resident ID-card reader emulator on a pseudo-terminal, for tests and demos.
+    IdcardSim(crate::idcard_sim::SimArgs),
     /// Reference photo-review service (HTTP JSON API and operator page).
     ReviewCenter(review::ReviewCenterArgs),
     /// Run whole kiosk sessions headless: replayed frames, upload, receipt.
     Simulate(simulate::SimulateArgs),
-    /// Diagnostics of config, camera, printer, review service, storage; set the admin PIN.
+    /// Diagnostics of config, camera, printer, ID-card reader, review service, storage; set the admin PIN.
     Diag(diag::DiagArgs),
 }
 
@@ -113,6 +116,7 @@ fn run(cli: Cli) -> anyhow::Result<Verdict> {
         Command::Calibrate(a) => vision::calibrate(&load_config(cfg)?, &a),
         Command::Receipt(a) => receipt::run(&load_config(cfg)?, &a),
         Command::PrinterSim(a) => printer_sim::run(&a),
+        Command::IdcardSim(a) => idcard_sim::run(&a),
         Command::ReviewCenter(a) => review::run(&load_config(cfg)?, &a),
         Command::Simulate(a) => simulate::run(&load_config(cfg)?, &a),
     }

@@ -4,10 +4,12 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+mod idcard;
 mod printer;
 mod slip;
 mod token;
 
+pub use idcard::{CardAdvice, CardDetails, CardFault, CardKind, CardRead};
 pub use printer::PrinterFault;
 pub use slip::{Slip, SlipJob};
 pub use token::{ReceiptToken, TOKEN_HEX_LEN};

@@ -4,11 +4,13 @@
 //! picks the adapters from the config.
 
 mod camera;
+mod idcard;
 mod printer;
 mod review;
 mod vision;
 
 pub use camera::{CameraError, Frame, FrameSource};
+pub use idcard::{details_from_card, IdCardReader};
 pub use printer::{PaperStatus, PrintError, PrinterEvent, SlipPrinter};
 pub use review::{reprint_unavailable, Decision, OutboxDepth, Resumed, Submission, Uploader};
 pub use vision::{Guide, GuideOutput, PhotoMaker};

@@ -2,5 +2,6 @@
 //! benchmarks. Compiled only for `cargo test` / `cargo bench` (the `testkit` feature, which
 //! the crate's own dev-dependency on itself turns on), never into the kiosk binary.
 
+pub mod idcard;
 pub mod review;
 pub mod runtime;

@@ -42,6 +42,7 @@ pub fn device_checks(cfg: &Config) -> Vec<Check> {
         storage(&cfg.kiosk.data_dir),
         camera(cfg),
         printer(cfg),
+        idcard(cfg),
         review(cfg),
         outbox(cfg),
         clock(),
@@ -144,6 +145,19 @@ fn printer(cfg: &Config) -> Check {
             ),
         },
         other => Check::bad("printer", format!("{other}: not a printer"), "fix devices.printer"),
+    }
+}
+
+fn idcard(cfg: &Config) -> Check {
+    match crate::idcard::probe(cfg) {
+        Ok(None) => Check::ok("idcard", "none configured: people type their name and ID number"),
+        Ok(Some(path)) => Check::ok("idcard", format!("{}: ready (SAM status 90)", path.display())),
+        Err(e) => Check::bad(
+            "idcard",
+            format!("{e} [{}]", e.fault().id()),
+            "check the reader's cable and power, /dev/kiosk-idcard (deploy/99-kiosk.rules), group dialout \
+             and the baud rate in devices.idcard; until then people type their details",
+        ),
     }
 }
 

@@ -7,6 +7,7 @@
 mod common;
 
 mod emulator;
+mod idcard;
 mod idle;
 mod journal;
 mod receipt_pdf;
