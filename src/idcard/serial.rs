@@ -52,16 +52,20 @@ struct RateLog {
 }
 
 impl RateLog {
-    fn warn(&mut self, path: &Path, id: &str, what: &dyn std::fmt::Display) {
+    /// Logs (and returns) the line, unless the same fault was logged within the interval.
+    fn warn(&mut self, path: &Path, id: &str, what: &dyn std::fmt::Display) -> Option<String> {
         let now = Instant::now();
         let due = self
             .last
             .get(id)
             .is_none_or(|t| now.duration_since(*t) >= self.interval);
-        if due {
-            self.last.insert(id.to_string(), now);
-            log::warn!("idcard: {} ({id}): {what}", path.display());
+        if !due {
+            return None;
         }
+        self.last.insert(id.to_string(), now);
+        let line = format!("idcard: {} ({id}): {what}", path.display());
+        log::warn!("{line}");
+        Some(line)
     }
 
     /// A healthy answer after faults: say so once, and log the next fault at once.
@@ -224,13 +228,13 @@ impl IdCardReader for SerialReader {
     fn poll(&mut self) -> CardRead {
         let read = self.read_card().unwrap_or_else(|e| {
             let fault = e.fault();
-            self.log.warn(&self.path.clone(), &fault.id(), &e);
+            let _ = self.log.warn(&self.path.clone(), &fault.id(), &e);
             CardRead::Fault(fault)
         });
         match &read {
             CardRead::Fault(f @ (CardFault::UnsupportedCard | CardFault::Undecodable)) => {
                 // What the card said stays unsaid: only that it could not be used.
-                self.log.warn(&self.path.clone(), &f.id(), &f.prompt().en);
+                let _ = self.log.warn(&self.path.clone(), &f.id(), &f.prompt().en);
             }
             CardRead::Fault(_) => {}
             CardRead::NoCard | CardRead::Card(_) => self.log.recovered(&self.path.clone()),
@@ -240,5 +244,59 @@ impl IdCardReader for SerialReader {
 
     fn describe(&self) -> String {
         format!("serial:{},{}", self.path.display(), self.s.baud)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_logged_once_per_interval_naming_the_device() {
+        let path = Path::new("/dev/kiosk-idcard");
+        let mut log = RateLog {
+            interval: Duration::from_secs(60),
+            last: HashMap::new(),
+        };
+        let e = IdCardError::Silent {
+            path: path.to_path_buf(),
+            ms: 200,
+        };
+        let line = log.warn(path, "idcard_silent", &e).expect("the first one is logged");
+        assert!(
+            line.contains("/dev/kiosk-idcard") && line.contains("idcard_silent"),
+            "{line}"
+        );
+        assert!(line.contains("did not answer within 200 ms"), "{line}");
+        // A reader polled twice a second must not flood the log.
+        for _ in 0..100 {
+            assert_eq!(log.warn(path, "idcard_silent", &e), None);
+        }
+        assert!(
+            log.warn(path, "idcard_checksum", &"x").is_some(),
+            "another fault is news"
+        );
+        log.recovered(path);
+        assert!(
+            log.warn(path, "idcard_silent", &e).is_some(),
+            "after a recovery it is news again"
+        );
+        let mut every = RateLog {
+            interval: Duration::ZERO,
+            last: HashMap::new(),
+        };
+        assert!(every.warn(path, "a", &"x").is_some() && every.warn(path, "a", &"x").is_some());
+    }
+
+    #[test]
+    fn the_deadline_covers_the_answer_s_line_time() {
+        let s = ReaderSettings {
+            baud: 9600,
+            reply_timeout: Duration::from_millis(200),
+            log_interval: Duration::ZERO,
+        };
+        // 1295 bytes at 9600 baud take 1.35 s on the wire.
+        assert!(s.deadline_for(READ_ANSWER) > Duration::from_millis(200 + 1349));
+        assert!(s.deadline_for(SHORT_ANSWER) < Duration::from_millis(400));
     }
 }
