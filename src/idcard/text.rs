@@ -105,6 +105,28 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Any text: a typed fault or details that pass the typed-details checks, never
+        /// a panic and never an unchecked name.
+        #[test]
+        fn any_text_decodes_to_checked_details_or_a_fault(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 256),
+            resident in proptest::prelude::any::<bool>(),
+        ) {
+            let mut t = [0u8; 256];
+            t.copy_from_slice(&bytes);
+            if resident {
+                t[CARD_TYPE].copy_from_slice(&[0x20, 0x00]);
+            }
+            if let Ok(d) = decode(&t) {
+                let typed = Details { name: Some(d.name.clone()), id_number: Some(d.id_number.clone()), mobile: None };
+                proptest::prop_assert!(typed.validate(&[Field::Name, Field::IdNumber]).is_ok());
+            }
+        }
+    }
+
     #[test]
     fn a_bad_number_or_name_is_undecodable() {
         // Check digit wrong.
