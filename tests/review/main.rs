@@ -10,3 +10,4 @@ mod api;
 mod browser;
 mod client;
 mod faults;
+mod staff;

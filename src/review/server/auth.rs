@@ -11,8 +11,8 @@ use axum::http::{header, StatusCode};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// An authenticated kiosk (`Authorization: Bearer KEY`): 401 without a key or with an
-/// unknown one, 429 once that kiosk's bucket is empty.
+/// An authenticated kiosk (`Authorization: Bearer KEY`): 401 without a key, with an
+/// unknown one or for a revoked kiosk, 429 once that kiosk's bucket is empty.
 pub struct KioskAuth(pub String);
 
 /// A receipt reader: the issuing kiosk by its key (as [`KioskAuth`]) or, without an
@@ -29,7 +29,7 @@ pub struct PublicClient;
 pub struct OperatorClient;
 
 /// The kiosk a presented key belongs to: `Ok(None)` without an Authorization header, 401
-/// for a malformed or unknown key.
+/// for a malformed or unknown key or a revoked kiosk.
 fn kiosk_of(svc: &Service, parts: &Parts) -> Result<Option<String>, Fail> {
     let Some(v) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(None);
@@ -39,10 +39,13 @@ fn kiosk_of(svc: &Service, parts: &Parts) -> Result<Option<String>, Fail> {
         .ok()
         .and_then(|s| s.strip_prefix("Bearer "))
         .ok_or_else(unauthorized)?;
-    svc.keys
-        .kiosk_for(key.trim())
-        .map(|k| Some(k.to_string()))
-        .ok_or_else(unauthorized)
+    let kiosk = svc.keys.kiosk_for(key.trim()).ok_or_else(unauthorized)?;
+    // Read on every request, so `--revoke-kiosk` takes effect at once in a running centre.
+    if svc.store().is_revoked(kiosk)? {
+        log::warn!("kiosk {kiosk}: key refused, the kiosk is revoked");
+        return Err(unauthorized());
+    }
+    Ok(Some(kiosk.to_string()))
 }
 
 fn client_address(parts: &Parts) -> Result<String, Fail> {
