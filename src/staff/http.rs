@@ -308,6 +308,10 @@ async fn login<S: StaffState + Clone + Send + Sync + 'static>(State(state): Stat
     let next = safe_next(next.as_deref(), &state.staff_auth().settings().home);
     let ttl = state.staff_auth().settings().session_ttl;
     let (st, n, a) = (state.clone(), name.clone(), address.clone());
+    // A flood of logins queues here instead of running argon2 (19 MiB each) all at once.
+    let Ok(_permit) = state.staff_auth().checks.acquire().await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    };
     let result = tokio::task::spawn_blocking(move || st.staff_auth().login(&n, &password, &a)).await;
     // Only a well-formed name is logged: a password typed into the name field stays out.
     let who = if super::valid_name(&name) {

@@ -52,6 +52,9 @@ pub struct StaffSettings {
     pub min_password_len: usize,
     /// Where a login lands without a `next` page.
     pub home: String,
+    /// Password checks run at once at most (each argon2 check takes 19 MiB for a moment);
+    /// further logins wait their turn.
+    pub concurrent_checks: usize,
 }
 
 impl Default for StaffSettings {
@@ -64,6 +67,7 @@ impl Default for StaffSettings {
             lockout: Duration::from_secs(15 * 60),
             min_password_len: 10,
             home: "/".into(),
+            concurrent_checks: 4,
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct StaffAuth {
     sessions: sessions::Sessions,
     by_address: throttle::Throttle,
     by_account: throttle::Throttle,
+    /// Bounds the memory of concurrent argon2 checks ([`StaffSettings::concurrent_checks`]).
+    checks: tokio::sync::Semaphore,
     settings: StaffSettings,
 }
 
@@ -95,6 +101,7 @@ impl StaffAuth {
             sessions: sessions::Sessions::new(settings.session_ttl, settings.max_sessions),
             by_address: throttle::Throttle::new(settings.address_failures, settings.lockout),
             by_account: throttle::Throttle::new(settings.account_failures, settings.lockout),
+            checks: tokio::sync::Semaphore::new(settings.concurrent_checks.max(1)),
             settings,
         })
     }
