@@ -4,7 +4,8 @@
 //! * [`api`]: the JSON types both sides speak (documented in `docs/review-api.md`).
 //! * [`number`]: the receipt-number format (20 digits, check digit).
 //! * [`server`] + [`store`]: `kiosk review-center` (axum + SQLite WAL), one router per audience.
-//! * [`outbox`] + [`client`]: the kiosk side, implementing [`crate::ports::Uploader`].
+//! * [`outbox`] + [`client`]: the kiosk side, implementing [`crate::ports::Uploader`];
+//!   [`reply`]: what the client makes of the service's replies (pure, property-tested).
 //! * [`embedded`]: the server run in-process for `review = "embedded"`.
 
 pub mod api;
@@ -14,6 +15,7 @@ pub mod embedded;
 pub mod keys;
 pub mod number;
 pub mod outbox;
+pub mod reply;
 pub mod reprint;
 pub mod server;
 pub mod store;

@@ -9,6 +9,7 @@ mod common;
 mod emulator;
 mod idle;
 mod journal;
+mod noise;
 mod receipt_pdf;
 mod reprint;
 mod sim;
