@@ -24,6 +24,7 @@ pub mod review;
 pub mod runtime;
 pub mod session;
 pub mod simulate;
+pub mod staff;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod ui;

@@ -83,18 +83,24 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
+            if !e.use_stderr() {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // Usage errors quote the arguments given: through the redactor too.
+            crate::ops::logging::eprint_line(e.render().to_string().trim_end());
+            return ExitCode::from(2);
         }
     };
     crate::ops::logging::init();
+    crate::ops::logging::install_panic_hook();
     crate::ops::allocator::pin_allocator();
     match run(cli) {
         Ok(Verdict::Ok) => ExitCode::SUCCESS,
         Ok(Verdict::Negative) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("kiosk: error: {e:#}");
+            // An error may quote a path, a value or a server's reply: redacted like the log.
+            crate::ops::logging::eprint_line(&format!("kiosk: error: {e:#}"));
             ExitCode::from(2)
         }
     }

@@ -6,16 +6,19 @@ use crate::review::clock::SystemClock;
 use crate::review::keys::Keys;
 use crate::review::server::{serve, ServerOptions, Service};
 use crate::review::store::Store;
+use crate::staff::{Added, StaffAuth};
 use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 #[derive(Debug, clap::Args)]
 pub struct ReviewCenterArgs {
-    /// Address to listen on, e.g. 127.0.0.1:8700.
-    #[arg(long, value_name = "ADDR")]
-    pub listen: String,
+    /// Address to listen on, e.g. 127.0.0.1:8700. A non-loopback address is refused while
+    /// no operator account exists (`--add-user`).
+    #[arg(long, value_name = "ADDR", required_unless_present_any = ["add_user", "revoke_kiosk"])]
+    pub listen: Option<String>,
     /// SQLite database file (created if missing; WAL mode).
     #[arg(long, value_name = "PATH")]
     pub db: PathBuf,
@@ -64,6 +67,18 @@ pub struct ReviewCenterArgs {
     /// Most memory one photo decode may allocate, in MiB (1–1024).
     #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub decode_max_alloc_mib: u32,
+    /// An operator's login lasts this many minutes (checked by the server).
+    #[arg(long, value_name = "MIN", default_value_t = 480, value_parser = clap::value_parser!(u64).range(1..=10080))]
+    pub session_minutes: u64,
+    /// Add operator account NAME to the database (or set a new password for it), then
+    /// exit. The password (at least 10 characters) is read from stdin: typed twice at a
+    /// terminal, or one line from a pipe.
+    #[arg(long, value_name = "NAME", conflicts_with = "revoke_kiosk")]
+    pub add_user: Option<String>,
+    /// Revoke kiosk ID in the database, then exit: its key is refused from the next
+    /// request on, also by a centre already running on this database.
+    #[arg(long, value_name = "ID")]
+    pub revoke_kiosk: Option<String>,
 }
 
 fn rate() -> clap::builder::RangedI64ValueParser<u32> {
@@ -96,7 +111,104 @@ fn connection_cap(wanted: u32, nofile: u64) -> usize {
     (wanted as usize).min(fit)
 }
 
+/// The password for `--add-user`: twice without echo at a terminal, one line from a pipe.
+fn read_password(name: &str) -> anyhow::Result<Zeroizing<String>> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut line = Zeroizing::new(String::new());
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
+        return Ok(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string()));
+    }
+    let first = read_hidden(&format!("{name} 的密码 / password for {name}: "))?;
+    let again = read_hidden("再输入一次 / repeat it: ")?;
+    anyhow::ensure!(
+        *first == *again,
+        "两次输入的密码不同，未作更改 / the two passwords differ; nothing was changed"
+    );
+    Ok(first)
+}
+
+/// One line from the terminal with echo off.
+fn read_hidden(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
+    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+    use std::io::BufRead;
+    let stdin = std::io::stdin();
+    eprint!("{prompt}");
+    let old = tcgetattr(&stdin).context("cannot read the terminal settings")?;
+    let mut quiet = old.clone();
+    quiet.local_flags.remove(LocalFlags::ECHO);
+    tcsetattr(&stdin, SetArg::TCSANOW, &quiet).context("cannot turn the echo off")?;
+    let mut line = Zeroizing::new(String::new());
+    let read = stdin.lock().read_line(&mut line);
+    let _ = tcsetattr(&stdin, SetArg::TCSANOW, &old);
+    eprintln!();
+    read.context("cannot read the password")?;
+    Ok(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string()))
+}
+
+fn add_user(args: &ReviewCenterArgs, opts: &ServerOptions, name: &str) -> anyhow::Result<Verdict> {
+    let staff = StaffAuth::open(&args.db, opts.staff.clone())?;
+    let password = read_password(name)?;
+    let what = match staff.add_user(name, &password)? {
+        Added::New => "已添加 / added",
+        Added::Replaced => "密码已更改 / password changed",
+    };
+    log::info!("operator account {name}: {what}");
+    println!("operator {name}: {what} ({})", args.db.display());
+    Ok(Verdict::Ok)
+}
+
+fn revoke_kiosk(args: &ReviewCenterArgs, kiosk: &str) -> anyhow::Result<Verdict> {
+    let store = Store::open(&args.db)?;
+    let new = store.revoke_kiosk(kiosk, chrono::Utc::now())?;
+    log::warn!("kiosk {kiosk}: revoked in {}", args.db.display());
+    println!(
+        "kiosk {kiosk}: {} ({})",
+        if new {
+            "已停用 / revoked"
+        } else {
+            "早已停用 / was already revoked"
+        },
+        args.db.display()
+    );
+    Ok(Verdict::Ok)
+}
+
 pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
+    let defaults = ServerOptions::default();
+    let opts = ServerOptions {
+        auto_approve_after: args.auto_approve_after.map(Duration::from_secs),
+        grace_days: args.grace_days,
+        body_limit: args.body_limit_kib as usize * 1024,
+        public_per_min: args.public_rate,
+        kiosk_per_min: args.kiosk_rate,
+        operator_per_min: args.operator_rate,
+        auth_fail_per_min: args.auth_fail_rate,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: args.max_connections as usize,
+        shutdown_deadline: Duration::from_secs(args.shutdown_deadline),
+        decode_max_alloc: u64::from(args.decode_max_alloc_mib) << 20,
+        staff: crate::staff::StaffSettings {
+            session_ttl: Duration::from_secs(args.session_minutes * 60),
+            ..defaults.staff.clone()
+        },
+        ..defaults
+    };
+    if let Some(name) = &args.add_user {
+        return add_user(args, &opts, name);
+    }
+    if let Some(kiosk) = &args.revoke_kiosk {
+        return revoke_kiosk(args, kiosk);
+    }
+    let Some(listen) = args.listen.as_deref() else {
+        anyhow::bail!("--listen ADDR is required to serve");
+    };
     let keys = match &args.keys {
         Some(p) => Keys::load(p)?,
         None => {
@@ -115,37 +227,27 @@ pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
         );
     }
     let opts = ServerOptions {
-        auto_approve_after: args.auto_approve_after.map(Duration::from_secs),
-        grace_days: args.grace_days,
-        body_limit: args.body_limit_kib as usize * 1024,
-        public_per_min: args.public_rate,
-        kiosk_per_min: args.kiosk_rate,
-        operator_per_min: args.operator_rate,
-        auth_fail_per_min: args.auth_fail_rate,
-        header_timeout: Duration::from_secs(args.header_timeout),
-        body_timeout: Duration::from_secs(args.body_timeout),
-        idle_timeout: Duration::from_secs(args.idle_timeout),
         max_connections,
-        shutdown_deadline: Duration::from_secs(args.shutdown_deadline),
-        decode_max_alloc: u64::from(args.decode_max_alloc_mib) << 20,
-        ..ServerOptions::default()
+        ..opts
     };
     let shutdown_deadline = opts.shutdown_deadline;
-    let listener = std::net::TcpListener::bind(&args.listen)
-        .with_context(|| format!("cannot listen on {}; choose a free address with --listen", args.listen))?;
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}; choose a free address with --listen"))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    let n_keys = keys.len();
+    let svc = Service::new(cfg.clone(), store, keys, opts, Arc::new(SystemClock))?;
+    crate::review::server::check_listen(addr, &svc)?;
     log::info!(
         "review centre listening on http://{addr} (db {}, {} kiosk key(s), at most {max_connections} connections, open-file limit {nofile}, auto-approve {})",
         args.db.display(),
-        keys.len(),
+        n_keys,
         args.auto_approve_after
             .map(|s| format!("after {s} s"))
             .unwrap_or_else(|| "off: operator page /review".into())
     );
     // Tests and scripts read the bound address (useful with port 0) from stdout.
     println!("listening http://{addr}");
-    let svc = Service::new(cfg.clone(), store, keys, opts, Arc::new(SystemClock));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

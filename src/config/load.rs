@@ -86,6 +86,8 @@ impl Config {
                 roll_length_mm: 50_000,
                 qr_content: QrContent::Url,
                 idle_poll_ms: 2000,
+                noise_log_interval_ms: 60_000,
+                max_queued_replies: 64,
             },
             idcard: IdCardSection {
                 reply_timeout_ms: 1000,

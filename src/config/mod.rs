@@ -446,6 +446,12 @@ pub struct PrinterSection {
     /// Status poll of an idle printer (DLE EOT), in ms; 0 = off (faults then show only
     /// at the next print).
     pub idle_poll_ms: u32,
+    /// Bytes from the printer that fit no reply (noise, a wrong baud rate) are counted and
+    /// logged at most once per this many ms, with the count (≥ 1000).
+    pub noise_log_interval_ms: u32,
+    /// Replies and status frames kept unread between prints; the oldest are dropped
+    /// beyond it (8–65536).
+    pub max_queued_replies: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

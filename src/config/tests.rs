@@ -487,3 +487,117 @@ fn the_idcard_reader_is_off_by_default_and_its_settings_are_checked() {
     assert_eq!(c.idcard.reply_timeout_ms, 200);
     assert_eq!(c.idcard.poll_interval_ms, 500);
 }
+
+#[test]
+fn printer_noise_settings_are_bounded() {
+    let e = parse("[printer]\nnoise_log_interval_ms = 10\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("printer.noise_log_interval_ms") && e.contains(":2"), "{e}");
+    let e = parse("[printer]\nmax_queued_replies = 0\n").unwrap_err().to_string();
+    assert!(e.contains("printer.max_queued_replies"), "{e}");
+    let c = parse("[printer]\nmax_queued_replies = 8\nnoise_log_interval_ms = 1000\n").unwrap();
+    assert_eq!(
+        (c.printer.max_queued_replies, c.printer.noise_log_interval_ms),
+        (8, 1000)
+    );
+}
+
+mod props {
+    //! Issue #13: config loading takes any text (a hand-edited file) without panicking:
+    //! a config or a typed `ConfigError` that names the file.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// TOML-ish lines: real section and key names with values of every type and none.
+    fn tomlish() -> impl Strategy<Value = String> {
+        let section = prop::sample::select(vec![
+            "[kiosk]",
+            "[devices]",
+            "[camera]",
+            "[printer]",
+            "[audio]",
+            "[metrics]",
+            "[documents.id-card]",
+            "[regions]",
+            "[regions.440100]",
+            "[regions.440100.documents.id-card]",
+            "[[x]]",
+            "[",
+        ]);
+        let key = prop::sample::select(vec![
+            "id",
+            "data_dir",
+            "camera",
+            "printer",
+            "review",
+            "width",
+            "height",
+            "fps",
+            "strip_rows",
+            "gamma",
+            "idle_poll_ms",
+            "max_queued_replies",
+            "noise_log_interval_ms",
+            "replace_builtin",
+            "volume",
+            "listen",
+            "dpi",
+            "face_width",
+            "offered",
+            "name_zh",
+        ]);
+        let value = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|f| format!("{f:?}")),
+            any::<bool>().prop_map(|b| b.to_string()),
+            "[a-z0-9:/._@ -]{0,20}".prop_map(|s| format!("\"{s}\"")),
+            Just("[1, \"a\", true]".to_string()),
+            Just("{ a = 1 }".to_string()),
+            Just("\"\\u{0}\"".to_string()),
+            "\\PC{0,8}",
+        ];
+        let line = prop_oneof![
+            2 => section.prop_map(str::to_string),
+            5 => (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+            1 => "\\PC{0,30}",
+        ];
+        prop::collection::vec(line, 0..12).prop_map(|l| l.join("\n"))
+    }
+
+    fn typed(r: Result<Config, ConfigError>) -> Result<(), TestCaseError> {
+        match r {
+            Ok(_) => Ok(()),
+            Err(e @ ConfigError::Invalid { .. }) => {
+                prop_assert!(e.to_string().starts_with("/etc/kiosk/kiosk.toml"), "{e}");
+                Ok(())
+            }
+            Err(e) => Err(TestCaseError::fail(format!("unexpected error kind: {e}"))),
+        }
+    }
+
+    proptest! {
+        // Cases: PROPTEST_CASES (default 256).
+        #[test]
+        fn any_tomlish_text_loads_or_fails_typed(text in tomlish()) {
+            typed(parse(&text))?;
+        }
+
+        /// Arbitrary bytes in a file (not UTF-8, NULs, truncated): read through the file
+        /// path like `--config` does.
+        #[test]
+        fn any_file_bytes_load_or_fail_typed(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("kiosk.toml");
+            std::fs::write(&path, &bytes).unwrap();
+            match Config::from_file(&path) {
+                Ok(_) => {}
+                Err(ConfigError::Read { path: p, .. }) => {
+                    prop_assert_eq!(p, path.clone());
+                    prop_assert!(std::str::from_utf8(&bytes).is_err(), "read error on UTF-8 text");
+                }
+                Err(ConfigError::Invalid { path: p, .. }) => prop_assert_eq!(p, path.clone()),
+            }
+        }
+    }
+}

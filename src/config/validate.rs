@@ -83,6 +83,16 @@ impl Config {
                 "must be 0 (off) or at least 100 ms",
             ));
         }
+        if self.printer.noise_log_interval_ms < 1000 {
+            return Err(ConfigError::invalid(
+                o,
+                "printer.noise_log_interval_ms",
+                "must be at least 1000 ms (one log line a second at most)",
+            ));
+        }
+        if !(8..=65_536).contains(&self.printer.max_queued_replies) {
+            return Err(ConfigError::invalid(o, "printer.max_queued_replies", "must be 8–65536"));
+        }
         if !(self.printer.gamma > 0.1 && self.printer.gamma < 5.0) {
             return Err(ConfigError::invalid(o, "printer.gamma", "must be between 0.1 and 5"));
         }

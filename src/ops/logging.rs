@@ -1,12 +1,15 @@
 //! Logging to stderr (journald picks it up under systemd), `RUST_LOG` respected.
 //!
 //! Call sites never log personal data in clear (they use the `mask_*` helpers). As a
-//! second line of defence this logger redacts anything shaped like an 18-character
-//! resident ID number or an 11-digit mobile number before it is written.
+//! second line of defence every line goes through [`redact`] (`ops::redact`: ID numbers,
+//! mobile numbers, named values, the session's registered name) before it is written;
+//! so do panic messages ([`install_panic_hook`]) and the command line's error lines
+//! ([`eprint_line`]).
 //!
 //! The last [`RING_LINES`] lines (already redacted) are also kept in memory for the admin
 //! screen's "recent log lines" ([`recent`]), so it needs no journal access.
 
+pub use super::redact::redact;
 use log::{Log, Metadata, Record};
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -63,6 +66,9 @@ impl Log for Redacting {
     }
 }
 
+/// Whether [`init`] installed this logger (the panic hook then logs through it).
+static LOGGER_ON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Installs the logger once (later calls are no-ops). Default level `info`.
 pub fn init() {
     let inner = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
@@ -71,45 +77,54 @@ pub fn init() {
     let max = inner.filter();
     if log::set_boxed_logger(Box::new(Redacting { inner })).is_ok() {
         log::set_max_level(max);
+        LOGGER_ON.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
-/// Replaces ID-number-like runs (17 digits + digit/X) and mobile-like runs (11 digits
-/// starting with 1) by their masked forms.
-pub fn redact(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_ascii_alphanumeric()) {
-            let mut j = i;
-            while j < chars.len() && chars[j].is_ascii_digit() {
-                j += 1;
-            }
-            let digits = j - i;
-            let x_end = digits == 17 && j < chars.len() && matches!(chars[j], 'X' | 'x');
-            let run_end = if x_end { j + 1 } else { j };
-            let bounded = run_end == chars.len() || !chars[run_end].is_ascii_alphanumeric();
-            let run: String = chars[i..run_end].iter().collect();
-            if bounded && (digits == 18 || x_end) {
-                out.push_str(&crate::session::details::mask_id_number(&run));
-            } else if bounded && digits == 11 && chars[i] == '1' {
-                out.push_str(&crate::session::details::mask_mobile(&run));
-            } else {
-                out.push_str(&run);
-            }
-            i = run_end;
+/// Panic messages go through the redactor too: a panic that quotes its input (an
+/// `expect` on a parsed field, an index out of bounds in a value) must not print a name
+/// or an ID number in clear. The hook writes one redacted `ERROR` line (through the
+/// logger when it is installed, else straight to stderr) in place of the standard
+/// hook's clear text; `RUST_BACKTRACE` still adds a backtrace, which holds code
+/// locations only.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let thread = std::thread::current();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let line = format!(
+            "panic in thread '{}'{at}: {payload}",
+            thread.name().unwrap_or("<unnamed>")
+        );
+        if LOGGER_ON.load(std::sync::atomic::Ordering::SeqCst) && log::log_enabled!(log::Level::Error) {
+            log::error!("{line}");
+            log::logger().flush();
         } else {
-            out.push(chars[i]);
-            i += 1;
+            eprintln!("{}", redact(&line));
         }
-    }
-    out
+        if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
+    }));
+}
+
+/// Writes `line` to stderr through the redactor: the command line's own messages
+/// (errors that may quote a path, a value or a server's reply).
+pub fn eprint_line(line: &str) {
+    eprintln!("{}", redact(line));
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{init, recent, redact, remember, RING_LINES};
+    use super::{init, recent, remember, RING_LINES};
 
     #[test]
     fn the_ring_keeps_the_newest_lines_redacted() {
@@ -132,15 +147,39 @@ mod tests {
         assert_eq!(recent(2).len(), 2);
     }
 
+    /// The child half of [`a_panic_message_is_redacted`]: panics only when run by it.
     #[test]
-    fn redacts_id_and_mobile_shapes_only() {
-        assert_eq!(redact("id=44010619900101123X ok"), "id=4401**********123X ok");
-        assert_eq!(redact("id 440106199001011234."), "id 4401**********1234.");
-        assert_eq!(redact("tel 13800138000"), "tel 138****8000");
-        // Receipt numbers are 18 digits too, but they are not personal: they sit inside
-        // `receipt=` fields; still, the redactor masks any bare 18-digit run by design.
-        assert_eq!(redact("took 1234 ms, 3 frames"), "took 1234 ms, 3 frames");
-        assert_eq!(redact("abc44010619900101123X"), "abc44010619900101123X");
-        assert_eq!(redact("state=posing"), "state=posing");
+    fn panic_child() {
+        if std::env::var_os("KIOSK_PANIC_CHILD").is_none() {
+            return;
+        }
+        super::install_panic_hook();
+        let details = "name=张三丰 id=110101199003071234 tel=13800138000";
+        let n: Option<u32> = std::hint::black_box(None);
+        n.expect(details);
+    }
+
+    /// A panic whose message quotes personal data is written masked: runs
+    /// [`panic_child`] in a child process (the hook is process-wide) and reads its stderr.
+    #[test]
+    fn a_panic_message_is_redacted() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "ops::logging::tests::panic_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("KIOSK_PANIC_CHILD", "1")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "the child must have panicked: {err}");
+        assert!(err.contains("panic in thread"), "{err}");
+        assert!(err.contains("name=张** id=1101**********1234 tel=138****8000"), "{err}");
+        for clear in ["张三丰", "110101199003071234", "13800138000"] {
+            assert!(!err.contains(clear), "{clear} in clear: {err}");
+        }
     }
 }

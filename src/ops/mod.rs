@@ -6,3 +6,4 @@ pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod pin;
+pub mod redact;

@@ -37,6 +37,10 @@ pub struct LinkSettings {
     pub job_timeout: Duration,
     pub flow: FlowControl,
     pub buffer_bytes: usize,
+    /// At most one log line about noise per this interval (`printer.noise_log_interval_ms`).
+    pub noise_log_every: Duration,
+    /// Replies kept unread (`printer.max_queued_replies`).
+    pub max_queued: usize,
 }
 
 impl LinkSettings {
@@ -59,7 +63,62 @@ impl LinkSettings {
             job_timeout: Duration::from_secs(u64::from(p.job_timeout_s.max(1))),
             flow: p.flow_control,
             buffer_bytes: p.buffer_bytes.max(64) as usize,
+            noise_log_every: Duration::from_millis(u64::from(p.noise_log_interval_ms)),
+            max_queued: p.max_queued_replies.max(8) as usize,
         }
+    }
+}
+
+/// Bytes that fit no reply, and replies dropped from a full queue: counted, and logged
+/// at most once per interval with the counts (a noisy line once logged a WARN per byte).
+#[derive(Debug)]
+struct NoiseLog {
+    every: Duration,
+    last: Option<Instant>,
+    bytes: u64,
+    dropped: u64,
+    last_byte: u8,
+    /// Lines written so far.
+    lines: u64,
+}
+
+impl NoiseLog {
+    fn new(every: Duration) -> Self {
+        NoiseLog {
+            every,
+            last: None,
+            bytes: 0,
+            dropped: 0,
+            last_byte: 0,
+            lines: 0,
+        }
+    }
+
+    /// Logs what was counted if the interval since the last line has passed.
+    fn flush_due(&mut self, path: &Path) {
+        if self.bytes == 0 && self.dropped == 0 {
+            return;
+        }
+        if self.last.is_some_and(|t| t.elapsed() < self.every) {
+            return;
+        }
+        let since = match self.last {
+            Some(t) => format!(" in the last {} s", t.elapsed().as_secs()),
+            None => String::new(),
+        };
+        log::warn!(
+            "printer: {} unexpected byte(s) from {} (last {:#04x}), {} unread reply(s) dropped{since}; \
+             next report in {} s at the earliest. Fix: check the cable and the baud rate",
+            self.bytes,
+            path.display(),
+            self.last_byte,
+            self.dropped,
+            self.every.as_secs()
+        );
+        self.lines += 1;
+        self.last = Some(Instant::now());
+        self.bytes = 0;
+        self.dropped = 0;
     }
 }
 
@@ -84,13 +143,15 @@ pub struct Link {
     line_free_at: Instant,
     /// Status queries that got no reply in time (each one is a `printer_offline`).
     pub status_timeouts: u64,
+    noise: NoiseLog,
+    /// Unread replies dropped because the queue was full (`max_queued_replies`).
+    pub dropped_replies: u64,
 }
 
 impl Link {
     pub fn new(path: &Path, s: LinkSettings) -> Self {
         Link {
             path: path.to_path_buf(),
-            s,
             port: None,
             dec: Decoder::default(),
             incoming: VecDeque::new(),
@@ -100,7 +161,31 @@ impl Link {
             first_byte: None,
             line_free_at: Instant::now(),
             status_timeouts: 0,
+            noise: NoiseLog::new(s.noise_log_every),
+            dropped_replies: 0,
+            s,
         }
+    }
+
+    /// Replies read but not yet consumed (bounded by `max_queued_replies`).
+    pub fn queued_replies(&self) -> usize {
+        self.incoming.len()
+    }
+
+    /// Log lines written about noise so far (at most one per `noise_log_interval_ms`).
+    pub fn noise_log_lines(&self) -> u64 {
+        self.noise.lines
+    }
+
+    /// Queues a reply, dropping the oldest beyond `max_queued_replies`: between prints
+    /// nobody reads unsolicited replies (ASB frames, stray GS r bytes) until the next job.
+    fn enqueue(&mut self, i: Incoming) {
+        while self.incoming.len() >= self.s.max_queued {
+            self.incoming.pop_front();
+            self.dropped_replies += 1;
+            self.noise.dropped += 1;
+        }
+        self.incoming.push_back(i);
     }
 
     /// Line time of what is still queued ahead of the next byte written.
@@ -193,16 +278,18 @@ impl Link {
                 match i {
                     Incoming::Garbage(b) => {
                         self.garbage += 1;
-                        log::warn!("printer: unexpected byte {b:#04x} from {}", self.path.display());
+                        self.noise.bytes += 1;
+                        self.noise.last_byte = b;
                     }
                     Incoming::Asb(h) => {
                         log::debug!("printer: ASB {h:?}");
                         self.asb = Some(h.clone());
-                        self.incoming.push_back(Incoming::Asb(h));
+                        self.enqueue(Incoming::Asb(h));
                     }
-                    other => self.incoming.push_back(other),
+                    other => self.enqueue(other),
                 }
             }
+            self.noise.flush_due(&self.path);
             if Instant::now() >= deadline {
                 return Ok(());
             }
@@ -427,8 +514,10 @@ impl Link {
                 if started.elapsed() >= min_wire {
                     break;
                 }
+                // A reply cannot precede the bytes it answers: noise (counted, rate-limited).
                 self.garbage += 1;
-                log::warn!("printer: a reply byte came before the job could have arrived; ignored as noise");
+                self.noise.bytes += 1;
+                self.noise.flush_due(&self.path);
             }
             if Instant::now() > deadline {
                 return Err(self.abort(Fault::Timeout, job, bytes.len()));

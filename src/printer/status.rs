@@ -183,4 +183,52 @@ mod tests {
             })
         );
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        // Cases: PROPTEST_CASES (default 256).
+        /// Any four replies: a `Health` exactly when every byte has the fixed bits, else
+        /// the typed `BadStatusByte` naming the first bad one; never a panic.
+        #[test]
+        fn any_dle_eot_replies_classify_or_fail_typed(r in any::<[u8; 4]>()) {
+            match classify_dle_eot(r[0], r[1], r[2], r[3]) {
+                Ok(h) => {
+                    prop_assert!(r.iter().all(|b| b & 0x93 == 0x12));
+                    let mut seen = h.faults.clone();
+                    seen.dedup();
+                    prop_assert_eq!(seen.len(), h.faults.len(), "no fault twice");
+                }
+                Err(BadStatusByte(b)) => {
+                    let first = r.iter().copied().find(|b| b & 0x93 != 0x12);
+                    prop_assert_eq!(Some(b), first);
+                }
+            }
+        }
+
+        /// Any byte stream from the printer: every byte ends up in exactly one thing
+        /// (a reply, an ASB frame of four, typed garbage) or in the one frame still open.
+        #[test]
+        fn the_decoder_accounts_for_every_byte(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let mut d = Decoder::default();
+            let mut out = Vec::new();
+            for &b in &bytes {
+                d.push(b, &mut out);
+                prop_assert!(d.asb.len() < 4);
+            }
+            let counted: usize = out
+                .iter()
+                .map(|i| match i {
+                    Incoming::Asb(_) => 4,
+                    Incoming::DleEot(_) | Incoming::GsR(_) | Incoming::Garbage(_) => 1,
+                })
+                .sum();
+            prop_assert_eq!(counted + d.asb.len(), bytes.len());
+            for i in &out {
+                if let Incoming::Asb(h) = i {
+                    prop_assert!(h.faults.len() <= 5);
+                }
+            }
+        }
+    }
 }

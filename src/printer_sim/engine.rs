@@ -57,6 +57,12 @@ pub struct Engine {
     pub slips: u32,
     pub log: Vec<String>,
     pub clipped: u64,
+    /// Longest canvas in dot rows (`--max-slip-mm` × 8); paper fed beyond it is not drawn.
+    pub max_rows: usize,
+    /// Dot rows fed but not drawn because the slip passed `max_rows` (since start).
+    pub clipped_rows: u64,
+    /// The same for the slip in progress (one note per slip).
+    clipped_rows_slip: u64,
 }
 
 const DEFAULT_SPACING: u32 = 30;
@@ -90,6 +96,9 @@ impl Engine {
             slips: 0,
             log: Vec::new(),
             clipped: 0,
+            max_rows: 8000,
+            clipped_rows: 0,
+            clipped_rows_slip: 0,
         }
     }
 
@@ -162,6 +171,11 @@ impl Engine {
         (self.canvas.len() / self.width as usize) as u32
     }
 
+    /// Dot rows of the slip in progress.
+    pub fn canvas_rows(&self) -> u32 {
+        self.rows()
+    }
+
     /// Feeds `dots` of paper; returns false if the paper ran out meanwhile.
     fn grow(&mut self, dots: u32) -> Option<u32> {
         let y = self.rows();
@@ -170,7 +184,18 @@ impl Engine {
                 return None;
             }
             self.fed_dots += 1;
-            self.canvas.resize(self.canvas.len() + self.width as usize, 255);
+            if (self.rows() as usize) < self.max_rows {
+                self.canvas.resize(self.canvas.len() + self.width as usize, 255);
+            } else {
+                if self.clipped_rows_slip == 0 {
+                    self.note(format!(
+                        "slip longer than {} mm: the rest is fed but not drawn (--max-slip-mm)",
+                        self.max_rows / 8
+                    ));
+                }
+                self.clipped_rows += 1;
+                self.clipped_rows_slip += 1;
+            }
             if let Some(n) = self.near_end_after_dots {
                 if self.fed_dots >= n && !self.faults.near_end {
                     self.faults.near_end = true;
@@ -297,7 +322,8 @@ impl Engine {
         let h = (24 * self.mag_h).max(self.spacing);
         let Some(top) = self.grow(h) else { return };
         let line = std::mem::take(&mut self.line);
-        if line.is_empty() {
+        if line.is_empty() || top as usize >= self.max_rows {
+            // Past `--max-slip-mm` nothing is drawn, and the transcript stops too.
             return;
         }
         self.text.push(line.iter().map(|(c, _)| *c).collect());
@@ -474,6 +500,7 @@ impl Engine {
 
     fn save(&mut self, name: &str) {
         let rows = self.rows();
+        self.clipped_rows_slip = 0;
         let canvas = std::mem::take(&mut self.canvas);
         let text = std::mem::take(&mut self.text);
         if rows == 0 {
@@ -494,6 +521,53 @@ impl Engine {
         match r {
             Ok(()) => self.note(format!("slip {}", path.display())),
             Err(e) => self.note(format!("cannot write {}: {e}", path.display())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::lexer::{Lexer, Token};
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn endless_feeds_stop_growing_the_canvas_at_max_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = Engine::new(576, dir.path().to_path_buf());
+        e.max_rows = 800;
+        e.exec(Cmd::LineSpacing(Some(255)));
+        for _ in 0..23 {
+            e.exec(Cmd::FeedLines(255));
+        }
+        assert_eq!(e.canvas_rows(), 800);
+        assert_eq!(e.clipped_rows, 23 * 255 * 255 - 800);
+        assert_eq!(e.fed_dots, 23 * 255 * 255, "the paper still counts as fed");
+        e.exec(Cmd::Cut);
+        let png = image::open(dir.path().join("0001.png")).unwrap();
+        assert_eq!(png.height(), 800);
+    }
+
+    proptest! {
+        // Cases: PROPTEST_CASES (default 256).
+        /// Whatever the host sends, executing it never panics and the canvas stays
+        /// within `max_rows`.
+        #[test]
+        fn any_command_stream_executes_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut e = Engine::new(384, dir.path().to_path_buf());
+            e.max_rows = 400;
+            let mut l = Lexer::new();
+            let mut out = Vec::new();
+            l.feed(&bytes, &mut out);
+            for (t, _) in out {
+                match t {
+                    Token::Cmd(c) => { e.exec(c); }
+                    Token::Now(_) | Token::Garbage(..) => {}
+                }
+                prop_assert!(e.canvas_rows() as usize <= e.max_rows);
+            }
+            e.exec(Cmd::Cut);
         }
     }
 }

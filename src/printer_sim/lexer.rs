@@ -3,6 +3,11 @@
 //! `10 04` inside raster data is data, but a real-time command between commands is
 //! seen at once, even when the print buffer is full.
 
+/// GS v 0 limits (escpos.md: TM-T81, ≤ 256 bytes wide, ≤ 2303 dots high): a larger
+/// raster is refused, so no command makes the lexer wait for more than ~590 KB.
+pub const RASTER_MAX_BYTES: usize = 256;
+pub const RASTER_MAX_ROWS: usize = 2303;
+
 /// One command (or run of text) from the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
@@ -249,6 +254,17 @@ impl Lexer {
                 }
                 let wb = p[4] as usize + p[5] as usize * 256;
                 let rows = p[6] as usize + p[7] as usize * 256;
+                if wb > RASTER_MAX_BYTES || rows > RASTER_MAX_ROWS {
+                    // Beyond the mechanism's limit: not waited for (it would hold up to
+                    // 4 GB), the header is skipped and what follows read afresh.
+                    return Step::Done(
+                        Token::Garbage(
+                            p[..8].to_vec(),
+                            format!("GS v 0: {wb} bytes × {rows} rows exceeds {RASTER_MAX_BYTES} × {RASTER_MAX_ROWS}"),
+                        ),
+                        8,
+                    );
+                }
                 let total = 8 + wb * rows;
                 if p.len() < total {
                     return Step::More(total);
@@ -356,5 +372,54 @@ mod tests {
         assert!(matches!(t[1], Token::Garbage(..)));
         assert!(matches!(t[2], Token::Garbage(..)));
         assert_eq!(t[3], Token::Cmd(Cmd::Text(vec![b'x'])));
+    }
+
+    #[test]
+    fn a_raster_beyond_the_limit_is_refused_not_awaited() {
+        // 65535 bytes × 65535 rows would make the lexer wait for 4 GB.
+        let t = lex(&[&[0x1D, b'v', b'0', 0, 0xFF, 0xFF, 0xFF, 0xFF, b'o', b'k']]);
+        assert!(
+            matches!(&t[0], Token::Garbage(_, why) if why.contains("exceeds")),
+            "{t:?}"
+        );
+        assert_eq!(t[1], Token::Cmd(Cmd::Text(b"ok".to_vec())));
+    }
+
+    use proptest::prelude::*;
+
+    /// Bytes biased towards command starts, so whole commands and their edge cases come up.
+    fn host_bytes() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let byte = prop_oneof![
+            3 => any::<u8>(),
+            1 => prop::sample::select(vec![0x0A, 0x10, 0x1B, 0x1C, 0x1D, 0x00, 0xFF, 0x81]),
+            1 => prop::sample::select(b"v0(kVrad!3JEL".to_vec()),
+        ];
+        prop::collection::vec(prop::collection::vec(byte, 0..64), 0..16)
+    }
+
+    proptest! {
+        // Cases: PROPTEST_CASES (default 256).
+        /// Any bytes in any split: no panic, every byte is either in a token (commands,
+        /// real-time commands, or typed `Garbage` with a reason) or still pending, and
+        /// the pending part stays under the largest command the limits allow.
+        #[test]
+        fn lexer_never_panics_and_accounts_for_every_byte(chunks in host_bytes()) {
+            let mut l = Lexer::new();
+            let mut out = Vec::new();
+            let mut fed = 0usize;
+            for c in &chunks {
+                l.feed(c, &mut out);
+                fed += c.len();
+                prop_assert!(l.pending() <= 8 + RASTER_MAX_BYTES * RASTER_MAX_ROWS);
+            }
+            let consumed: usize = out.iter().map(|(_, n)| *n).sum();
+            prop_assert_eq!(consumed + l.pending(), fed);
+            for (t, n) in &out {
+                prop_assert!(*n > 0);
+                if let Token::Garbage(bytes, why) = t {
+                    prop_assert!(!bytes.is_empty() && !why.is_empty());
+                }
+            }
+        }
     }
 }

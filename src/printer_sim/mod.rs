@@ -10,7 +10,8 @@
 //!
 //! Control channel: a Unix socket (default `OUT/control.sock`), one command a line:
 //! `cover-open`, `cover-close`, `paper-out`, `near-end`, `reload`, `cutter-error`, `unplug`,
-//! `replug`, `garbage N`, `status`. Each gets one reply line (`ok …` or `error: …`).
+//! `replug`, `garbage N` (N ≤ [`MAX_GARBAGE`]), `status`. Each gets one reply line (`ok …`
+//! or `error: …`). A slip longer than `--max-slip-mm` is clipped at that length.
 //! Hardware flow control (RTS/CTS, DTR/DSR) cannot be modelled on a pty: untested here.
 
 mod code128;
@@ -60,7 +61,17 @@ pub struct SimArgs {
     /// Control socket (default OUT/control.sock).
     #[arg(long, value_name = "PATH")]
     pub control: Option<PathBuf>,
+    /// Longest slip kept in memory (mm of paper between cuts); paper fed beyond it still
+    /// counts as fed but is not drawn (reported as `clipped_rows` in `status`), so a host
+    /// feeding without end (`ESC d 255` over and over) cannot exhaust the memory.
+    #[arg(long, value_name = "MM", default_value_t = DEFAULT_MAX_SLIP_MM, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_slip_mm: u32,
 }
+
+/// Default `--max-slip-mm`: 1 m of paper, 8000 dot rows (4.6 MB at 80 mm).
+pub const DEFAULT_MAX_SLIP_MM: u32 = 1000;
+/// Largest `garbage N` (bytes sent in one go).
+pub const MAX_GARBAGE: usize = 65_536;
 
 impl SimArgs {
     pub fn new(link: &Path, out: &Path) -> SimArgs {
@@ -73,6 +84,7 @@ impl SimArgs {
             paper_out_after_mm: None,
             near_end_after_mm: None,
             control: None,
+            max_slip_mm: DEFAULT_MAX_SLIP_MM,
         }
     }
 }
@@ -196,6 +208,7 @@ impl Sim {
     fn new(a: &SimArgs) -> anyhow::Result<Sim> {
         let width = if a.paper == 58 { 384 } else { 576 };
         let mut engine = Engine::new(width, a.out.clone());
+        engine.max_rows = a.max_slip_mm.max(1) as usize * 8;
         engine.paper_out_after_dots = a.paper_out_after_mm.map(|m| u64::from(m) * 8);
         engine.near_end_after_dots = a.near_end_after_mm.map(|m| u64::from(m) * 8);
         if a.baud < 300 {
@@ -324,22 +337,15 @@ impl Sim {
                     }
                 }
             }
-            "garbage" => {
-                let n: usize = parts.next().and_then(|n| n.parse().ok()).unwrap_or(64);
-                let mut g = Vec::with_capacity(n);
-                for _ in 0..n {
-                    self.rng ^= self.rng << 13;
-                    self.rng ^= self.rng >> 7;
-                    self.rng ^= self.rng << 17;
-                    g.push(self.rng as u8);
-                }
-                self.send(&g);
-                format!("ok sent {n} bytes")
-            }
+            "garbage" => match parts.next().map(str::parse::<usize>) {
+                None => self.garbage(64),
+                Some(Ok(n)) if n <= MAX_GARBAGE => self.garbage(n),
+                Some(_) => format!("error: garbage N: N must be a number from 0 to {MAX_GARBAGE}"),
+            },
             "status" => {
                 let f = self.engine.faults;
                 format!(
-                    "ok online={} cover_open={} paper_end={} near_end={} cutter_error={} slips={} fed_mm={} buffered={} xoff={} plugged={}",
+                    "ok online={} cover_open={} paper_end={} near_end={} cutter_error={} slips={} fed_mm={} buffered={} xoff={} plugged={} canvas_rows={} clipped_rows={}",
                     !f.offline(),
                     f.cover_open,
                     f.paper_end,
@@ -349,13 +355,28 @@ impl Sim {
                     self.engine.fed_dots / 8,
                     self.buffered,
                     self.xoff,
-                    self.wire.is_some()
+                    self.wire.is_some(),
+                    self.engine.canvas_rows(),
+                    self.engine.clipped_rows
                 )
             }
             other => format!("error: unknown command `{other}`; known: cover-open cover-close paper-out reload cutter-error unplug replug garbage N status"),
         };
         eprintln!("printer-sim: control `{cmd}` → {reply}");
         reply
+    }
+
+    /// Sends `n` (at most [`MAX_GARBAGE`]) pseudo-random bytes to the host.
+    fn garbage(&mut self, n: usize) -> String {
+        let mut g = Vec::with_capacity(n.min(MAX_GARBAGE));
+        for _ in 0..n.min(MAX_GARBAGE) {
+            self.rng ^= self.rng << 13;
+            self.rng ^= self.rng >> 7;
+            self.rng ^= self.rng << 17;
+            g.push(self.rng as u8);
+        }
+        self.send(&g);
+        format!("ok sent {} bytes", g.len())
     }
 
     fn run(mut self, rx: Receiver<Request>, stop: Arc<AtomicBool>) {

@@ -63,6 +63,30 @@ pub struct SubmissionView {
     pub receipt_pdf: Option<String>,
 }
 
+/// `GET /review/{id}` (a logged-in operator): where a submission stands and who decided
+/// it, when. No token and no personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperatorView {
+    pub id: String,
+    pub kiosk_id: String,
+    pub doc: DocumentId,
+    pub region: RegionCode,
+    /// `received` (being checked), `pending` (waiting for an operator), `approved`, `rejected`.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_number: Option<ReceiptNumber>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Prompt>,
+    /// RFC 3339, China Standard Time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+    /// `staff:NAME` (an operator), `machine` (the machine check), `auto`
+    /// (`--auto-approve-after`); absent before the decision, or for decisions made before
+    /// the audit trail existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+}
+
 /// Whether a receipt can still be used at the counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -15,6 +15,7 @@
 use super::api::*;
 use super::embedded::EmbeddedHandle;
 use super::outbox::{Outbox, Owner};
+use super::reply::SubmitReply;
 use super::ReviewError;
 use crate::config::{Config, Device};
 use crate::domain::SlipJob;
@@ -224,12 +225,12 @@ fn fetch_receipt_view(
             url: url.clone(),
             message,
         })?;
-    if status != 200 {
-        return Err(api_error(status, &body));
-    }
-    serde_json::from_slice(&body).map_err(|e| ReviewError::Http {
-        url,
-        message: format!("unreadable receipt: {e}"),
+    super::reply::receipt(status, &body).map_err(|e| match e {
+        Ok((status, code, message)) => ReviewError::Rejected { status, code, message },
+        Err(e) => ReviewError::Http {
+            url,
+            message: format!("unreadable receipt: {e}"),
+        },
     })
 }
 
@@ -594,10 +595,10 @@ fn quarantine(s: &Shared, e: &super::outbox::Entry, why: &str) {
 fn fetch_photo(s: &Shared, number: &crate::domain::ReceiptNumber) -> Option<crate::domain::PhotoJpeg> {
     let url = format!("{}/v1/receipts/{}", s.opts.base_url, number);
     let fetched = get(s, &url).and_then(|(status, body)| {
-        if status != 200 {
-            return Err(format!("GET {url}: HTTP {status}"));
-        }
-        let v: ReceiptView = serde_json::from_slice(&body).map_err(|e| format!("GET {url}: {e}"))?;
+        let v = super::reply::receipt(status, &body).map_err(|e| match e {
+            Ok((status, code, _)) => format!("GET {url}: HTTP {status} {code}"),
+            Err(e) => format!("GET {url}: {e}"),
+        })?;
         let b64 = v
             .photo_jpeg_b64
             .ok_or_else(|| format!("GET {url}: no photo (purged)"))?;
@@ -643,23 +644,15 @@ fn read_limited(mut resp: ureq::http::Response<ureq::Body>, limit: u64) -> Resul
     Ok((status, body))
 }
 
-fn api_error(status: u16, body: &[u8]) -> ReviewError {
-    match serde_json::from_slice::<ApiError>(body) {
-        Ok(e) => ReviewError::Rejected {
-            status,
-            code: e.error,
-            message: e.message_en,
-        },
-        Err(_) => ReviewError::Rejected {
-            status,
-            code: "unreadable".into(),
-            message: format!("HTTP {status} with an unreadable body"),
-        },
+/// A reply the step cannot move on with: "not now" (408, 429) is the service's state,
+/// anything else (5xx, an unreadable or confused reply) counts against the row.
+fn reply_step(what: String, e: super::reply::ReplyError) -> StepError {
+    use super::reply::ReplyError;
+    let why = format!("{what}: {e}");
+    match e {
+        ReplyError::Status { status } => answered_or_transient(status, why),
+        ReplyError::Unreadable { .. } | ReplyError::OtherSubmission { .. } => Answered(why),
     }
-}
-
-fn retryable(status: u16) -> bool {
-    status == 408 || status == 429 || status >= 500
 }
 
 fn send(s: &Shared, idem: &str) -> Result<(), StepError> {
@@ -694,28 +687,19 @@ fn send(s: &Shared, idem: &str) -> Result<(), StepError> {
     failpoint::hit("upload:after-send");
     let resp = sent.map_err(|e| Transient(format!("POST {url}: {e}")))?;
     let (status, reply) = read_limited(resp, s.opts.max_response_bytes).map_err(Transient)?;
-    if (200..300).contains(&status) {
-        let acc: SubmitAccepted = serde_json::from_slice(&reply)
-            .map_err(|e| Answered(format!("POST {url}: HTTP {status} with an unreadable reply: {e}")))?;
-        s.outbox()
-            .acknowledge(idem, &acc.id)
-            .map_err(|e| Transient(e.to_string()))?;
-        log::info!("upload {idem}: acknowledged as submission {}", acc.id);
-        failpoint::hit("upload:after-ack");
-        return settle(s, idem, &acc.status);
-    }
-    if retryable(status) {
-        return Err(answered_or_transient(status, format!("POST {url}: HTTP {status}")));
-    }
-    // Final: the person is told why (the service's words), nothing is retried.
-    let prompt = match serde_json::from_slice::<ApiError>(&reply) {
-        Ok(e) => Prompt::new(&e.error, &e.message_zh, &e.message_en),
-        Err(_) => Prompt::new(
-            "upload_refused",
-            &format!("审核中心拒绝受理（HTTP {status}），请联系工作人员"),
-            &format!("The review centre refused the upload (HTTP {status}); please ask staff"),
-        ),
+    let prompt = match super::reply::submit(status, &reply) {
+        Err(e) => return Err(reply_step(format!("POST {url}"), e)),
+        Ok(SubmitReply::Refused { prompt, .. }) => prompt,
+        Ok(SubmitReply::Accepted(acc)) => {
+            s.outbox()
+                .acknowledge(idem, &acc.id)
+                .map_err(|e| Transient(e.to_string()))?;
+            log::info!("upload {idem}: acknowledged as submission {}", acc.id);
+            failpoint::hit("upload:after-ack");
+            return settle(s, idem, &acc.status);
+        }
     };
+    // Final: the person is told why (the service's words), nothing is retried.
     log::warn!("upload {idem}: refused by the service: HTTP {status} {}", prompt.id);
     s.outbox()
         .decide(idem, &Decision::Refused(prompt))
@@ -725,19 +709,9 @@ fn send(s: &Shared, idem: &str) -> Result<(), StepError> {
 fn poll_status(s: &Shared, idem: &str, id: &str) -> Result<(), StepError> {
     let url = format!("{}/v1/submissions/{id}", s.opts.base_url);
     let (status, reply) = get(s, &url).map_err(Transient)?;
-    if status != 200 {
-        return Err(answered_or_transient(status, format!("GET {url}: HTTP {status}")));
-    }
-    let v: SubmissionView =
-        serde_json::from_slice(&reply).map_err(|e| Answered(format!("GET {url}: unreadable reply: {e}")))?;
     // A reply about another submission (a confused proxy or cache) is no decision for this one.
-    if v.id != id {
-        return Err(Answered(format!(
-            "GET {url}: the reply is about submission {}, not this one",
-            v.id
-        )));
-    }
-    settle(s, idem, &v.status)
+    let st = super::reply::submission(status, &reply, id).map_err(|e| reply_step(format!("GET {url}"), e))?;
+    settle(s, idem, &st)
 }
 
 fn settle(s: &Shared, idem: &str, st: &Status) -> Result<(), StepError> {

@@ -67,7 +67,9 @@ impl Keys {
         Ok(keys)
     }
 
+    /// Reads the keys file; refuses one that group or others can read ([`check_private`]).
     pub fn load(path: &Path) -> Result<Keys, ReviewError> {
+        check_private(path, "the keys file")?;
         let text = std::fs::read_to_string(path)
             .map_err(|e| ReviewError::file(path, format!("cannot read the keys file: {e}")))?;
         Keys::parse(&text, path)
@@ -79,8 +81,32 @@ pub fn generate() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-/// Reads a kiosk's key file (the whole file, trimmed).
+/// Refuses a secret file (`what`: "the keys file", "the kiosk key file", …) that its
+/// group or others can access: the message names the file and the fix (`chmod 600`).
+/// A missing file passes here; reading it reports that.
+pub fn check_private(path: &Path, what: &str) -> Result<(), ReviewError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = match std::fs::metadata(path) {
+        Ok(m) => m.permissions().mode(),
+        Err(_) => return Ok(()),
+    };
+    if mode & 0o077 != 0 {
+        return Err(ReviewError::file(
+            path,
+            format!(
+                "{what} is readable by other users (mode {:o}). Fix: chmod 600 {}",
+                mode & 0o777,
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a kiosk's key file (the whole file, trimmed); refuses one that group or others
+/// can read.
 pub fn read_key_file(path: &Path) -> Result<String, ReviewError> {
+    check_private(path, "the kiosk key file")?;
     let k = std::fs::read_to_string(path)
         .map_err(|e| ReviewError::file(path, format!("cannot read the kiosk key file: {e}. Fix: set devices.review_key_file to the key the review centre issued")))?;
     let k = k.trim().to_string();
@@ -130,6 +156,30 @@ mod tests {
         );
         let e = Keys::parse("K-1\n", p).unwrap_err().to_string();
         assert!(e.contains("KIOSK_ID KEY"), "{e}");
+    }
+
+    #[test]
+    fn key_files_readable_by_others_are_refused_with_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let keys = d.path().join("keys.txt");
+        std::fs::write(&keys, format!("K-1 {}\n", "a".repeat(32))).unwrap();
+        let kiosk = d.path().join("kiosk.key");
+        std::fs::write(&kiosk, "a".repeat(32)).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(mode)).unwrap();
+            std::fs::set_permissions(&kiosk, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = Keys::load(&keys).unwrap_err().to_string();
+            assert!(e.contains("keys.txt") && e.contains("chmod 600"), "{mode:o}: {e}");
+            let e = read_key_file(&kiosk).unwrap_err().to_string();
+            assert!(e.contains("kiosk.key") && e.contains("chmod 600"), "{mode:o}: {e}");
+        }
+        for mode in [0o600, 0o400] {
+            std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(mode)).unwrap();
+            std::fs::set_permissions(&kiosk, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(Keys::load(&keys).unwrap().len(), 1);
+            assert_eq!(read_key_file(&kiosk).unwrap(), "a".repeat(32));
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! * [`api`]: the JSON types both sides speak (documented in `docs/review-api.md`).
 //! * [`number`]: the receipt-number format (20 digits, check digit).
 //! * [`server`] + [`store`]: `kiosk review-center` (axum + SQLite WAL), one router per audience.
-//! * [`outbox`] + [`client`]: the kiosk side, implementing [`crate::ports::Uploader`].
+//! * [`outbox`] + [`client`]: the kiosk side, implementing [`crate::ports::Uploader`];
+//!   [`reply`]: what the client makes of the service's replies (pure, property-tested).
 //! * [`embedded`]: the server run in-process for `review = "embedded"`.
 
 pub mod api;
@@ -14,6 +15,7 @@ pub mod embedded;
 pub mod keys;
 pub mod number;
 pub mod outbox;
+pub mod reply;
 pub mod reprint;
 pub mod server;
 pub mod store;
@@ -56,6 +58,12 @@ pub enum ReviewError {
     /// A stored value does not parse back (a damaged or hand-edited database).
     #[error("stored data is damaged: {0}. Fix: restore the database from its backup")]
     Corrupt(String),
+    /// Operator accounts or logins.
+    #[error(transparent)]
+    Staff(#[from] crate::staff::StaffError),
+    /// A non-loopback listen address with nobody able to log in to the operator page.
+    #[error("refusing to listen on {addr}: no operator account exists, so anyone who reaches this address could approve photos. Fix: add one with `kiosk review-center --db DB --add-user NAME`, or listen on 127.0.0.1")]
+    Exposed { addr: std::net::SocketAddr },
     /// The day's receipt numbers for a region are used up.
     #[error("receipt sequence exhausted for {region} on {day}")]
     Exhausted { region: String, day: chrono::NaiveDate },

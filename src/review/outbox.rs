@@ -518,23 +518,10 @@ impl Outbox {
 /// Reads the 32-byte key, creating it (0600) on first use when `create`; refuses a key
 /// readable by others.
 fn load_key(path: &Path, create: bool) -> Result<Zeroizing<Vec<u8>>, ReviewError> {
-    use std::os::unix::fs::PermissionsExt;
     match std::fs::read(path) {
         Ok(k) => {
             let k = Zeroizing::new(k);
-            let mode = std::fs::metadata(path)
-                .map_err(|e| ReviewError::file(path, e.to_string()))?
-                .permissions()
-                .mode();
-            if mode & 0o077 != 0 {
-                return Err(ReviewError::file(
-                    path,
-                    format!(
-                        "the outbox key is accessible by others (mode {:o}). Fix: chmod 600",
-                        mode & 0o777
-                    ),
-                ));
-            }
+            super::keys::check_private(path, "the outbox key")?;
             if k.len() != 32 {
                 return Err(ReviewError::file(path, "the outbox key must be 32 bytes"));
             }

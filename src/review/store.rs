@@ -47,6 +47,42 @@ CREATE TABLE IF NOT EXISTS sequences (
 );
 ";
 
+/// Changes to [`SCHEMA`] since the first release, applied in order to new and existing
+/// databases alike; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[
+    // 1 (#13): the audit trail — who decided (`staff:NAME`, `machine`, `auto`) — and
+    // revoked kiosks, whose keys stop working at once.
+    "ALTER TABLE submissions ADD COLUMN decided_by TEXT;
+     CREATE TABLE IF NOT EXISTS revoked_kiosks (
+         kiosk_id TEXT PRIMARY KEY,
+         revoked_at INTEGER NOT NULL -- unix seconds
+     );",
+];
+
+/// Who decides, as the audit trail records it.
+pub mod decided_by {
+    /// The machine check rejected the photo.
+    pub const MACHINE: &str = "machine";
+    /// Approved by `--auto-approve-after`.
+    pub const AUTO: &str = "auto";
+
+    /// A member of staff, by account name.
+    pub fn staff(name: &str) -> String {
+        format!("staff:{name}")
+    }
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    // IMMEDIATE: two processes opening an old database at once apply each step once.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let done: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
+        tx.execute_batch(step)?;
+        tx.execute_batch(&format!("PRAGMA user_version={}", i + 1))?;
+    }
+    tx.commit()
+}
+
 /// A stored submission as the handlers need it (no photo, no details).
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -64,6 +100,9 @@ pub struct Row {
     pub decided_at: Option<i64>,
     pub checked_at: Option<i64>,
     pub purged: bool,
+    /// Who decided ([`decided_by`]); `None` before a decision or for rows decided before
+    /// the audit trail existed.
+    pub decided_by: Option<String>,
 }
 
 impl Row {
@@ -139,7 +178,7 @@ fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> ReviewError + '_ {
     }
 }
 
-const ROW_COLS: &str = "id, kiosk_id, body_sha256, doc, region, claim_code, state, reasons, receipt_number, token, valid_until, decided_at, checked_at, purged";
+const ROW_COLS: &str = "id, kiosk_id, body_sha256, doc, region, claim_code, state, reasons, receipt_number, token, valid_until, decided_at, checked_at, purged, decided_by";
 
 fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let doc: String = r.get(3)?;
@@ -163,6 +202,7 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         decided_at: r.get(11)?,
         checked_at: r.get(12)?,
         purged: r.get::<_, i64>(13)? != 0,
+        decided_by: r.get(14)?,
     })
 }
 
@@ -172,12 +212,13 @@ impl Store {
         // Names, ID numbers and photos: owner-only whatever the umask.
         crate::private_fs::prepare_file(path)
             .map_err(|err| ReviewError::file(path, format!("cannot create: {err}")))?;
-        let conn = Connection::open(path).map_err(&e)?;
+        let mut conn = Connection::open(path).map_err(&e)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA busy_timeout=5000;",
         )
         .map_err(&e)?;
         conn.execute_batch(SCHEMA).map_err(&e)?;
+        migrate(&mut conn).map_err(&e)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -328,14 +369,14 @@ impl Store {
 
     /// Rejects a submission not yet decided; removes its photo and details. False when it
     /// was already decided.
-    pub fn reject(&self, id: &str, reasons: &[Prompt], now: DateTime<Utc>) -> Result<bool, ReviewError> {
+    pub fn reject(&self, id: &str, reasons: &[Prompt], now: DateTime<Utc>, by: &str) -> Result<bool, ReviewError> {
         let reasons = serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into());
         let n = self
             .conn
             .execute(
-                "UPDATE submissions SET state='rejected', reasons=?2, decided_at=?3, photo=NULL, details=NULL
+                "UPDATE submissions SET state='rejected', reasons=?2, decided_at=?3, decided_by=?4, photo=NULL, details=NULL
                  WHERE id=?1 AND state IN ('received','pending')",
-                params![id, reasons, now.timestamp()],
+                params![id, reasons, now.timestamp(), by],
             )
             .map_err(self.e())?;
         Ok(n == 1)
@@ -343,7 +384,7 @@ impl Store {
 
     /// Approves a checked submission: assigns the next number for (region, day) and the
     /// token, in one transaction. False when it was not pending.
-    pub fn approve(&mut self, id: &str, now: DateTime<Utc>, validity_days: u32) -> Result<bool, ReviewError> {
+    pub fn approve(&mut self, id: &str, now: DateTime<Utc>, validity_days: u32, by: &str) -> Result<bool, ReviewError> {
         let path = self.path.clone();
         let e = db_err(&path);
         let tx = self.conn.transaction().map_err(&e)?;
@@ -385,13 +426,14 @@ impl Store {
             })?;
         let token = ReceiptToken::random();
         tx.execute(
-            "UPDATE submissions SET state='approved', receipt_number=?2, token=?3, valid_until=?4, decided_at=?5 WHERE id=?1",
+            "UPDATE submissions SET state='approved', receipt_number=?2, token=?3, valid_until=?4, decided_at=?5, decided_by=?6 WHERE id=?1",
             params![
                 id,
                 number.as_str(),
                 token.expose(),
                 valid_until.format("%Y-%m-%d").to_string(),
-                now.timestamp()
+                now.timestamp(),
+                by
             ],
         )
         .map_err(&e)?;
@@ -427,11 +469,52 @@ impl Store {
             ))
             .map_err(self.e())?;
         let rows = st
-            .query_map([], |r| Ok((row_from(r)?, r.get::<_, Option<String>>(14)?)))
+            .query_map([], |r| Ok((row_from(r)?, r.get::<_, Option<String>>(15)?)))
             .map_err(self.e())?
             .collect::<Result<Vec<_>, _>>()
             .map_err(self.e());
         rows
+    }
+
+    /// For the operator page's audit trail: the latest decisions, newest first.
+    pub fn recent_decisions(&self, limit: u32) -> Result<Vec<Row>, ReviewError> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ROW_COLS} FROM submissions WHERE state IN ('approved','rejected')
+                 ORDER BY decided_at DESC, rowid DESC LIMIT ?1"
+            ))
+            .map_err(self.e())?;
+        let rows = st
+            .query_map([limit], row_from)
+            .map_err(self.e())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.e());
+        rows
+    }
+
+    /// Marks `kiosk_id` revoked: its key is refused from the next request on, also by a
+    /// centre already running on this database. False when it already was.
+    pub fn revoke_kiosk(&self, kiosk_id: &str, now: DateTime<Utc>) -> Result<bool, ReviewError> {
+        self.conn
+            .execute(
+                "INSERT INTO revoked_kiosks (kiosk_id, revoked_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![kiosk_id, now.timestamp()],
+            )
+            .map(|n| n == 1)
+            .map_err(self.e())
+    }
+
+    /// Whether `kiosk_id` was revoked (read on every kiosk request).
+    pub fn is_revoked(&self, kiosk_id: &str) -> Result<bool, ReviewError> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM revoked_kiosks WHERE kiosk_id=?1")
+            .and_then(|mut st| st.exists([kiosk_id]))
+            .map_err(self.e())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     pub fn photo(&self, id: &str) -> Result<Option<Vec<u8>>, ReviewError> {
@@ -510,9 +593,58 @@ mod tests {
         };
         st.mark_checked(&row.id, Utc::now()).unwrap();
         // A validity past the calendar's end is an error, not a panic, and changes nothing.
-        assert!(st.approve(&row.id, Utc::now(), u32::MAX).is_err());
+        assert!(st.approve(&row.id, Utc::now(), u32::MAX, "machine").is_err());
         assert_eq!(st.count_state("pending").unwrap(), 1);
-        assert!(st.approve(&row.id, Utc::now(), 180).unwrap());
+        assert!(st.approve(&row.id, Utc::now(), 180, "machine").unwrap());
         assert_eq!(st.purge(today, u32::MAX).unwrap(), 0);
+    }
+
+    #[test]
+    fn an_existing_database_gains_the_audit_trail_and_revocation() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("review.sqlite");
+        // A database as the first release left it: the schema without migrations, with
+        // a decided row.
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(SCHEMA).unwrap();
+            c.execute(
+                "INSERT INTO submissions (id, kiosk_id, idem_key, body_sha256, doc, region, claim_code, state, received_at, decided_at)
+                 VALUES ('old', 'K-1', 'i', 's', 'id-card', '440100', 'c', 'rejected', 1, 2)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let old = store.by_id("old").unwrap().expect("the old row survives");
+        assert_eq!((old.state.as_str(), old.decided_by), ("rejected", None));
+        // Deciding records who.
+        store
+            .conn
+            .execute(
+                "INSERT INTO submissions (id, kiosk_id, idem_key, body_sha256, doc, region, claim_code, state, received_at)
+                 VALUES ('new', 'K-1', 'j', 's', 'id-card', '440100', 'd', 'pending', 3)",
+                [],
+            )
+            .unwrap();
+        assert!(store
+            .reject("new", &[], Utc::now(), &decided_by::staff("alice"))
+            .unwrap());
+        assert_eq!(
+            store.by_id("new").unwrap().unwrap().decided_by.as_deref(),
+            Some("staff:alice")
+        );
+        let recent = store.recent_decisions(10).unwrap();
+        assert_eq!(recent.first().map(|r| r.id.as_str()), Some("new"));
+        // Revocation, seen by a second handle on the same file.
+        assert!(!store.is_revoked("K-1").unwrap());
+        assert!(Store::open(&path).unwrap().revoke_kiosk("K-1", Utc::now()).unwrap());
+        assert!(store.is_revoked("K-1").unwrap());
+        assert!(!store.revoke_kiosk("K-1", Utc::now()).unwrap(), "already revoked");
+        drop(store);
+        // Opening again applies nothing twice.
+        assert!(Store::open(&path).is_ok());
     }
 }

@@ -81,6 +81,8 @@ struct Personal {
     preview: Option<Arc<image::RgbImage>>,
     /// The made photo on the review screen.
     photo_view: Option<Arc<image::RgbImage>>,
+    /// The person's name, ID and mobile number registered with the log redactor.
+    redaction: Option<crate::ops::redact::Registration>,
 }
 
 /// The posing screen's overlay and the screen-level flags the view mirrors.
@@ -332,6 +334,13 @@ impl Engine {
         }
         if let Event::SubmitDetails(d) = &event {
             self.personal.masked_name = d.name.as_deref().map(crate::session::details::mask_name);
+            // Names have no shape the log redactor could know: register this person's
+            // until the wipe (a refused form is replaced by the next one).
+            self.personal.redaction = Some(crate::ops::redact::remember_personal(
+                d.name.as_deref(),
+                d.id_number.as_deref(),
+                d.mobile.as_deref(),
+            ));
         }
         let mut queue = vec![event];
         let mut all = vec![];

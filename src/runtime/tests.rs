@@ -543,3 +543,32 @@ fn analysis_thread_is_capped_and_sees_the_newest_frame() {
         "frames should be dropped, not queued: {offered} offered"
     );
 }
+
+/// The person's name has no shape the log redactor knows: the engine registers it (and
+/// the ID number) with the redactor from the details form until the session's wipe.
+#[test]
+fn the_persons_name_is_masked_in_logs_until_the_wipe() {
+    let mut e = engine(
+        ScriptedGuide::new(1000, 1),
+        PlainMaker { refuse: false },
+        ScriptedUploader::approving(1),
+        RecordingPrinter::default(),
+    );
+    e.handle(Event::Start);
+    e.handle(Event::ChooseDocument(DocumentId::IdCard));
+    e.handle(Event::ChooseRegion(RegionCode::new("440100").unwrap()));
+    let mut d = details();
+    // A name no other test uses (the redactor's registry is process-wide).
+    d.name = Some("诸葛孔明".into());
+    e.handle(Event::SubmitDetails(d));
+    assert_eq!(e.session().state().name(), "posing");
+    let line = crate::ops::logging::redact("upload for 诸葛孔明 queued");
+    assert_eq!(line, "upload for 诸*** queued");
+    e.handle(Event::Cancel);
+    assert_eq!(e.session().state(), &State::Attract);
+    assert_eq!(
+        crate::ops::logging::redact("诸葛孔明"),
+        "诸葛孔明",
+        "the wipe ends the registration"
+    );
+}

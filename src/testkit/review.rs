@@ -134,6 +134,131 @@ impl TestService {
     }
 }
 
+impl TestService {
+    /// Adds the test operator account ([`OPERATOR`], [`OPERATOR_PASSWORD`]).
+    pub fn add_operator(&self) {
+        self.server
+            .service
+            .staff()
+            .add_user(OPERATOR, OPERATOR_PASSWORD)
+            .expect("add the operator account");
+    }
+
+    /// Adds the test operator and logs in.
+    pub fn operator(&self) -> OperatorSession {
+        self.add_operator();
+        operator_login(&self.url(), OPERATOR, OPERATOR_PASSWORD)
+    }
+}
+
+/// The operator account the tests add (`--add-user operator`, this password on stdin).
+pub const OPERATOR: &str = "operator";
+pub const OPERATOR_PASSWORD: &str = "operator-password-1";
+
+/// An operator logged in over HTTP: the session cookie and the page's CSRF token.
+pub struct OperatorSession {
+    pub base: String,
+    /// `kiosk_staff=TOKEN`, for a `Cookie` header.
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// An HTTP agent that reports every status and follows no redirect (tests look at them).
+pub fn raw_agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(std::time::Duration::from_secs(30)))
+            .build(),
+    )
+}
+
+/// The response of a raw request: (status, headers as lowercase `name: value` lines, body).
+pub type Raw = (u16, String, String);
+
+fn raw(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Raw {
+    let mut r = r.expect("request");
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(k, v)| format!("{}: {}\n", k.as_str(), v.to_str().unwrap_or("")))
+        .collect();
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    (r.status().as_u16(), headers, body)
+}
+
+/// POSTs a login form; the raw answer.
+pub fn login_raw(base: &str, user: &str, password: &str) -> Raw {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("name", user)
+        .append_pair("password", password)
+        .append_pair("next", "/review")
+        .finish();
+    raw(raw_agent()
+        .post(format!("{base}/login"))
+        .content_type("application/x-www-form-urlencoded")
+        .send(body.as_str()))
+}
+
+/// Logs in (303 with the session cookie) and reads the CSRF token off `/review`.
+pub fn operator_login(base: &str, user: &str, password: &str) -> OperatorSession {
+    let (st, headers, body) = login_raw(base, user, password);
+    assert_eq!(st, 303, "login as {user}: {headers}{body}");
+    let cookie = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let mut s = OperatorSession {
+        base: base.to_string(),
+        cookie,
+        csrf: String::new(),
+    };
+    let (st, _, page) = s.get("/review");
+    assert_eq!(st, 200, "{page}");
+    s.csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a CSRF token on the page")
+        .to_string();
+    s
+}
+
+impl OperatorSession {
+    /// GET `path` with the session cookie.
+    pub fn get(&self, path: &str) -> Raw {
+        raw(raw_agent()
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .call())
+    }
+
+    /// POSTs form `fields` with the session cookie and, when `csrf` is given, that token.
+    pub fn post_with(&self, path: &str, fields: &[(&str, &str)], csrf: Option<&str>) -> Raw {
+        let mut f = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in fields {
+            f.append_pair(k, v);
+        }
+        if let Some(c) = csrf {
+            f.append_pair("csrf", c);
+        }
+        let body = f.finish();
+        raw(raw_agent()
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .content_type("application/x-www-form-urlencoded")
+            .send(body.as_str()))
+    }
+
+    /// POSTs form `fields` as the page's forms do (with the session's CSRF token).
+    pub fn post(&self, path: &str, fields: &[(&str, &str)]) -> Raw {
+        self.post_with(path, fields, Some(&self.csrf))
+    }
+}
+
 /// Built-in config with the data dir at `data_dir`.
 pub fn test_config(data_dir: &std::path::Path) -> Config {
     let mut cfg = Config::builtin();
@@ -152,7 +277,7 @@ pub fn start_service(opts: crate::review::server::ServerOptions, kiosks: &[(&str
         keys.insert(id, key);
     }
     let clock = std::sync::Arc::new(crate::review::clock::OffsetClock::default());
-    let svc = crate::review::server::Service::new(cfg.clone(), store, keys, opts, clock.clone());
+    let svc = crate::review::server::Service::new(cfg.clone(), store, keys, opts, clock.clone()).expect("service");
     let server = crate::review::server::spawn(svc, "127.0.0.1:0").expect("spawn service");
     TestService {
         server,

@@ -50,8 +50,11 @@ pub fn write_keys(dir: &Path, kiosk_id: &str) -> (PathBuf, PathBuf) {
     std::fs::write(&keys, format!("{kiosk_id} {key}\n")).unwrap();
     let kf = dir.join("kiosk.key");
     std::fs::write(&kf, key).unwrap();
+    // Both are secrets: the centre and the kiosk refuse key files others can read.
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&kf, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for f in [&keys, &kf] {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     (keys, kf)
 }
 
@@ -205,9 +208,40 @@ pub fn qr_is_receipt_url(qr: &str, number: &str) -> bool {
 }
 
 /// Starts the reference review centre without `--auto-approve-after`: every photo that
-/// passes the machine check waits for an operator (`POST /review/{id}/approve`).
+/// passes the machine check waits for an operator (`POST /review/{id}/approve`, see
+/// [`operator`]). The operator account is added first (`--add-user`).
 pub fn review_center_manual(dir: &Path, keys: &Path, port: u16) -> Proc {
+    add_operator(&dir.join("review.db"));
     start_review_center(dir, keys, None, port)
+}
+
+/// `kiosk review-center --db DB --add-user operator`, the password piped on stdin.
+pub fn add_operator(db: &Path) {
+    use kiosk::testkit::review::{OPERATOR, OPERATOR_PASSWORD};
+    use std::io::Write;
+    let mut child = Command::new(kiosk_bin())
+        .args(["review-center", "--db"])
+        .arg(db)
+        .args(["--add-user", OPERATOR])
+        .env_remove("KIOSK_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{OPERATOR_PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "--add-user: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The operator logged in to the centre on `port`.
+pub fn operator(port: u16) -> kiosk::testkit::review::OperatorSession {
+    use kiosk::testkit::review::{operator_login, OPERATOR, OPERATOR_PASSWORD};
+    operator_login(&format!("http://127.0.0.1:{port}"), OPERATOR, OPERATOR_PASSWORD)
 }
 
 /// A raw HTTP/1.1 POST with an empty body; the whole reply as text.

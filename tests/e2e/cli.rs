@@ -176,3 +176,34 @@ fn set_pin_writes_a_hash_in_the_data_dir() {
         .assert()
         .code(2);
 }
+
+/// The command line's own error lines go through the log redactor (issue #13): an error
+/// quoting a path or an argument with an ID or mobile number prints it masked.
+#[test]
+fn error_and_usage_lines_are_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("110101199003071234.toml");
+    let out = kiosk()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["check-photo", "--doc", "id-card", "x.jpg"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("kiosk: error:") && err.contains("1101**********1234.toml"),
+        "{err}"
+    );
+    assert!(!err.contains("110101199003071234"), "ID number in clear: {err}");
+    let out = kiosk()
+        .arg("no-such-command-13800138000")
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("138****8000"), "{err}");
+    assert!(!err.contains("13800138000"), "mobile number in clear: {err}");
+}

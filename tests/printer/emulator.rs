@@ -130,3 +130,86 @@ fn garbage_from_the_host_never_crashes_it_and_58mm_clips() {
     f.write_all(&[0x10, 0x04, 1]).unwrap();
     assert_eq!(read_for(&mut f, Duration::from_millis(300)), vec![0x12]);
 }
+
+/// One command line on the control socket, the way an operator's `socat` sends it.
+fn control_line(sock: &Path, cmd: &str) -> String {
+    use std::io::BufRead;
+    let mut s = std::os::unix::net::UnixStream::connect(sock).expect("control socket");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    writeln!(s, "{cmd}").unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(s).read_line(&mut line).unwrap();
+    line.trim_end().to_string()
+}
+
+/// Issue #13: `garbage 18446744073709551615` on the control socket killed the emulator's
+/// thread (capacity overflow). The count is bounded and answered with an error line; the
+/// emulator keeps answering on the socket and on the wire.
+#[test]
+fn a_huge_garbage_count_is_refused_with_an_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("lp");
+    let a = SimArgs::new(&link, &dir.path().join("out"));
+    let sim = printer_sim::start(&a).unwrap();
+    let sock = sim.control_path.clone();
+    for n in ["18446744073709551615", "99999999999999999999999", "-1", "lots"] {
+        let reply = control_line(&sock, &format!("garbage {n}"));
+        assert!(
+            reply.starts_with("error:") && reply.contains("65536"),
+            "garbage {n}: {reply}"
+        );
+    }
+    assert!(control_line(&sock, "status").starts_with("ok online=true"));
+    let mut f = open_raw(&link);
+    assert_eq!(control_line(&sock, "garbage 16"), "ok sent 16 bytes");
+    assert_eq!(read_for(&mut f, Duration::from_millis(300)).len(), 16);
+    f.write_all(&[0x10, 0x04, 1]).unwrap();
+    assert_eq!(
+        read_for(&mut f, Duration::from_millis(300)),
+        vec![0x12],
+        "still answers DLE EOT"
+    );
+}
+
+/// Issue #13: 23 × `ESC d 255` (at 255-dot line spacing) grew the canvas by 227 MB. The
+/// slip is clipped at `--max-slip-mm` and the clipping reported in `status`.
+#[test]
+fn endless_feeding_is_clipped_at_max_slip_mm() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("lp");
+    let out = dir.path().join("out");
+    let mut a = SimArgs::new(&link, &out);
+    a.baud = 1_000_000;
+    a.max_slip_mm = 50;
+    let sim = printer_sim::start(&a).unwrap();
+    let mut f = open_raw(&link);
+    f.write_all(&[0x1B, b'3', 255]).unwrap();
+    for _ in 0..23 {
+        f.write_all(&[0x1B, b'd', 255]).unwrap();
+    }
+    f.write_all(b"after the limit\n").unwrap();
+    let fed_all = 23 * 255 * 255 + 255;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let s = control_line(&sim.control_path, "status");
+        if s.contains(&format!("fed_mm={}", fed_all / 8)) || Instant::now() > deadline {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.contains("canvas_rows=400 "), "{status}");
+    assert!(status.contains(&format!("clipped_rows={}", fed_all - 400)), "{status}");
+    f.write_all(&[0x1D, b'V', 66, 0]).unwrap();
+    let png = out.join("0001.png");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !png.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, h) = image::image_dimensions(&png).unwrap();
+    assert_eq!(h, 400, "the slip is clipped at 50 mm");
+    let text = std::fs::read_to_string(out.join("0001.txt")).unwrap();
+    assert!(
+        !text.contains("after the limit"),
+        "nothing past the limit is kept: {text:?}"
+    );
+}

@@ -10,6 +10,7 @@ mod emulator;
 mod idcard;
 mod idle;
 mod journal;
+mod noise;
 mod receipt_pdf;
 mod reprint;
 mod sim;

@@ -1,6 +1,6 @@
 //! The operator page clicked through in a real headless Chromium (Debian `chromium` +
-//! `chromium-driver`), driven over the W3C WebDriver protocol on 127.0.0.1: a pending
-//! photo is approved and the kiosk receives its number.
+//! `chromium-driver`), driven over the W3C WebDriver protocol on 127.0.0.1: the operator
+//! logs in, a pending photo is approved and the kiosk receives its number.
 //!
 //! With `CI=true` a missing Chromium or chromedriver fails the test; elsewhere it is
 //! reported on stderr and the test returns early.
@@ -108,6 +108,21 @@ impl Driver {
         v[ELEMENT].as_str().expect("element id").to_string()
     }
 
+    fn type_text(&self, el: &str, text: &str) {
+        self.cmd(
+            "POST",
+            &format!("{}/element/{el}/value", self.s()),
+            json!({ "text": text }),
+        );
+    }
+
+    fn current_url(&self) -> String {
+        self.cmd("GET", &format!("{}/url", self.s()), Value::Null)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     fn click(&self, el: &str) {
         self.cmd("POST", &format!("{}/element/{el}/click", self.s()), json!({}));
     }
@@ -163,6 +178,7 @@ fn operator_approves_in_headless_chromium_and_the_kiosk_gets_its_number() {
         },
         &[("KIOSK-A", KEY)],
     );
+    svc.add_operator();
     let data = tempfile::tempdir().unwrap();
     let mut client = ReviewClient::start(fast_options(&svc.url(), "KIOSK-A", KEY, data.path())).unwrap();
     client
@@ -190,8 +206,31 @@ fn operator_approves_in_headless_chromium_and_the_kiosk_gets_its_number() {
 
     let mut d = Driver::start(&driver_exe);
     d.new_session(&chromium);
+    // Not logged in: the browser lands on the login page, logs in, and is sent back.
     d.goto(&format!("{}/review", svc.url()));
+    assert!(
+        d.current_url().starts_with(&format!("{}/login?next=", svc.url())),
+        "{}",
+        d.current_url()
+    );
+    let name = d.find("#name");
+    d.type_text(&name, OPERATOR);
+    let password = d.find("#password");
+    d.type_text(&password, OPERATOR_PASSWORD);
+    let login = d.find("#login");
+    d.click(&login);
+    let t0 = Instant::now();
+    while !d.current_url().ends_with("/review") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "not back on /review: {}\n{}",
+            d.current_url(),
+            d.source()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let src = d.source();
+    assert!(src.contains(OPERATOR), "logged in as the operator");
     assert!(
         src.contains(&format!("data-id=\"{id}\"")),
         "the pending photo is listed"
@@ -220,4 +259,9 @@ fn operator_approves_in_headless_chromium_and_the_kiosk_gets_its_number() {
     };
     assert!(kiosk::review::number::is_well_formed(number.as_str()));
     assert_eq!(svc.count(&format!("receipt_number='{number}'")), 1);
+    // The audit trail names who approved it.
+    assert_eq!(
+        svc.count(&format!("receipt_number='{number}' AND decided_by='staff:{OPERATOR}'")),
+        1
+    );
 }

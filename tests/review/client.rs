@@ -479,8 +479,9 @@ fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it() {
     );
 
     // The operator approves, well after the kiosk's deadline.
-    let r = http_post_empty(port, &format!("/review/{id1}/approve")).unwrap();
-    assert!(r.starts_with("HTTP/1.1 303"), "{r}");
+    let op = operator(port);
+    let r = op.post(&format!("/review/{id1}/approve"), &[]);
+    assert_eq!(r.0, 303, "{r:?}");
     let number1: String = review_db(d)
         .query_row(
             "SELECT receipt_number FROM submissions WHERE claim_code=?1",
@@ -510,8 +511,8 @@ fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it() {
             !id2.is_empty()
         },
     );
-    let r = http_post_empty(port, &format!("/review/{id2}/approve")).unwrap();
-    assert!(r.starts_with("HTTP/1.1 303"), "{r}");
+    let r = op.post(&format!("/review/{id2}/approve"), &[]);
+    assert_eq!(r.0, 303, "{r:?}");
     let second: serde_json::Value = serde_json::from_str(
         &rx.recv_timeout(Duration::from_secs(120))
             .unwrap_or_else(|_| panic!("no second session\n{}", log())),
@@ -579,8 +580,8 @@ fn after_a_claim_slip_a_restarted_kiosk_prints_no_receipt_for_the_person_who_lef
         .as_str()
         .unwrap()
         .to_string();
-    let r = http_post_empty(port, &format!("/review/{id}/approve")).unwrap();
-    assert!(r.starts_with("HTTP/1.1 303"), "{r}");
+    let r = operator(port).post(&format!("/review/{id}/approve"), &[]);
+    assert_eq!(r.0, 303, "{r:?}");
     let out = simulate(&cfg, &["--runs", "0"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{stderr}");

@@ -35,6 +35,8 @@ impl ServerProc {
     fn start(dir: &Path, port: u16, failpoint: Option<&str>) -> ServerProc {
         let keys = dir.join("keys.txt");
         std::fs::write(&keys, format!("{KIOSK} {KEY}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -27,6 +27,9 @@ impl Server {
     fn start(dir: &Path, extra: &[&str]) -> Server {
         let keys = dir.join("keys.txt");
         std::fs::write(&keys, format!("{KIOSK} {KEY}\n")).unwrap();
+        // A secret: the centre refuses a keys file others can read.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
             .args(["review-center", "--listen", "127.0.0.1:0", "--db"])
             .arg(dir.join("review.sqlite"))

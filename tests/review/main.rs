@@ -11,3 +11,4 @@ mod browser;
 mod client;
 mod faults;
 mod hostile;
+mod staff;

@@ -7,3 +7,4 @@ mod accuracy;
 mod cli;
 mod config;
 mod guide;
+mod props;

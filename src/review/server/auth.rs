@@ -13,8 +13,8 @@ use axum::http::{header, StatusCode};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// An authenticated kiosk (`Authorization: Bearer KEY`): 401 without a key or with an
-/// unknown one, 429 once that kiosk's bucket is empty.
+/// An authenticated kiosk (`Authorization: Bearer KEY`): 401 without a key, with an
+/// unknown one or for a revoked kiosk, 429 once that kiosk's bucket is empty.
 pub struct KioskAuth(pub String);
 
 /// A receipt reader: the issuing kiosk by its key (as [`KioskAuth`]) or, without an
@@ -58,7 +58,8 @@ pub struct PublicClient;
 pub struct OperatorClient;
 
 /// The kiosk a presented key belongs to: `Ok(None)` without an Authorization header, 401
-/// for a malformed or unknown key. Headers only: the body has not been read yet.
+/// for a malformed or unknown key or a revoked kiosk. Headers only: the body has not been
+/// read yet.
 fn kiosk_of(svc: &Service, parts: &Parts) -> Result<Option<String>, Fail> {
     let Some(v) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(None);
@@ -66,10 +67,15 @@ fn kiosk_of(svc: &Service, parts: &Parts) -> Result<Option<String>, Fail> {
     let Some(key) = v.to_str().ok().and_then(|s| s.strip_prefix("Bearer ")) else {
         return Err(refuse_key(svc, parts, "malformed Authorization header"));
     };
-    match svc.keys.kiosk_for(key.trim()) {
-        Some(k) => Ok(Some(k.to_string())),
-        None => Err(refuse_key(svc, parts, "unknown key")),
+    let Some(kiosk) = svc.keys.kiosk_for(key.trim()) else {
+        return Err(refuse_key(svc, parts, "unknown key"));
+    };
+    // Read on every request, so `--revoke-kiosk` takes effect at once in a running centre.
+    if svc.store().is_revoked(kiosk)? {
+        log::warn!("kiosk {kiosk}: key refused, the kiosk is revoked");
+        return Err(refuse_key(svc, parts, "revoked kiosk"));
     }
+    Ok(Some(kiosk.to_string()))
 }
 
 /// A failed key check: counted against the client's address (429 once its bucket is

@@ -23,7 +23,7 @@ mod transport;
 pub use errors::Fail;
 pub use operator::OPERATOR_REASONS;
 pub use service::{check_photo, ServerOptions, Service};
-pub use startup::{serve, spawn, RunningServer};
+pub use startup::{check_listen, serve, spawn, RunningServer};
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;

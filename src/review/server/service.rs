@@ -6,8 +6,9 @@ use crate::config::{Config, DocumentId, RegionCode};
 use crate::domain::Prompt;
 use crate::review::clock::Clock;
 use crate::review::keys::Keys;
-use crate::review::store::Store;
+use crate::review::store::{decided_by, Store};
 use crate::review::ReviewError;
+use crate::staff::{StaffAuth, StaffSettings, StaffState};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,6 +45,8 @@ pub struct ServerOptions {
     pub auth_fail_per_min: u32,
     /// Most memory one JPEG decode may allocate (`image::Limits::max_alloc`), in bytes.
     pub decode_max_alloc: u64,
+    /// Operator logins on `/review` (session lifetime, login throttling).
+    pub staff: StaffSettings,
 }
 
 impl Default for ServerOptions {
@@ -63,6 +66,10 @@ impl Default for ServerOptions {
             shutdown_deadline: Duration::from_secs(10),
             auth_fail_per_min: 30,
             decode_max_alloc: 64 << 20,
+            staff: StaffSettings {
+                home: "/review".into(),
+                ..StaffSettings::default()
+            },
         }
     }
 }
@@ -79,11 +86,27 @@ pub struct Service {
     pub(super) operator_limit: Limiter,
     pub(super) auth_fail_limit: Limiter,
     pub(super) wake: tokio::sync::Notify,
+    staff: StaffAuth,
+}
+
+impl StaffState for Service {
+    fn staff_auth(&self) -> &StaffAuth {
+        &self.staff
+    }
 }
 
 impl Service {
-    pub fn new(cfg: Config, store: Store, keys: Keys, opts: ServerOptions, clock: Arc<dyn Clock>) -> Arc<Service> {
-        Arc::new(Service {
+    /// The service over `store`; operator accounts live in the same database.
+    pub fn new(
+        cfg: Config,
+        store: Store,
+        keys: Keys,
+        opts: ServerOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Service>, ReviewError> {
+        let staff = StaffAuth::open(store.path(), opts.staff.clone())?;
+        Ok(Arc::new(Service {
+            staff,
             public_limit: Limiter::new(opts.public_per_min),
             kiosk_limit: Limiter::new(opts.kiosk_per_min),
             operator_limit: Limiter::new(opts.operator_per_min),
@@ -94,7 +117,12 @@ impl Service {
             opts,
             clock,
             wake: tokio::sync::Notify::new(),
-        })
+        }))
+    }
+
+    /// The operator accounts and sessions (tests add accounts through it).
+    pub fn staff(&self) -> &StaffAuth {
+        &self.staff
     }
 
     pub(super) fn store(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -119,7 +147,7 @@ impl Service {
                 log::info!("submission {id}: machine check passed, pending approval");
             } else {
                 let ids: Vec<&str> = reasons.iter().map(|r| r.id.as_str()).collect();
-                self.store().reject(&id, &reasons, now)?;
+                self.store().reject(&id, &reasons, now, decided_by::MACHINE)?;
                 log::info!("submission {id}: rejected by the machine check: {}", ids.join(","));
             }
         }
@@ -130,7 +158,7 @@ impl Service {
         {
             let due = self.store().pending_checked_before(cutoff)?;
             for (id, doc, region) in due {
-                self.approve(&id, doc, &region)?;
+                self.approve(&id, doc, &region, decided_by::AUTO)?;
             }
         }
         let purged = self.store().purge(self.today(), self.opts.grace_days)?;
@@ -140,11 +168,17 @@ impl Service {
         Ok(())
     }
 
-    pub(super) fn approve(&self, id: &str, doc: DocumentId, region: &RegionCode) -> Result<bool, ReviewError> {
+    pub(super) fn approve(
+        &self,
+        id: &str,
+        doc: DocumentId,
+        region: &RegionCode,
+        by: &str,
+    ) -> Result<bool, ReviewError> {
         let days = self.cfg.validity_days(doc, region);
-        let done = self.store().approve(id, self.clock.now(), days)?;
+        let done = self.store().approve(id, self.clock.now(), days, by)?;
         if done {
-            log::info!("submission {id}: approved ({doc}, {region}, valid {days} days)");
+            log::info!("submission {id}: approved by {by} ({doc}, {region}, valid {days} days)");
         }
         Ok(done)
     }

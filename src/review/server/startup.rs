@@ -47,6 +47,7 @@ pub fn spawn(svc: Arc<Service>, listen: &str) -> Result<RunningServer, ReviewErr
         addr: listen.to_string(),
         source,
     })?;
+    check_listen(addr, &svc)?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let svc2 = svc.clone();
     let thread = std::thread::Builder::new()
@@ -88,13 +89,28 @@ pub fn spawn(svc: Arc<Service>, listen: &str) -> Result<RunningServer, ReviewErr
     })
 }
 
-/// Serves until `stop` completes: the HTTP routes and the review loop. Returns within
+/// Refuses to serve on a non-loopback address while no operator account exists: the
+/// operator page would be reachable by anyone on that network with nobody able to log in,
+/// an invitation to leave it open (as the metrics endpoint refuses one outright).
+pub fn check_listen(addr: SocketAddr, svc: &Service) -> Result<(), ReviewError> {
+    if addr.ip().is_loopback() || svc.staff().account_count()? > 0 {
+        Ok(())
+    } else {
+        Err(ReviewError::Exposed { addr })
+    }
+}
+
+/// Serves until `stop` completes: the HTTP routes and the review loop. Refuses a
+/// non-loopback listener without operator accounts ([`check_listen`]). Returns within
 /// `opts.shutdown_deadline` of `stop` whatever the clients do ([`super::transport`]).
 pub async fn serve(
     svc: Arc<Service>,
     listener: std::net::TcpListener,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ReviewError> {
+    if let Ok(a) = listener.local_addr() {
+        check_listen(a, &svc)?;
+    }
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let listener = tokio::net::TcpListener::from_std(listener).map_err(|source| ReviewError::Listen {
         addr: addr.clone(),
