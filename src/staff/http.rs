@@ -76,7 +76,8 @@ pub fn logout_form(s: &SessionInfo) -> String {
     )
 }
 
-fn esc(s: &str) -> String {
+/// HTML-escapes text for staff pages (and the review centre's own pages).
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -216,45 +216,6 @@ fn jpeg_bomb(w: u16, h: u16) -> Vec<u8> {
     b
 }
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut c = 0xFFFF_FFFFu32;
-    for &b in data {
-        c ^= u32::from(b);
-        for _ in 0..8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
-        }
-    }
-    !c
-}
-
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let crc = crc32(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
-}
-
-/// A PNG whose IHDR claims `w`×`h` RGB pixels, followed by a few zero rows and IEND.
-pub fn png_bomb(w: u32, h: u32) -> Vec<u8> {
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = vec![];
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    png_chunk(&mut out, b"IHDR", &ihdr);
-    // A stored (uncompressed) zlib block of 1 KiB of zeros.
-    let zeros = vec![0u8; 1024];
-    let mut z = vec![0x78, 0x01, 0x01];
-    z.extend_from_slice(&(zeros.len() as u16).to_le_bytes());
-    z.extend_from_slice(&(!(zeros.len() as u16)).to_le_bytes());
-    z.extend_from_slice(&zeros);
-    png_chunk(&mut out, b"IDAT", &z);
-    png_chunk(&mut out, b"IEND", &[]);
-    out
-}
-
 fn submit_body(photo: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "kiosk_id": KIOSK,
@@ -297,7 +258,7 @@ fn decompression_bombs_are_refused_from_the_header_with_415() {
     let s = Server::start(dir.path(), &["--auto-approve-after", "0"]);
     let jpeg = jpeg_bomb(13000, 13000);
     assert!(jpeg.len() < 1024, "a tiny file: {} bytes", jpeg.len());
-    let png = png_bomb(13000, 13000);
+    let png = kiosk::testkit::bombs::png_claiming(13000, 13000);
     let t0 = Instant::now();
     // Four at once, as in the issue, and a PNG one.
     let port = s.port;

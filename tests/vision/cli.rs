@@ -297,45 +297,11 @@ fn a_cats_face_forced_through_the_mesh_is_not_a_human_face() {
     );
 }
 
-/// A PNG whose IHDR claims `w`×`h` RGB pixels (CRCs right, a little zero data, IEND):
-/// the header of a decompression bomb.
-fn png_header_claiming(w: u32, h: u32) -> Vec<u8> {
-    fn crc32(data: &[u8]) -> u32 {
-        let mut c = 0xFFFF_FFFFu32;
-        for &b in data {
-            c ^= u32::from(b);
-            for _ in 0..8 {
-                c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
-            }
-        }
-        !c
-    }
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let crc = crc32(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    chunk(&mut out, b"IHDR", &ihdr);
-    // zlib, one stored block of 1 KiB of zeros
-    let mut z = vec![0x78, 0x01, 0x01, 0x00, 0x04, 0xFF, 0xFB];
-    z.extend_from_slice(&[0u8; 1024]);
-    chunk(&mut out, b"IDAT", &z);
-    chunk(&mut out, b"IEND", &[]);
-    out
-}
-
 #[test]
 fn a_20000_square_png_is_refused_from_its_header_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("huge-20000.png");
-    std::fs::write(&big, png_header_claiming(20000, 20000)).unwrap();
+    std::fs::write(&big, kiosk::testkit::bombs::png_claiming(20000, 20000)).unwrap();
     let t0 = std::time::Instant::now();
     let out = kiosk()
         .args(["check-photo", "--doc", "id-card"])

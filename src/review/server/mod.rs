@@ -48,14 +48,8 @@ pub fn receipt_pdf_path(number: &str, token: &crate::domain::ReceiptToken) -> St
     format!("/v1/receipts/{number}.pdf?token={}", token.expose())
 }
 
-/// HTML-escapes text for the claim and operator pages.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+// HTML escaping for the claim and operator pages: one escaper with the staff pages.
+use crate::staff::http::esc;
 
 #[cfg(test)]
 mod tests {
