@@ -23,6 +23,7 @@ pub mod receipt;
 pub mod review;
 pub mod runtime;
 pub mod session;
+pub mod sim_host;
 pub mod simulate;
 pub mod staff;
 #[cfg(any(test, feature = "testkit"))]

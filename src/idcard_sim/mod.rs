@@ -65,39 +65,8 @@ pub enum SimError {
     },
 }
 
-type Request = (String, Sender<String>);
-
-/// A running emulator (threads); stops when dropped.
-pub struct SimHandle {
-    tx: Sender<Request>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    pub control_path: PathBuf,
-    link: PathBuf,
-}
-
-impl SimHandle {
-    /// Sends one control command and waits for its reply line.
-    pub fn command(&self, cmd: &str) -> String {
-        let (tx, rx) = channel();
-        if self.tx.send((cmd.to_string(), tx)).is_err() {
-            return "error: emulator stopped".into();
-        }
-        rx.recv_timeout(Duration::from_secs(5))
-            .unwrap_or_else(|_| "error: no reply".into())
-    }
-}
-
-impl Drop for SimHandle {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        let _ = std::fs::remove_file(&self.control_path);
-        let _ = std::fs::remove_file(&self.link);
-    }
-}
+use crate::sim_host::Request;
+pub use crate::sim_host::SimHandle;
 
 /// Starts the emulator on a thread (tests use this; `kiosk idcard-sim` too).
 pub fn start(args: &SimArgs) -> Result<SimHandle, SimError> {
@@ -146,13 +115,7 @@ pub fn start(args: &SimArgs) -> Result<SimHandle, SimError> {
         .name("idcard-sim".into())
         .spawn(move || sim.run(rx, stop2))
         .map_err(io("cannot start the emulator thread", &args.link))?;
-    Ok(SimHandle {
-        tx,
-        stop,
-        thread: Some(thread),
-        control_path,
-        link: args.link.clone(),
-    })
+    Ok(SimHandle::new(tx, stop, thread, control_path, args.link.clone()))
 }
 
 fn serve_control(s: std::os::unix::net::UnixStream, tx: Sender<Request>) {

@@ -89,39 +89,8 @@ impl SimArgs {
     }
 }
 
-type Request = (String, Sender<String>);
-
-/// A running emulator (a thread); stops when dropped.
-pub struct SimHandle {
-    tx: Sender<Request>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    pub control_path: PathBuf,
-    link: PathBuf,
-}
-
-impl SimHandle {
-    /// Sends one control command and waits for its reply line.
-    pub fn command(&self, cmd: &str) -> String {
-        let (tx, rx) = channel();
-        if self.tx.send((cmd.to_string(), tx)).is_err() {
-            return "error: emulator stopped".into();
-        }
-        rx.recv_timeout(Duration::from_secs(5))
-            .unwrap_or_else(|_| "error: no reply".into())
-    }
-}
-
-impl Drop for SimHandle {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        let _ = std::fs::remove_file(&self.control_path);
-        let _ = std::fs::remove_file(&self.link);
-    }
-}
+use crate::sim_host::Request;
+pub use crate::sim_host::SimHandle;
 
 /// Starts the emulator on a thread (tests use this; `kiosk printer-sim` too).
 pub fn start(args: &SimArgs) -> anyhow::Result<SimHandle> {
@@ -156,13 +125,7 @@ pub fn start(args: &SimArgs) -> anyhow::Result<SimHandle> {
     let thread = std::thread::Builder::new()
         .name("printer-sim".into())
         .spawn(move || sim.run(rx, stop2))?;
-    Ok(SimHandle {
-        tx,
-        stop,
-        thread: Some(thread),
-        control_path,
-        link: args.link.clone(),
-    })
+    Ok(SimHandle::new(tx, stop, thread, control_path, args.link.clone()))
 }
 
 fn serve_control(s: std::os::unix::net::UnixStream, tx: Sender<Request>) {
