@@ -23,12 +23,11 @@ use clap::builder::TypedValueParser;
 use engine::Engine;
 use lexer::{Cmd, Lexer, RealTime, Token};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -89,8 +88,8 @@ impl SimArgs {
     }
 }
 
-use crate::sim_host::Request;
 pub use crate::sim_host::SimHandle;
+use crate::sim_host::{Request, Wire};
 
 /// Starts the emulator on a thread (tests use this; `kiosk printer-sim` too).
 pub fn start(args: &SimArgs) -> anyhow::Result<SimHandle> {
@@ -109,46 +108,11 @@ pub fn start(args: &SimArgs) -> anyhow::Result<SimHandle> {
     let stop2 = stop.clone();
     let ctl_tx = tx.clone();
     let stop3 = stop.clone();
-    std::thread::Builder::new()
-        .name("printer-sim-control".into())
-        .spawn(move || {
-            while !stop3.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((s, _)) => {
-                        let tx = ctl_tx.clone();
-                        std::thread::spawn(move || serve_control(s, tx));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-        })?;
+    crate::sim_host::spawn_control("printer-sim-control", listener, ctl_tx, stop3)?;
     let thread = std::thread::Builder::new()
         .name("printer-sim".into())
         .spawn(move || sim.run(rx, stop2))?;
     Ok(SimHandle::new(tx, stop, thread, control_path, args.link.clone()))
-}
-
-fn serve_control(s: std::os::unix::net::UnixStream, tx: Sender<Request>) {
-    let _ = s.set_nonblocking(false);
-    let Ok(mut w) = s.try_clone() else { return };
-    for line in BufReader::new(s).lines() {
-        let Ok(line) = line else { return };
-        let (rtx, rrx) = channel();
-        if tx.send((line.trim().to_string(), rtx)).is_err() {
-            return;
-        }
-        let reply = rrx
-            .recv_timeout(Duration::from_secs(5))
-            .unwrap_or_else(|_| "error: no reply".into());
-        if writeln!(w, "{reply}").is_err() {
-            return;
-        }
-    }
-}
-
-struct Wire {
-    master: OwnedFd,
-    _slave: OwnedFd,
 }
 
 struct Sim {
@@ -195,23 +159,7 @@ impl Sim {
     }
 
     fn plug(&mut self) -> std::io::Result<()> {
-        let pty = nix::pty::openpty(None, None).map_err(std::io::Error::from)?;
-        let mut t = nix::sys::termios::tcgetattr(pty.slave.as_fd()).map_err(std::io::Error::from)?;
-        nix::sys::termios::cfmakeraw(&mut t);
-        nix::sys::termios::tcsetattr(pty.slave.as_fd(), nix::sys::termios::SetArg::TCSANOW, &t)
-            .map_err(std::io::Error::from)?;
-        let name = nix::unistd::ttyname(pty.slave.as_fd()).map_err(std::io::Error::from)?;
-        let flags =
-            nix::fcntl::fcntl(pty.master.as_fd(), nix::fcntl::FcntlArg::F_GETFL).map_err(std::io::Error::from)?;
-        let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
-        nix::fcntl::fcntl(pty.master.as_fd(), nix::fcntl::FcntlArg::F_SETFL(flags)).map_err(std::io::Error::from)?;
-        let _ = std::fs::remove_file(&self.link);
-        std::os::unix::fs::symlink(&name, &self.link)?;
-        eprintln!("printer-sim: {} → {}", self.link.display(), name.display());
-        self.wire = Some(Wire {
-            master: pty.master,
-            _slave: pty.slave,
-        });
+        self.wire = Some(crate::sim_host::open_wire("printer-sim", &self.link)?);
         self.xoff = false;
         Ok(())
     }
