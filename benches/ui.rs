@@ -40,6 +40,8 @@ fn backends() -> Backends {
         maker: Box::new(PlainMaker { refuse: false }),
         uploader: Box::new(ScriptedUploader::approving(3)),
         printer: Box::new(RecordingPrinter::default()),
+        alerts: Box::new(kiosk::ports::NoConsole),
+        idcard: None,
     }
 }
 

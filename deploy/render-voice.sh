@@ -31,4 +31,13 @@ review_photo|请确认您的照片
 take_receipt|请取走您的照片回执
 see_staff|请到人工窗口办理
 still_there|您还在吗？
+consent|请看一下说明，同意请点同意
+declined|好的，本次不办理了，谢谢您
+card|请把身份证放在读卡区，或者手动输入
+see_desk|请到服务台找工作人员帮忙
 LIST
+# The chime before 请到服务台求助 (no hall console took the alert): two soft tones.
+command -v sox >/dev/null || { echo "sox is missing: apt-get install sox" >&2; exit 2; }
+sox -n -r 22050 -b 16 -c 1 "$out/chime.wav" synth 0.35 sine 880 fade q 0.01 0.35 0.2 : \
+  synth 0.6 sine 660 fade q 0.01 0.6 0.4 vol 0.5
+echo "chime: two tones"

@@ -78,6 +78,20 @@ EN = {
     "密码错误": "Wrong PIN",
     "尝试次数过多，请 {} 秒后再试": "Too many tries: wait {} s",
     "未设置管理密码：请在控制台运行 kiosk diag --set-pin": "No admin PIN set: run kiosk diag --set-pin on the console",
+    # Consent, the card reader, hand-off and honest call-staff (issue #14).
+    "请先阅读：您的照片和身份证号码怎么用": "Please read: how your photo and ID number are used",
+    "个人信息使用说明": "How your personal information is used",
+    "同意": "I agree",
+    "不同意": "I do not agree",
+    "好的，本次不办理了": "All right, nothing more will be done",
+    "本机没有保存您的任何信息。需要办理时，可以到人工窗口。": "This kiosk kept none of your information. A staffed counter can help you any time.",
+    "请到服务台求助": "Please ask at the service desk",
+    "已通知工作人员，请稍候": "Staff have been told: please wait here",
+    "没有通过的原因：{}": "What did not pass: {}",
+    "请拿好转人工凭条，交给窗口工作人员": "Take the hand-off slip to the staff at the counter",
+    "转人工号 {}": "Hand-off code {}",
+    "请把身份证放在读卡区，或者在下面手动输入": "Place your ID card on the reader, or type your details below",
+    "已读取身份证，请核对姓名和号码，然后点“下一步”": "ID card read: check the name and number, then tap Next",
 }
 
 

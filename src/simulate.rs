@@ -179,6 +179,8 @@ pub fn one_session_with(
     e.handle(Event::Start);
     e.handle(Event::ChooseDocument(doc));
     e.handle(Event::ChooseRegion(region.clone()));
+    // The person agrees to the collection (the consent screen; declining is a UI test).
+    e.handle(Event::Consent(true));
     if e.session().state().name() == "details" {
         e.handle(Event::SubmitDetails(details));
     }

@@ -58,6 +58,8 @@ fn in_process_window_reaches_posing() {
         maker: Box::new(PlainMaker { refuse: false }),
         uploader: Box::new(ScriptedUploader::approving(3)),
         printer: Box::new(RecordingPrinter::default()),
+        alerts: Box::new(kiosk::ports::NoConsole),
+        idcard: None,
     };
     let shot = tmp.path().join("window.png");
     let args = kiosk::ui::WindowOptions {

@@ -50,6 +50,8 @@ impl Config {
                 still_there_s: 10,
                 retake_limit: 3,
                 reject_limit: 2,
+                posing_fail_limit: 3,
+                posing_time_limit_s: 120,
                 decision_deadline_s: 120,
                 public_receipt_url: None,
                 decision_notifier: None,

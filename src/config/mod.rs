@@ -310,6 +310,18 @@ pub struct Region {
     /// a city's own win): `[regions.440300.receipt.id-card] title = …, notes = […]`.
     #[serde(default)]
     pub receipt: BTreeMap<DocumentId, ReceiptLayout>,
+    /// The consent screen's wording (`{region}` and `{days}` are filled in); a province's
+    /// applies to its cities, a city's own wins; none → the built-in wording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentText>,
+}
+
+/// The consent screen's text in both languages (issue #14 §3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentText {
+    pub zh: String,
+    pub en: String,
 }
 
 /// The receipt template's region-specific parts (receipt.md §5 rows 1 and 9); what is
@@ -354,6 +366,11 @@ pub struct KioskSection {
     pub retake_limit: u32,
     /// Rejections by the review centre before the person is sent to a counter.
     pub reject_limit: u32,
+    /// Failed captures plus review rejections after which posing stops and the person
+    /// is handed over to a counter (hand-off slip, staff alert).
+    pub posing_fail_limit: u32,
+    /// Seconds in posing without a passing capture before the same hand-off.
+    pub posing_time_limit_s: u32,
     /// How long to wait for the review decision before printing a claim slip.
     pub decision_deadline_s: u32,
     /// Public base URL of the review service's receipt pages (for the QR), if any.
@@ -573,6 +590,21 @@ impl Config {
     }
 
     /// The region's 使用说明 lines for `doc`, when its config replaces the defaults.
+    /// The consent screen's (Chinese, English) text for `region`, placeholders filled.
+    pub fn consent_text(&self, doc: DocumentId, region: &RegionCode) -> (String, String) {
+        let own = |c: &RegionCode| self.regions.get(c).and_then(|r| r.consent.clone());
+        let text = own(region)
+            .or_else(|| region.province().and_then(|p| own(&p)))
+            .unwrap_or_else(default_consent);
+        let r = self.regions.get(region);
+        let days = self.validity_days(doc, region).to_string();
+        let fill = |s: &str, name: &str| s.replace("{region}", name).replace("{days}", &days);
+        (
+            fill(&text.zh, r.map_or("", |r| r.name_zh.as_str())),
+            fill(&text.en, r.map_or("", |r| r.name_en.as_str())),
+        )
+    }
+
     pub fn receipt_notes(&self, doc: DocumentId, region: &RegionCode) -> Option<Vec<String>> {
         self.receipt_layout(doc, region, |l| l.notes.clone())
     }
@@ -612,3 +644,26 @@ pub fn parse_hex_bytes(s: &str) -> Result<Vec<u8>, String> {
 
 #[cfg(test)]
 mod tests;
+
+/// The built-in consent wording: what is collected, why, who receives it, how long it is
+/// kept, the wipe at the kiosk, and that saying no is fine (PIPL art. 29: separate consent
+/// for sensitive personal information).
+fn default_consent() -> ConsentText {
+    ConsentText {
+        zh: "办理照片回执需要采集您的人脸照片和身份证号码。这是敏感个人信息，需要您单独同意。\n\
+             · 用途：只用于照片审核和出具回执。\n\
+             · 接收方：只发送给{region}照片审核中心。\n\
+             · 保存多久：审核中心保存到回执到期（{days}天）。\n\
+             · 本机：打印回执后立即删除您的照片和信息。\n\
+             不同意也没关系，可以到人工窗口办理。"
+            .into(),
+        en: "To make your photo receipt, this kiosk takes a photo of your face and your ID number. \
+             These are sensitive personal information, so we ask for your separate consent.\n\
+             · Use: only to review the photo and issue the receipt.\n\
+             · Sent to: only the {region} photo review centre.\n\
+             · Kept: by the review centre until the receipt expires ({days} days).\n\
+             · This kiosk: deletes your photo and details right after printing.\n\
+             If you do not agree, a staffed counter can help you instead."
+            .into(),
+    }
+}

@@ -15,6 +15,7 @@ fn region(code: &str, zh: &str, en: &str, docs: &[D], validity: &[(D, u32)]) -> 
             overrides: BTreeMap::new(),
             print_name: false,
             receipt: BTreeMap::new(),
+            consent: None,
         },
     )
 }

@@ -33,6 +33,16 @@ impl Config {
         if k.still_there_s == 0 || k.still_there_s > 60 {
             return Err(ConfigError::invalid(o, "kiosk.still_there_s", "must be 1–60 seconds"));
         }
+        if k.posing_fail_limit == 0 {
+            return Err(ConfigError::invalid(o, "kiosk.posing_fail_limit", "must be at least 1"));
+        }
+        if k.posing_time_limit_s < 10 {
+            return Err(ConfigError::invalid(
+                o,
+                "kiosk.posing_time_limit_s",
+                "must be at least 10 seconds",
+            ));
+        }
         if k.decision_deadline_s == 0 {
             return Err(ConfigError::invalid(
                 o,

@@ -11,7 +11,7 @@ mod token;
 
 pub use idcard::{CardAdvice, CardDetails, CardFault, CardKind, CardRead};
 pub use printer::PrinterFault;
-pub use slip::{Slip, SlipJob};
+pub use slip::{HandOffCode, Slip, SlipJob};
 pub use token::{ReceiptToken, TOKEN_HEX_LEN};
 
 /// China Standard Time. China has used UTC+8 without daylight saving since 1991, so a

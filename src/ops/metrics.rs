@@ -14,6 +14,8 @@ pub struct Counters {
     pub retakes: u64,
     pub rejections: u64,
     pub captures: u64,
+    /// Sessions handed over to a counter (hand-off slip printed, staff alerted).
+    pub hand_offs: u64,
     /// Frames whose hint named a failed check, by check id.
     pub hints: std::collections::BTreeMap<String, u64>,
 }
@@ -53,6 +55,11 @@ pub fn render(s: &Snapshot) -> String {
     counter("retakes_total", "Retakes on the review screen.", c.retakes);
     counter("rejections_total", "Rejections by the review centre.", c.rejections);
     counter("captures_total", "Auto-captures.", c.captures);
+    counter(
+        "hand_offs_total",
+        "Sessions handed over to a counter (hand-off slip, staff alert).",
+        c.hand_offs,
+    );
     let _ = writeln!(
         out,
         "# HELP kiosk_hint_frames_total Frames whose guidance named a failed check."

@@ -3,12 +3,14 @@
 //! them and depend on this module, never on the runtime that drives them; `wiring`
 //! picks the adapters from the config.
 
+mod alerts;
 mod camera;
 mod idcard;
 mod printer;
 mod review;
 mod vision;
 
+pub use alerts::{Alert, AlertKind, AlertOutcome, Alerts, NoConsole};
 pub use camera::{CameraError, Frame, FrameSource};
 pub use idcard::{details_from_card, IdCardReader};
 pub use printer::{PaperStatus, PrintError, PrinterEvent, SlipPrinter};

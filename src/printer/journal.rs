@@ -90,6 +90,12 @@ enum SlipDto {
         doc: String,
         region: String,
     },
+    HandOff {
+        code: String,
+        doc: String,
+        region: String,
+        reasons: Vec<crate::domain::Prompt>,
+    },
 }
 
 pub struct Journal {
@@ -186,6 +192,23 @@ impl Journal {
                     code: code.to_string(),
                     doc: doc.to_string(),
                     region: region.to_string(),
+                },
+            ),
+            Slip::HandOff {
+                code,
+                doc,
+                region,
+                reasons,
+            } => (
+                code.to_string(),
+                "hand-off",
+                doc.to_string(),
+                region.to_string(),
+                SlipDto::HandOff {
+                    code: code.to_string(),
+                    doc: doc.to_string(),
+                    region: region.to_string(),
+                    reasons: reasons.clone(),
                 },
             ),
         };
@@ -402,6 +425,17 @@ fn decode(payload: &str, photo: Option<Vec<u8>>) -> Option<(SlipJob, bool)> {
             code: crate::domain::ClaimCode(code),
             doc: doc.parse().ok()?,
             region: region.parse().ok()?,
+        },
+        SlipDto::HandOff {
+            code,
+            doc,
+            region,
+            reasons,
+        } => Slip::HandOff {
+            code: crate::domain::HandOffCode::new(&code).ok()?,
+            doc: doc.parse().ok()?,
+            region: region.parse().ok()?,
+            reasons,
         },
     };
     Some((

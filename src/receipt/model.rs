@@ -200,6 +200,7 @@ pub fn slip_qr(cfg: &Config, slip: &Slip, token: Option<&ReceiptToken>) -> Strin
             Some(base) => claim_url(&base, &code.0),
             None => code.0.clone(),
         },
+        Slip::HandOff { code, .. } => code.to_string(),
     }
 }
 
@@ -210,6 +211,7 @@ pub fn screen_qr(cfg: &Config, slip: &Slip, token: Option<&ReceiptToken>) -> Opt
     match slip {
         Slip::Receipt { number, .. } => token.map(|t| receipt_url(&base, number.as_str(), t)),
         Slip::Claim { code, .. } => Some(claim_url(&base, &code.0)),
+        Slip::HandOff { .. } => None,
     }
 }
 
@@ -344,7 +346,67 @@ impl Receipt {
                     elements: e,
                 })
             }
+            Slip::HandOff {
+                code,
+                doc,
+                region,
+                reasons,
+            } => Ok(hand_off(cfg, job, code, *doc, region, reasons, reprinted_at)),
         }
+    }
+}
+
+/// 转人工凭条: what the counter needs to take over (time, kiosk, what kept failing, the
+/// code of the staff alert) and no personal data: no name, no number, no photo.
+fn hand_off(
+    cfg: &Config,
+    job: &SlipJob,
+    code: &crate::domain::HandOffCode,
+    doc: DocumentId,
+    region: &RegionCode,
+    reasons: &[crate::domain::Prompt],
+    reprinted_at: Option<DateTime<FixedOffset>>,
+) -> Receipt {
+    let title = "转人工凭条".to_string();
+    let mut e = vec![text(&title, Align::Centre, Size::Double, true)];
+    if let Some(t) = reprinted_at {
+        e.push(text(
+            format!("【补打 REPRINT】{}", fmt_time(&t)),
+            Align::Centre,
+            Size::Normal,
+            true,
+        ));
+    }
+    e.push(centre("Please go to a service counter"));
+    let doc_name = cfg.documents.get(&doc).map_or(doc.to_string(), |s| s.name_zh.clone());
+    let region_name = cfg
+        .regions
+        .get(region)
+        .map_or(region.to_string(), |r| r.name_zh.clone());
+    e.push(centre(format!("{doc_name} · {region_name}")));
+    e.push(Element::Feed(8));
+    e.push(centre("转人工号 Hand-off code"));
+    e.push(text(code.as_str(), Align::Centre, Size::Double, true));
+    e.push(Element::Barcode(code.as_str().to_string()));
+    e.push(Element::Feed(8));
+    e.push(left("请持本凭条到人工窗口办理，工作人员会帮您拍照。"));
+    e.push(left("Take this slip to a counter: staff will take your photo."));
+    if !reasons.is_empty() {
+        e.push(Element::Feed(8));
+        e.push(text("未通过的原因 What did not pass", Align::Left, Size::Normal, true));
+        for r in reasons {
+            e.push(left(format!("· {}", r.zh)));
+            e.push(left(format!("  {}", r.en)));
+        }
+    }
+    e.push(Element::Feed(8));
+    e.push(left(format!("时间 Time: {}", fmt_time(&job.issued_at))));
+    e.push(left(format!("自助机 Kiosk: {}", cfg.kiosk.id)));
+    e.push(left(format!("地点 Site: {}", cfg.kiosk.site_zh)));
+    Receipt {
+        key: code.to_string(),
+        title,
+        elements: e,
     }
 }
 

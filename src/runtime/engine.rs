@@ -20,6 +20,10 @@ pub struct Backends {
     pub maker: Box<dyn PhotoMaker>,
     pub uploader: Box<dyn Uploader>,
     pub printer: Box<dyn SlipPrinter>,
+    /// Where staff alerts go ([`NoConsole`] until a hall console is configured).
+    pub alerts: Box<dyn Alerts>,
+    /// The ID-card reader, polled while the details screen is shown.
+    pub idcard: Option<Box<dyn IdCardReader>>,
 }
 
 /// The devices other than the guide (which runs where [`AnalysisMode`] says).
@@ -28,6 +32,10 @@ struct Devices {
     maker: Box<dyn PhotoMaker>,
     uploader: Box<dyn Uploader>,
     printer: Box<dyn SlipPrinter>,
+    alerts: Box<dyn Alerts>,
+    idcard: Option<Box<dyn IdCardReader>>,
+    /// When the reader was last polled (it is asked every `[idcard] poll_interval_ms`).
+    idcard_polled: Option<Instant>,
 }
 
 /// What the screens show; a snapshot, cheap to clone.
@@ -45,7 +53,14 @@ pub struct View {
     pub paper: PaperStatus,
     /// The outbox's depth at the last [`Engine::refresh_status`]; `None` when unreadable.
     pub outbox: Option<OutboxDepth>,
-    pub staff_called: bool,
+    /// What became of this session's last staff alert (呼叫工作人员 or a hand-off):
+    /// only `Accepted` may be shown as 已呼叫工作人员.
+    pub staff_call: Option<AlertOutcome>,
+    /// The hand-off slip's code, shown on the see-staff screen.
+    pub hand_off: Option<crate::domain::HandOffCode>,
+    /// The card's name and number while the details screen offers them for confirmation
+    /// (personal data: zeroized with the view).
+    pub card: Option<crate::domain::CardDetails>,
     pub counters: Counters,
     /// The token of the receipt this session was approved for (the screen's QR).
     pub slip_token: Option<crate::domain::ReceiptToken>,
@@ -91,7 +106,8 @@ struct Overlay {
     still_there: Option<u32>,
     pose_ok: bool,
     face_box: Option<[f32; 4]>,
-    staff_called: bool,
+    staff_call: Option<AlertOutcome>,
+    hand_off: Option<crate::domain::HandOffCode>,
 }
 
 /// Counters and device status for the operator and the metrics, and `simulate`'s timings.
@@ -138,6 +154,8 @@ impl Engine {
             maker,
             uploader,
             printer,
+            alerts,
+            idcard,
         } = backends;
         Engine {
             session: Session::new(Rules::from_config(cfg)),
@@ -147,6 +165,9 @@ impl Engine {
                 maker,
                 uploader,
                 printer,
+                alerts,
+                idcard,
+                idcard_polled: None,
             },
             guide: match mode {
                 AnalysisMode::Inline => GuideHost::Inline(guide),
@@ -251,7 +272,12 @@ impl Engine {
             face_box: self.overlay.face_box,
             photo: self.personal.photo_view.clone(),
             paper: self.telemetry.paper,
-            staff_called: self.overlay.staff_called,
+            staff_call: self.overlay.staff_call.clone(),
+            hand_off: self.overlay.hand_off.clone(),
+            card: match self.session.state() {
+                State::Details { .. } => self.session.card().cloned(),
+                _ => None,
+            },
             counters: self.telemetry.counters.clone(),
             slip_token: self.personal.slip_token.clone(),
             outbox: self.telemetry.outbox,
@@ -385,6 +411,7 @@ impl Engine {
         if matches!(self.session.state(), State::Attract) {
             self.print_resumed();
         }
+        self.poll_card();
         while let Some(p) = self.b.printer.poll() {
             let ev = match p {
                 PrinterEvent::Printed { at, key } => {
@@ -433,6 +460,55 @@ impl Engine {
             self.handle(ev);
         }
         self.handle(Event::Tick);
+    }
+
+    /// Asks the ID-card reader for a card while the details screen is shown, at most
+    /// every `[idcard] poll_interval_ms` (a poll is bounded by the reader's timeouts).
+    fn poll_card(&mut self) {
+        if !matches!(self.session.state(), State::Details { .. }) {
+            self.b.idcard_polled = None;
+            return;
+        }
+        let Some(reader) = self.b.idcard.as_mut() else {
+            return;
+        };
+        let interval = std::time::Duration::from_millis(u64::from(self.cfg.idcard.poll_interval_ms));
+        if self.b.idcard_polled.is_some_and(|t| t.elapsed() < interval) {
+            return;
+        }
+        self.b.idcard_polled = Some(Instant::now());
+        let read = reader.poll();
+        self.handle(Event::Card(read));
+    }
+
+    /// Raises a staff alert and remembers what became of it for the screen. Without a
+    /// console that took it, a chime and 请到服务台求助: never a claim that staff come.
+    fn alert(&mut self, kind: AlertKind, code: Option<crate::domain::HandOffCode>, reasons: Vec<Prompt>) {
+        let alert = Alert {
+            kind,
+            kiosk_id: self.cfg.kiosk.id.clone(),
+            screen: self.session.state().name(),
+            code,
+            reasons,
+            at: chrono::Utc::now().with_timezone(&crate::domain::china_time()),
+        };
+        let outcome = self.b.alerts.raise(&alert);
+        match &outcome {
+            AlertOutcome::Accepted => log::info!("staff alert {} accepted by {}", kind.id(), self.b.alerts.describe()),
+            AlertOutcome::NoConsole => {}
+            AlertOutcome::Failed(why) => {
+                log::warn!(
+                    "staff alert {} not delivered to {}: {why}",
+                    kind.id(),
+                    self.b.alerts.describe()
+                )
+            }
+        }
+        if !outcome.reached_staff() {
+            self.speech.push("chime".into());
+            self.speech.push("see_desk".into());
+        }
+        self.overlay.staff_call = Some(outcome);
     }
 
     /// The session on screen waits for the slip `key`.
@@ -584,7 +660,8 @@ impl Engine {
                 log::info!("state={name}");
                 self.telemetry.entered_at.insert(name, Instant::now());
                 if *name == "attract" {
-                    self.overlay.staff_called = false;
+                    self.overlay.staff_call = None;
+                    self.overlay.hand_off = None;
                 }
                 if *name != "review-photo" && *name != "uploading" {
                     self.personal.photo_view = None;
@@ -661,7 +738,7 @@ impl Engine {
                     issued_at: chrono::Utc::now().with_timezone(&crate::domain::china_time()),
                     token: match slip {
                         crate::domain::Slip::Receipt { .. } => self.personal.slip_token.clone(),
-                        crate::domain::Slip::Claim { .. } => None,
+                        crate::domain::Slip::Claim { .. } | crate::domain::Slip::HandOff { .. } => None,
                     },
                 };
                 self.b.printer.print(job).err().map(|err| {
@@ -679,7 +756,32 @@ impl Engine {
             }
             Effect::CallStaff => {
                 log::warn!("call staff pressed on {}", self.session.state().name());
-                self.overlay.staff_called = true;
+                self.alert(AlertKind::CallStaff, None, vec![]);
+                None
+            }
+            Effect::HandOff { doc, region, reasons } => {
+                let code = crate::domain::HandOffCode::random();
+                let ids: Vec<&str> = reasons.iter().map(|r| r.id.as_str()).collect();
+                log::warn!("hand-off {code}: posing stopped ({})", ids.join(", "));
+                self.telemetry.counters.hand_offs += 1;
+                let job = SlipJob {
+                    slip: crate::domain::Slip::HandOff {
+                        code: code.clone(),
+                        doc: *doc,
+                        region: region.clone(),
+                        reasons: reasons.clone(),
+                    },
+                    photo: None,
+                    masked_name: None,
+                    issued_at: chrono::Utc::now().with_timezone(&crate::domain::china_time()),
+                    token: None,
+                };
+                // The code is on screen too: a printer fault costs the slip, not the hand-off.
+                if let Err(e) = self.b.printer.print(job) {
+                    log::error!("hand-off slip {code} not printed: {e}");
+                }
+                self.overlay.hand_off = Some(code.clone());
+                self.alert(AlertKind::HandOff, Some(code), reasons.clone());
                 None
             }
             Effect::Wiped => {

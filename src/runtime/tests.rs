@@ -28,6 +28,8 @@ fn engine(guide: ScriptedGuide, maker: PlainMaker, up: ScriptedUploader, pr: Rec
             maker: Box::new(maker),
             uploader: Box::new(up),
             printer: Box::new(pr),
+            alerts: Box::new(crate::ports::NoConsole),
+            idcard: None,
         },
     )
 }
@@ -36,6 +38,7 @@ fn to_posing(e: &mut Engine) {
     e.handle(Event::Start);
     e.handle(Event::ChooseDocument(DocumentId::IdCard));
     e.handle(Event::ChooseRegion(RegionCode::new("440100").unwrap()));
+    e.handle(Event::Consent(true));
     e.handle(Event::SubmitDetails(details()));
     assert_eq!(e.session().state().name(), "posing");
 }
@@ -226,6 +229,8 @@ fn upload_refusal_goes_to_staff_and_camera_loss_to_out_of_service() {
             maker: Box::new(PlainMaker { refuse: false }),
             uploader: Box::new(ScriptedUploader::approving(1)),
             printer: Box::new(RecordingPrinter::default()),
+            alerts: Box::new(crate::ports::NoConsole),
+            idcard: None,
         },
     );
     to_posing(&mut e);
@@ -247,11 +252,14 @@ fn kiosk_thread_reaches_posing_and_shows_preview() {
             maker: Box::new(PlainMaker { refuse: false }),
             uploader: Box::new(ScriptedUploader::approving(1)),
             printer: Box::new(RecordingPrinter::default()),
+            alerts: Box::new(crate::ports::NoConsole),
+            idcard: None,
         },
     );
     k.send(Event::Start);
     k.send(Event::ChooseDocument(DocumentId::IdCard));
     k.send(Event::ChooseRegion(RegionCode::new("440100").unwrap()));
+    k.send(Event::Consent(true));
     k.send(Event::SubmitDetails(details()));
     let t0 = std::time::Instant::now();
     while k.view().preview.is_none() {
@@ -360,6 +368,8 @@ fn kiosk_metrics_report_printer_state_and_outbox_depth() {
                 ..ScriptedUploader::approving(1)
             }),
             printer: Box::new(printer),
+            alerts: Box::new(crate::ports::NoConsole),
+            idcard: None,
         },
     );
     let t0 = std::time::Instant::now();
@@ -427,11 +437,14 @@ fn live_kiosk_preview_outpaces_a_slow_guide_and_still_captures() {
             maker: Box::new(PlainMaker { refuse: false }),
             uploader: Box::new(ScriptedUploader::approving(1)),
             printer: Box::new(RecordingPrinter::default()),
+            alerts: Box::new(crate::ports::NoConsole),
+            idcard: None,
         },
     );
     k.send(Event::Start);
     k.send(Event::ChooseDocument(DocumentId::IdCard));
     k.send(Event::ChooseRegion(RegionCode::new("440100").unwrap()));
+    k.send(Event::Consent(true));
     k.send(Event::SubmitDetails(details()));
     wait_for("posing", || k.view().state.name() == "posing");
     let analysed_before = finished.load(Ordering::SeqCst);
@@ -482,6 +495,8 @@ fn analysis_results_from_before_a_reset_are_discarded() {
             maker: Box::new(PlainMaker { refuse: false }),
             uploader: Box::new(ScriptedUploader::approving(1)),
             printer: Box::new(RecordingPrinter::default()),
+            alerts: Box::new(crate::ports::NoConsole),
+            idcard: None,
         },
         AnalysisMode::OwnThread,
     );
@@ -557,6 +572,7 @@ fn the_persons_name_is_masked_in_logs_until_the_wipe() {
     e.handle(Event::Start);
     e.handle(Event::ChooseDocument(DocumentId::IdCard));
     e.handle(Event::ChooseRegion(RegionCode::new("440100").unwrap()));
+    e.handle(Event::Consent(true));
     let mut d = details();
     // A name no other test uses (the redactor's registry is process-wide).
     d.name = Some("诸葛孔明".into());
@@ -571,4 +587,123 @@ fn the_persons_name_is_masked_in_logs_until_the_wipe() {
         "诸葛孔明",
         "the wipe ends the registration"
     );
+}
+
+fn engine_with(
+    maker: PlainMaker,
+    pr: RecordingPrinter,
+    alerts: RecordingAlerts,
+    idcard: Option<crate::testkit::idcard::ScriptedReader>,
+) -> Engine {
+    let mut cfg = Config::builtin();
+    if idcard.is_some() {
+        cfg.devices.idcard = "serial:/dev/null".parse().unwrap();
+        cfg.idcard.poll_interval_ms = 0;
+    }
+    Engine::new(
+        &cfg,
+        Backends {
+            camera: Box::new(ReplaySource::open(Path::new("builtin"), 15.0, false).unwrap()),
+            guide: Box::new(ScriptedGuide::new(0, 2)),
+            maker: Box::new(maker),
+            uploader: Box::new(ScriptedUploader::approving(3)),
+            printer: Box::new(pr),
+            alerts: Box::new(alerts),
+            idcard: idcard.map(|r| Box::new(r) as Box<dyn crate::ports::IdCardReader>),
+        },
+    )
+}
+
+#[test]
+fn three_refused_captures_print_a_hand_off_slip_and_alert_staff() {
+    let printer = RecordingPrinter::default();
+    let jobs = printer.jobs.clone();
+    let alerts = RecordingAlerts::console();
+    let raised = alerts.alerts.clone();
+    let mut e = engine_with(PlainMaker { refuse: true }, printer, alerts, None);
+    to_posing(&mut e);
+    run_until(&mut e, "see-staff", 200);
+    let jobs = jobs.lock().unwrap();
+    assert_eq!(jobs.len(), 1, "one hand-off slip");
+    let Slip::HandOff { code, reasons, .. } = &jobs[0].slip else {
+        panic!("{:?}", jobs[0].slip)
+    };
+    assert!(!reasons.is_empty(), "the failing checks are on the slip");
+    assert!(
+        jobs[0].photo.is_none() && jobs[0].masked_name.is_none(),
+        "no personal data"
+    );
+    let raised = raised.lock().unwrap();
+    assert_eq!(raised.len(), 1);
+    assert_eq!(raised[0].kind, crate::ports::AlertKind::HandOff);
+    assert_eq!(raised[0].code.as_ref(), Some(code), "slip and alert share the code");
+    let v = e.view();
+    assert_eq!(v.hand_off.as_ref(), Some(code), "the code is on screen too");
+    assert_eq!(v.staff_call, Some(crate::ports::AlertOutcome::Accepted));
+    assert_eq!(v.counters.hand_offs, 1);
+    assert!(e.session().holds_no_personal_data());
+}
+
+#[test]
+fn call_staff_without_a_console_never_claims_staff_were_reached() {
+    let alerts = RecordingAlerts::default(); // no console takes it
+    let mut e = engine_with(PlainMaker { refuse: false }, RecordingPrinter::default(), alerts, None);
+    e.handle(Event::Start);
+    e.handle(Event::CallStaff);
+    let v = e.view();
+    assert_eq!(v.staff_call, Some(crate::ports::AlertOutcome::NoConsole));
+    assert_eq!(e.take_speech(), ["chime", "see_desk"], "a chime and 请到服务台求助");
+    // With a console that takes it: reached, and no chime.
+    let mut e = engine_with(
+        PlainMaker { refuse: false },
+        RecordingPrinter::default(),
+        RecordingAlerts::console(),
+        None,
+    );
+    e.handle(Event::CallStaff);
+    assert!(e.view().staff_call.is_some_and(|o| o.reached_staff()));
+    assert!(e.take_speech().is_empty());
+}
+
+#[test]
+fn the_reader_is_polled_only_on_the_details_screen_and_fills_it() {
+    use crate::domain::{CardDetails, CardKind, CardRead};
+    let reader = crate::testkit::idcard::ScriptedReader::new([]);
+    let polls = reader.polls.clone();
+    let mut e = engine_with(
+        PlainMaker { refuse: false },
+        RecordingPrinter::default(),
+        RecordingAlerts::default(),
+        Some(reader.clone()),
+    );
+    e.handle(Event::Start);
+    e.handle(Event::ChooseDocument(DocumentId::IdCard));
+    e.handle(Event::ChooseRegion(RegionCode::new("440100").unwrap()));
+    for _ in 0..3 {
+        e.step();
+    }
+    assert_eq!(*polls.lock().unwrap(), 0, "no read before consent");
+    e.handle(Event::Consent(true));
+    let d = details();
+    reader.push(CardRead::Card(CardDetails {
+        name: d.name.clone().unwrap(),
+        id_number: d.id_number.clone().unwrap(),
+        kind: CardKind::Resident,
+    }));
+    e.step();
+    assert!(*polls.lock().unwrap() >= 1);
+    let card = e.view().card.expect("the card's details offered on screen");
+    assert_eq!(card.name, "张三");
+    e.handle(Event::SubmitDetails(d));
+    assert_eq!(e.session().state().name(), "posing");
+    assert_eq!(
+        e.session().details_source(),
+        Some(crate::session::DetailsSource::IdCard)
+    );
+    let before = *polls.lock().unwrap();
+    for _ in 0..3 {
+        e.step();
+    }
+    assert_eq!(*polls.lock().unwrap(), before, "no polling while posing");
+    assert!(e.view().card.is_none());
 }

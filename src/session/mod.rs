@@ -2,7 +2,10 @@
 //! randomness in here, so `simulate`, the touch UI and the tests drive the same flow.
 //!
 //! ```text
-//! attract → choose document → choose region → details → posing → review photo → uploading
+//! attract → choose document → choose region → consent (→ declined → attract) → details
+//!   details (card read or typed) → posing → review photo → uploading
+//!   posing → (N failed captures or reviews, or T s without a passing capture → see staff,
+//!             hand-off slip and staff alert)
 //!   uploading → (rejected → posing with reasons | deadline passed → claim slip) → printing
 //!   printing → (printer fault → waiting for printer, number on screen) → done → attract
 //! ```
@@ -10,10 +13,12 @@
 //! session ends and its personal data is wiped, whichever way it ends.
 
 pub mod details;
+mod model;
 
 use crate::config::{Config, DocumentId, Field, RegionCode};
-use crate::domain::{ClaimCode, PhotoJpeg, PrinterFault, Prompt, ReceiptNumber, Slip};
+use crate::domain::{CardDetails, CardRead, PhotoJpeg, PrinterFault, Prompt, Slip};
 pub use details::Details;
+pub use model::{CardStatus, DetailsSource, Device, Effect, Event, State};
 use std::collections::BTreeSet;
 
 /// Milliseconds on a monotonic clock chosen by the host (tests use plain numbers).
@@ -31,6 +36,12 @@ pub struct Rules {
     pub documents: Vec<(DocumentId, Vec<RegionCode>, Vec<Field>)>,
     /// Minimum gap between two voice prompts for the same hint.
     pub speak_gap_ms: Millis,
+    /// Failed captures plus review rejections after which posing stops (hand-off).
+    pub posing_fail_limit: u32,
+    /// Time in posing without a passing capture after which posing stops (hand-off).
+    pub posing_time_limit_ms: Millis,
+    /// An ID-card reader is configured: the details screen asks for the card.
+    pub card_reader: bool,
 }
 
 impl Rules {
@@ -50,6 +61,9 @@ impl Rules {
                 })
                 .collect(),
             speak_gap_ms: 4000,
+            posing_fail_limit: c.kiosk.posing_fail_limit,
+            posing_time_limit_ms: u64::from(c.kiosk.posing_time_limit_s) * 1000,
+            card_reader: !matches!(c.devices.idcard.device(), crate::config::Device::None),
         }
     }
 
@@ -65,178 +79,12 @@ impl Rules {
     }
 }
 
-/// A device the kiosk cannot work without.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Device {
-    Camera,
-    Printer,
-    ReviewService,
-    Storage,
-}
-
-/// The screens. Personal data is not in here: it lives in [`Session::data`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum State {
-    Attract,
-    ChooseDocument,
-    ChooseRegion {
-        doc: DocumentId,
-    },
-    Details {
-        doc: DocumentId,
-        region: RegionCode,
-        errors: Vec<details::FieldError>,
-    },
-    /// `reasons`: why the last photo was refused (by make-photo or the review centre).
-    Posing {
-        doc: DocumentId,
-        region: RegionCode,
-        hint: Option<Prompt>,
-        reasons: Vec<Prompt>,
-    },
-    ReviewPhoto {
-        doc: DocumentId,
-        region: RegionCode,
-        retakes_left: u32,
-    },
-    Uploading {
-        doc: DocumentId,
-        region: RegionCode,
-        since: Millis,
-        claim: Option<ClaimCode>,
-    },
-    Printing {
-        slip: Slip,
-    },
-    WaitingForPrinter {
-        slip: Slip,
-        fault: PrinterFault,
-    },
-    Done {
-        slip: Option<Slip>,
-    },
-    /// Rejected too often, or the upload was refused: the person is sent to a counter.
-    SeeStaff {
-        reasons: Vec<Prompt>,
-    },
-    OutOfService {
-        faults: BTreeSet<Device>,
-    },
-}
-
-impl State {
-    /// Stable lower-case name, logged as `state=NAME`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            State::Attract => "attract",
-            State::ChooseDocument => "choose-document",
-            State::ChooseRegion { .. } => "choose-region",
-            State::Details { .. } => "details",
-            State::Posing { .. } => "posing",
-            State::ReviewPhoto { .. } => "review-photo",
-            State::Uploading { .. } => "uploading",
-            State::Printing { .. } => "printing",
-            State::WaitingForPrinter { .. } => "waiting-for-printer",
-            State::Done { .. } => "done",
-            State::SeeStaff { .. } => "see-staff",
-            State::OutOfService { .. } => "out-of-service",
-        }
-    }
-
-    /// States where a person is expected to act, so inactivity ends the session.
-    fn idles_out(&self) -> bool {
-        !matches!(
-            self,
-            State::Attract | State::Uploading { .. } | State::Printing { .. } | State::OutOfService { .. }
-        )
-    }
-}
-
-/// Inputs from the person, the devices and time.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// Time passed (sent by the host's timer).
-    Tick,
-    Start,
-    ChooseDocument(DocumentId),
-    ChooseRegion(RegionCode),
-    SubmitDetails(Details),
-    /// Per analysed frame while posing: the most important hint (None = pose is right).
-    Guidance {
-        face_present: bool,
-        hint: Option<Prompt>,
-    },
-    /// Auto-capture fired and the compliant photo was made from `capture`.
-    PhotoMade {
-        capture: PhotoJpeg,
-        photo: PhotoJpeg,
-    },
-    /// The capture could not give a compliant photo.
-    PhotoFailed(Vec<Prompt>),
-    Accept,
-    Retake,
-    /// The submission is durably in the outbox; `claim` is printed if the decision is late.
-    Queued {
-        claim: ClaimCode,
-    },
-    /// The outbox could not take it (disk full) or the service refused it (4xx).
-    UploadRefused(Prompt),
-    Approved {
-        number: ReceiptNumber,
-        valid_until: chrono::NaiveDate,
-    },
-    Rejected(Vec<Prompt>),
-    Printed,
-    PrinterFault(PrinterFault),
-    PrinterReady,
-    DeviceFault(Device),
-    DeviceRecovered(Device),
-    Cancel,
-    Back,
-    StillHere,
-    /// 再办一项: the same capture, another document.
-    AnotherDocument,
-    CallStaff,
-}
-
-/// What the host must do. Effects never carry more personal data than their job needs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// The screen changed; hosts log `state=NAME`.
-    Entered(&'static str),
-    StartCamera,
-    StopCamera,
-    Speak(String),
-    /// Re-make the kept capture for another document (再办一项).
-    RemakePhoto {
-        doc: DocumentId,
-        region: RegionCode,
-        capture: PhotoJpeg,
-    },
-    /// Put the submission into the durable outbox and upload it.
-    Upload {
-        doc: DocumentId,
-        region: RegionCode,
-        details: Details,
-        photo: PhotoJpeg,
-    },
-    /// The person left before the decision: keep polling, print nothing.
-    AbandonUpload,
-    Print(Slip),
-    /// Show the "还在吗？/ Still there?" countdown.
-    StillThere {
-        seconds: u32,
-    },
-    HideStillThere,
-    CallStaff,
-    /// The session's personal data was zeroized.
-    Wiped,
-}
-
-/// Personal data of the current person: zeroized on drop (both fields are).
+/// Personal data of the current person: zeroized on drop (every field is).
 #[derive(Debug, Default)]
 pub struct PersonalData {
     pub details: Option<Details>,
+    /// The name and number read from the ID card, until the session ends.
+    pub card: Option<CardDetails>,
     /// The raw capture, kept for 再办一项 until the session ends.
     pub capture: Option<PhotoJpeg>,
     /// The compliant photo awaiting the person's confirmation.
@@ -245,7 +93,7 @@ pub struct PersonalData {
 
 impl PersonalData {
     fn is_empty(&self) -> bool {
-        self.details.is_none() && self.capture.is_none() && self.photo.is_none()
+        self.details.is_none() && self.card.is_none() && self.capture.is_none() && self.photo.is_none()
     }
 }
 
@@ -265,6 +113,53 @@ pub struct Session {
     /// screen take a `PhotoMade`/`PhotoFailed`. A late result of a capture from before
     /// the person pressed back must not pull them off the details they are correcting.
     remaking: bool,
+    /// The region whose consent text the person agreed to in this session.
+    consented: Option<RegionCode>,
+    /// Where the accepted details came from.
+    details_source: Option<DetailsSource>,
+    /// Why posing is not working: escalation's record, counted over the session.
+    trouble: Trouble,
+}
+
+/// What kept failing in this session: counted for the posing limits, listed on the
+/// hand-off slip and the staff alert.
+#[derive(Debug, Default)]
+struct Trouble {
+    /// Failed captures plus review rejections.
+    failures: u32,
+    /// When the current posing stint began (a passing capture ends it).
+    posing_since: Millis,
+    /// Reasons given for failed captures and rejections, first seen first, no repeats.
+    reasons: Vec<Prompt>,
+    /// Hints given while posing, with how often, for a stint that timed out uncaptured.
+    hints: Vec<(Prompt, u32)>,
+}
+
+impl Trouble {
+    fn failed(&mut self, reasons: &[Prompt]) {
+        self.failures += 1;
+        for r in reasons {
+            if !self.reasons.iter().any(|k| k.id == r.id) {
+                self.reasons.push(r.clone());
+            }
+        }
+    }
+    fn hinted(&mut self, hint: &Prompt) {
+        match self.hints.iter_mut().find(|(p, _)| p.id == hint.id) {
+            Some((_, n)) => *n += 1,
+            None => self.hints.push((hint.clone(), 1)),
+        }
+    }
+    /// What to tell the person and the counter: the refusals' reasons, else the three
+    /// hints given most often.
+    fn summary(&self) -> Vec<Prompt> {
+        if !self.reasons.is_empty() {
+            return self.reasons.clone();
+        }
+        let mut h = self.hints.clone();
+        h.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        h.into_iter().take(3).map(|(p, _)| p).collect()
+    }
 }
 
 impl Session {
@@ -281,7 +176,20 @@ impl Session {
             last_spoken: None,
             faults: BTreeSet::new(),
             remaking: false,
+            consented: None,
+            details_source: None,
+            trouble: Trouble::default(),
         }
+    }
+
+    /// Where the accepted details came from (`None` before any were accepted, or for
+    /// documents that ask for none).
+    pub fn details_source(&self) -> Option<DetailsSource> {
+        self.details_source
+    }
+    /// The card's name and number while the details screen shows them (for display).
+    pub fn card(&self) -> Option<&CardDetails> {
+        self.data.card.as_ref()
     }
 
     pub fn state(&self) -> &State {
@@ -321,7 +229,11 @@ impl Session {
                 | Event::PrinterReady
                 | Event::DeviceFault(_)
                 | Event::DeviceRecovered(_)
-        ) || matches!(event, Event::Guidance { face_present: true, .. });
+                | Event::Card(_)
+        ) || matches!(
+            event,
+            Event::Guidance { face_present: true, .. } | Event::Card(CardRead::Card(_))
+        );
         if user_action {
             self.last_activity = self.now;
             if self.still_there_until.take().is_some() {
@@ -341,6 +253,7 @@ impl Session {
         if posing && !was_posing {
             fx.push(Effect::StartCamera);
             self.last_spoken = None;
+            self.trouble.posing_since = self.now;
         }
         let changed = std::mem::discriminant(&self.state) != std::mem::discriminant(&next);
         if !matches!(next, State::Details { .. }) {
@@ -361,6 +274,9 @@ impl Session {
         self.wipe(fx);
         self.retakes = 0;
         self.rejects = 0;
+        self.consented = None;
+        self.details_source = None;
+        self.trouble = Trouble::default();
         let next = if self.faults.is_empty() {
             State::Attract
         } else {
@@ -413,15 +329,66 @@ impl Session {
                 self.go(S::ChooseRegion { doc }, fx)
             }
             (S::ChooseRegion { doc }, E::ChooseRegion(region)) if self.rules.offers(doc, &region) => {
-                self.after_region(doc, region, fx)
+                if self.consented.as_ref() == Some(&region) {
+                    self.after_consent(doc, region, fx)
+                } else {
+                    self.go(S::Consent { doc, region }, fx)
+                }
             }
-            (S::Details { doc, region, .. }, E::SubmitDetails(details)) => {
+            (S::Consent { doc, region }, E::Consent(true)) => {
+                self.consented = Some(region.clone());
+                self.after_consent(doc, region, fx)
+            }
+            (S::Consent { .. }, E::Consent(false)) => {
+                // Nothing was collected yet, but a 再办一项 capture may be held: wipe.
+                self.wipe(fx);
+                self.retakes = 0;
+                self.rejects = 0;
+                self.consented = None;
+                self.trouble = Trouble::default();
+                self.go(S::Declined, fx);
+            }
+            (S::Declined, E::Accept) => self.end(fx),
+            (
+                S::Details {
+                    doc,
+                    region,
+                    errors,
+                    card,
+                },
+                E::Card(read),
+            ) => {
+                let card = self.card_read(read, card);
+                self.state = S::Details {
+                    doc,
+                    region,
+                    errors,
+                    card,
+                };
+            }
+            (S::Details { doc, region, card, .. }, E::SubmitDetails(details)) => {
                 match details.validate(self.rules.fields(doc)) {
                     Ok(()) => {
+                        let from_card = self.data.card.as_ref().is_some_and(|c| {
+                            details.name.as_deref() == Some(c.name.as_str())
+                                && details.id_number.as_deref() == Some(c.id_number.as_str())
+                        });
+                        self.details_source = Some(if from_card {
+                            DetailsSource::IdCard
+                        } else {
+                            DetailsSource::Typed
+                        });
                         self.data.details = Some(details);
                         self.after_details(doc, region, fx);
                     }
-                    Err(errors) => self.state = S::Details { doc, region, errors },
+                    Err(errors) => {
+                        self.state = S::Details {
+                            doc,
+                            region,
+                            errors,
+                            card,
+                        }
+                    }
                 }
             }
             (
@@ -431,6 +398,7 @@ impl Session {
                 E::Guidance { hint, .. },
             ) => {
                 if let Some(h) = &hint {
+                    self.trouble.hinted(h);
                     let repeat = self
                         .last_spoken
                         .as_ref()
@@ -463,6 +431,10 @@ impl Session {
                 );
             }
             (S::Posing { doc, region, hint, .. }, E::PhotoFailed(reasons)) => {
+                self.trouble.failed(&reasons);
+                if self.trouble.failures >= self.rules.posing_fail_limit {
+                    return self.hand_off(doc, region, fx);
+                }
                 self.state = S::Posing {
                     doc,
                     region,
@@ -523,7 +495,10 @@ impl Session {
                     claim: Some(claim),
                 };
             }
-            (S::Uploading { .. }, E::UploadRefused(reason)) => self.go(S::SeeStaff { reasons: vec![reason] }, fx),
+            (S::Uploading { doc, region, .. }, E::UploadRefused(reason)) => {
+                self.trouble.reasons = vec![reason];
+                self.hand_off(doc, region, fx)
+            }
             (S::Uploading { doc, region, .. }, E::Approved { number, valid_until }) => {
                 let slip = Slip::Receipt {
                     number,
@@ -536,12 +511,16 @@ impl Session {
             }
             (S::Uploading { doc, region, .. }, E::Rejected(reasons)) => {
                 self.rejects += 1;
+                self.trouble.failed(&reasons);
                 // The refused capture is of no further use: never remade (再办一项, or
                 // details resubmitted after going back), and personal data held no longer.
                 self.data.capture = None;
                 // A camera that failed meanwhile cannot take the new photo: a counter can.
-                if self.rejects > self.rules.reject_limit || self.faults.contains(&Device::Camera) {
-                    self.go(S::SeeStaff { reasons }, fx);
+                if self.rejects > self.rules.reject_limit
+                    || self.trouble.failures >= self.rules.posing_fail_limit
+                    || self.faults.contains(&Device::Camera)
+                {
+                    self.hand_off(doc, region, fx);
                 } else {
                     let next = self.posing(doc, region, reasons);
                     self.go(next, fx);
@@ -571,16 +550,19 @@ impl Session {
             (_, E::Cancel) => self.end(fx),
             (S::ChooseDocument, E::Back) => self.end(fx),
             (S::ChooseRegion { .. }, E::Back) => self.go(S::ChooseDocument, fx),
+            (S::Consent { doc, .. }, E::Back) => self.go(S::ChooseRegion { doc }, fx),
             (S::Details { doc, .. }, E::Back) => self.go(S::ChooseRegion { doc }, fx),
             (S::Posing { doc, region, .. }, E::Back) => {
                 if self.rules.fields(doc).is_empty() {
                     self.go(S::ChooseRegion { doc }, fx)
                 } else {
+                    let card = self.card_status();
                     self.go(
                         S::Details {
                             doc,
                             region,
                             errors: vec![],
+                            card,
                         },
                         fx,
                     )
@@ -592,20 +574,63 @@ impl Session {
         }
     }
 
-    fn after_region(&mut self, doc: DocumentId, region: RegionCode, fx: &mut Vec<Effect>) {
+    fn after_consent(&mut self, doc: DocumentId, region: RegionCode, fx: &mut Vec<Effect>) {
         if self.rules.fields(doc).is_empty() {
             self.data.details = Some(Details::default());
             self.after_details(doc, region, fx);
         } else {
+            let card = self.card_status();
             self.go(
                 State::Details {
                     doc,
                     region,
                     errors: vec![],
+                    card,
                 },
                 fx,
             );
         }
+    }
+
+    /// The card status a details screen opens with.
+    fn card_status(&self) -> CardStatus {
+        match (&self.data.card, self.rules.card_reader) {
+            (Some(_), _) => CardStatus::Filled,
+            (None, true) => CardStatus::Waiting,
+            (None, false) => CardStatus::NoReader,
+        }
+    }
+
+    /// One reader poll on the details screen. A card still lying on the reader is read
+    /// again and again: only a different card refills the fields (the person may have
+    /// corrected them), and a card removed leaves them as they are.
+    fn card_read(&mut self, read: CardRead, status: CardStatus) -> CardStatus {
+        match read {
+            CardRead::NoCard => status,
+            CardRead::Card(c) => {
+                let same = self.data.card.as_ref().is_some_and(|k| k.id_number == c.id_number);
+                if !same {
+                    self.data.card = Some(c);
+                }
+                CardStatus::Filled
+            }
+            // A fault after a good read (the card slid off mid-poll) keeps what was read.
+            CardRead::Fault(_) if status == CardStatus::Filled => status,
+            CardRead::Fault(f) => CardStatus::Fault(f.prompt()),
+        }
+    }
+
+    /// The kiosk cannot help this person: hand-off slip, staff alert, and the screen that
+    /// sends them to a counter. Nothing more will be done with their data: wiped now.
+    fn hand_off(&mut self, doc: DocumentId, region: RegionCode, fx: &mut Vec<Effect>) {
+        let reasons = self.trouble.summary();
+        fx.push(Effect::HandOff {
+            doc,
+            region,
+            reasons: reasons.clone(),
+        });
+        self.wipe(fx);
+        self.go(State::SeeStaff { reasons }, fx);
     }
 
     fn after_details(&mut self, doc: DocumentId, region: RegionCode, fx: &mut Vec<Effect>) {
@@ -618,11 +643,13 @@ impl Session {
                 capture,
             });
             if !matches!(self.state, State::Details { .. }) {
+                let card = self.card_status();
                 self.go(
                     State::Details {
                         doc,
                         region,
                         errors: vec![],
+                        card,
                     },
                     fx,
                 );
@@ -683,6 +710,15 @@ impl Session {
                 fx.push(Effect::Print(slip.clone()));
                 return self.go(State::Printing { slip }, fx);
             }
+        }
+        if let State::Posing { doc, region, .. } = &self.state {
+            if self.now >= self.trouble.posing_since + self.rules.posing_time_limit_ms {
+                let (doc, region) = (*doc, region.clone());
+                return self.hand_off(doc, region, fx);
+            }
+        }
+        if matches!(self.state, State::Declined) && self.now >= self.last_activity + self.rules.still_there_ms {
+            return self.end(fx);
         }
         if !self.state.idles_out() {
             return;

@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::Config;
+use crate::domain::{ClaimCode, ReceiptNumber};
 
 fn rules() -> Rules {
     Rules::from_config(&Config::builtin())
@@ -28,6 +29,14 @@ fn jpeg(tag: u8) -> PhotoJpeg {
 
 fn number() -> ReceiptNumber {
     ReceiptNumber::new("440100261126000011").unwrap()
+}
+
+fn card() -> CardDetails {
+    CardDetails {
+        name: "张三".into(),
+        id_number: id_number(),
+        kind: crate::domain::CardKind::Resident,
+    }
 }
 
 fn date() -> chrono::NaiveDate {
@@ -61,6 +70,7 @@ impl H {
         self.ev(Event::Start);
         self.ev(Event::ChooseDocument(DocumentId::IdCard));
         self.ev(Event::ChooseRegion(gz()));
+        self.ev(Event::Consent(true));
         self.ev(Event::SubmitDetails(details()));
         assert_eq!(self.name(), "posing");
     }
@@ -83,7 +93,8 @@ fn happy_path_through_every_screen() {
         h.ev(Event::ChooseDocument(DocumentId::IdCard)),
         vec![Effect::Entered("choose-region")]
     );
-    assert_eq!(h.ev(Event::ChooseRegion(gz())), vec![Effect::Entered("details")]);
+    assert_eq!(h.ev(Event::ChooseRegion(gz())), vec![Effect::Entered("consent")]);
+    assert_eq!(h.ev(Event::Consent(true)), vec![Effect::Entered("details")]);
     let fx = h.ev(Event::SubmitDetails(details()));
     assert_eq!(fx, vec![Effect::StartCamera, Effect::Entered("posing")]);
     let fx = h.ev(Event::PhotoMade {
@@ -129,6 +140,7 @@ fn invalid_details_stay_on_details_with_errors() {
     h.ev(Event::Start);
     h.ev(Event::ChooseDocument(DocumentId::IdCard));
     h.ev(Event::ChooseRegion(gz()));
+    h.ev(Event::Consent(true));
     let mut d = details();
     d.id_number = Some("440106199001011230".into());
     if details::validate_id_number("440106199001011230").is_ok() {
@@ -150,6 +162,7 @@ fn documents_without_fields_skip_details() {
     s.handle(1, Event::Start);
     s.handle(2, Event::ChooseDocument(DocumentId::DrivingLicence));
     s.handle(3, Event::ChooseRegion(RegionCode::new("440000").unwrap()));
+    s.handle(3, Event::Consent(true));
     assert_eq!(s.state().name(), "posing");
     s.handle(4, Event::Back);
     assert_eq!(s.state().name(), "choose-region");
@@ -337,6 +350,7 @@ fn back_from_every_screen() {
     assert_eq!(h.name(), "choose-document");
     h.ev(Event::ChooseDocument(DocumentId::IdCard));
     h.ev(Event::ChooseRegion(gz()));
+    h.ev(Event::Consent(true));
     h.ev(Event::Back);
     assert_eq!(h.name(), "choose-region");
     h.ev(Event::ChooseRegion(gz()));
@@ -472,6 +486,11 @@ fn still_here_cancels_the_countdown() {
 #[test]
 fn a_face_in_front_of_the_camera_counts_as_activity() {
     let mut h = H::new();
+    // Posing's own time limit (hand-off) is tested apart: out of the way here.
+    h.s = Session::new(Rules {
+        posing_time_limit_ms: 3_600_000,
+        ..rules()
+    });
     h.reach_posing();
     for _ in 0..10 {
         h.at(
@@ -589,6 +608,7 @@ fn another_document_remakes_the_kept_capture() {
     assert_eq!(h.ev(Event::AnotherDocument), vec![Effect::Entered("choose-document")]);
     h.ev(Event::ChooseDocument(DocumentId::SocialSecurity));
     h.ev(Event::ChooseRegion(RegionCode::new("440000").unwrap()));
+    h.ev(Event::Consent(true));
     let fx = h.ev(Event::SubmitDetails(details()));
     assert!(
         matches!(&fx[0], Effect::RemakePhoto { doc: DocumentId::SocialSecurity, capture, .. } if *capture == jpeg(1)),
@@ -652,6 +672,8 @@ kinds!(St {
     Attract,
     ChooseDocument,
     ChooseRegion,
+    Consent,
+    Declined,
     Details,
     Posing,
     ReviewPhoto,
@@ -668,6 +690,11 @@ kinds!(Ev {
     Start,
     ChooseDocument,
     ChooseRegion,
+    ConsentYes,
+    ConsentNo,
+    CardRead,
+    CardFault,
+    NoCard,
     SubmitDetails,
     Guidance,
     PhotoMade,
@@ -698,6 +725,8 @@ fn st_of(s: &State) -> St {
         State::Attract => St::Attract,
         State::ChooseDocument => St::ChooseDocument,
         State::ChooseRegion { .. } => St::ChooseRegion,
+        State::Consent { .. } => St::Consent,
+        State::Declined => St::Declined,
         State::Details { .. } => St::Details,
         State::Posing { .. } => St::Posing,
         State::ReviewPhoto { .. } => St::ReviewPhoto,
@@ -716,6 +745,11 @@ fn ev_of(e: &Event) -> Ev {
         Event::Start => Ev::Start,
         Event::ChooseDocument(_) => Ev::ChooseDocument,
         Event::ChooseRegion(_) => Ev::ChooseRegion,
+        Event::Consent(true) => Ev::ConsentYes,
+        Event::Consent(false) => Ev::ConsentNo,
+        Event::Card(CardRead::Card(_)) => Ev::CardRead,
+        Event::Card(CardRead::Fault(_)) => Ev::CardFault,
+        Event::Card(CardRead::NoCard) => Ev::NoCard,
         Event::SubmitDetails(_) => Ev::SubmitDetails,
         Event::Guidance { .. } => Ev::Guidance,
         Event::PhotoMade { .. } => Ev::PhotoMade,
@@ -763,10 +797,22 @@ fn reach(st: St) -> H {
             h.ev(Event::Start);
             h.ev(Event::ChooseDocument(DocumentId::IdCard));
         }
+        St::Consent => {
+            h.ev(Event::Start);
+            h.ev(Event::ChooseDocument(DocumentId::IdCard));
+            h.ev(Event::ChooseRegion(gz()));
+        }
+        St::Declined => {
+            h.ev(Event::Start);
+            h.ev(Event::ChooseDocument(DocumentId::IdCard));
+            h.ev(Event::ChooseRegion(gz()));
+            h.ev(Event::Consent(false));
+        }
         St::Details => {
             h.ev(Event::Start);
             h.ev(Event::ChooseDocument(DocumentId::IdCard));
             h.ev(Event::ChooseRegion(gz()));
+            h.ev(Event::Consent(true));
         }
         St::Posing => h.reach_posing(),
         St::ReviewPhoto => {
@@ -812,6 +858,11 @@ fn sample(ev: Ev) -> (Millis, Event) {
         Ev::Start => Event::Start,
         Ev::ChooseDocument => Event::ChooseDocument(DocumentId::IdCard),
         Ev::ChooseRegion => Event::ChooseRegion(gz()),
+        Ev::ConsentYes => Event::Consent(true),
+        Ev::ConsentNo => Event::Consent(false),
+        Ev::CardRead => Event::Card(CardRead::Card(card())),
+        Ev::CardFault => Event::Card(CardRead::Fault(crate::domain::CardFault::Checksum)),
+        Ev::NoCard => Event::Card(CardRead::NoCard),
         Ev::SubmitDetails => Event::SubmitDetails(details()),
         Ev::Guidance => Event::Guidance {
             face_present: true,
@@ -862,6 +913,7 @@ enum Fk {
     Print,
     StillThere,
     CallStaff,
+    HandOff,
 }
 
 fn fk_of(fx: &Effect) -> Option<Fk> {
@@ -875,6 +927,7 @@ fn fk_of(fx: &Effect) -> Option<Fk> {
         Effect::Print(_) => Some(Fk::Print),
         Effect::StillThere { .. } => Some(Fk::StillThere),
         Effect::CallStaff => Some(Fk::CallStaff),
+        Effect::HandOff { .. } => Some(Fk::HandOff),
         Effect::Wiped => Some(Fk::Wiped),
     }
 }
@@ -914,6 +967,8 @@ fn want(s: St, e: Ev) -> Want {
             S::Attract
             | S::ChooseDocument
             | S::ChooseRegion
+            | S::Consent
+            | S::Declined
             | S::Details
             | S::Posing
             | S::ReviewPhoto
@@ -929,6 +984,8 @@ fn want(s: St, e: Ev) -> Want {
             S::Attract
             | S::ChooseDocument
             | S::ChooseRegion
+            | S::Consent
+            | S::Declined
             | S::Details
             | S::Posing
             | S::ReviewPhoto
@@ -965,7 +1022,12 @@ fn want(s: St, e: Ev) -> Want {
             | E::PrinterFault
             | E::PrinterReady
             | E::Recovered
-            | E::AnotherDocument,
+            | E::AnotherDocument
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard,
         ) => IGNORED,
 
         // ---- Choose document.
@@ -993,12 +1055,17 @@ fn want(s: St, e: Ev) -> Want {
             // An idle-poll printer fault keeps the person; it shows at the print.
             | E::PrinterDown
             | E::Recovered
-            | E::AnotherDocument,
+            | E::AnotherDocument
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard,
         ) => IGNORED,
 
         // ---- Choose region.
         (S::ChooseRegion, E::Tick) => STILL_THERE,
-        (S::ChooseRegion, E::ChooseRegion) => to(S::Details),
+        (S::ChooseRegion, E::ChooseRegion) => to(S::Consent),
         (S::ChooseRegion, E::Back) => to(S::ChooseDocument),
         (S::ChooseRegion, E::Cancel) => END,
         (S::ChooseRegion, E::CameraDown | E::ReviewDown | E::StorageDown) => DOWN,
@@ -1021,6 +1088,74 @@ fn want(s: St, e: Ev) -> Want {
             | E::PrinterReady
             | E::PrinterDown
             | E::Recovered
+            | E::AnotherDocument
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard,
+        ) => IGNORED,
+
+        // ---- Consent: nothing is collected before it.
+        (S::Consent, E::Tick) => STILL_THERE,
+        (S::Consent, E::ConsentYes) => to(S::Details),
+        (S::Consent, E::ConsentNo) => to_fx(S::Declined, &[Fk::Wiped]),
+        (S::Consent, E::Back) => to(S::ChooseRegion),
+        (S::Consent, E::Cancel) => END,
+        (S::Consent, E::CameraDown | E::ReviewDown | E::StorageDown) => DOWN,
+        (
+            S::Consent,
+            E::Start
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Accept
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            | E::PrinterDown
+            | E::Recovered
+            | E::AnotherDocument,
+        ) => IGNORED,
+
+        // ---- Declined: a goodbye that ends by itself (no countdown: nothing to lose).
+        (S::Declined, E::Tick | E::Accept | E::Cancel | E::Back) => END,
+        (S::Declined, E::CameraDown | E::ReviewDown | E::StorageDown) => DOWN,
+        (
+            S::Declined,
+            E::Start
+            | E::ChooseDocument
+            | E::ChooseRegion
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard
+            | E::SubmitDetails
+            | E::Guidance
+            | E::PhotoMade
+            | E::PhotoFailed
+            | E::Retake
+            | E::Queued
+            | E::UploadRefused
+            | E::Approved
+            | E::Rejected
+            | E::Printed
+            | E::PrinterFault
+            | E::PrinterReady
+            | E::PrinterDown
+            | E::Recovered
             | E::AnotherDocument,
         ) => IGNORED,
 
@@ -1028,11 +1163,15 @@ fn want(s: St, e: Ev) -> Want {
         (S::Details, E::Tick) => STILL_THERE,
         (S::Details, E::SubmitDetails) => to(S::Posing),
         (S::Details, E::Back) => to(S::ChooseRegion),
+        // A card fills the details (the person confirms them); a fault says so in words.
+        (S::Details, E::CardRead | E::CardFault) => to(S::Details),
         (S::Details, E::Cancel) => END,
         (S::Details, E::CameraDown | E::ReviewDown | E::StorageDown) => DOWN,
         (
             S::Details,
-            E::Start
+            E::ConsentYes
+            | E::ConsentNo
+            | E::Start
             | E::ChooseDocument
             | E::ChooseRegion
             | E::Guidance
@@ -1050,7 +1189,8 @@ fn want(s: St, e: Ev) -> Want {
             | E::PrinterReady
             | E::PrinterDown
             | E::Recovered
-            | E::AnotherDocument,
+            | E::AnotherDocument
+            | E::NoCard,
         ) => IGNORED,
 
         // ---- Posing.
@@ -1078,7 +1218,12 @@ fn want(s: St, e: Ev) -> Want {
             | E::PrinterReady
             | E::PrinterDown
             | E::Recovered
-            | E::AnotherDocument,
+            | E::AnotherDocument
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard,
         ) => IGNORED,
 
         // ---- Review photo (retakes left).
@@ -1106,13 +1251,19 @@ fn want(s: St, e: Ev) -> Want {
             | E::PrinterReady
             | E::PrinterDown
             | E::Recovered
-            | E::AnotherDocument,
+            | E::AnotherDocument
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard,
         ) => IGNORED,
 
         // ---- Uploading: no inactivity timeout (the decision deadline instead), no back;
         // device faults keep the submission (it is in the outbox) and the person.
         (S::Uploading, E::Queued) => to(S::Uploading),
-        (S::Uploading, E::UploadRefused) => to(S::SeeStaff),
+        // The kiosk cannot help: hand-off slip and staff alert, data wiped at once.
+        (S::Uploading, E::UploadRefused) => to_fx(S::SeeStaff, &[Fk::HandOff, Fk::Wiped]),
         (S::Uploading, E::Approved) => to_fx(S::Printing, &[Fk::Print]),
         (S::Uploading, E::Rejected) => to(S::Posing),
         (S::Uploading, E::Cancel) => to_fx(S::Attract, &[Fk::Abandon, Fk::Wiped]),
@@ -1137,7 +1288,12 @@ fn want(s: St, e: Ev) -> Want {
             | E::StorageDown
             | E::Recovered
             | E::Back
-            | E::AnotherDocument,
+            | E::AnotherDocument
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard,
         ) => IGNORED,
 
         // ---- Printing: no inactivity timeout; a printer fault shows the number on screen.
@@ -1165,7 +1321,12 @@ fn want(s: St, e: Ev) -> Want {
             | E::ReviewDown
             | E::StorageDown
             | E::Recovered
-            | E::AnotherDocument,
+            | E::AnotherDocument
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard,
         ) => IGNORED,
 
         // ---- Waiting for the printer.
@@ -1196,7 +1357,12 @@ fn want(s: St, e: Ev) -> Want {
             | E::ReviewDown
             | E::StorageDown
             | E::Recovered
-            | E::AnotherDocument,
+            | E::AnotherDocument
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard,
         ) => IGNORED,
 
         // ---- Done.
@@ -1225,7 +1391,12 @@ fn want(s: St, e: Ev) -> Want {
             | E::PrinterDown
             | E::ReviewDown
             | E::StorageDown
-            | E::Recovered,
+            | E::Recovered
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard,
         ) => IGNORED,
 
         // ---- See staff.
@@ -1251,7 +1422,12 @@ fn want(s: St, e: Ev) -> Want {
             | E::PrinterReady
             | E::PrinterDown
             | E::Recovered
-            | E::AnotherDocument,
+            | E::AnotherDocument
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard,
         ) => IGNORED,
 
         // ---- Out of service (down for the camera): only recovery leaves it.
@@ -1280,7 +1456,12 @@ fn want(s: St, e: Ev) -> Want {
             | E::Printed
             | E::PrinterFault
             | E::PrinterReady
-            | E::AnotherDocument,
+            | E::AnotherDocument
+            | E::ConsentYes
+            | E::ConsentNo
+            | E::CardRead
+            | E::CardFault
+            | E::NoCard,
         ) => IGNORED,
     }
 }
@@ -1335,7 +1516,9 @@ fn check_cell(st: St, ev: Ev, w: Want) -> Result<(), String> {
     if (fx.contains(&Effect::Wiped) || matches!(got, St::Attract | St::OutOfService)) && held_after {
         return Err(format!("{cell}: personal data held after the session ended"));
     }
-    if got != St::Attract && got != St::OutOfService && held_before && !held_after {
+    // A hand-off (see staff) and a refusal of consent end the person's session too.
+    let ended = fx.contains(&Effect::Wiped);
+    if got != St::Attract && got != St::OutOfService && !ended && held_before && !held_after {
         return Err(format!("{cell}: personal data dropped mid-session"));
     }
     if w.to.is_none() && !fx.contains(&Effect::Wiped) && held_before != held_after {
@@ -1356,7 +1539,7 @@ fn every_state_event_pair_follows_the_table() {
             }
         }
     }
-    assert_eq!(cells, 12 * 27, "the table's size changed: update this count knowingly");
+    assert_eq!(cells, 14 * 32, "the table's size changed: update this count knowingly");
     assert!(
         failures.is_empty(),
         "{} of {cells} cells differ from the table:\n{}",
@@ -1391,7 +1574,11 @@ fn the_table_checker_catches_a_wrong_row() {
 #[test]
 fn inactivity_ends_the_session_in_every_state_where_a_person_acts() {
     for &st in St::ALL {
-        let idles_out = !matches!(st, St::Attract | St::Uploading | St::Printing | St::OutOfService);
+        // Declined ends by itself (declined_ends_by_itself).
+        let idles_out = !matches!(
+            st,
+            St::Attract | St::Uploading | St::Printing | St::OutOfService | St::Declined
+        );
         if !idles_out {
             continue; // no_timeout_on_attract_uploading_printing_or_out_of_service
         }
@@ -1536,6 +1723,7 @@ fn a_failed_remake_on_the_details_screen_goes_to_posing_without_the_capture() {
     h.ev(Event::AnotherDocument);
     h.ev(Event::ChooseDocument(DocumentId::SocialSecurity));
     h.ev(Event::ChooseRegion(RegionCode::new("440000").unwrap()));
+    h.ev(Event::Consent(true));
     let fx = h.ev(Event::SubmitDetails(details()));
     assert!(matches!(fx[0], Effect::RemakePhoto { .. }), "{fx:?}");
     assert_eq!(h.name(), "details");
@@ -1605,4 +1793,241 @@ fn a_rejection_after_the_camera_died_goes_to_staff() {
     let fx = h.ev(Event::Accept);
     assert!(fx.contains(&Effect::Wiped));
     assert_eq!(h.name(), "out-of-service");
+}
+
+// ---------------------------------------------------------------------------------------
+// Consent, the card reader and the hand-off (issue #14).
+
+fn reject(id: &str) -> Vec<Prompt> {
+    vec![Prompt::new(id, "背景不合格", "Background not uniform")]
+}
+
+#[test]
+fn nothing_is_collected_before_consent_and_declining_ends_politely() {
+    let mut h = H::new();
+    h.ev(Event::Start);
+    h.ev(Event::ChooseDocument(DocumentId::IdCard));
+    h.ev(Event::ChooseRegion(gz()));
+    assert_eq!(h.name(), "consent");
+    // No card is taken and no details accepted before consent.
+    h.ev(Event::Card(CardRead::Card(card())));
+    h.ev(Event::SubmitDetails(details()));
+    assert_eq!(h.name(), "consent");
+    assert!(h.s.holds_no_personal_data());
+    let fx = h.ev(Event::Consent(false));
+    assert_eq!(fx, vec![Effect::Wiped, Effect::Entered("declined")]);
+    assert!(!fx.iter().any(|f| matches!(f, Effect::StartCamera)));
+}
+
+#[test]
+fn declined_ends_by_itself() {
+    let mut h = reach(St::Declined);
+    let r = rules();
+    assert!(h.at(r.still_there_ms - 1, Event::Tick).is_empty());
+    let fx = h.at(1, Event::Tick);
+    assert!(
+        fx.contains(&Effect::Wiped) && fx.contains(&Effect::Entered("attract")),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn consent_is_asked_again_only_for_another_region() {
+    let mut h = H::new();
+    h.reach_posing();
+    h.ev(Event::Back); // details
+    h.ev(Event::Back); // choose region
+    h.ev(Event::ChooseRegion(gz()));
+    assert_eq!(h.name(), "details", "the same region: already agreed");
+    h.ev(Event::Back);
+    h.ev(Event::ChooseRegion(RegionCode::new("440300").unwrap()));
+    assert_eq!(h.name(), "consent", "another region has its own wording");
+}
+
+#[test]
+fn a_card_fills_the_details_and_the_source_is_the_card() {
+    let mut h = reach(St::Details);
+    let mut s = Session::new(Rules {
+        card_reader: true,
+        ..rules()
+    });
+    s.handle(1, Event::Start);
+    s.handle(2, Event::ChooseDocument(DocumentId::IdCard));
+    s.handle(3, Event::ChooseRegion(gz()));
+    s.handle(4, Event::Consent(true));
+    assert!(matches!(
+        s.state(),
+        State::Details {
+            card: CardStatus::Waiting,
+            ..
+        }
+    ));
+    s.handle(5, Event::Card(CardRead::Fault(crate::domain::CardFault::Status(0x41))));
+    let State::Details {
+        card: CardStatus::Fault(p),
+        ..
+    } = s.state()
+    else {
+        panic!("{:?}", s.state())
+    };
+    assert!(p.zh.starts_with("请重新放置身份证"));
+    s.handle(6, Event::Card(CardRead::Card(card())));
+    assert!(matches!(
+        s.state(),
+        State::Details {
+            card: CardStatus::Filled,
+            ..
+        }
+    ));
+    assert_eq!(s.card().map(|c| c.name.as_str()), Some("张三"));
+    // The card slides off: what was read stays.
+    s.handle(7, Event::Card(CardRead::Fault(crate::domain::CardFault::ShortFrame)));
+    s.handle(8, Event::Card(CardRead::NoCard));
+    assert!(matches!(
+        s.state(),
+        State::Details {
+            card: CardStatus::Filled,
+            ..
+        }
+    ));
+    s.handle(9, Event::SubmitDetails(details()));
+    assert_eq!(s.state().name(), "posing");
+    assert_eq!(s.details_source(), Some(DetailsSource::IdCard));
+    s.handle(10, Event::Cancel);
+    assert!(
+        s.holds_no_personal_data(),
+        "the card's details are wiped with the session"
+    );
+    assert_eq!(s.details_source(), None);
+
+    // Without a reader the screen says nothing about cards; typed details are typed.
+    assert!(matches!(
+        h.s.state(),
+        State::Details {
+            card: CardStatus::NoReader,
+            ..
+        }
+    ));
+    h.ev(Event::SubmitDetails(details()));
+    assert_eq!(h.s.details_source(), Some(DetailsSource::Typed));
+}
+
+#[test]
+fn details_changed_after_a_card_are_typed() {
+    let mut s = Session::new(Rules {
+        card_reader: true,
+        ..rules()
+    });
+    s.handle(1, Event::Start);
+    s.handle(2, Event::ChooseDocument(DocumentId::IdCard));
+    s.handle(3, Event::ChooseRegion(gz()));
+    s.handle(4, Event::Consent(true));
+    s.handle(5, Event::Card(CardRead::Card(card())));
+    let mut d = details();
+    d.name = Some("张叁".into());
+    s.handle(6, Event::SubmitDetails(d));
+    assert_eq!(s.details_source(), Some(DetailsSource::Typed));
+}
+
+fn hand_off_of(fx: &[Effect]) -> Option<&Vec<Prompt>> {
+    fx.iter().find_map(|f| match f {
+        Effect::HandOff { reasons, .. } => Some(reasons),
+        _ => None,
+    })
+}
+
+#[test]
+fn three_failed_captures_hand_the_person_over() {
+    let mut h = H::new();
+    h.reach_posing();
+    let limit = rules().posing_fail_limit;
+    assert_eq!(limit, 3, "the issue's default");
+    for i in 1..limit {
+        let fx = h.ev(Event::PhotoFailed(reject("eyes_visible")));
+        assert!(hand_off_of(&fx).is_none(), "failure {i}");
+        assert_eq!(h.name(), "posing");
+    }
+    let fx = h.ev(Event::PhotoFailed(reject("background")));
+    let reasons = hand_off_of(&fx).expect("a hand-off");
+    let ids: Vec<&str> = reasons.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["eyes_visible", "background"], "what kept failing, once each");
+    assert!(
+        fx.contains(&Effect::Wiped) && fx.contains(&Effect::StopCamera),
+        "{fx:?}"
+    );
+    assert!(matches!(h.s.state(), State::SeeStaff { reasons } if reasons.len() == 2));
+    assert!(h.s.holds_no_personal_data());
+}
+
+#[test]
+fn failed_captures_and_rejections_count_together() {
+    let mut h = H::new();
+    h.reach_posing();
+    h.ev(Event::PhotoFailed(reject("eyes_visible")));
+    h.ev(Event::PhotoFailed(reject("eyes_visible")));
+    h.ev(Event::PhotoMade {
+        capture: jpeg(1),
+        photo: jpeg(2),
+    });
+    h.ev(Event::Accept);
+    let fx = h.ev(Event::Rejected(reject("background")));
+    assert!(hand_off_of(&fx).is_some(), "{fx:?}");
+    assert_eq!(h.name(), "see-staff");
+}
+
+#[test]
+fn posing_too_long_without_a_passing_capture_hands_over_with_the_hints_given() {
+    let mut h = H::new();
+    h.reach_posing();
+    let limit = rules().posing_time_limit_ms;
+    assert_eq!(limit, 120_000, "the issue's default");
+    let hint = |id: &str| Event::Guidance {
+        face_present: true,
+        hint: Some(Prompt::new(id, "请靠近一些", "Move a little closer")),
+    };
+    // A person in front of the camera the whole time: activity, but no passing capture.
+    let mut t = 0;
+    while t + 10_000 < limit {
+        h.at(5_000, hint("face_size"));
+        h.at(5_000, hint("head_pose"));
+        h.at(0, hint("face_size"));
+        t += 10_000;
+        assert!(hand_off_of(&h.at(0, Event::Tick)).is_none(), "at {t} ms");
+    }
+    let fx = h.at(limit - t, Event::Tick);
+    let ids: Vec<String> = hand_off_of(&fx)
+        .expect("a hand-off")
+        .iter()
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(ids, ["face_size", "head_pose"], "most frequent hint first");
+    assert_eq!(h.name(), "see-staff");
+}
+
+#[test]
+fn a_passing_capture_restarts_the_posing_clock() {
+    let mut h = H::new();
+    h.reach_posing();
+    h.at(100_000, Event::Tick);
+    h.ev(Event::PhotoMade {
+        capture: jpeg(1),
+        photo: jpeg(2),
+    });
+    h.ev(Event::Retake);
+    assert_eq!(h.name(), "posing");
+    assert!(hand_off_of(&h.at(100_000, Event::Tick)).is_none());
+    assert!(hand_off_of(&h.at(20_000, Event::Tick)).is_some());
+}
+
+#[test]
+fn a_refused_upload_hands_over_with_its_reason() {
+    let mut h = H::new();
+    h.reach_uploading();
+    let fx = h.ev(Event::UploadRefused(Prompt::new(
+        "disk_full",
+        "存储已满",
+        "Storage full",
+    )));
+    let reasons = hand_off_of(&fx).expect("a hand-off");
+    assert_eq!(reasons[0].id, "disk_full");
 }

@@ -190,3 +190,37 @@ impl SlipPrinter for RecordingPrinter {
         Ok(())
     }
 }
+
+/// Records every alert; a console that accepts them (`accept`) or none at all.
+#[derive(Clone, Default)]
+pub struct RecordingAlerts {
+    pub alerts: Arc<Mutex<Vec<Alert>>>,
+    pub accept: bool,
+}
+
+impl RecordingAlerts {
+    /// A console that takes every alert.
+    pub fn console() -> Self {
+        RecordingAlerts {
+            accept: true,
+            ..Default::default()
+        }
+    }
+}
+
+impl Alerts for RecordingAlerts {
+    fn raise(&mut self, alert: &Alert) -> AlertOutcome {
+        self.alerts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(alert.clone());
+        if self.accept {
+            AlertOutcome::Accepted
+        } else {
+            AlertOutcome::NoConsole
+        }
+    }
+    fn describe(&self) -> String {
+        "recording".into()
+    }
+}

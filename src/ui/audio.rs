@@ -38,6 +38,11 @@ clips!(
     "take_receipt",
     "see_staff",
     "still_there",
+    "consent",
+    "declined",
+    "card",
+    "see_desk",
+    "chime",
 );
 
 /// The capture-check names: each must have a clip. The one list is vision's.

@@ -51,6 +51,8 @@ struct Shown {
     camera_probe: Instant,
     /// Preview frames shown since the posing screen was entered, and when it was.
     posing: Option<(Instant, u32)>,
+    /// The ID number of the card whose details were put in the fields (personal data).
+    card_filled: Option<zeroize::Zeroizing<String>>,
 }
 
 impl KioskUi {
@@ -78,6 +80,7 @@ impl KioskUi {
                 fps: 0.0,
                 camera_probe: Instant::now(),
                 posing: None,
+                card_filled: None,
             }),
             admin: RefCell::new(AdminController::new(cfg)),
             daily: RefCell::new(
@@ -163,6 +166,12 @@ fn bind_callbacks(inner: &Rc<Inner>) {
         match RegionCode::new(&code) {
             Ok(r) => i.kiosk.send(Event::ChooseRegion(r)),
             Err(e) => log::error!("UI offered a bad region: {e}"),
+        }
+    });
+    let w = weak(inner);
+    g.on_consent(move |yes| {
+        if let Some(i) = w.upgrade() {
+            i.kiosk.send(Event::Consent(yes));
         }
     });
     let w = weak(inner);
@@ -333,7 +342,9 @@ impl Inner {
         }
         self.count_day(&v);
         g.set_paper_near_end(v.paper.near_end);
-        g.set_staff_called(v.staff_called);
+        g.set_staff_call(convert::staff_call(v.staff_call.as_ref()));
+        g.set_hand_off_code(v.hand_off.as_ref().map(|c| c.as_str()).unwrap_or_default().into());
+        self.fill_from_card(&g, &v);
         let size = self.window.window().size();
         g.set_portrait(size.height >= size.width);
         self.sync_still_there(&g, &v);
@@ -395,7 +406,10 @@ impl Inner {
         }
         let prompt = match page {
             Page::ChooseDocument => Some("choose_document"),
+            Page::Details if self.cfg.devices.idcard.device() != &crate::config::Device::None => Some("card"),
             Page::Details => Some("details"),
+            Page::Consent => Some("consent"),
+            Page::Declined => Some("declined"),
             Page::Posing => Some("posing"),
             Page::ReviewPhoto => Some("review_photo"),
             Page::Done => Some("take_receipt"),
@@ -404,6 +418,21 @@ impl Inner {
         };
         if let Some(p) = prompt {
             self.play(p);
+        }
+    }
+
+    /// A card just read fills the name and number fields once; the person checks them
+    /// and may still correct them (a card read again does not undo their edits).
+    fn fill_from_card(&self, g: &AppState<'_>, v: &View) {
+        let mut s = self.shown.borrow_mut();
+        match &v.card {
+            Some(card) if s.card_filled.as_deref() != Some(&card.id_number) => {
+                s.card_filled = Some(zeroize::Zeroizing::new(card.id_number.clone()));
+                g.set_name(card.name.as_str().into());
+                g.set_id_number(card.id_number.as_str().into());
+            }
+            Some(_) => {}
+            None => s.card_filled = None,
         }
     }
 
@@ -511,7 +540,20 @@ impl Inner {
                 g.set_regions(ModelRc::new(VecModel::from(regions)));
                 g.set_doc_name(convert::document_name(cfg, en, *doc).into());
             }
-            State::Details { doc, region, errors } => {
+            State::Consent { doc, region } => {
+                let (zh, en_text) = cfg.consent_text(*doc, region);
+                g.set_consent_text(if en { en_text } else { zh }.into());
+                g.set_doc_name(convert::document_name(cfg, en, *doc).into());
+            }
+            State::Details {
+                doc,
+                region,
+                errors,
+                card,
+            } => {
+                let (state, message) = convert::card_state(en, card);
+                g.set_card_state(state);
+                g.set_card_message(message.into());
                 let fields = cfg.spec_for(*doc, Some(region)).fields;
                 g.set_needs_name(fields.contains(&Field::Name));
                 g.set_needs_id(fields.contains(&Field::IdNumber));

@@ -1,11 +1,12 @@
 //! Pure conversions from runtime values to what the screens show: mirrored preview
 //! frames, the receipt QR code, and bilingual text picked by the current language.
 
-use super::generated::Page;
+use super::generated::{CardState, Page, StaffCall};
 use crate::config::{Config, DocumentId};
 use crate::domain::Prompt;
 use crate::domain::Slip;
-use crate::session::{Device, State};
+use crate::ports::AlertOutcome;
+use crate::session::{CardStatus, Device, State};
 use slint::{Image, Rgb8Pixel, SharedPixelBuffer};
 
 /// The camera frame as a Slint image, mirrored left↔right when `mirror` (people expect
@@ -99,6 +100,26 @@ pub fn slip_text(slip: &Slip) -> (String, String, bool) {
             number, valid_until, ..
         } => (number.to_string(), valid_until.format("%Y-%m-%d").to_string(), false),
         Slip::Claim { code, .. } => (code.to_string(), String::new(), true),
+        Slip::HandOff { code, .. } => (code.to_string(), String::new(), true),
+    }
+}
+
+/// The top bar's call-staff label: only a console that took the alert is "reached".
+pub fn staff_call(outcome: Option<&AlertOutcome>) -> StaffCall {
+    match outcome {
+        None => StaffCall::None,
+        Some(o) if o.reached_staff() => StaffCall::Reached,
+        Some(_) => StaffCall::NotReached,
+    }
+}
+
+/// The details screen's card banner, and the fault's message in the chosen language.
+pub fn card_state(english: bool, status: &CardStatus) -> (CardState, String) {
+    match status {
+        CardStatus::NoReader => (CardState::NoReader, String::new()),
+        CardStatus::Waiting => (CardState::Waiting, String::new()),
+        CardStatus::Filled => (CardState::Filled, String::new()),
+        CardStatus::Fault(p) => (CardState::Fault, prompt(english, p)),
     }
 }
 
@@ -108,6 +129,8 @@ pub fn page(state: &State) -> Page {
         State::Attract => Page::Attract,
         State::ChooseDocument => Page::ChooseDocument,
         State::ChooseRegion { .. } => Page::ChooseRegion,
+        State::Consent { .. } => Page::Consent,
+        State::Declined => Page::Declined,
         State::Details { .. } => Page::Details,
         State::Posing { .. } => Page::Posing,
         State::ReviewPhoto { .. } => Page::ReviewPhoto,

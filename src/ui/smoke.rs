@@ -79,6 +79,7 @@ impl Walker {
                     g.invoke_choose_region(r.id);
                 }
             }
+            Page::Consent => g.invoke_consent(true),
             Page::Details => {
                 let d = crate::session::details::synthetic_person();
                 g.invoke_submit_details(

@@ -37,6 +37,8 @@ pub fn backends_with(
         maker: Box::new(maker),
         uploader,
         printer,
+        alerts: Box::new(crate::ports::NoConsole),
+        idcard: crate::idcard::open(cfg),
     })
 }
 

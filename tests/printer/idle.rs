@@ -112,6 +112,8 @@ fn engine(c: &Config) -> Engine {
             maker: Box::new(PlainMaker { refuse: false }),
             uploader: Box::new(ScriptedUploader::approving(1)),
             printer: kiosk::printer::open(c).unwrap(),
+            alerts: Box::new(kiosk::ports::NoConsole),
+            idcard: None,
         },
     )
 }

@@ -75,6 +75,9 @@ fn layout() -> HashMap<String, (i32, i32)> {
     r.wait_page(Page::ChooseRegion, 5);
     at.insert("广州市".into(), centre(&r, "广州市"));
     r.tap("广州市");
+    r.wait_page(Page::Consent, 5);
+    at.insert("同意".into(), centre(&r, "同意"));
+    r.tap("同意");
     r.wait_page(Page::Details, 5);
     for label in ["姓名", "下一步"] {
         at.insert(label.into(), centre(&r, label));
@@ -271,7 +274,8 @@ fn kiosk_binary_reaches_posing_by_clicks() {
     };
     click_until("开始", "choose-document");
     click_until("居民身份证", "choose-region");
-    click_until("广州市", "details");
+    click_until("广州市", "consent");
+    click_until("同意", "details");
     std::thread::sleep(Duration::from_millis(500));
     // No window manager on Xvfb gives the window keyboard focus: set it, as a WM would.
     xdotool(&x.display, &["windowfocus", "--sync", &win]);

@@ -13,3 +13,4 @@ mod kiosk_xvfb;
 mod qr;
 mod reprint;
 mod screenshots;
+mod walkup;

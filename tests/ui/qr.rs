@@ -37,6 +37,8 @@ fn the_done_screen_shows_the_receipt_url_with_its_token() {
     r.tap("居民身份证");
     r.wait_page(Page::ChooseRegion, 5);
     r.tap("广州市");
+    r.wait_page(Page::Consent, 5);
+    r.tap("同意");
     r.wait_page(Page::Details, 5);
     let name = r
         .find("姓名")

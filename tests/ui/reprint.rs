@@ -77,6 +77,8 @@ fn operator_reprints_a_receipt_by_number_from_the_review_service() {
         maker: Box::new(PlainMaker { refuse: false }),
         uploader: Box::new(ReviewClient::start(fast_options(&svc.url(), KIOSK, KEY, data.path())).unwrap()),
         printer: Box::new(printer),
+        alerts: Box::new(kiosk::ports::NoConsole),
+        idcard: None,
     };
     let audio = RecordingSink::default();
     let ui = KioskUi::new(&cfg, backends, Box::new(audio.clone())).unwrap();

@@ -42,6 +42,12 @@ pub fn rig(tweak: impl FnOnce(&mut Config)) -> Rig {
 
 /// [`rig`] over the given uploader.
 pub fn rig_with(tweak: impl FnOnce(&mut Config), uploader: ScriptedUploader) -> Rig {
+    rig_backends(tweak, |_, b| b.uploader = Box::new(uploader))
+}
+
+/// [`rig`] with backends changed by `customise` (a refusing maker, a console, a reader).
+pub fn rig_backends(tweak: impl FnOnce(&mut Config), customise: impl FnOnce(&Config, &mut Backends)) -> Rig {
+    let uploader = ScriptedUploader::approving(3);
     let data = tempfile::tempdir().unwrap();
     let mut cfg = config(data.path());
     tweak(&mut cfg);
@@ -57,7 +63,11 @@ pub fn rig_with(tweak: impl FnOnce(&mut Config), uploader: ScriptedUploader) -> 
         maker: Box::new(PlainMaker { refuse: false }),
         uploader: Box::new(uploader),
         printer: Box::new(printer),
+        alerts: Box::new(kiosk::ports::NoConsole),
+        idcard: None,
     };
+    let mut backends = backends;
+    customise(&cfg, &mut backends);
     let audio = RecordingSink::default();
     let ui = KioskUi::new(&cfg, backends, Box::new(audio.clone())).unwrap();
     ui.window().window().set_size(slint::PhysicalSize::new(1080, 1920));
@@ -193,6 +203,8 @@ pub fn page_named(name: &str) -> Page {
         "attract" => Page::Attract,
         "choose-document" => Page::ChooseDocument,
         "choose-region" => Page::ChooseRegion,
+        "consent" => Page::Consent,
+        "declined" => Page::Declined,
         "details" => Page::Details,
         "posing" => Page::Posing,
         "review-photo" => Page::ReviewPhoto,

@@ -1,0 +1,83 @@
+//! The staff-alert port (issue #14 §4): 呼叫工作人员 and every hand-off go through it.
+//! The hall console (issue #16) is the real backend; without one the kiosk must never
+//! claim that staff were reached.
+
+use crate::domain::{HandOffCode, Prompt};
+
+/// Why staff are wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertKind {
+    /// The person pressed 呼叫工作人员.
+    CallStaff,
+    /// The kiosk gave up (posing kept failing, the upload was refused) and printed a
+    /// hand-off slip.
+    HandOff,
+}
+
+impl AlertKind {
+    pub fn id(self) -> &'static str {
+        match self {
+            AlertKind::CallStaff => "call_staff",
+            AlertKind::HandOff => "hand_off",
+        }
+    }
+}
+
+/// One alert. It names no person: the kiosk, the screen, the hand-off code and what
+/// kept failing are all staff need to walk over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub kind: AlertKind,
+    pub kiosk_id: String,
+    /// The screen the person was on (`posing`, `see-staff`, …).
+    pub screen: &'static str,
+    pub code: Option<HandOffCode>,
+    pub reasons: Vec<Prompt>,
+    pub at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// What became of an alert; only [`AlertOutcome::Accepted`] lets the screen say
+/// 已呼叫工作人员.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertOutcome {
+    /// A console took it: staff will see it.
+    Accepted,
+    /// No console is configured: nobody was told.
+    NoConsole,
+    /// The console could not be reached or refused it (the reason, for the log).
+    Failed(String),
+}
+
+impl AlertOutcome {
+    pub fn reached_staff(&self) -> bool {
+        matches!(self, AlertOutcome::Accepted)
+    }
+}
+
+/// Delivers alerts to whoever watches the hall. `raise` returns within the backend's
+/// own bounded timeout: the engine thread waits for it.
+pub trait Alerts: Send {
+    fn raise(&mut self, alert: &Alert) -> AlertOutcome;
+    /// The destination, for logs and `diag` (`none`, a console URL).
+    fn describe(&self) -> String;
+}
+
+/// No hall console: every alert is logged for the maintenance log and reported as not
+/// delivered, so the screen sends the person to the service desk instead.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoConsole;
+
+impl Alerts for NoConsole {
+    fn raise(&mut self, alert: &Alert) -> AlertOutcome {
+        log::warn!(
+            "staff alert {} on screen {} (code {}) not delivered: no hall console is configured",
+            alert.kind.id(),
+            alert.screen,
+            alert.code.as_ref().map_or("-", |c| c.as_str())
+        );
+        AlertOutcome::NoConsole
+    }
+    fn describe(&self) -> String {
+        "none".into()
+    }
+}
