@@ -29,7 +29,7 @@ fn benches(c: &mut Criterion) {
             engine,
             DocumentId::IdCard,
             &region,
-            kiosk::session::details::synthetic_person(),
+            kiosk::simulate::DetailsFrom::Given(kiosk::session::details::synthetic_person()),
         )
         .unwrap();
         assert!(o.failed.is_none(), "{:?}", o.failed);

@@ -5,7 +5,7 @@
 use crate::config::{Config, DocumentId, RegionCode};
 use crate::domain::Slip;
 use crate::runtime::{Backends, Engine};
-use crate::session::{Details, Event, State};
+use crate::session::{CardStatus, Details, Event, State};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,10 @@ pub struct Outcome {
     pub region: RegionCode,
     pub printed: Option<String>,
     pub captured_frame: Option<u64>,
+    /// Where the details came from: `idcard` (read from the card, `--idcard`) or `typed`
+    /// (`--details` or the synthetic test person); absent for documents that ask none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details_source: Option<&'static str>,
     pub hints: Vec<String>,
     pub stages_ms: Stages,
     pub total_ms: f64,
@@ -135,6 +139,18 @@ pub fn sim_backends(cfg: &Config) -> anyhow::Result<Backends> {
     crate::wiring::backends_with(cfg, false, Duration::ZERO)
 }
 
+/// Where a simulated person's details come from.
+#[derive(Debug, Clone)]
+pub enum DetailsFrom {
+    /// Given (`--details`, or the synthetic test person).
+    Given(Details),
+    /// Read from the card on the configured reader, confirmed as read; no card, no session.
+    Card {
+        /// How long to wait on the details screen for a card to be read.
+        wait: Duration,
+    },
+}
+
 /// Runs one session to its end (or failure) through the engine (idle in attract, its
 /// camera fresh).
 pub fn one_session(
@@ -142,7 +158,7 @@ pub fn one_session(
     e: &mut Engine,
     doc: DocumentId,
     region: &RegionCode,
-    details: Details,
+    details: DetailsFrom,
 ) -> anyhow::Result<Outcome> {
     one_session_with(cfg, e, doc, region, details, &mut || {})
 }
@@ -154,7 +170,7 @@ pub fn one_session_with(
     e: &mut Engine,
     doc: DocumentId,
     region: &RegionCode,
-    details: Details,
+    details: DetailsFrom,
     on_step: &mut dyn FnMut(),
 ) -> anyhow::Result<Outcome> {
     if let Err(why) = settle_leftovers(cfg, e, on_step) {
@@ -169,6 +185,7 @@ pub fn one_session_with(
         region: region.clone(),
         printed: None,
         captured_frame: None,
+        details_source: None,
         hints: e.hints().1.to_vec(),
         stages_ms: Stages::default(),
         total_ms: t0.elapsed().as_secs_f64() * 1000.0,
@@ -182,8 +199,19 @@ pub fn one_session_with(
     // The person agrees to the collection (the consent screen; declining is a UI test).
     e.handle(Event::Consent(true));
     if e.session().state().name() == "details" {
-        e.handle(Event::SubmitDetails(details));
+        match details {
+            DetailsFrom::Given(d) => {
+                e.handle(Event::SubmitDetails(d));
+            }
+            DetailsFrom::Card { wait } => {
+                if let Err(why) = read_card(e, wait, on_step) {
+                    e.handle(Event::Cancel); // wipes whatever was read
+                    return Ok(fail(e, "details", why));
+                }
+            }
+        }
     }
+    let details_source = e.session().details_source().map(|s| s.id());
     if let State::Details { errors, .. } = e.session().state() {
         let why = errors.iter().map(|x| x.en).collect::<Vec<_>>().join("; ");
         return Ok(fail(e, "details", why));
@@ -301,6 +329,7 @@ pub fn one_session_with(
         region: region.clone(),
         printed,
         captured_frame,
+        details_source,
         hints: e.hints().1.to_vec(),
         stages_ms: stages,
         total_ms: t0.elapsed().as_secs_f64() * 1000.0,
@@ -308,6 +337,41 @@ pub fn one_session_with(
         open_fds: open_fds(),
         failed: None,
     })
+}
+
+/// Steps the engine on the details screen (it polls the reader) until a card is read,
+/// then confirms the details exactly as read. Never falls back to other details.
+fn read_card(e: &mut Engine, wait: Duration, on_step: &mut dyn FnMut()) -> Result<(), String> {
+    let t0 = Instant::now();
+    loop {
+        e.step();
+        on_step();
+        let State::Details { card, .. } = e.session().state() else {
+            return Err(format!("left the details screen for {}", e.session().state().name()));
+        };
+        match (card, e.session().card()) {
+            (CardStatus::Filled, Some(c)) => {
+                let d = crate::ports::details_from_card(c);
+                e.handle(Event::SubmitDetails(d));
+                return match e.session().state() {
+                    State::Details { errors, .. } => Err(format!(
+                        "the card's details were refused: {}",
+                        errors.iter().map(|x| x.en).collect::<Vec<_>>().join("; ")
+                    )),
+                    _ => Ok(()),
+                };
+            }
+            (CardStatus::NoReader, _) => return Err("no ID-card reader is configured ([devices] idcard)".into()),
+            (status, _) if t0.elapsed() >= wait => {
+                let why = match status {
+                    CardStatus::Fault(p) => format!("{} ({})", p.id, p.en),
+                    _ => "no card on the reader".into(),
+                };
+                return Err(format!("no card could be read within {} s: {why}", wait.as_secs()));
+            }
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
 }
 
 /// VmRSS of this process in kB (0 where /proc is not available).

@@ -4,7 +4,7 @@ use super::Verdict;
 use crate::config::Config;
 use crate::runtime::Engine;
 use crate::session::details::synthetic_person;
-use crate::simulate::one_session_with;
+use crate::simulate::{one_session_with, DetailsFrom};
 use anyhow::Context as _;
 use std::time::{Duration, Instant};
 
@@ -120,9 +120,14 @@ pub fn run_headless(cfg: &Config) -> anyhow::Result<Verdict> {
     crate::ops::notify::ready();
     crate::ops::notify::status("headless: no display, running one session");
     let mut watchdog = WatchdogPacer::from_env();
-    let outcome = one_session_with(cfg, &mut engine, doc, &region, synthetic_person(), &mut || {
-        watchdog.step()
-    })?;
+    let outcome = one_session_with(
+        cfg,
+        &mut engine,
+        doc,
+        &region,
+        DetailsFrom::Given(synthetic_person()),
+        &mut || watchdog.step(),
+    )?;
     super::simulate::print_outcome(&outcome);
     Ok(if outcome.failed.is_none() {
         Verdict::Ok

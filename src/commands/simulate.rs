@@ -4,7 +4,7 @@ use super::Verdict;
 use crate::config::{CameraSpec, Config, DocumentId, RegionCode};
 use crate::runtime::Engine;
 use crate::session::details::{synthetic_person, Details};
-use crate::simulate::{finish_earlier_run, one_session, sim_backends, Outcome};
+use crate::simulate::{finish_earlier_run, one_session, sim_backends, DetailsFrom, Outcome};
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -24,8 +24,15 @@ pub struct SimulateArgs {
     pub region: RegionCode,
     /// Details as JSON, e.g. '{"name":"张三","id_number":"11010519491231002X"}'
     /// (default: a synthetic test person).
-    #[arg(long, value_name = "JSON")]
+    #[arg(long, value_name = "JSON", conflicts_with = "idcard")]
     pub details: Option<String>,
+    /// Take the details only from the card on this ID-card reader (serial:PATH[,BAUD]),
+    /// as a person who confirms what was read; exit 1 when no card can be read.
+    #[arg(long, value_name = "DEVICE")]
+    pub idcard: Option<crate::config::IdCardSpec>,
+    /// Seconds to wait for a card on the reader (with `--idcard`).
+    #[arg(long, value_name = "S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub card_wait_s: u64,
     /// Printer: pdf:DIR or serial:PATH[,BAUD[,58|80]] (default: the config's).
     #[arg(long, value_name = "DEVICE")]
     pub printer: Option<crate::config::PrinterSpec>,
@@ -54,11 +61,18 @@ pub fn run(cfg: &Config, args: &SimulateArgs) -> anyhow::Result<Verdict> {
     if let Some(r) = &args.review {
         cfg.devices.review = r.clone();
     }
-    let details: Details = match &args.details {
-        Some(j) => {
-            serde_json::from_str(j).context("--details must be JSON like {\"name\":\"…\",\"id_number\":\"…\"}")?
-        }
-        None => synthetic_person(),
+    if let Some(r) = &args.idcard {
+        cfg.devices.idcard = r.clone();
+    }
+    let details = match (&args.details, &args.idcard) {
+        (_, Some(_)) => DetailsFrom::Card {
+            wait: std::time::Duration::from_secs(args.card_wait_s),
+        },
+        (Some(j), None) => DetailsFrom::Given(
+            serde_json::from_str::<Details>(j)
+                .context("--details must be JSON like {\"name\":\"…\",\"id_number\":\"…\"}")?,
+        ),
+        (None, None) => DetailsFrom::Given(synthetic_person()),
     };
     if args.runs == 0 {
         let resumed = finish_earlier_run(&cfg)?;

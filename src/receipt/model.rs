@@ -495,4 +495,50 @@ mod tests {
             assert!(line.chars().map(columns).sum::<u32>() <= 16, "{line}");
         }
     }
+
+    #[test]
+    fn the_hand_off_slip_says_what_failed_and_names_nobody() {
+        let cfg = Config::builtin();
+        let code = crate::domain::HandOffCode::new("042917").unwrap();
+        let job = SlipJob {
+            slip: Slip::HandOff {
+                code: code.clone(),
+                doc: DocumentId::IdCard,
+                region: RegionCode::new("440100").unwrap(),
+                reasons: vec![crate::domain::Prompt::new(
+                    "eyes_visible",
+                    "请睁开眼睛",
+                    "Keep your eyes open",
+                )],
+            },
+            // Even if a caller handed these over, the hand-off slip prints neither.
+            photo: Some(crate::domain::PhotoJpeg(vec![1, 2, 3])),
+            masked_name: Some("张*".into()),
+            issued_at: chrono::DateTime::parse_from_rfc3339("2026-12-06T09:30:00+08:00").unwrap(),
+            token: None,
+        };
+        let r = Receipt::build(&job, &cfg, None).unwrap();
+        assert_eq!((r.title.as_str(), r.key.as_str()), ("转人工凭条", "042917"));
+        let text: Vec<String> = r
+            .elements
+            .iter()
+            .filter_map(|e| match e {
+                Element::Text { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        let all = text.join("\n");
+        for want in [
+            "042917",
+            "请睁开眼睛",
+            "2026-12-06 09:30",
+            &cfg.kiosk.id,
+            "居民身份证 · 广州市",
+        ] {
+            assert!(all.contains(want), "{want} missing:\n{all}");
+        }
+        assert!(!all.contains("张"), "no name on a hand-off slip:\n{all}");
+        assert!(r.elements.iter().all(|e| !matches!(e, Element::Photo(_))), "no photo");
+        assert!(r.elements.contains(&Element::Barcode("042917".into())));
+    }
 }

@@ -9,6 +9,7 @@ mod common;
 mod cli;
 mod faults;
 mod headless_notify;
+mod idcard;
 mod restart;
 mod session;
 mod soak;
