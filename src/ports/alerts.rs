@@ -12,6 +12,9 @@ pub enum AlertKind {
     /// The kiosk gave up (posing kept failing, the upload was refused) and printed a
     /// hand-off slip.
     HandOff,
+    /// Outbox rows that can never be sent were quarantined (nobody is at the kiosk
+    /// for them; staff run `kiosk diag`).
+    Quarantine,
 }
 
 impl AlertKind {
@@ -19,6 +22,7 @@ impl AlertKind {
         match self {
             AlertKind::CallStaff => "call_staff",
             AlertKind::HandOff => "hand_off",
+            AlertKind::Quarantine => "quarantine",
         }
     }
 }

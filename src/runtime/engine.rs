@@ -3,6 +3,8 @@
 //! or on its own thread for the live kiosk: see [`super::analysis`]);
 //! [`super::Kiosk`] runs it on a worker thread for the touch UI.
 
+mod alerting;
+
 use super::analysis::{AnalysisMode, AnalysisWorker, GuideHost};
 use crate::config::{Config, DocumentSpec};
 use crate::domain::SlipJob;
@@ -129,6 +131,8 @@ struct Telemetry {
     background_printed: Vec<String>,
     /// The posing run in progress on the analysis thread, for its rate figure.
     run: Option<PosingRun>,
+    /// Quarantined outbox rows at the last look (staff are alerted when it grows).
+    quarantined_seen: Option<usize>,
 }
 
 /// Camera frames shown and results applied since a posing run started (analysis thread).
@@ -289,7 +293,10 @@ impl Engine {
     pub fn refresh_status(&mut self) {
         self.telemetry.paper = self.b.printer.paper();
         self.telemetry.outbox = match self.b.uploader.outbox_depth() {
-            Ok(d) => Some(d),
+            Ok(d) => {
+                self.watch_quarantine(d.quarantined);
+                Some(d)
+            }
             Err(p) => {
                 log::warn!("outbox depth: {}", p.en);
                 None
@@ -479,36 +486,6 @@ impl Engine {
         self.b.idcard_polled = Some(Instant::now());
         let read = reader.poll();
         self.handle(Event::Card(read));
-    }
-
-    /// Raises a staff alert and remembers what became of it for the screen. Without a
-    /// console that took it, a chime and 请到服务台求助: never a claim that staff come.
-    fn alert(&mut self, kind: AlertKind, code: Option<crate::domain::HandOffCode>, reasons: Vec<Prompt>) {
-        let alert = Alert {
-            kind,
-            kiosk_id: self.cfg.kiosk.id.clone(),
-            screen: self.session.state().name(),
-            code,
-            reasons,
-            at: chrono::Utc::now().with_timezone(&crate::domain::china_time()),
-        };
-        let outcome = self.b.alerts.raise(&alert);
-        match &outcome {
-            AlertOutcome::Accepted => log::info!("staff alert {} accepted by {}", kind.id(), self.b.alerts.describe()),
-            AlertOutcome::NoConsole => {}
-            AlertOutcome::Failed(why) => {
-                log::warn!(
-                    "staff alert {} not delivered to {}: {why}",
-                    kind.id(),
-                    self.b.alerts.describe()
-                )
-            }
-        }
-        if !outcome.reached_staff() {
-            self.speech.push("chime".into());
-            self.speech.push("see_desk".into());
-        }
-        self.overlay.staff_call = Some(outcome);
     }
 
     /// The session on screen waits for the slip `key`.

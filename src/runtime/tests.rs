@@ -707,3 +707,42 @@ fn the_reader_is_polled_only_on_the_details_screen_and_fills_it() {
     assert_eq!(*polls.lock().unwrap(), before, "no polling while posing");
     assert!(e.view().card.is_none());
 }
+
+#[test]
+fn newly_quarantined_outbox_rows_alert_staff_once_and_silently() {
+    let alerts = RecordingAlerts::console();
+    let raised = alerts.alerts.clone();
+    let outbox = Arc::new(std::sync::Mutex::new(crate::ports::OutboxDepth {
+        quarantined: 2,
+        ..Default::default()
+    }));
+    let mut e = Engine::new(
+        &Config::builtin(),
+        Backends {
+            camera: Box::new(ReplaySource::open(Path::new("builtin"), 15.0, false).unwrap()),
+            guide: Box::new(ScriptedGuide::new(0, 2)),
+            maker: Box::new(PlainMaker { refuse: false }),
+            uploader: Box::new(ScriptedUploader {
+                outbox: outbox.clone(),
+                ..ScriptedUploader::approving(1)
+            }),
+            printer: Box::new(RecordingPrinter::default()),
+            alerts: Box::new(alerts),
+            idcard: None,
+        },
+    );
+    // Rows quarantined by an earlier run are the baseline (diag reports them).
+    e.refresh_status();
+    assert!(raised.lock().unwrap().is_empty());
+    outbox.lock().unwrap().quarantined = 3;
+    e.refresh_status();
+    e.refresh_status();
+    let got = raised.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one alert per new quarantine: {got:?}");
+    assert_eq!(got[0].kind, crate::ports::AlertKind::Quarantine);
+    assert_eq!(got[0].screen, "outbox");
+    assert!(got[0].reasons[0].zh.contains("1份"), "{:?}", got[0].reasons);
+    // Nobody at the kiosk is told: no chime, no 已呼叫 on the attract screen.
+    assert!(e.take_speech().is_empty());
+    assert_eq!(e.view().staff_call, None);
+}
