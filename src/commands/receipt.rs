@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct ReceiptArgs {
     /// The receipt number to print.
-    #[arg(long, value_name = "N", required_unless_present = "reprint")]
+    #[arg(long, value_name = "N", required_unless_present_any = ["reprint", "test_print"])]
     pub number: Option<String>,
     /// Document type.
     #[arg(long, value_name = "DOC", required_unless_present = "reprint")]
@@ -21,8 +21,12 @@ pub struct ReceiptArgs {
     #[arg(long, value_name = "CODE", required_unless_present = "reprint")]
     pub region: Option<RegionCode>,
     /// The photo to show as the thumbnail.
-    #[arg(long, value_name = "PHOTO.jpg", required_unless_present = "reprint")]
+    #[arg(long, value_name = "PHOTO.jpg", required_unless_present_any = ["reprint", "test_print"])]
     pub photo: Option<PathBuf>,
+    /// The operator's test slip for DOC and REGION: numbered TEST-PRINT, marked 测试打印，
+    /// 不能使用, no photo; checks the layout, the paper and the barcode.
+    #[arg(long, conflicts_with_all = ["number", "photo", "reprint"])]
+    pub test_print: bool,
     /// Staff reprint (补打): fetch receipt N again from the configured review service
     /// (`devices.review`, with this kiosk's key) and print it marked 补打 with the time.
     #[arg(long, value_name = "N", conflicts_with_all = ["number", "doc", "region", "photo"])]
@@ -40,18 +44,31 @@ pub struct ReceiptArgs {
 
 /// The job `kiosk receipt` prints: issued now, valid for the configured days.
 pub fn job_for(cfg: &Config, args: &ReceiptArgs) -> anyhow::Result<SlipJob> {
+    if args.test_print {
+        let (Some(doc), Some(region)) = (args.doc, &args.region) else {
+            anyhow::bail!("--test-print needs --doc and --region");
+        };
+        known_region(cfg, region)?;
+        let issued_at = chrono::Utc::now().with_timezone(&crate::domain::china_time());
+        return Ok(SlipJob {
+            slip: Slip::Receipt {
+                number: ReceiptNumber::test_print(),
+                valid_until: issued_at.date_naive(),
+                doc,
+                region: region.clone(),
+            },
+            photo: None,
+            masked_name: None,
+            issued_at,
+            token: None,
+        });
+    }
     let (Some(number), Some(doc), Some(region), Some(photo)) = (&args.number, args.doc, &args.region, &args.photo)
     else {
-        anyhow::bail!("--number, --doc, --region and --photo are required (or --reprint N)");
+        anyhow::bail!("--number, --doc, --region and --photo are required (or --reprint N, or --test-print)");
     };
     let number = ReceiptNumber::new(number).map_err(anyhow::Error::msg)?;
-    if !cfg.regions.contains_key(region) {
-        anyhow::bail!(
-            "region {} is not configured; configured: {}",
-            region,
-            cfg.regions.keys().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
-        );
-    }
+    known_region(cfg, region)?;
     let photo = std::fs::read(photo).with_context(|| format!("cannot read the photo {}", photo.display()))?;
     let issued_at = chrono::Utc::now().with_timezone(&crate::domain::china_time());
     let days = cfg.validity_days(doc, region);
@@ -69,6 +86,17 @@ pub fn job_for(cfg: &Config, args: &ReceiptArgs) -> anyhow::Result<SlipJob> {
         // A slip made by hand has no token from the service: its QR is the number.
         token: None,
     })
+}
+
+fn known_region(cfg: &Config, region: &RegionCode) -> anyhow::Result<()> {
+    if cfg.regions.contains_key(region) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "region {} is not configured; configured: {}",
+        region,
+        cfg.regions.keys().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// `--reprint N`: the receipt as the review service keeps it, or why it cannot be had.

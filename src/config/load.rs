@@ -90,6 +90,7 @@ impl Config {
                 idle_poll_ms: 2000,
                 noise_log_interval_ms: 60_000,
                 max_queued_replies: 64,
+                english_labels: false,
             },
             idcard: IdCardSection {
                 reply_timeout_ms: 1000,

@@ -314,6 +314,14 @@ pub struct Region {
     /// applies to its cities, a city's own wins; none → the built-in wording.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<ConsentText>,
+    /// The review centre named on the receipt (审核单位); a province's applies to its
+    /// cities. Default `{region}证件照片审核中心`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_centre: Option<String>,
+    /// The enquiry number on the receipt (咨询电话); a province's applies to its
+    /// cities. Default 12345, the government service hotline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enquiry_phone: Option<String>,
 }
 
 /// The consent screen's text in both languages (issue #14 §3).
@@ -337,6 +345,9 @@ pub struct ReceiptLayout {
     /// and the document's own notes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<Vec<String>>,
+    /// What to bring to the counter with the slip (请携带：…); default per document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bring: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -469,6 +480,9 @@ pub struct PrinterSection {
     /// Replies and status frames kept unread between prints; the oldest are dropped
     /// beyond it (8–65536).
     pub max_queued_replies: u32,
+    /// English after the Chinese labels on slips (回执号 Receipt No.); off by default:
+    /// the counter and most people read Chinese, and shorter lines print larger.
+    pub english_labels: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -589,7 +603,6 @@ impl Config {
         }
     }
 
-    /// The region's 使用说明 lines for `doc`, when its config replaces the defaults.
     /// The consent screen's (Chinese, English) text for `region`, placeholders filled.
     pub fn consent_text(&self, doc: DocumentId, region: &RegionCode) -> (String, String) {
         let own = |c: &RegionCode| self.regions.get(c).and_then(|r| r.consent.clone());
@@ -605,8 +618,37 @@ impl Config {
         )
     }
 
+    /// The region's 使用说明 lines for `doc`, when its config replaces the defaults.
     pub fn receipt_notes(&self, doc: DocumentId, region: &RegionCode) -> Option<Vec<String>> {
         self.receipt_layout(doc, region, |l| l.notes.clone())
+    }
+
+    /// What to bring to the counter with a receipt for `doc` in `region` (请携带).
+    pub fn receipt_bring(&self, doc: DocumentId, region: &RegionCode) -> String {
+        self.receipt_layout(doc, region, |l| l.bring.clone())
+            .unwrap_or_else(|| default_bring(doc).to_string())
+    }
+
+    /// The review centre named on `region`'s receipts (审核单位).
+    pub fn review_centre(&self, region: &RegionCode) -> String {
+        let name = self.regions.get(region).map_or("", |r| r.name_zh.as_str());
+        self.region_value(region, |r| r.review_centre.clone())
+            .unwrap_or_else(|| "{region}证件照片审核中心".into())
+            .replace("{region}", name)
+    }
+
+    /// The enquiry telephone number on `region`'s receipts (咨询电话).
+    pub fn enquiry_phone(&self, region: &RegionCode) -> String {
+        self.region_value(region, |r| r.enquiry_phone.clone())
+            .unwrap_or_else(|| "12345".into())
+    }
+
+    /// A region setting: the city's own, else its province's.
+    fn region_value<T>(&self, region: &RegionCode, part: impl Fn(&Region) -> Option<T>) -> Option<T> {
+        region_chain(Some(region))
+            .into_iter()
+            .rev()
+            .find_map(|c| self.regions.get(&c).and_then(&part))
     }
 
     /// One part of the receipt layout: the city's own, else its province's.
@@ -648,6 +690,17 @@ mod tests;
 /// The built-in consent wording: what is collected, why, who receives it, how long it is
 /// kept, the wipe at the kiosk, and that saying no is fine (PIPL art. 29: separate consent
 /// for sensitive personal information).
+/// What to bring with the slip when the region does not say (请携带).
+fn default_bring(doc: DocumentId) -> &'static str {
+    match doc {
+        DocumentId::IdCard => "本回执，以及户口簿或旧身份证",
+        DocumentId::ExitEntry
+        | DocumentId::ResidencePermit
+        | DocumentId::SocialSecurity
+        | DocumentId::DrivingLicence => "本回执和居民身份证",
+    }
+}
+
 fn default_consent() -> ConsentText {
     ConsentText {
         zh: "办理照片回执需要采集您的人脸照片和身份证号码。这是敏感个人信息，需要您单独同意。\n\

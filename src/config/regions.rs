@@ -16,15 +16,26 @@ fn region(code: &str, zh: &str, en: &str, docs: &[D], validity: &[(D, u32)]) -> 
             print_name: false,
             receipt: BTreeMap::new(),
             consent: None,
+            review_centre: None,
+            enquiry_phone: None,
         },
     )
+}
+
+fn with_centre((code, mut r): (RegionCode, Region), centre: &str) -> (RegionCode, Region) {
+    r.review_centre = Some(centre.into());
+    (code, r)
 }
 
 pub fn builtin_regions() -> BTreeMap<RegionCode, Region> {
     use D::*;
     let gd = [IdCard, ExitEntry, ResidencePermit, SocialSecurity, DrivingLicence];
     [
-        region("440000", "广东省", "Guangdong", &gd, &[]),
+        // receipt.md §1 names Guangdong's centre.
+        with_centre(
+            region("440000", "广东省", "Guangdong", &gd, &[]),
+            "广东省证件用数字相片采集服务中心",
+        ),
         // Guangzhou keeps ID-card photos 180 days, Shenzhen 6 months (receipt.md §3).
         region("440100", "广州市", "Guangzhou", &gd, &[(IdCard, 180)]),
         region("440300", "深圳市", "Shenzhen", &gd, &[(IdCard, 183)]),

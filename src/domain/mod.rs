@@ -40,6 +40,13 @@ impl ReceiptNumber {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// The number of the operator's test slip; the slip says it cannot be used.
+    pub fn test_print() -> Self {
+        ReceiptNumber("TEST-PRINT".into())
+    }
+    pub fn is_test_print(&self) -> bool {
+        self.0 == "TEST-PRINT"
+    }
     /// Code128 set C needs an even number of digits (fits 58 mm paper).
     pub fn is_even_digits(&self) -> bool {
         self.0.len().is_multiple_of(2) && self.0.bytes().all(|b| b.is_ascii_digit())

@@ -118,6 +118,29 @@ fn left(s: impl Into<String>) -> Element {
 fn centre(s: impl Into<String>) -> Element {
     text(s, Align::Centre, Size::Normal, false)
 }
+fn bold_centre(s: impl Into<String>) -> Element {
+    text(s, Align::Centre, Size::Normal, true)
+}
+
+/// Slip labels: Chinese, with the English after it when `[printer] english_labels` is on.
+#[derive(Clone, Copy)]
+struct Labels(bool);
+
+impl Labels {
+    fn l(self, zh: &str, en: &str) -> String {
+        if self.0 {
+            format!("{zh} {en}")
+        } else {
+            zh.to_string()
+        }
+    }
+    /// A whole English sentence under its Chinese one: only with English labels.
+    fn en(self, e: &mut Vec<Element>, line: &str) {
+        if self.0 {
+            e.push(left(line));
+        }
+    }
+}
 
 /// Document-specific lines of the 使用说明 (the template per document).
 fn document_notes(doc: DocumentId) -> &'static [&'static str] {
@@ -235,18 +258,17 @@ impl Receipt {
                     .ok_or_else(|| ReceiptError::UnknownRegion(region.clone()))?;
                 let title = cfg.receipt_title(*doc, region);
                 let spec = &cfg.documents[doc];
+                let l = Labels(cfg.printer.english_labels);
                 let mut e = vec![text(&title, Align::Centre, Size::Double, true)];
                 if let Some(t) = reprinted_at {
-                    e.push(text(
-                        format!("【补打 REPRINT】{}", fmt_time(&t)),
-                        Align::Centre,
-                        Size::Normal,
-                        true,
-                    ));
+                    e.push(bold_centre(format!("【{}】{}", l.l("补打", "REPRINT"), fmt_time(&t))));
+                }
+                if number.is_test_print() {
+                    e.push(bold_centre(l.l("【测试打印，不能使用】", "TEST PRINT, NOT VALID")));
                 }
                 e.push(centre(format!("{} · {}", spec.name_zh, reg.name_zh)));
                 e.push(Element::Feed(8));
-                e.push(centre("回执号 Receipt No."));
+                e.push(centre(l.l("回执号（图像号）", "Receipt No.")));
                 e.push(text(number.as_str(), Align::Centre, Size::Double, true));
                 e.push(Element::Feed(8));
                 e.push(Element::Barcode(number.as_str().to_string()));
@@ -257,24 +279,28 @@ impl Receipt {
                     e.push(Element::Photo(thumbnail(&photo.0)?));
                     e.push(Element::Feed(16));
                 }
-                e.push(left(format!("证件 Document: {}", spec.name_zh)));
-                e.push(left(format!("地区 Region: {}", reg.name_zh)));
-                e.push(left(format!("采集时间 Issued: {}", fmt_time(&job.issued_at))));
+                e.push(left(format!("{}：{}", l.l("证件", "Document"), spec.name_zh)));
+                e.push(left(format!("{}：{}", l.l("地区", "Region"), reg.name_zh)));
+                e.push(left(format!(
+                    "{}：{}",
+                    l.l("采集时间", "Issued"),
+                    fmt_time(&job.issued_at)
+                )));
                 e.push(text(
-                    format!("有效期至 Valid until: {}", valid_until.format("%Y-%m-%d")),
+                    format!("{}：{}", l.l("有效期至", "Valid until"), valid_until.format("%Y-%m-%d")),
                     Align::Left,
                     Size::Normal,
                     true,
                 ));
                 if reg.print_name {
                     if let Some(name) = &job.masked_name {
-                        e.push(left(format!("姓名 Name: {name}")));
+                        e.push(left(format!("{}：{name}", l.l("姓名", "Name"))));
                     }
                 }
-                e.push(left(format!("自助机 Kiosk: {}", cfg.kiosk.id)));
-                e.push(left(format!("地点 Site: {}", cfg.kiosk.site_zh)));
+                e.push(left(format!("{}：{}", l.l("自助机", "Kiosk"), cfg.kiosk.id)));
+                e.push(left(format!("{}：{}", l.l("地点", "Site"), cfg.kiosk.site_zh)));
                 e.push(Element::Feed(8));
-                e.push(text("使用说明 Instructions", Align::Left, Size::Normal, true));
+                e.push(text(l.l("使用说明", "Instructions"), Align::Left, Size::Normal, true));
                 match cfg.receipt_notes(*doc, region) {
                     Some(lines) => e.extend(lines.into_iter().map(left)),
                     None => {
@@ -284,6 +310,18 @@ impl Receipt {
                         }
                     }
                 }
+                e.push(text("回执号（图像号）仅限使用一次。", Align::Left, Size::Normal, true));
+                e.push(left(format!("请携带：{}", cfg.receipt_bring(*doc, region))));
+                e.push(left(format!(
+                    "{}：{}",
+                    l.l("审核单位", "Review centre"),
+                    cfg.review_centre(region)
+                )));
+                e.push(left(format!(
+                    "{}：{}",
+                    l.l("咨询电话", "Enquiries"),
+                    cfg.enquiry_phone(region)
+                )));
                 Ok(Receipt {
                     key: number.as_str().to_string(),
                     title,
@@ -296,29 +334,27 @@ impl Receipt {
                     .get(region)
                     .ok_or_else(|| ReceiptError::UnknownRegion(region.clone()))?;
                 let spec = &cfg.documents[doc];
+                let l = Labels(cfg.printer.english_labels);
                 let title = "照片受理凭条".to_string();
                 let mut e = vec![text(&title, Align::Centre, Size::Double, true)];
                 if let Some(t) = reprinted_at {
-                    e.push(text(
-                        format!("【补打 REPRINT】{}", fmt_time(&t)),
-                        Align::Centre,
-                        Size::Normal,
-                        true,
-                    ));
+                    e.push(bold_centre(format!("【{}】{}", l.l("补打", "REPRINT"), fmt_time(&t))));
                 }
-                e.push(centre("Photo submission slip"));
+                if l.0 {
+                    e.push(centre("Photo submission slip"));
+                }
                 e.push(centre(format!("{} · {}", spec.name_zh, reg.name_zh)));
                 e.push(Element::Feed(8));
                 e.push(left("审核结果尚未返回，照片已安全保存。"));
-                e.push(left("The review is not finished; your photo is saved."));
+                l.en(&mut e, "The review is not finished; your photo is saved.");
                 e.push(Element::Feed(8));
-                e.push(centre("取件码 Claim code"));
+                e.push(centre(l.l("取件码", "Claim code")));
                 e.push(text(code.0.as_str(), Align::Centre, Size::Normal, true));
                 e.push(Element::Feed(16));
                 e.push(Element::Qr(slip_qr(cfg, &job.slip, None)));
                 e.push(Element::Feed(16));
                 e.push(text(
-                    "如何取回执 How to get the receipt",
+                    l.l("如何取回执", "How to get the receipt"),
                     Align::Left,
                     Size::Normal,
                     true,
@@ -330,16 +366,26 @@ impl Receipt {
                     e.push(left(
                         "稍后用手机扫描此码查看审核结果；审核通过后可下载电子照片回执（PDF）。",
                     ));
-                    e.push(left(
+                    l.en(
+                        &mut e,
                         "Later, scan this code with a phone to see the result; once approved, download the photo receipt (PDF).",
-                    ));
+                    );
                 } else {
                     e.push(left("审核结果请凭取件码向工作人员查询。"));
-                    e.push(left("Ask staff with this claim code for the result."));
+                    l.en(&mut e, "Ask staff with this claim code for the result.");
                 }
-                e.push(left(format!("受理时间 Time: {}", fmt_time(&job.issued_at))));
-                e.push(left(format!("自助机 Kiosk: {}", cfg.kiosk.id)));
-                e.push(left(format!("地点 Site: {}", cfg.kiosk.site_zh)));
+                e.push(left(format!(
+                    "{}：{}",
+                    l.l("受理时间", "Time"),
+                    fmt_time(&job.issued_at)
+                )));
+                e.push(left(format!("{}：{}", l.l("自助机", "Kiosk"), cfg.kiosk.id)));
+                e.push(left(format!("{}：{}", l.l("地点", "Site"), cfg.kiosk.site_zh)));
+                e.push(left(format!(
+                    "{}：{}",
+                    l.l("咨询电话", "Enquiries"),
+                    cfg.enquiry_phone(region)
+                )));
                 Ok(Receipt {
                     key: code.0.clone(),
                     title,
@@ -368,16 +414,14 @@ fn hand_off(
     reprinted_at: Option<DateTime<FixedOffset>>,
 ) -> Receipt {
     let title = "转人工凭条".to_string();
+    let l = Labels(cfg.printer.english_labels);
     let mut e = vec![text(&title, Align::Centre, Size::Double, true)];
     if let Some(t) = reprinted_at {
-        e.push(text(
-            format!("【补打 REPRINT】{}", fmt_time(&t)),
-            Align::Centre,
-            Size::Normal,
-            true,
-        ));
+        e.push(bold_centre(format!("【{}】{}", l.l("补打", "REPRINT"), fmt_time(&t))));
     }
-    e.push(centre("Please go to a service counter"));
+    if l.0 {
+        e.push(centre("Please go to a service counter"));
+    }
     let doc_name = cfg.documents.get(&doc).map_or(doc.to_string(), |s| s.name_zh.clone());
     let region_name = cfg
         .regions
@@ -385,24 +429,29 @@ fn hand_off(
         .map_or(region.to_string(), |r| r.name_zh.clone());
     e.push(centre(format!("{doc_name} · {region_name}")));
     e.push(Element::Feed(8));
-    e.push(centre("转人工号 Hand-off code"));
+    e.push(centre(l.l("转人工号", "Hand-off code")));
     e.push(text(code.as_str(), Align::Centre, Size::Double, true));
     e.push(Element::Barcode(code.as_str().to_string()));
     e.push(Element::Feed(8));
     e.push(left("请持本凭条到人工窗口办理，工作人员会帮您拍照。"));
-    e.push(left("Take this slip to a counter: staff will take your photo."));
+    l.en(&mut e, "Take this slip to a counter: staff will take your photo.");
     if !reasons.is_empty() {
         e.push(Element::Feed(8));
-        e.push(text("未通过的原因 What did not pass", Align::Left, Size::Normal, true));
+        e.push(text(
+            l.l("未通过的原因", "What did not pass"),
+            Align::Left,
+            Size::Normal,
+            true,
+        ));
         for r in reasons {
             e.push(left(format!("· {}", r.zh)));
-            e.push(left(format!("  {}", r.en)));
+            l.en(&mut e, &format!("  {}", r.en));
         }
     }
     e.push(Element::Feed(8));
-    e.push(left(format!("时间 Time: {}", fmt_time(&job.issued_at))));
-    e.push(left(format!("自助机 Kiosk: {}", cfg.kiosk.id)));
-    e.push(left(format!("地点 Site: {}", cfg.kiosk.site_zh)));
+    e.push(left(format!("{}：{}", l.l("时间", "Time"), fmt_time(&job.issued_at))));
+    e.push(left(format!("{}：{}", l.l("自助机", "Kiosk"), cfg.kiosk.id)));
+    e.push(left(format!("{}：{}", l.l("地点", "Site"), cfg.kiosk.site_zh)));
     Receipt {
         key: code.to_string(),
         title,

@@ -46,9 +46,13 @@ fn subset_font(text: &str) -> Option<ParsedFont> {
     ParsedFont::from_bytes(&bytes, 0, &mut w)
 }
 
-/// Text width in dots at `px` dots per em, measured with the font's advances.
-fn text_dots(s: &str, px: f32) -> f32 {
-    let f = font().as_scaled(PxScale::from(px));
+/// Text width in dots at `px` dots per em, measured with the font's advances. The PDF
+/// font size is the em; ab_glyph's `PxScale` is the ascent-to-descent height, which for
+/// this font is larger than the em, so it is converted (measuring with `px` as the
+/// height under-estimated every line by a fifth and titles ran off the page).
+pub fn text_dots(s: &str, px: f32) -> f32 {
+    let scale = font().pt_to_px_scale(px).unwrap_or(PxScale::from(px));
+    let f = font().as_scaled(scale);
     s.chars().map(|c| f.h_advance(font().glyph_id(c))).sum()
 }
 
@@ -84,8 +88,14 @@ impl Page {
         self.ops.push(Op::DrawRectangle { rectangle: r });
     }
     fn line(&mut self, text: &str, align: Align, size: Size) {
-        let px = 24.0 * (size.column_dots() / 12) as f32;
-        let w = text_dots(text, px);
+        let mut px = 24.0 * (size.column_dots() / 12) as f32;
+        let mut w = text_dots(text, px);
+        // Lines are wrapped by printer columns; proportional Latin text can still be a
+        // little wider than its columns: such a line is set smaller to fit the page.
+        if w > CONTENT_DOTS {
+            px *= CONTENT_DOTS / w;
+            w = text_dots(text, px);
+        }
         let x = match align {
             Align::Left => 0.0,
             Align::Centre => ((CONTENT_DOTS - w) / 2.0).max(0.0),

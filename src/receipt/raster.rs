@@ -53,21 +53,61 @@ fn draw_line(c: &mut Canvas, line: &str, align: Align, size: Size, bold: bool) {
     let scaled = f.as_scaled(PxScale::from(px));
     let baseline = top as f32 + scaled.ascent() + (size.line_dots() as f32 - px) / 2.0 - 2.0;
     let mut x = x0 as f32;
-    for ch in line.chars() {
-        let cell = (columns(ch) * size.column_dots()) as f32;
-        if x + cell > c.width as f32 + 0.5 {
+    let passes = if bold { 2 } else { 1 };
+    for run in runs(line) {
+        // The run keeps its printer cells (so wrapping and centring agree with ESC/POS),
+        // but a Latin run is set with the font's own advances inside them: one glyph per
+        // 12-dot cell put gaps inside words. A run wider than its cells is set smaller.
+        let cells = run.chars().map(columns).sum::<u32>() as f32 * size.column_dots() as f32;
+        if x + cells > c.width as f32 + 0.5 {
             break; // clip what is wider than the paper
         }
-        let glyph = f.glyph_id(ch).with_scale_and_position(px, ab_glyph::point(x, baseline));
-        if let Some(og) = f.outline_glyph(glyph) {
-            let b = og.px_bounds();
-            let passes = if bold { 2 } else { 1 };
-            for dx in 0..passes {
-                og.draw(|gx, gy, cov| c.ink(b.min.x as i64 + gx as i64 + dx, b.min.y as i64 + gy as i64, cov));
+        let ascii = run.is_ascii();
+        let natural: f32 = run.chars().map(|ch| scaled.h_advance(f.glyph_id(ch))).sum();
+        let run_px = if ascii && natural > cells {
+            px * cells / natural
+        } else {
+            px
+        };
+        let run_scaled = f.as_scaled(PxScale::from(run_px));
+        let mut gx = x;
+        for ch in run.chars() {
+            let glyph = f
+                .glyph_id(ch)
+                .with_scale_and_position(run_px, ab_glyph::point(gx, baseline));
+            if let Some(og) = f.outline_glyph(glyph) {
+                let b = og.px_bounds();
+                for dx in 0..passes {
+                    og.draw(|px_, py_, cov| c.ink(b.min.x as i64 + px_ as i64 + dx, b.min.y as i64 + py_ as i64, cov));
+                }
             }
+            gx += if ascii {
+                run_scaled.h_advance(f.glyph_id(ch))
+            } else {
+                (columns(ch) * size.column_dots()) as f32
+            };
         }
-        x += cell;
+        x += cells;
     }
+}
+
+/// The line cut into runs of ASCII and of other (full-width) characters.
+fn runs(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut prev: Option<bool> = None;
+    for (i, ch) in line.char_indices() {
+        let a = ch.is_ascii();
+        if prev.is_some_and(|p| p != a) {
+            out.push(&line[start..i]);
+            start = i;
+        }
+        prev = Some(a);
+    }
+    if start < line.len() {
+        out.push(&line[start..]);
+    }
+    out
 }
 
 /// Renders the slip at `paper_dots` wide.
@@ -149,4 +189,48 @@ pub fn render(receipt: &Receipt, paper_dots: u32, p: &PrinterSection) -> GrayIma
     c.grow(40);
     let h = c.height();
     GrayImage::from_raw(paper_dots, h, c.rows).expect("canvas size matches")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The widest run of blank columns between the first and last inked column.
+    fn widest_gap(line: &str) -> u32 {
+        let mut c = Canvas {
+            width: 576,
+            rows: Vec::new(),
+        };
+        draw_line(&mut c, line, Align::Left, Size::Normal, false);
+        let h = c.height();
+        let inked: Vec<bool> = (0..c.width)
+            .map(|x| (0..h).any(|y| c.rows[(y * c.width + x) as usize] == 0))
+            .collect();
+        let first = inked.iter().position(|&i| i).expect("some ink");
+        let last = inked.iter().rposition(|&i| i).unwrap();
+        let (mut widest, mut run) = (0, 0);
+        for &i in &inked[first..=last] {
+            run = if i { 0 } else { run + 1 };
+            widest = widest.max(run);
+        }
+        widest
+    }
+
+    /// Issue #15: one glyph per 12-dot cell put gaps inside Latin words ("I l l").
+    #[test]
+    fn latin_words_are_set_without_gaps_inside() {
+        for word in ["Illinois", "Valid", "Receipt", "Jiujiang", "lil"] {
+            let gap = widest_gap(word);
+            assert!(gap <= 4, "`{word}`: a gap of {gap} dots inside the word");
+        }
+    }
+
+    #[test]
+    fn runs_split_ascii_from_full_width_text() {
+        assert_eq!(
+            runs("回执号 Receipt No.：12"),
+            vec!["回执号", " Receipt No.", "：", "12"]
+        );
+        assert_eq!(runs(""), Vec::<&str>::new());
+    }
 }

@@ -365,10 +365,8 @@ fn the_qr_opens_the_receipt_with_its_token_and_the_claim_slip_the_claim_page() {
     let claim_url = format!("https://review.example.gov.cn/v1/claims/{}", code.0);
     assert!(slip_codes(&r, &cfg, 384, dir.path()).contains(&format!("QR-Code:{claim_url}")));
     let text = slip_text(&r);
-    assert!(
-        text.contains("用手机扫描此码") && text.contains("scan this code with a phone"),
-        "{text}"
-    );
+    assert!(text.contains("用手机扫描此码"), "{text}");
+    assert!(!text.contains("scan this code"), "Chinese only by default: {text}");
     assert!(
         !text.contains("取回执”") && !text.contains("Get receipt"),
         "no promise of a kiosk feature: {text}"
@@ -381,5 +379,212 @@ fn the_qr_opens_the_receipt_with_its_token_and_the_claim_slip_the_claim_page() {
     let r = Receipt::build(&claim, &embedded, None).unwrap();
     assert!(slip_codes(&r, &embedded, 576, dir.path()).contains(&format!("QR-Code:{}", code.0)));
     let text = slip_text(&r);
-    assert!(text.contains("向工作人员查询") && text.contains("Ask staff"), "{text}");
+    assert!(text.contains("向工作人员查询") && !text.contains("Ask staff"), "{text}");
+}
+
+/// Every word's box as poppler reads the PDF: (page width, [(word, xMin, xMax)]).
+fn pdf_word_boxes(pdf: &Path) -> (f64, Vec<(String, f64, f64)>) {
+    let o = std::process::Command::new("pdftotext")
+        .arg("-bbox")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    assert!(o.status.success());
+    let html = String::from_utf8_lossy(&o.stdout).to_string();
+    let attr = |tag: &str, name: &str| -> f64 {
+        let k = format!("{name}=\"");
+        let i = tag.find(&k).unwrap_or_else(|| panic!("no {name} in {tag}")) + k.len();
+        tag[i..].split('"').next().unwrap().parse().unwrap()
+    };
+    let page = html.lines().find(|l| l.contains("<page ")).expect("a page");
+    let width = attr(page, "width");
+    let words = html
+        .lines()
+        .filter(|l| l.contains("<word "))
+        .map(|l| {
+            let text = l
+                .split('>')
+                .nth(1)
+                .unwrap_or("")
+                .split('<')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            (text, attr(l, "xMin"), attr(l, "xMax"))
+        })
+        .collect();
+    (width, words)
+}
+
+/// Issue #15: the PDF title was cut at the right edge for the ID card and exit-entry
+/// documents. Every document × region of the configuration, both page sizes, Chinese
+/// labels and bilingual ones, and the claim and hand-off slips: no word leaves the page.
+#[test]
+fn no_text_leaves_the_pdf_page_for_any_document_and_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config::builtin();
+    let pairs: Vec<(kiosk::config::DocumentId, kiosk::config::RegionCode)> = cfg
+        .regions
+        .iter()
+        .flat_map(|(code, r)| r.documents.iter().map(move |d| (*d, code.clone())))
+        .collect();
+    assert!(pairs.len() >= 20, "{pairs:?}");
+    let mut checked = 0;
+    for english in [false, true] {
+        cfg.printer.english_labels = english;
+        let mut slips: Vec<Slip> = pairs
+            .iter()
+            .map(|(doc, region)| Slip::Receipt {
+                number: ReceiptNumber::new("A1B2C3D4E5F6G7H8J9K0L1M2N3P4Q5R6").unwrap(),
+                valid_until: chrono::NaiveDate::from_ymd_opt(2027, 5, 25).unwrap(),
+                doc: *doc,
+                region: region.clone(),
+            })
+            .collect();
+        let (doc, region) = pairs[0].clone();
+        slips.push(Slip::Claim {
+            code: ClaimCode("K7M2Q9".into()),
+            doc,
+            region: region.clone(),
+        });
+        slips.push(Slip::HandOff {
+            code: kiosk::domain::HandOffCode::random(),
+            doc,
+            region,
+            reasons: vec![kiosk::domain::Prompt::new(
+                "glasses_glare",
+                "眼镜反光，请摘下眼镜或调整角度后再拍",
+                "Glare on the glasses: take them off or tilt them slightly",
+            )],
+        });
+        for (i, slip) in slips.into_iter().enumerate() {
+            let r = Receipt::build(&job(slip), &cfg, Some(chrono::Utc::now().fixed_offset())).unwrap();
+            for size in [PageSize::Roll80, PageSize::A6] {
+                let pdf = dir.path().join(format!("{english}-{i}-{size:?}.pdf"));
+                std::fs::write(&pdf, render(&r, size).unwrap()).unwrap();
+                let (width, words) = pdf_word_boxes(&pdf);
+                assert!(!words.is_empty());
+                for (w, x0, x1) in &words {
+                    assert!(
+                        *x0 >= 0.0 && *x1 <= width,
+                        "{} ({size:?}, english {english}): `{w}` spans {x0:.1}–{x1:.1} pt of {width:.1}",
+                        r.title
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4 * pairs.len());
+}
+
+/// `kiosk receipt --test-print`: no number, no photo; the slip says it cannot be used and
+/// its barcode decodes (the operator checks paper and print head with it).
+#[test]
+fn a_test_print_needs_no_number_or_photo_and_its_codes_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("t.png");
+    let pdf = dir.path().join("t.pdf");
+    for (flag, out) in [("--png", &png), ("--pdf", &pdf)] {
+        Command::cargo_bin("kiosk")
+            .unwrap()
+            .env_remove("KIOSK_CONFIG")
+            .args([
+                "receipt",
+                "--test-print",
+                "--doc",
+                "exit-entry",
+                "--region",
+                "440300",
+                flag,
+            ])
+            .arg(out)
+            .assert()
+            .success();
+    }
+    let o = std::process::Command::new("zbarimg")
+        .arg("-q")
+        .arg(&png)
+        .output()
+        .expect("zbarimg (zbar-tools)");
+    let codes = String::from_utf8_lossy(&o.stdout);
+    assert!(codes.contains("CODE-128:TEST-PRINT"), "{codes}");
+    let text = squash(&pdf_text(&pdf));
+    assert!(text.contains("测试打印，不能使用"), "{text}");
+    assert!(text.contains("深圳市出入境证件数字相片采集回执"), "{text}");
+    assert!(pdf_barcodes(&pdf, dir.path()).contains(&"CODE-128:TEST-PRINT".to_string()));
+    // A test print with a number or a photo is a usage error.
+    Command::cargo_bin("kiosk")
+        .unwrap()
+        .env_remove("KIOSK_CONFIG")
+        .args([
+            "receipt",
+            "--test-print",
+            "--number",
+            "1",
+            "--doc",
+            "id-card",
+            "--region",
+            "440100",
+            "--png",
+        ])
+        .arg(dir.path().join("x.png"))
+        .assert()
+        .code(2);
+}
+
+/// Issue #15: the region's facts on the receipt — the review centre, 仅限使用一次, what
+/// to bring and the enquiry number — from the config, with defaults; labels are Chinese
+/// only unless `english_labels` is on.
+#[test]
+fn the_receipt_names_the_centre_what_to_bring_and_the_enquiry_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config::builtin();
+    let text_of = |cfg: &Config, slip: Slip, name: &str| {
+        let r = Receipt::build(&job(slip), cfg, None).unwrap();
+        let pdf = dir.path().join(name);
+        std::fs::write(&pdf, render(&r, PageSize::Roll80).unwrap()).unwrap();
+        squash(&pdf_text(&pdf))
+    };
+    let t = text_of(&cfg, receipt_slip(), "gd.pdf");
+    for want in [
+        "回执号（图像号）仅限使用一次",
+        "审核单位：广东省证件用数字相片采集服务中心",
+        "请携带：本回执，以及户口簿或旧身份证",
+        "咨询电话：12345",
+    ] {
+        assert!(t.contains(want), "`{want}` missing in {t}");
+    }
+    assert!(
+        !t.contains("ReceiptNo") && !t.contains("Validuntil"),
+        "English by default: {t}"
+    );
+
+    let hunan: kiosk::config::RegionCode = "430000".parse().unwrap();
+    let r = cfg.regions.get_mut(&hunan).unwrap();
+    r.enquiry_phone = Some("0731-12345678".into());
+    r.receipt.insert(
+        kiosk::config::DocumentId::IdCard,
+        kiosk::config::ReceiptLayout {
+            bring: Some("本回执和户口簿".into()),
+            ..Default::default()
+        },
+    );
+    cfg.printer.english_labels = true;
+    let slip = Slip::Receipt {
+        number: ReceiptNumber::new(NUMBER).unwrap(),
+        valid_until: chrono::NaiveDate::from_ymd_opt(2027, 5, 25).unwrap(),
+        doc: kiosk::config::DocumentId::IdCard,
+        region: hunan,
+    };
+    let t = text_of(&cfg, slip, "hn.pdf");
+    for want in [
+        "审核单位Reviewcentre：湖南省证件照片审核中心",
+        "请携带：本回执和户口簿",
+        "咨询电话Enquiries：0731-12345678",
+        "回执号（图像号）ReceiptNo.",
+    ] {
+        assert!(t.contains(want), "`{want}` missing in {t}");
+    }
 }
