@@ -373,6 +373,9 @@ pub struct KioskSection {
     pub inactivity_timeout_s: u32,
     /// Length of the "还在吗？/ Still there?" countdown.
     pub still_there_s: u32,
+    /// Seconds the done (and declined) screen stays before the kiosk clears it for the
+    /// next person; a touch restarts it.
+    pub done_clear_s: u32,
     /// Retakes allowed on the review screen per session.
     pub retake_limit: u32,
     /// Rejections by the review centre before the person is sent to a counter.

@@ -33,6 +33,9 @@ impl Config {
         if k.still_there_s == 0 || k.still_there_s > 60 {
             return Err(ConfigError::invalid(o, "kiosk.still_there_s", "must be 1–60 seconds"));
         }
+        if k.done_clear_s == 0 || k.done_clear_s > 300 {
+            return Err(ConfigError::invalid(o, "kiosk.done_clear_s", "must be 1–300 seconds"));
+        }
         if k.posing_fail_limit == 0 {
             return Err(ConfigError::invalid(o, "kiosk.posing_fail_limit", "must be at least 1"));
         }

@@ -29,6 +29,8 @@ pub type Millis = u64;
 pub struct Rules {
     pub inactivity_ms: Millis,
     pub still_there_ms: Millis,
+    /// How long the done and declined screens stay without a touch.
+    pub done_clear_ms: Millis,
     pub retake_limit: u32,
     pub reject_limit: u32,
     pub decision_deadline_ms: Millis,
@@ -49,6 +51,7 @@ impl Rules {
         Rules {
             inactivity_ms: u64::from(c.kiosk.inactivity_timeout_s) * 1000,
             still_there_ms: u64::from(c.kiosk.still_there_s) * 1000,
+            done_clear_ms: u64::from(c.kiosk.done_clear_s) * 1000,
             retake_limit: c.kiosk.retake_limit,
             reject_limit: c.kiosk.reject_limit,
             decision_deadline_ms: u64::from(c.kiosk.decision_deadline_s) * 1000,
@@ -717,7 +720,10 @@ impl Session {
                 return self.hand_off(doc, region, fx);
             }
         }
-        if matches!(self.state, State::Declined) && self.now >= self.last_activity + self.rules.still_there_ms {
+        // The last screens clear themselves for the next person: no "still there?".
+        if matches!(self.state, State::Declined | State::Done { .. })
+            && self.now >= self.last_activity + self.rules.done_clear_ms
+        {
             return self.end(fx);
         }
         if !self.state.idles_out() {

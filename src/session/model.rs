@@ -103,6 +103,7 @@ impl State {
             self,
             State::Attract
                 | State::Declined
+                | State::Done { .. }
                 | State::Uploading { .. }
                 | State::Printing { .. }
                 | State::OutOfService { .. }

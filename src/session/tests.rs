@@ -6,6 +6,11 @@ fn rules() -> Rules {
     Rules::from_config(&Config::builtin())
 }
 
+/// The "still there?" countdown's seconds under [`rules`].
+fn countdown() -> u32 {
+    (rules().still_there_ms / 1000) as u32
+}
+
 fn gz() -> RegionCode {
     RegionCode::new("440100").unwrap()
 }
@@ -459,8 +464,11 @@ fn inactivity_countdown_then_wipe() {
         photo: jpeg(2),
     });
     assert!(h.at(59_000, Event::Tick).is_empty());
-    assert_eq!(h.at(1_000, Event::Tick), vec![Effect::StillThere { seconds: 10 }]);
-    assert!(h.at(9_000, Event::Tick).is_empty());
+    assert_eq!(
+        h.at(1_000, Event::Tick),
+        vec![Effect::StillThere { seconds: countdown() }]
+    );
+    assert!(h.at(rules().still_there_ms - 1_000, Event::Tick).is_empty());
     let fx = h.at(1_000, Event::Tick);
     assert!(
         fx.contains(&Effect::Wiped) && fx.contains(&Effect::Entered("attract")),
@@ -480,7 +488,10 @@ fn still_here_cancels_the_countdown() {
     assert_eq!(h.name(), "choose-document");
     // A fresh full timeout is needed again.
     assert!(h.at(50_000, Event::Tick).is_empty());
-    assert_eq!(h.at(2_000, Event::Tick), vec![Effect::StillThere { seconds: 10 }]);
+    assert_eq!(
+        h.at(2_000, Event::Tick),
+        vec![Effect::StillThere { seconds: countdown() }]
+    );
 }
 
 #[test]
@@ -511,7 +522,7 @@ fn a_face_in_front_of_the_camera_counts_as_activity() {
         },
     );
     let fx = h.at(31_000, Event::Tick);
-    assert_eq!(fx, vec![Effect::StillThere { seconds: 10 }]);
+    assert_eq!(fx, vec![Effect::StillThere { seconds: countdown() }]);
 }
 
 #[test]
@@ -1366,7 +1377,8 @@ fn want(s: St, e: Ev) -> Want {
         ) => IGNORED,
 
         // ---- Done.
-        (S::Done, E::Tick) => STILL_THERE,
+        // The done screen clears itself (done_clear_s < the inactivity timeout).
+        (S::Done, E::Tick) => END,
         (S::Done, E::AnotherDocument) => to(S::ChooseDocument),
         (S::Done, E::Accept | E::Cancel | E::Back) => END,
         (
@@ -1577,7 +1589,7 @@ fn inactivity_ends_the_session_in_every_state_where_a_person_acts() {
         // Declined ends by itself (declined_ends_by_itself).
         let idles_out = !matches!(
             st,
-            St::Attract | St::Uploading | St::Printing | St::OutOfService | St::Declined
+            St::Attract | St::Uploading | St::Printing | St::OutOfService | St::Declined | St::Done
         );
         if !idles_out {
             continue; // no_timeout_on_attract_uploading_printing_or_out_of_service
@@ -1585,7 +1597,11 @@ fn inactivity_ends_the_session_in_every_state_where_a_person_acts() {
         let mut h = reach(st);
         let r = rules();
         assert!(h.at(r.inactivity_ms - 1, Event::Tick).is_empty(), "{st:?}: too early");
-        assert_eq!(h.at(1, Event::Tick), vec![Effect::StillThere { seconds: 10 }], "{st:?}");
+        assert_eq!(
+            h.at(1, Event::Tick),
+            vec![Effect::StillThere { seconds: countdown() }],
+            "{st:?}"
+        );
         assert!(h.at(r.still_there_ms - 1, Event::Tick).is_empty(), "{st:?}");
         let fx = h.at(1, Event::Tick);
         assert!(fx.contains(&Effect::Wiped), "{st:?}: {fx:?}");
@@ -1820,15 +1836,19 @@ fn nothing_is_collected_before_consent_and_declining_ends_politely() {
 }
 
 #[test]
-fn declined_ends_by_itself() {
-    let mut h = reach(St::Declined);
-    let r = rules();
-    assert!(h.at(r.still_there_ms - 1, Event::Tick).is_empty());
-    let fx = h.at(1, Event::Tick);
-    assert!(
-        fx.contains(&Effect::Wiped) && fx.contains(&Effect::Entered("attract")),
-        "{fx:?}"
-    );
+fn declined_and_done_end_by_themselves_after_done_clear() {
+    for st in [St::Declined, St::Done] {
+        let mut h = reach(st);
+        let r = rules();
+        assert_eq!(r.done_clear_ms, 20_000, "the default the issue asks for");
+        assert!(h.at(r.done_clear_ms - 1, Event::Tick).is_empty(), "{st:?}");
+        let fx = h.at(1, Event::Tick);
+        assert!(
+            fx.contains(&Effect::Wiped) && fx.contains(&Effect::Entered("attract")),
+            "{st:?}: {fx:?}"
+        );
+        assert!(!fx.iter().any(|f| matches!(f, Effect::StillThere { .. })), "{st:?}");
+    }
 }
 
 #[test]
