@@ -1,8 +1,8 @@
 //! The name composer behind the on-screen keyboard: the name so far, the pinyin letters
 //! not yet turned into a character, and the candidates for them, a page at a time.
 //!
-//! Pinyin mode: letters gather as pending pinyin; the candidates are those of the first
-//! syllable of it (longest match, so `zhangsan` works as well as `zhang` then `san`);
+//! Pinyin mode: letters gather as pending pinyin; the candidates are those of its first
+//! syllable (`Dict::segment`, so `zhangsan` works as well as `zhang` then `san`);
 //! picking one appends the character and consumes that syllable. Latin mode (foreign
 //! residence-permit holders): letters go straight into the name, upper case, with a
 //! space key. Backspace takes a pending letter first, else the name's last character.

@@ -132,10 +132,51 @@ impl Dict {
             .unwrap_or(0)
     }
 
-    /// Splits typed letters into syllables, longest match first (`zhangsan` → `zhang`,
-    /// `san`); a tail that is no whole syllable stays one piece (`zhangs` → `zhang`,
-    /// `s`), whether or not a syllable starts with it.
+    /// Splits typed letters into syllables: the split into fewest pieces where every
+    /// piece is a syllable (the last may be the start of one), and no piece but the first
+    /// starts with a, o or e (pinyin writes xi'an with an apostrophe, so `xian` is 先,
+    /// `nana` is na·na and `fangan` fan·gan); among equals the longest first piece
+    /// (`zhangsan` → `zhang`, `san`; `zhangs` → `zhang`, `s`). Letters no such split
+    /// covers fall back to longest match, with the rest as one piece.
     pub fn segment<'a>(&self, letters: &'a str) -> Vec<&'a str> {
+        let n = letters.len();
+        if n == 0 {
+            return vec![];
+        }
+        if letters.is_ascii() {
+            // best[i]: (pieces, length of the first) for letters[i..].
+            let mut best: Vec<Option<(usize, usize)>> = vec![None; n + 1];
+            best[n] = Some((0, 0));
+            for i in (0..n).rev() {
+                let rest = &letters[i..];
+                if i > 0 && matches!(rest.as_bytes()[0], b'a' | b'o' | b'e') {
+                    continue;
+                }
+                for len in (1..=rest.len().min(6)).rev() {
+                    let piece = &rest[..len];
+                    let ok = if i + len == n {
+                        self.is_syllable(piece) || self.is_prefix(piece)
+                    } else {
+                        self.is_syllable(piece)
+                    };
+                    let Some((after, _)) = best[i + len].filter(|_| ok) else {
+                        continue;
+                    };
+                    if best[i].is_none_or(|(c, _)| after + 1 < c) {
+                        best[i] = Some((after + 1, len));
+                    }
+                }
+            }
+            if best[0].is_some() {
+                let mut out = vec![];
+                let mut i = 0;
+                while let Some((_, len)) = best[i].filter(|_| i < n) {
+                    out.push(&letters[i..i + len]);
+                    i += len;
+                }
+                return out;
+            }
+        }
         let mut out = vec![];
         let mut rest = letters;
         while !rest.is_empty() {
@@ -269,13 +310,21 @@ mod tests {
     }
 
     #[test]
-    fn segmentation_is_longest_match() {
+    fn segmentation_prefers_whole_syllables() {
         let d = Dict::shared();
         assert_eq!(d.segment("zhangsan"), ["zhang", "san"]);
         assert_eq!(d.segment("xian"), ["xian"]);
+        assert_eq!(d.segment("liang"), ["liang"]);
         assert_eq!(d.segment("zhangs"), ["zhang", "s"]);
+        assert_eq!(d.segment("zhangsh"), ["zhang", "sh"]);
         assert_eq!(d.segment("ouyangxiu"), ["ou", "yang", "xiu"]);
+        // No syllable after the first starts with a vowel: na·na, fan·gan, not nan·a.
+        assert_eq!(d.segment("nana"), ["na", "na"]);
+        assert_eq!(d.segment("fangan"), ["fan", "gan"]);
+        // Nothing covers these: longest match, the rest in one piece.
+        assert_eq!(d.segment("tiananmen"), ["tian", "an", "men"]);
         assert_eq!(d.segment("iii"), ["iii"]);
+        assert_eq!(d.segment("zhangvvv"), ["zhang", "vvv"]);
         assert!(d.segment("").is_empty());
     }
 
