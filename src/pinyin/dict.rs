@@ -43,8 +43,8 @@ pub struct Dict {
 }
 
 impl Dict {
-    /// The dictionary built from the bundled frequency list, on first use (about 15 ms
-    /// in a release build; `kiosk run` builds it at start).
+    /// The dictionary built from the bundled frequency list, on first use (about 3 ms in
+    /// the dev profile, docs/performance-ui.md; the window builds it when it is created).
     pub fn shared() -> &'static Dict {
         static DICT: OnceLock<Dict> = OnceLock::new();
         DICT.get_or_init(|| Dict::from_tsv(FREQ_TSV))
