@@ -6,6 +6,12 @@
 //! - `mjpeg_decode_1280x720`: the capture thread's per-frame JPEG decode.
 //! - `cold_start_to_attract`: creating the window with the runtime started and the
 //!   attract screen rendered once.
+//! - `details_pinyin_render`: the details screen with the pinyin keyboard and a page of
+//!   candidates drawn at 1080×1920 (what a key press costs on screen).
+//! - `pinyin/index_build`, `pinyin/lookup_*`, `pinyin/type_zhang_pick`: building the
+//!   name keyboard's index from the bundled list (once per process, at start), one
+//!   candidate lookup (a whole syllable; a single letter, every syllable it starts merged),
+//!   and the composer typing `zhang` and picking 张 (docs/performance-ui.md).
 //!
 //! Run: cargo bench --bench ui
 
@@ -114,6 +120,22 @@ fn benches(c: &mut Criterion) {
         eprintln!("ui: resident memory with the window and runtime up: {:.1} MB", rss_mb());
     }
 
+    let w = AppWindow::new().unwrap();
+    w.window().set_size(slint::PhysicalSize::new(1080, 1920));
+    w.show().unwrap();
+    let st = w.global::<AppState>();
+    st.set_page(kiosk::ui::Page::Details);
+    st.set_needs_name(true);
+    st.set_needs_id(true);
+    st.set_name("张".into());
+    st.set_name_pending("san".into());
+    let page: Vec<slint::SharedString> = ["三", "散", "伞", "仨", "繖", "糁"].map(Into::into).to_vec();
+    st.set_name_candidates(slint::ModelRc::new(slint::VecModel::from(page)));
+    g.bench_function("details_pinyin_render", |b| {
+        b.iter(|| w.window().take_snapshot().unwrap())
+    });
+    drop(w);
+
     g.bench_function("cold_start_to_attract", |b| {
         b.iter(|| {
             let ui = KioskUi::new(
@@ -130,5 +152,29 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(ui, benches);
+fn pinyin_benches(c: &mut Criterion) {
+    use kiosk::pinyin::{Composer, Dict, Key};
+    const TSV: &str = include_str!("../assets/pinyin/char_freq.tsv");
+    let mut g = c.benchmark_group("pinyin");
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+    g.bench_function("index_build", |b| b.iter(|| Dict::from_tsv(TSV)));
+    let d = Dict::shared();
+    g.bench_function("lookup_zhang", |b| b.iter(|| d.candidates("zhang", true)));
+    g.bench_function("lookup_prefix_z", |b| b.iter(|| d.candidates("z", true)));
+    g.bench_function("type_zhang_pick", |b| {
+        b.iter(|| {
+            let mut c = Composer::new(d);
+            for l in "zhang".chars() {
+                c.press(Key::Letter(l));
+            }
+            c.press(Key::Pick(0));
+            c
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(ui, benches, pinyin_benches);
 criterion_main!(ui);

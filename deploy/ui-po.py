@@ -92,6 +92,19 @@ EN = {
     "转人工号 {}": "Hand-off code {}",
     "请把身份证放在读卡区，或者在下面手动输入": "Place your ID card on the reader, or type your details below",
     "已读取身份证，请核对姓名和号码，然后点“下一步”": "ID card read: check the name and number, then tap Next",
+    # The on-screen pinyin name keyboard (issue #14).
+    "上一页": "Previous",
+    "下一页": "More",
+    "拼音": "Pinyin",
+    "英文字母": "Latin letters",
+    "间隔号": "Name dot",
+    "空格": "Space",
+    "清空": "Clear",
+    "待选拼音": "Pinyin to convert",
+    "请输入姓名的拼音，例如 zhang": "Type the name in pinyin, e.g. zhang",
+    "没有这个拼音，请按“删除”修改": "No such pinyin: tap Delete to correct it",
+    "英文字母：按证件上的顺序输入": "Latin letters: type the name as on your document",
+    "请先点选候选的汉字，再点“下一步”": "Tap the character you mean first, then Next",
 }
 
 

@@ -15,6 +15,7 @@ pub mod failpoint;
 pub mod idcard;
 pub mod idcard_sim;
 pub mod ops;
+pub mod pinyin;
 pub mod ports;
 pub mod printer;
 pub mod printer_sim;

@@ -6,6 +6,7 @@ use super::admin::{AdminController, Operator};
 use super::audio::AudioSink;
 use super::convert;
 use super::generated::{AppState, AppWindow, Choice, Page};
+use super::name_entry::{self, NameEntry};
 use crate::config::{Config, DocumentId, Field, RegionCode};
 use crate::runtime::{Backends, Kiosk, View};
 use crate::session::{Details, Event, State};
@@ -26,6 +27,8 @@ pub(super) struct Inner {
     audio: RefCell<Box<dyn AudioSink>>,
     shown: RefCell<Shown>,
     admin: RefCell<AdminController>,
+    /// The name keyboard's composer (`name_entry`).
+    pub name: NameEntry,
     /// Operator's per-day totals on disk; `None` when the data directory refused them
     /// (logged once; the kiosk still serves people).
     pub daily: RefCell<Option<crate::ops::daily::DailyCounters>>,
@@ -83,6 +86,7 @@ impl KioskUi {
                 card_filled: None,
             }),
             admin: RefCell::new(AdminController::new(cfg)),
+            name: NameEntry::new(),
             daily: RefCell::new(
                 crate::ops::daily::DailyCounters::open(&cfg.kiosk.data_dir)
                     .map_err(|e| log::error!("daily counters off: {e}"))
@@ -178,6 +182,10 @@ fn bind_callbacks(inner: &Rc<Inner>) {
     g.on_submit_details(move |name, id, mobile| {
         let Some(i) = w.upgrade() else { return };
         let fields = i.current_fields();
+        // Pinyin not yet picked is not part of the name: say so rather than submit half of it.
+        if fields.contains(&Field::Name) && name_entry::must_pick_first(&i) {
+            return;
+        }
         let keep =
             |f: Field, v: SharedString| (fields.contains(&f) && !v.trim().is_empty()).then(|| v.trim().to_string());
         let details = Details {
@@ -187,6 +195,7 @@ fn bind_callbacks(inner: &Rc<Inner>) {
         };
         i.kiosk.send(Event::SubmitDetails(details));
     });
+    name_entry::bind(inner);
     let w = weak(inner);
     g.on_id_key(move |k| {
         let Some(i) = w.upgrade() else { return };
@@ -400,8 +409,12 @@ impl Inner {
         }
         g.set_page(page);
         // Typed details are personal data: gone as soon as the details screen is left.
-        if page != Page::Details {
-            g.set_name(SharedString::new());
+        if page == Page::Details {
+            // The name first (the keypad when the document needs no name).
+            g.set_typing_name(true);
+            g.set_name_pick_first(false);
+        } else {
+            self.name.reset(g);
             g.set_id_number(SharedString::new());
         }
         let prompt = match page {
@@ -428,7 +441,7 @@ impl Inner {
         match &v.card {
             Some(card) if s.card_filled.as_deref() != Some(&card.id_number) => {
                 s.card_filled = Some(zeroize::Zeroizing::new(card.id_number.clone()));
-                g.set_name(card.name.as_str().into());
+                self.name.set(g, &card.name);
                 g.set_id_number(card.id_number.as_str().into());
             }
             Some(_) => {}

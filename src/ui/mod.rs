@@ -10,6 +10,7 @@ mod alsa_sink;
 pub mod audio;
 mod bridge;
 pub mod convert;
+mod name_entry;
 mod smoke;
 mod generated {
     #![allow(clippy::all, clippy::pedantic)]
@@ -17,7 +18,7 @@ mod generated {
 }
 
 pub use bridge::KioskUi;
-pub use generated::{AdminAction, AdminPage, AppState, AppWindow, Choice, Page, PinState};
+pub use generated::{AdminAction, AdminPage, AppState, AppWindow, CardState, Choice, NameAction, Page, PinState};
 
 use crate::config::Config;
 use anyhow::Context as _;

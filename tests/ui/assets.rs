@@ -1,6 +1,6 @@
 //! Static checks on the UI assets: every voice clip exists and is long enough; every
 //! `@tr` string has its zh and en translation; the embedded CJK font covers every
-//! character of every .slint file.
+//! character of every .slint file and every character the pinyin keyboard can offer.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -166,4 +166,19 @@ fn embedded_font_has_a_glyph_for_every_slint_character() {
         .filter(|c| *c != ' ' && font.glyph_id(*c).0 == 0)
         .collect();
     assert!(missing.is_empty(), "wqy-microhei has no glyph for {missing:?}");
+}
+
+#[test]
+fn embedded_font_has_a_glyph_for_every_pinyin_candidate() {
+    use ab_glyph::{Font, FontRef};
+    let data = std::fs::read(root().join("assets/fonts/wqy-microhei.ttf")).unwrap();
+    let font = FontRef::try_from_slice(&data).unwrap();
+    let tsv = std::fs::read_to_string(root().join("assets/pinyin/char_freq.tsv")).unwrap();
+    let chars: Vec<char> = tsv.lines().filter_map(|l| l.chars().next()).collect();
+    assert!(chars.len() > 9000);
+    let missing: Vec<char> = chars.into_iter().filter(|c| font.glyph_id(*c).0 == 0).collect();
+    assert!(
+        missing.is_empty(),
+        "the keyboard would offer characters wqy-microhei cannot draw: {missing:?}"
+    );
 }

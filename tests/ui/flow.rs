@@ -22,25 +22,17 @@ fn whole_session_through_the_screens() {
     // A wrong check digit is refused with the session's message.
     let id = valid_id_number();
     let wrong = format!("{}{}", &id[..17], if id.ends_with('0') { '1' } else { '0' });
-    let name = r
-        .find("姓名")
-        .into_iter()
-        .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::TextInput))
-        .expect("name field");
-    name.set_accessible_value("张三");
-    r.type_keys(&wrong);
+    r.type_pinyin(&[("zhang", "张"), ("san", "三")]);
+    assert_eq!(r.field_value("姓名"), "张三");
+    r.type_id(&wrong);
     r.tap("下一步");
     r.wait_for("身份证号码校验位不正确，请核对后重新输入", 5);
     for _ in 0..18 {
         r.tap("删除");
     }
     r.type_keys(&id);
-    let field = r
-        .find("身份证号码")
-        .into_iter()
-        .find_map(|e| e.accessible_value())
-        .unwrap();
-    assert_eq!(field.as_str(), id);
+    assert_eq!(r.field_value("身份证号码"), id);
+    assert_eq!(r.field_value("姓名"), "张三", "the keypad's 删除 left the name alone");
     r.tap("下一步");
 
     r.wait_page(Page::Posing, 5);
@@ -116,12 +108,8 @@ fn camera_loss_shows_out_of_service() {
     r.wait_page(Page::Consent, 5);
     r.tap("同意");
     r.wait_page(Page::Details, 5);
-    r.find("姓名")
-        .into_iter()
-        .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::TextInput))
-        .unwrap()
-        .set_accessible_value("张三");
-    r.type_keys(&valid_id_number());
+    r.type_pinyin(&[("zhang", "张"), ("san", "三")]);
+    r.type_id(&valid_id_number());
     r.tap("下一步");
     r.wait_for("本机暂停服务", 10);
     assert!(r.has("请到人工窗口办理") || r.label_starting("请到人工窗口办理").is_some());

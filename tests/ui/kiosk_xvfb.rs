@@ -1,7 +1,8 @@
 //! The real `kiosk run` binary with the real backends (replay camera, vision guide,
 //! embedded review centre, PDF printer) in a window on a private X server, driven to the
 //! posing screen the way a person would: pointer clicks on the buttons, sent to the X
-//! server with `xdotool` (XTEST), and the name typed on the keyboard. Asserts the
+//! server with `xdotool` (XTEST), the name typed on the on-screen pinyin keyboard and the
+//! ID number on the keypad. Asserts the
 //! `state=posing` log line, systemd READY/WATCHDOG, and a non-blank screenshot of the
 //! window taken from the X server with ImageMagick's `import`.
 //!
@@ -37,7 +38,8 @@ const W: u32 = 1080;
 const H: u32 = 1920;
 /// A syntactically valid resident ID number (GB 11643 check digit) of nobody.
 const ID: &str = "11010519491231002X";
-const NAME: &str = "Zhang San";
+/// The name, typed in pinyin syllable by syllable, each followed by its character.
+const NAME: &[(&str, &str)] = &[("zhang", "张"), ("san", "三")];
 
 /// Centre of the button (or field) labelled `label` on the current page, in logical px.
 fn centre(r: &Rig, label: &str) -> (i32, i32) {
@@ -79,17 +81,23 @@ fn layout() -> HashMap<String, (i32, i32)> {
     at.insert("同意".into(), centre(&r, "同意"));
     r.tap("同意");
     r.wait_page(Page::Details, 5);
-    for label in ["姓名", "下一步"] {
+    for label in ["姓名", "身份证号码", "下一步"] {
         at.insert(label.into(), centre(&r, label));
     }
+    // The pinyin keyboard shows first; the candidates' places are read once they show.
+    for (py, ch) in NAME {
+        for c in py.chars() {
+            at.insert(c.to_string(), centre(&r, &c.to_string()));
+            r.tap(&c.to_string());
+        }
+        at.insert(ch.to_string(), centre(&r, ch));
+        r.tap(ch);
+    }
+    assert_eq!(r.field_value("姓名"), "张三");
+    r.tap_field("身份证号码");
     for c in ID.chars() {
         at.insert(c.to_string(), centre(&r, &c.to_string()));
     }
-    r.find("姓名")
-        .into_iter()
-        .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-        .expect("name field")
-        .set_accessible_value(NAME);
     r.type_keys(ID);
     r.tap("下一步");
     r.wait_page(Page::Posing, 5);
@@ -277,10 +285,17 @@ fn kiosk_binary_reaches_posing_by_clicks() {
     click_until("广州市", "consent");
     click_until("同意", "details");
     std::thread::sleep(Duration::from_millis(500));
-    // No window manager on Xvfb gives the window keyboard focus: set it, as a WM would.
-    xdotool(&x.display, &["windowfocus", "--sync", &win]);
     click("姓名");
-    xdotool(&x.display, &["type", "--delay", "40", NAME]);
+    for (py, ch) in NAME {
+        for c in py.chars() {
+            click(&c.to_string());
+            std::thread::sleep(Duration::from_millis(60));
+        }
+        click(ch);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    click("身份证号码");
+    std::thread::sleep(Duration::from_millis(60));
     for c in ID.chars() {
         click(&c.to_string());
         std::thread::sleep(Duration::from_millis(60));

@@ -10,6 +10,7 @@ mod admin;
 mod assets;
 mod flow;
 mod kiosk_xvfb;
+mod pinyin;
 mod qr;
 mod reprint;
 mod screenshots;

@@ -40,13 +40,8 @@ fn the_done_screen_shows_the_receipt_url_with_its_token() {
     r.wait_page(Page::Consent, 5);
     r.tap("同意");
     r.wait_page(Page::Details, 5);
-    let name = r
-        .find("姓名")
-        .into_iter()
-        .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::TextInput))
-        .expect("name field");
-    name.set_accessible_value("张三");
-    r.type_keys(&valid_id_number());
+    r.type_pinyin(&[("zhang", "张"), ("san", "三")]);
+    r.type_id(&valid_id_number());
     r.tap("下一步");
     r.wait_page(Page::Posing, 5);
     r.wait_for("请确认您的照片", 10);

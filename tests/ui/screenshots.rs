@@ -8,9 +8,10 @@
 use crate::ui_support::{admin_page_named, page_named, AdminPage, Page};
 use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
 use kiosk::camera::{FrameSource, ReplaySource};
+use kiosk::pinyin::{Dict, PAGE_SIZE};
 use kiosk::ui::PinState;
-use kiosk::ui::{AppState, AppWindow, Choice};
-use slint::{ComponentHandle, ModelRc, Rgba8Pixel, SharedPixelBuffer, VecModel};
+use kiosk::ui::{AppState, AppWindow, CardState, Choice};
+use slint::{ComponentHandle, ModelRc, Rgba8Pixel, SharedPixelBuffer, SharedString, VecModel};
 use std::path::{Path, PathBuf};
 
 fn init() {
@@ -71,6 +72,70 @@ fn crop_luma(buf: &SharedPixelBuffer<Rgba8Pixel>, e: &ElementHandle, scale: f32)
 
 fn ink(l: &[u8]) -> usize {
     l.iter().filter(|v| **v < 128).count()
+}
+
+/// The name keyboard as it stands with `name` typed and `pending` pinyin waiting: the
+/// first page of candidates for it.
+fn show_pinyin(g: &AppState<'_>, name: &str, pending: &str) {
+    g.set_name(name.into());
+    g.set_name_pending(pending.into());
+    let page: Vec<SharedString> = Dict::shared()
+        .candidates(pending, name.is_empty())
+        .iter()
+        .take(PAGE_SIZE)
+        .map(|c| c.to_string().into())
+        .collect();
+    g.set_name_has_next(!page.is_empty());
+    g.set_name_candidates(ModelRc::new(VecModel::from(page)));
+}
+
+/// Every control of the details screen lies inside the window, even with the card
+/// banner and the demo banner shown (the tallest case).
+fn assert_details_fit(w: &AppWindow, width: f32, height: f32) {
+    let g = w.global::<AppState>();
+    g.set_demo(true);
+    g.set_card_state(CardState::Waiting);
+    for typing_name in [true, false] {
+        g.set_typing_name(typing_name);
+        snapshot(w);
+        let labels: &[&str] = if typing_name {
+            &[
+                "姓名",
+                "身份证号码",
+                "q",
+                "p",
+                "m",
+                "删除",
+                "清空",
+                "下一页",
+                "三",
+                "下一步",
+                "取消",
+            ]
+        } else {
+            &["姓名", "身份证号码", "1", "X", "删除", "下一步", "取消"]
+        };
+        for label in labels {
+            use i_slint_backend_testing::AccessibleRole;
+            let e = ElementHandle::find_by_accessible_label(w, label)
+                .find(|e| {
+                    matches!(
+                        e.accessible_role(),
+                        Some(AccessibleRole::Button | AccessibleRole::TextInput)
+                    )
+                })
+                .unwrap_or_else(|| panic!("no {label:?} on the details screen"));
+            let (p, s) = (e.absolute_position(), e.size());
+            assert!(
+                p.x >= 0.0 && p.y >= 0.0 && p.x + s.width <= width + 0.5 && p.y + s.height <= height + 0.5,
+                "{label:?} at {p:?} {s:?} is outside the {width}×{height} window (typing the name: {typing_name})"
+            );
+            assert!(s.height >= 110.0, "{label:?} is {} px tall", s.height);
+        }
+    }
+    g.set_typing_name(true);
+    g.set_demo(false);
+    g.set_card_state(CardState::NoReader);
 }
 
 fn sample(w: &AppWindow) {
@@ -201,6 +266,15 @@ fn every_screen_renders_with_chinese_glyphs() {
     g.set_details_error("身份证号码校验位不正确，请核对后重新输入".into());
     save(&snapshot(&w), "13-details-error");
     g.set_details_error("".into());
+    // The pinyin keyboard with candidates (张 picked, "san" waiting), and the ID keypad.
+    show_pinyin(&g, "张", "san");
+    let s = snapshot(&w);
+    assert!(ElementHandle::find_by_accessible_label(&w, "三").next().is_some());
+    save(&s, "29-details-pinyin");
+    g.set_typing_name(false);
+    save(&snapshot(&w), "30-details-id-keypad");
+    g.set_typing_name(true);
+    assert_details_fit(&w, 1080.0, 1920.0);
     g.set_page(Page::ChooseDocument);
     g.set_still_there(8);
     save(&snapshot(&w), "14-still-there");
@@ -236,10 +310,12 @@ fn every_screen_renders_with_chinese_glyphs() {
     // Landscape 1920×1080.
     w.window().set_size(slint::PhysicalSize::new(1920, 1080));
     g.set_portrait(false);
-    for p in ["attract", "choose-region", "posing", "done"] {
+    for p in ["attract", "choose-region", "details", "posing", "done"] {
         g.set_page(page_named(p));
         let s = snapshot(&w);
         assert_eq!((s.width(), s.height()), (1920, 1080));
         save(&s, &format!("21-landscape-{p}"));
     }
+    g.set_page(Page::Details);
+    assert_details_fit(&w, 1920.0, 1080.0);
 }

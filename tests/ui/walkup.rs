@@ -10,7 +10,7 @@ use kiosk::ports::AlertKind;
 use kiosk::testkit::runtime::{PlainMaker, RecordingAlerts};
 use slint::ComponentHandle as _;
 
-const CARD: &str = r#"
+pub(crate) const CARD: &str = r#"
 name = "张三"
 sex = "1"
 nation = "01"
@@ -139,7 +139,7 @@ fn a_card_placed_on_the_reader_fills_the_details() {
     assert!(sim.command("unplug").starts_with("ok"));
     r.wait_for("读卡器故障，请手动输入", 10);
     shot(&r, "26-details-card-fault");
-    r.type_keys("1");
+    r.type_id("1");
     assert_eq!(field_value(&r, "身份证号码"), "1", "the keypad still types");
 }
 

@@ -82,7 +82,8 @@ pub fn rig_backends(tweak: impl FnOnce(&mut Config), customise: impl FnOnce(&Con
 }
 
 impl Rig {
-    fn pump(&self) {
+    /// Copies the runtime's view into the window and lets 16 ms of mock time pass.
+    pub fn pump(&self) {
         self.ui.sync();
         i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(16));
     }
@@ -123,11 +124,71 @@ impl Rig {
         self.pump();
     }
 
-    /// Types `text` on the on-screen keypad, key by key.
+    /// Types `text` on the on-screen keyboard that shows, key by key (each character is a
+    /// key's label: `1`, `X`, `z`, `S`).
     pub fn type_keys(&self, text: &str) {
         for c in text.chars() {
             self.tap(&c.to_string());
         }
+    }
+
+    /// The text field labelled `label` (姓名, 身份证号码).
+    pub fn field(&self, label: &str) -> ElementHandle {
+        self.find(label)
+            .into_iter()
+            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+            .unwrap_or_else(|| panic!("no field labelled {label:?} on page {:?}", self.page()))
+    }
+
+    /// What the field labelled `label` holds.
+    pub fn field_value(&self, label: &str) -> String {
+        self.field(label)
+            .accessible_value()
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Taps the field labelled `label`: its keyboard shows (the pinyin keyboard for 姓名,
+    /// the keypad for 身份证号码).
+    pub fn tap_field(&self, label: &str) {
+        self.field(label).invoke_accessible_default_action();
+        self.pump();
+    }
+
+    /// Types the ID number on the keypad (tapping its field first).
+    pub fn type_id(&self, id: &str) {
+        self.tap_field("身份证号码");
+        self.type_keys(id);
+    }
+
+    /// Types a name on the pinyin keyboard as a person does: for each `(pinyin, 字)`, the
+    /// letters, then the character from the candidate bar, paging with 下一页 until it
+    /// shows. Taps the 姓名 field first.
+    pub fn type_pinyin(&self, syllables: &[(&str, &str)]) {
+        self.tap_field("姓名");
+        for (py, ch) in syllables {
+            self.type_keys(py);
+            self.pick(ch);
+        }
+    }
+
+    /// Taps the candidate `ch`, paging forward (下一页) until it is on the bar.
+    pub fn pick(&self, ch: &str) {
+        for _ in 0..100 {
+            if self.button(ch).is_some() {
+                self.tap(ch);
+                return;
+            }
+            self.tap("下一页");
+        }
+        panic!("candidate {ch:?} never showed");
+    }
+
+    /// The enabled or disabled button labelled `label`, if one shows.
+    pub fn button(&self, label: &str) -> Option<ElementHandle> {
+        self.find(label)
+            .into_iter()
+            .find(|e| e.accessible_role() == Some(AccessibleRole::Button))
     }
 
     pub fn page(&self) -> Page {
