@@ -142,15 +142,15 @@ pub fn validate_id_number(s: &str) -> Result<(), FieldError> {
     if !date_ok {
         return Err(fe(
             Field::IdNumber,
-            "身份证号码中的出生日期无效，请核对",
+            "身份证号码有误（出生日期不对），请逐位核对",
             "The birth date in the ID number is not valid",
         ));
     }
     if !last.eq_ignore_ascii_case(&expected.to_string()) {
         return Err(fe(
             Field::IdNumber,
-            "身份证号码校验位不正确，请核对后重新输入",
-            "The ID number's check digit is wrong; please check it",
+            "身份证号码有误，请逐位核对",
+            "The ID number is not right: please check it digit by digit",
         ));
     }
     Ok(())
@@ -225,7 +225,9 @@ mod tests {
         let last = wrong.pop().unwrap();
         wrong.push(if last == '0' { '1' } else { '0' });
         let e = validate_id_number(&wrong).unwrap_err();
-        assert!(e.zh.contains("校验位"));
+        // Plain words (issue #15): never the jargon 校验位.
+        assert_eq!(e.zh, "身份证号码有误，请逐位核对");
+        assert!(!e.zh.contains("校验"));
         assert!(validate_id_number(&ok[..17]).unwrap_err().zh.contains("18位"));
         assert!(validate_id_number("44010619901301123X")
             .unwrap_err()

@@ -26,7 +26,7 @@ fn whole_session_through_the_screens() {
     assert_eq!(r.field_value("姓名"), "张三");
     r.type_id(&wrong);
     r.tap("下一步");
-    r.wait_for("身份证号码校验位不正确，请核对后重新输入", 5);
+    r.wait_for("身份证号码有误，请逐位核对", 5);
     for _ in 0..18 {
         r.tap("删除");
     }

@@ -263,7 +263,7 @@ fn every_screen_renders_with_chinese_glyphs() {
         );
     }
     g.set_page(Page::Details);
-    g.set_details_error("身份证号码校验位不正确，请核对后重新输入".into());
+    g.set_details_error("身份证号码有误，请逐位核对".into());
     save(&snapshot(&w), "13-details-error");
     g.set_details_error("".into());
     // The pinyin keyboard with candidates (张 picked, "san" waiting), and the ID keypad.
