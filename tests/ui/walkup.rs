@@ -22,6 +22,21 @@ valid_from = "20200101"
 valid_to = "20400101"
 "#;
 
+/// The testing platform; with `KIOSK_WRITE_SCREENSHOTS` it also renders (software), so
+/// [`shot`] can save the screens these tests reach.
+fn init() {
+    if std::env::var_os("KIOSK_WRITE_SCREENSHOTS").is_none() {
+        return i_slint_backend_testing::init_no_event_loop();
+    }
+    use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
+    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })))
+    .unwrap();
+}
+
 /// Saves the window as `docs/screenshots/NAME.png` when `KIOSK_WRITE_SCREENSHOTS` is set.
 fn shot(r: &Rig, name: &str) {
     if std::env::var_os("KIOSK_WRITE_SCREENSHOTS").is_none() {
@@ -59,7 +74,7 @@ fn field_value(r: &Rig, label: &str) -> String {
 
 #[test]
 fn consent_says_what_is_kept_and_declining_ends_politely() {
-    i_slint_backend_testing::init_no_event_loop();
+    init();
     let r = rig(|_| {});
     to_consent(&r);
     assert!(r.has("同意") && r.has("不同意") && r.has("个人信息使用说明"));
@@ -84,7 +99,7 @@ fn consent_says_what_is_kept_and_declining_ends_politely() {
 
 #[test]
 fn a_card_placed_on_the_reader_fills_the_details() {
-    i_slint_backend_testing::init_no_event_loop();
+    init();
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("kiosk-idcard");
     let card = dir.path().join("card.toml");
@@ -145,7 +160,7 @@ fn a_card_placed_on_the_reader_fills_the_details() {
 
 #[test]
 fn three_failed_captures_print_a_hand_off_slip_and_raise_an_alert() {
-    i_slint_backend_testing::init_no_event_loop();
+    init();
     let alerts = RecordingAlerts::console();
     let raised = alerts.alerts.clone();
     let r = rig_backends(
@@ -187,7 +202,7 @@ fn three_failed_captures_print_a_hand_off_slip_and_raise_an_alert() {
 
 #[test]
 fn call_staff_says_reached_only_when_a_console_took_it() {
-    i_slint_backend_testing::init_no_event_loop();
+    init();
     // No console: a chime and 请到服务台求助, never 已呼叫工作人员.
     let r = rig(|_| {});
     r.tap("开始");
