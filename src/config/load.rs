@@ -56,6 +56,8 @@ impl Config {
                 decision_deadline_s: 120,
                 public_receipt_url: None,
                 decision_notifier: None,
+                help_desk_zh: None,
+                help_desk_en: None,
                 demo: true,
             },
             devices: DevicesSection {

@@ -392,6 +392,10 @@ pub struct KioskSection {
     /// A notifier for the review decision (e.g. SMS gateway URL). Only with one set may a
     /// document ask for a mobile number.
     pub decision_notifier: Option<String>,
+    /// Where this hall's people go when the kiosk cannot help (out of service), e.g.
+    /// 请到一楼3号服务台办理; none → 请到人工窗口办理.
+    pub help_desk_zh: Option<String>,
+    pub help_desk_en: Option<String>,
     /// Demonstration mode: the embedded review centre approves every photo by itself and
     /// keeps personal data on the kiosk, so receipts are worthless. On by default only
     /// without a config file (README's first command); a config file that uses the

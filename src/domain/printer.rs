@@ -55,8 +55,61 @@ impl PrinterFault {
     }
 }
 
+impl PrinterFault {
+    /// What the waiting person reads (issue #15): the cause in everyday words and what
+    /// to do, never the operator's id (`paper_out`) or a part's name.
+    pub fn plain(self, en: bool) -> String {
+        use PrinterFault::*;
+        let (zh_cause, en_cause) = match self {
+            PaperOut => ("打印机没纸了", "the printer is out of paper"),
+            CoverOpen => ("打印机盖子没盖好", "the printer's cover is open"),
+            NotConfigured => ("这台机器没有打印机", "this kiosk has no printer"),
+            Offline | CutterError | PrinterError | Disconnected | Timeout | Journal | Layout | Output => {
+                ("打印机出了故障", "the printer has a fault")
+            }
+        };
+        if en {
+            format!(
+                "The receipt cannot print right now ({en_cause}). Note the number above, or ask at the service desk."
+            )
+        } else {
+            format!("回执暂时打不出来（{zh_cause}）。请记下上面的回执号，或到服务台找工作人员。")
+        }
+    }
+}
+
 impl std::fmt::Display for PrinterFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.id(), self.zh())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PrinterFault::{self, *};
+
+    #[test]
+    fn the_waiting_person_never_reads_an_operator_id() {
+        let all: [PrinterFault; 11] = [
+            Offline,
+            CoverOpen,
+            PaperOut,
+            CutterError,
+            PrinterError,
+            Disconnected,
+            Timeout,
+            NotConfigured,
+            Journal,
+            Layout,
+            Output,
+        ];
+        for f in all {
+            for en in [false, true] {
+                let t = f.plain(en);
+                assert!(!t.contains(f.id()) && !t.contains('_'), "{f:?}: {t}");
+                assert!(t.contains(if en { "number" } else { "回执号" }), "{f:?}: {t}");
+            }
+        }
+        assert!(PaperOut.plain(false).contains("没纸"));
     }
 }

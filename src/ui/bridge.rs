@@ -587,16 +587,22 @@ impl Inner {
             }
             State::ReviewPhoto { retakes_left, .. } => g.set_retakes_left(*retakes_left as i32),
             State::Printing { slip } | State::Done { slip: Some(slip) } => {
-                number = self.show_slip(g, slip, token);
+                number = self.show_slip(g, slip, token, en);
                 g.set_can_another(matches!(slip, crate::domain::Slip::Receipt { .. }));
             }
             State::WaitingForPrinter { slip, fault } => {
-                number = self.show_slip(g, slip, token);
-                g.set_printer_fault(fault.to_string().into());
+                number = self.show_slip(g, slip, token, en);
+                g.set_printer_fault(fault.plain(en).into());
             }
             State::Done { slip: None } => g.set_can_another(false),
             State::SeeStaff { reasons } => g.set_reasons(convert::prompts(en, reasons).into()),
             State::OutOfService { faults } => {
+                let desk = if en {
+                    &cfg.kiosk.help_desk_en
+                } else {
+                    &cfg.kiosk.help_desk_zh
+                };
+                g.set_help_desk(desk.clone().unwrap_or_default().into());
                 let t: Vec<&str> = faults.iter().map(|d| convert::device_name(en, *d)).collect();
                 g.set_faults(t.join(if en { ", " } else { "，" }).into());
             }
@@ -618,8 +624,10 @@ impl Inner {
         g: &AppState<'_>,
         slip: &crate::domain::Slip,
         token: Option<&crate::domain::ReceiptToken>,
+        en: bool,
     ) -> String {
         let (number, valid, claim) = convert::slip_text(slip);
+        g.set_next_steps(convert::next_steps(&self.cfg, slip, en).into());
         g.set_number(number.as_str().into());
         g.set_valid_until(valid.into());
         g.set_is_claim(claim);

@@ -104,6 +104,23 @@ pub fn slip_text(slip: &Slip) -> (String, String, bool) {
     }
 }
 
+/// The done screen's next steps (issue #15): what to bring and where, from the same
+/// config as the slip's 请携带 line; a claim slip's are on the slip itself.
+pub fn next_steps(cfg: &crate::config::Config, slip: &Slip, en: bool) -> String {
+    let Slip::Receipt { doc, region, .. } = slip else {
+        return String::new();
+    };
+    if en {
+        return "Next: take this slip and your ID card (or household register) to the counter before the date above."
+            .into();
+    }
+    let place = cfg.regions.get(region).map_or("", |r| r.name_zh.as_str());
+    format!(
+        "下一步：请在有效期内，带上{}，到{place}办证窗口办理。",
+        cfg.receipt_bring(*doc, region)
+    )
+}
+
 /// The top bar's call-staff label: only a console that took the alert is "reached".
 pub fn staff_call(outcome: Option<&AlertOutcome>) -> StaffCall {
     match outcome {

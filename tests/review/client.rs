@@ -351,11 +351,25 @@ fn the_real_kiosk_sends_a_refused_upload_once_and_the_session_gets_the_reason() 
         Outbox::open(&d.join("data")).unwrap().entries().unwrap().is_empty(),
         "the outbox keeps nothing"
     );
+    only_the_hand_off_slip(&d.join("pdf"));
+}
+
+/// A refused session prints no receipt, only the hand-off slip (转人工凭条, #14): one
+/// PDF named by its six-digit code.
+fn only_the_hand_off_slip(pdf: &Path) {
+    let files = files_under(pdf);
+    assert_eq!(files.len(), 1, "one slip, the hand-off: {files:?}");
+    let name = files[0].file_stem().unwrap().to_string_lossy().to_string();
     assert!(
-        files_under(&d.join("pdf")).is_empty(),
-        "no slip printed: {:?}",
-        files_under(&d.join("pdf"))
+        name.len() == 6 && name.bytes().all(|b| b.is_ascii_digit()),
+        "named by the hand-off code, not a receipt number: {files:?}"
     );
+    let text = Command::new("pdftotext")
+        .arg(&files[0])
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    assert!(String::from_utf8_lossy(&text.stdout).contains("转人工凭条"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -804,7 +818,7 @@ fn unreachable_service() -> RawServer {
 
 /// The kiosk refused the session for the person, said why in the log naming the data dir
 /// and the fix, ended cleanly (exit 1, no signal), sent nothing, printed nothing, and left
-/// the outbox in `data` consistent and empty.
+/// the outbox in `data` consistent and empty. The only paper is the hand-off slip.
 fn assert_refused_cleanly(out: &std::process::Output, data_named: &Path, data: &Path, d: &Path, server: &RawServer) {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -825,7 +839,7 @@ fn assert_refused_cleanly(out: &std::process::Output, data_named: &Path, data: &
     assert!(line.contains("Fix:"), "says how to fix it: {line}");
     assert_eq!(server.count(""), 0, "nothing reached the service");
     let pdf = d.join("pdf");
-    assert!(files_under(&pdf).is_empty(), "no slip: {:?}", files_under(&pdf));
+    only_the_hand_off_slip(&pdf);
     // Nothing half-written: the outbox opens, holds nothing, and is consistent.
     let ob = Outbox::open(data).unwrap();
     assert!(ob.entries().unwrap().is_empty(), "no half-written entry");

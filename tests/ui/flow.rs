@@ -46,12 +46,17 @@ fn whole_session_through_the_screens() {
     r.wait_for("请取走照片回执", 10);
     assert!(r.has("440100261126000017"), "receipt number on screen");
     assert!(r.has("电子回执二维码"), "QR to the electronic receipt");
+    assert!(
+        r.has("下一步：请在有效期内，带上本回执，以及户口簿或旧身份证，到广州市办证窗口办理。"),
+        "the next steps: what to bring and where"
+    );
     assert_eq!(r.jobs.lock().unwrap().len(), 1, "one slip printed");
 
     // English on this screen too, and back.
     r.tap("English");
     r.wait_for("Please take your photo receipt", 2);
     assert!(r.has("Another document") && r.has("Call staff"));
+    assert!(r.label_starting("Next: take this slip").is_some());
     r.tap("中文");
     r.wait_for("再办一项", 2);
     // No hall console in this rig: the kiosk must not claim staff were reached.
@@ -98,7 +103,7 @@ fn still_there_countdown_returns_to_attract() {
 #[test]
 fn camera_loss_shows_out_of_service() {
     i_slint_backend_testing::init_no_event_loop();
-    let r = rig(|_| {});
+    let r = rig(|c| c.kiosk.help_desk_zh = Some("请到一楼3号服务台办理".into()));
     r.unplug.store(true, std::sync::atomic::Ordering::SeqCst);
     r.tap("开始");
     r.wait_page(Page::ChooseDocument, 5);
@@ -112,7 +117,7 @@ fn camera_loss_shows_out_of_service() {
     r.type_id(&valid_id_number());
     r.tap("下一步");
     r.wait_for("本机暂停服务", 10);
-    assert!(r.has("请到人工窗口办理") || r.label_starting("请到人工窗口办理").is_some());
+    assert!(r.has("请到一楼3号服务台办理"), "the hall's own words for where to go");
     assert!(r.label_starting("摄像头故障").is_some(), "says the camera is at fault");
 }
 

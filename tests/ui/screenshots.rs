@@ -186,7 +186,7 @@ fn sample(w: &AppWindow) {
     );
     g.set_has_qr(true);
     g.set_can_another(true);
-    g.set_printer_fault("缺纸 / paper out".into());
+    g.set_printer_fault(kiosk::domain::PrinterFault::PaperOut.plain(false).into());
     g.set_faults("打印机故障或缺纸".into());
     g.set_reasons("背景不是白色；请摘下帽子".into());
     g.set_version("v0.1.0".into());

@@ -195,7 +195,7 @@ fn three_failed_captures_print_a_hand_off_slip_and_raise_an_alert() {
     assert_eq!(raised.len(), 1);
     assert_eq!(raised[0].kind, AlertKind::HandOff);
     assert_eq!(raised[0].code.as_ref().map(|c| c.as_str()), Some(code.as_str()));
-    r.tap("完成");
+    r.tap("我知道了");
     r.wait_page(Page::Attract, 5);
     assert!(r.has("呼叫工作人员"), "the next person starts afresh");
 }
