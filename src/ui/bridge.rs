@@ -208,6 +208,12 @@ fn bind_callbacks(inner: &Rc<Inner>) {
         // Typing is activity: keep the session from timing out.
         i.kiosk.send(Event::StillHere);
     });
+    g.on_group_id(|s| convert::group_id(&s).into());
+    g.on_drop_last(|s| {
+        let mut s = s.to_string();
+        s.pop();
+        s.into()
+    });
     let w = weak(inner);
     g.on_id_delete(move || {
         let Some(i) = w.upgrade() else { return };

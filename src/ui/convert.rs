@@ -76,6 +76,19 @@ pub fn prompts(english: bool, ps: &[Prompt]) -> String {
         .join(if english { "; " } else { "；" })
 }
 
+/// An ID number as people read it off the card: 6-8-4 (area, birth date, the rest),
+/// grouped as far as it is typed.
+pub fn group_id(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for (i, c) in s.chars().enumerate() {
+        if i == 6 || i == 14 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn document_name(cfg: &Config, english: bool, doc: DocumentId) -> String {
     cfg.documents
         .get(&doc)
@@ -163,6 +176,14 @@ pub fn page(state: &State) -> Page {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_numbers_read_6_8_4() {
+        assert_eq!(group_id("44010419800101001X"), "440104 19800101 001X");
+        assert_eq!(group_id("4401041"), "440104 1");
+        assert_eq!(group_id("440104"), "440104");
+        assert_eq!(group_id(""), "");
+    }
 
     #[test]
     fn mirror_swaps_left_and_right() {

@@ -114,8 +114,19 @@ fn operator_reprints_a_receipt_by_number_from_the_review_service() {
         "an unknown number reached the printer"
     );
 
-    // The issued number, typed key by key after clearing the field.
+    // 删除 takes one digit at a time (issue #15); the issued number is then typed key by key.
+    let typed = |r: &Rig| {
+        r.find("回执号")[0]
+            .accessible_value()
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    };
     r.tap("删除");
+    assert_eq!(typed(&r), "4401002601010000001");
+    for _ in 0..19 {
+        r.tap("删除");
+    }
+    assert_eq!(typed(&r), "");
     r.type_keys(number.as_str());
     let field = r.find("回执号");
     assert_eq!(
