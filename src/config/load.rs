@@ -49,6 +49,7 @@ impl Config {
                 inactivity_timeout_s: 60,
                 still_there_s: 30,
                 done_clear_s: 20,
+                admin_idle_s: 60,
                 retake_limit: 3,
                 reject_limit: 2,
                 posing_fail_limit: 3,

@@ -373,6 +373,9 @@ pub struct KioskSection {
     pub inactivity_timeout_s: u32,
     /// Length of the "还在吗？/ Still there?" countdown.
     pub still_there_s: u32,
+    /// Seconds without a touch after which the admin and operator screens close by
+    /// themselves (nobody leaves them open for the next person).
+    pub admin_idle_s: u32,
     /// Seconds the done (and declined) screen stays before the kiosk clears it for the
     /// next person; a touch restarts it.
     pub done_clear_s: u32,

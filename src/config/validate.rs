@@ -33,6 +33,9 @@ impl Config {
         if k.still_there_s == 0 || k.still_there_s > 60 {
             return Err(ConfigError::invalid(o, "kiosk.still_there_s", "must be 1–60 seconds"));
         }
+        if k.admin_idle_s == 0 || k.admin_idle_s > 3600 {
+            return Err(ConfigError::invalid(o, "kiosk.admin_idle_s", "must be 1–3600 seconds"));
+        }
         if k.done_clear_s == 0 || k.done_clear_s > 300 {
             return Err(ConfigError::invalid(o, "kiosk.done_clear_s", "must be 1–300 seconds"));
         }

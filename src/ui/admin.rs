@@ -47,6 +47,8 @@ pub(super) struct AdminController {
     reprint: Option<PendingReprint>,
     /// A status refresh asked for by the diagnostics, not answered yet.
     refreshing: Option<Receiver<()>>,
+    /// The last touch on an admin screen (for `kiosk.admin_idle_s`).
+    touched: std::time::Instant,
 }
 
 impl AdminController {
@@ -58,6 +60,7 @@ impl AdminController {
             reload_step: 0,
             reprint: None,
             refreshing: None,
+            touched: std::time::Instant::now(),
         }
     }
 
@@ -83,12 +86,19 @@ impl AdminController {
 
     /// The hidden corner was held for 5 s.
     pub(super) fn open(&mut self, g: &AppState<'_>) {
+        self.touched();
         let locked = self.lockout.remaining_ms(self.now_ms()) > 0;
         self.set_pin_state(g, if locked { PinState::LockedOut } else { PinState::None });
         g.set_admin_page(AdminPage::Pin);
     }
 
+    /// Any touch on an admin screen.
+    pub(super) fn touched(&mut self) {
+        self.touched = std::time::Instant::now();
+    }
+
     pub(super) fn pin_entered(&mut self, g: &AppState<'_>, op: &dyn Operator, pin: &str) {
+        self.touched();
         let now = self.now_ms();
         if self.lockout.remaining_ms(now) > 0 {
             return self.set_pin_state(g, PinState::LockedOut);
@@ -130,6 +140,7 @@ impl AdminController {
     }
 
     pub(super) fn action(&mut self, g: &AppState<'_>, op: &dyn Operator, action: AdminAction) {
+        self.touched();
         match action {
             AdminAction::Close => {
                 g.set_admin_page(AdminPage::None);
@@ -177,6 +188,7 @@ impl AdminController {
     /// 补打 pressed with `typed` in the number field: handed to the runtime, which
     /// fetches the receipt again from the review service and prints it marked 补打.
     pub(super) fn reprint_request(&mut self, g: &AppState<'_>, op: &dyn Operator, typed: &str) {
+        self.touched();
         let typed = typed.trim();
         if typed.is_empty() {
             g.set_admin_message("请先输入回执号 / enter the receipt number first".into());
@@ -202,6 +214,13 @@ impl AdminController {
     /// Called from every UI sync: the lock-out countdown, fresh diagnostics and a
     /// reprint's answer once they arrived.
     pub(super) fn tick(&mut self, g: &AppState<'_>, op: &dyn Operator) {
+        let idle = std::time::Duration::from_secs(u64::from(self.cfg.kiosk.admin_idle_s));
+        if g.get_admin_page() != AdminPage::None && self.touched.elapsed() >= idle {
+            log::info!("admin: closed after {} s untouched", idle.as_secs());
+            g.set_admin_page(AdminPage::None);
+            g.set_admin_message(SharedString::new());
+            self.set_pin_state(g, PinState::None);
+        }
         if self.pin_state == PinState::LockedOut {
             self.refresh_pin_wait(g);
         }

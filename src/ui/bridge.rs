@@ -242,6 +242,12 @@ fn bind_callbacks(inner: &Rc<Inner>) {
         }
     });
     let w = weak(inner);
+    g.on_admin_touched(move || {
+        if let Some(i) = w.upgrade() {
+            i.admin.borrow_mut().touched();
+        }
+    });
+    let w = weak(inner);
     g.on_pin_entered(move |pin| {
         if let Some(i) = w.upgrade() {
             i.admin

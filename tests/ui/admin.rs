@@ -243,3 +243,30 @@ fn find_label_containing(r: &Rig, needle: &str) -> Option<String> {
         .and_then(|e| e.accessible_label())
         .map(|l| l.to_string())
 }
+
+/// Issue #15: the admin screens close by themselves after `admin_idle_s` untouched, so a
+/// menu left open is not there for the next person; keys count as touches.
+#[test]
+fn admin_screens_close_themselves_when_left_untouched() {
+    i_slint_backend_testing::init_no_event_loop();
+    let r = rig(|c| c.kiosk.admin_idle_s = 2);
+    kiosk::ops::pin::set_pin(r.data.path(), PIN).unwrap();
+    r.wait_for("开始", 5);
+    r.long_press("admin-corner", Duration::from_millis(5100));
+    r.wait_for("管理密码", 2);
+    // Typing slowly keeps it open: each key is a touch.
+    for k in PIN.chars() {
+        std::thread::sleep(Duration::from_millis(500));
+        r.type_keys(&k.to_string());
+    }
+    r.tap("确定");
+    r.label_starting("维护菜单").expect("admin menu after 3 s of typing");
+    let t0 = std::time::Instant::now();
+    while r.label_starting("维护菜单").is_some() {
+        assert!(t0.elapsed() < Duration::from_secs(6), "the menu stayed open");
+        std::thread::sleep(Duration::from_millis(100));
+        r.pump();
+    }
+    assert!(t0.elapsed() >= Duration::from_millis(1500), "closed too early");
+    assert!(r.has("开始"), "back to the attract screen");
+}
