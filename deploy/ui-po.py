@@ -68,6 +68,8 @@ EN = {
     "请正对镜头，把头和肩膀放进轮廓": "Face the camera; fit your head and shoulders in the outline",
     "请确认您的照片": "Check your photo",
     "请选择办理地区": "Choose the region",
+    "本地办理，点这里": "Applying here? Tap this",
+    "在其他地区办理": "Applying elsewhere",
     "请选择要办理的证件": "Choose the document",
     "身份证号码": "ID number",
     "返回": "Back",

@@ -56,6 +56,7 @@ impl Config {
                 posing_time_limit_s: 120,
                 decision_deadline_s: 120,
                 public_receipt_url: None,
+                home_region: None,
                 decision_notifier: None,
                 help_desk_zh: None,
                 help_desk_en: None,

@@ -18,7 +18,7 @@ pub use checks::CheckLimits;
 pub use device::*;
 pub use documents::{builtin_documents, default_limits};
 pub use load::{default_data_dir, ConfigError};
-pub use regions::builtin_regions;
+pub use regions::{builtin_regions, province_name};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -392,6 +392,9 @@ pub struct KioskSection {
     pub decision_deadline_s: u32,
     /// Public base URL of the review service's receipt pages (for the QR), if any.
     pub public_receipt_url: Option<String>,
+    /// The hall's own region: offered first on the region screen, ready to confirm
+    /// (most people apply where they live); the rest follow grouped by province.
+    pub home_region: Option<RegionCode>,
     /// A notifier for the review decision (e.g. SMS gateway URL). Only with one set may a
     /// document ask for a mobile number.
     pub decision_notifier: Option<String>,
@@ -592,6 +595,29 @@ impl Config {
             .iter()
             .filter(|(_, r)| r.documents.contains(&doc))
             .collect()
+    }
+
+    /// The region screen for `doc`: the hall's home region apart (when it offers `doc`),
+    /// then every other region grouped under its province, provinces and their cities in
+    /// code order (a province's own entry first in its group).
+    pub fn region_groups(&self, doc: DocumentId) -> (Option<&RegionCode>, Vec<(RegionCode, Vec<&RegionCode>)>) {
+        let home = self
+            .kiosk
+            .home_region
+            .as_ref()
+            .filter(|h| self.regions.get(*h).is_some_and(|r| r.documents.contains(&doc)));
+        let mut groups: Vec<(RegionCode, Vec<&RegionCode>)> = Vec::new();
+        for (code, _) in self.regions_for(doc) {
+            if Some(code) == home {
+                continue;
+            }
+            let province = code.province().unwrap_or_else(|| code.clone());
+            match groups.iter_mut().find(|(p, _)| *p == province) {
+                Some((_, members)) => members.push(code),
+                None => groups.push((province, vec![code])),
+            }
+        }
+        (home, groups)
     }
 
     /// Documents offered in at least one region.

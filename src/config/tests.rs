@@ -601,3 +601,29 @@ mod props {
         }
     }
 }
+
+#[test]
+fn the_home_region_comes_first_and_the_rest_group_by_province() {
+    let mut c = Config::builtin();
+    let gz = RegionCode::new("440100").unwrap();
+    c.kiosk.home_region = Some(gz.clone());
+    let (home, groups) = c.region_groups(DocumentId::IdCard);
+    assert_eq!(home, Some(&gz));
+    let flat: Vec<&str> = groups.iter().flat_map(|(_, m)| m.iter().map(|c| c.as_str())).collect();
+    assert!(!flat.contains(&"440100"), "not listed twice");
+    let gd = groups.iter().find(|(p, _)| p.as_str() == "440000").unwrap();
+    assert_eq!(
+        gd.1.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        ["440000", "440300"]
+    );
+    let jx = groups.iter().find(|(p, _)| p.as_str() == "360000").unwrap();
+    assert_eq!(jx.1.len(), 2, "Jiujiang and Ganzhou under Jiangxi");
+    assert_eq!(crate::config::province_name(&jx.0), Some(("江西省", "Jiangxi")));
+    // A home region that does not offer the document is not put first.
+    assert_eq!(c.region_groups(DocumentId::ExitEntry).0, Some(&gz));
+    c.kiosk.home_region = Some(RegionCode::new("360400").unwrap());
+    assert_eq!(c.region_groups(DocumentId::ExitEntry).0, None);
+    // An unknown home region is refused naming the field.
+    let e = parse("[kiosk]\nhome_region = \"990100\"\n").unwrap_err().to_string();
+    assert!(e.contains("kiosk.home_region"), "{e}");
+}

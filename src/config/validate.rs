@@ -39,6 +39,15 @@ impl Config {
         if k.done_clear_s == 0 || k.done_clear_s > 300 {
             return Err(ConfigError::invalid(o, "kiosk.done_clear_s", "must be 1–300 seconds"));
         }
+        if let Some(home) = &k.home_region {
+            if !self.regions.contains_key(home) {
+                return Err(ConfigError::invalid(
+                    o,
+                    "kiosk.home_region",
+                    format!("{home} is not one of the configured [regions]"),
+                ));
+            }
+        }
         if k.posing_fail_limit == 0 {
             return Err(ConfigError::invalid(o, "kiosk.posing_fail_limit", "must be at least 1"));
         }

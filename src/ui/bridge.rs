@@ -554,15 +554,9 @@ impl Inner {
         let mut number = String::new();
         match state {
             State::ChooseRegion { doc } => {
-                let regions: Vec<Choice> = cfg
-                    .regions_for(*doc)
-                    .into_iter()
-                    .map(|(code, r)| Choice {
-                        id: code.as_str().into(),
-                        label: convert::pick(en, &r.name_zh, &r.name_en).into(),
-                    })
-                    .collect();
-                g.set_regions(ModelRc::new(VecModel::from(regions)));
+                let (home, others) = convert::region_choices(cfg, *doc, en);
+                g.set_home_region(home);
+                g.set_regions(ModelRc::new(VecModel::from(others)));
                 g.set_doc_name(convert::document_name(cfg, en, *doc).into());
             }
             State::Consent { doc, region } => {

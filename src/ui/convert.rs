@@ -1,7 +1,7 @@
 //! Pure conversions from runtime values to what the screens show: mirrored preview
 //! frames, the receipt QR code, and bilingual text picked by the current language.
 
-use super::generated::{CardState, Page, StaffCall};
+use super::generated::{CardState, Page, RegionChoice, StaffCall};
 use crate::config::{Config, DocumentId};
 use crate::domain::Prompt;
 use crate::domain::Slip;
@@ -74,6 +74,35 @@ pub fn prompts(english: bool, ps: &[Prompt]) -> String {
         .map(|p| prompt(english, p))
         .collect::<Vec<_>>()
         .join(if english { "; " } else { "；" })
+}
+
+/// The region screen's model: the home region (id "" when it does not offer `doc`), then
+/// the others grouped by province, the home region's province first; a city's note names
+/// its province.
+pub fn region_choices(cfg: &Config, doc: DocumentId, en: bool) -> (RegionChoice, Vec<RegionChoice>) {
+    let name = |c: &crate::config::RegionCode| -> slint::SharedString {
+        match (cfg.regions.get(c), crate::config::province_name(c)) {
+            (Some(r), _) => pick(en, &r.name_zh, &r.name_en).into(),
+            (None, Some((zh, e))) => pick(en, zh, e).into(),
+            (None, None) => c.as_str().into(),
+        }
+    };
+    let choice = |c: &crate::config::RegionCode| RegionChoice {
+        id: c.as_str().into(),
+        label: name(c),
+        note: c.province().map(|p| name(&p)).unwrap_or_default(),
+    };
+    let (home, mut groups) = cfg.region_groups(doc);
+    let home_province = home.map(|h| h.province().unwrap_or_else(|| h.clone()));
+    // Stable: the home province's group moves to the front, the rest keep code order.
+    groups.sort_by_key(|(p, _)| Some(p) != home_province.as_ref());
+    let others = groups.iter().flat_map(|(_, m)| m.iter().map(|c| choice(c))).collect();
+    let home = home.map(choice).unwrap_or(RegionChoice {
+        id: Default::default(),
+        label: Default::default(),
+        note: Default::default(),
+    });
+    (home, others)
 }
 
 /// An ID number as people read it off the card: 6-8-4 (area, birth date, the rest),

@@ -18,7 +18,9 @@ mod generated {
 }
 
 pub use bridge::KioskUi;
-pub use generated::{AdminAction, AdminPage, AppState, AppWindow, CardState, Choice, NameAction, Page, PinState};
+pub use generated::{
+    AdminAction, AdminPage, AppState, AppWindow, CardState, Choice, NameAction, Page, PinState, RegionChoice,
+};
 
 use crate::config::Config;
 use anyhow::Context as _;

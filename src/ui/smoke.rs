@@ -75,7 +75,10 @@ impl Walker {
                 }
             }
             Page::ChooseRegion => {
-                if let Some(r) = slint::Model::row_data(&g.get_regions(), 0) {
+                let home = g.get_home_region();
+                if !home.id.is_empty() {
+                    g.invoke_choose_region(home.id);
+                } else if let Some(r) = slint::Model::row_data(&g.get_regions(), 0) {
                     g.invoke_choose_region(r.id);
                 }
             }

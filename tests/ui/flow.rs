@@ -14,6 +14,31 @@ fn whole_session_through_the_screens() {
     r.wait_page(Page::ChooseDocument, 5);
     r.tap("居民身份证");
     r.wait_page(Page::ChooseRegion, 5);
+    // The hall's own region first; the others grouped by province, the home province
+    // first, each city naming its province, even where the province itself is not a
+    // configured region (Jiujiang, Jiangxi).
+    assert!(r.has("本地办理，点这里") && r.has("在其他地区办理"));
+    assert_eq!(
+        r.find("广州市").len(),
+        r.find("深圳市").len(),
+        "the home region is not listed twice"
+    );
+    let province_of = |city: &str| {
+        r.find(city)[0]
+            .accessible_description()
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(province_of("深圳市"), "广东省");
+    assert_eq!(province_of("九江市"), "江西省");
+    let order: Vec<String> =
+        r.ui.window()
+            .global::<kiosk::ui::AppState>()
+            .get_regions()
+            .iter()
+            .map(|c| c.label.to_string())
+            .collect();
+    assert_eq!(&order[..2], ["广东省", "深圳市"], "the home province first: {order:?}");
     r.tap("广州市");
     r.wait_page(Page::Consent, 5);
     r.tap("同意");
@@ -122,6 +147,7 @@ fn camera_loss_shows_out_of_service() {
 }
 
 use slint::ComponentHandle as _;
+use slint::Model as _;
 
 #[test]
 fn demo_mode_is_said_on_every_screen_and_a_real_config_says_nothing() {

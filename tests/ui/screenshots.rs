@@ -140,7 +140,9 @@ fn assert_details_fit(w: &AppWindow, width: f32, height: f32) {
 
 fn sample(w: &AppWindow) {
     let g = w.global::<AppState>();
-    let cfg = kiosk::config::Config::builtin();
+    let mut cfg = kiosk::config::Config::builtin();
+    // A Guangzhou hall, as the kiosk is set up in one.
+    cfg.kiosk.home_region = Some("440100".parse().unwrap());
     g.set_site("广州市天河区政务服务中心".into());
     let docs: Vec<Choice> = cfg
         .offered_documents()
@@ -151,15 +153,9 @@ fn sample(w: &AppWindow) {
         })
         .collect();
     g.set_documents(ModelRc::new(VecModel::from(docs)));
-    let regions: Vec<Choice> = cfg
-        .regions_for(kiosk::config::DocumentId::IdCard)
-        .into_iter()
-        .map(|(c, r)| Choice {
-            id: c.as_str().into(),
-            label: r.name_zh.as_str().into(),
-        })
-        .collect();
-    g.set_regions(ModelRc::new(VecModel::from(regions)));
+    let (home, others) = kiosk::ui::convert::region_choices(&cfg, kiosk::config::DocumentId::IdCard, false);
+    g.set_home_region(home);
+    g.set_regions(ModelRc::new(VecModel::from(others)));
     g.set_doc_name("居民身份证".into());
     g.set_needs_name(true);
     g.set_needs_id(true);

@@ -32,6 +32,8 @@ pub fn config(data: &Path) -> Config {
     let mut cfg = Config::builtin();
     cfg.kiosk.data_dir = data.to_path_buf();
     cfg.kiosk.public_receipt_url = Some("https://review.example.gov.cn".into());
+    // A Guangzhou hall: its own region first on the region screen.
+    cfg.kiosk.home_region = Some("440100".parse().unwrap());
     cfg
 }
 
