@@ -24,6 +24,7 @@ EN = {
     "姓名（与身份证一致）": "Name (as on the ID card)",
     "完成": "Finish",
     "我知道了": "I understand",
+    "再听一遍": "Hear it again",
     "审核仍在进行，请取走取件凭条": "Review still in progress: take your claim slip",
     "导出今日统计": "Export today's counters",
     "已呼叫工作人员": "Staff called",

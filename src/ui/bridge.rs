@@ -25,6 +25,8 @@ pub(super) struct Inner {
     pub kiosk: Kiosk,
     pub cfg: Config,
     audio: RefCell<Box<dyn AudioSink>>,
+    /// The last spoken prompt, for 再听一遍 (the chime is not a prompt).
+    last_clip: RefCell<Option<String>>,
     shown: RefCell<Shown>,
     admin: RefCell<AdminController>,
     /// The name keyboard's composer (`name_entry`).
@@ -68,6 +70,7 @@ impl KioskUi {
             kiosk: Kiosk::start(cfg, backends),
             cfg: cfg.clone(),
             audio: RefCell::new(audio),
+            last_clip: RefCell::new(None),
             shown: RefCell::new(Shown {
                 page: None,
                 english,
@@ -154,6 +157,16 @@ fn bind_callbacks(inner: &Rc<Inner>) {
     on_event!(on_retake, Event::Retake);
     on_event!(on_another, Event::AnotherDocument);
     on_event!(on_call_staff, Event::CallStaff);
+    let w = weak(inner);
+    g.on_hear_again(move || {
+        let Some(i) = w.upgrade() else { return };
+        let last = i.last_clip.borrow().clone();
+        if let Some(id) = last {
+            i.play(&id);
+        }
+        // Asking to hear it again is activity: the person is there.
+        i.kiosk.send(Event::StillHere);
+    });
     on_event!(on_still_here, Event::StillHere);
 
     let w = weak(inner);
@@ -348,6 +361,9 @@ impl Inner {
     }
 
     fn play(&self, id: &str) {
+        if id != "chime" {
+            *self.last_clip.borrow_mut() = Some(id.to_string());
+        }
         self.audio.borrow_mut().play(id);
     }
 

@@ -89,6 +89,12 @@ fn consent_says_what_is_kept_and_declining_ends_politely() {
         assert!(text.contains(part), "the consent text says {part:?}: {text}");
     }
     shot(&r, "22-consent");
+    // 再听一遍 plays the screen's prompt again (issue #15), not the chime.
+    let heard = |r: &Rig| r.played().iter().filter(|p| *p == "consent").count();
+    let before = heard(&r);
+    assert!(before >= 1, "the consent screen speaks: {:?}", r.played());
+    r.tap("再听一遍");
+    assert_eq!(heard(&r), before + 1, "{:?}", r.played());
     r.tap("不同意");
     r.wait_for("好的，本次不办理了", 5);
     assert!(r.played().iter().any(|p| p == "declined"));
