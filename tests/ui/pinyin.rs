@@ -5,7 +5,6 @@
 
 use crate::ui_support::*;
 use kiosk::config::RegionCode;
-use kiosk::idcard_sim::{self, SimArgs};
 use kiosk::pinyin::{Dict, PAGE_SIZE};
 
 fn to_details(r: &Rig) {
@@ -155,21 +154,7 @@ fn pinyin_not_yet_picked_is_not_submitted() {
 fn a_name_filled_from_the_card_can_be_corrected() {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("kiosk-idcard");
-    let card = dir.path().join("card.toml");
-    std::fs::write(&card, crate::walkup::CARD).unwrap();
-    let mut args = SimArgs::new(&link);
-    args.card = Some(card);
-    let sim = idcard_sim::start(&args).expect("idcard-sim starts on a pty");
-    sim.command("remove");
-    let r = rig_backends(
-        |c| {
-            c.devices.idcard = format!("serial:{}", link.display()).parse().unwrap();
-            c.idcard.reply_timeout_ms = 200;
-            c.idcard.poll_interval_ms = 100;
-        },
-        |c, b| b.idcard = kiosk::idcard::open(c),
-    );
+    let (r, sim) = crate::walkup::rig_with_card_reader(dir.path());
     to_details(&r);
     r.wait_for("请把身份证放在读卡区，或者在下面手动输入", 5);
     assert!(sim.command("place").starts_with("ok"));

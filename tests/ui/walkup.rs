@@ -54,6 +54,27 @@ fn shot(r: &Rig, name: &str) {
     small.save(dir.join(format!("{name}.png"))).unwrap();
 }
 
+/// A rig whose ID-card reader is `idcard-sim` on a pty in `dir`, holding [`CARD`] but
+/// with no card placed yet (the sim's handle places and removes it).
+pub(crate) fn rig_with_card_reader(dir: &std::path::Path) -> (Rig, idcard_sim::SimHandle) {
+    let link = dir.join("kiosk-idcard");
+    let card = dir.join("card.toml");
+    std::fs::write(&card, CARD).unwrap();
+    let mut args = SimArgs::new(&link);
+    args.card = Some(card);
+    let sim = idcard_sim::start(&args).expect("idcard-sim starts on a pty");
+    sim.command("remove");
+    let r = rig_backends(
+        |c| {
+            c.devices.idcard = format!("serial:{}", link.display()).parse().unwrap();
+            c.idcard.reply_timeout_ms = 200;
+            c.idcard.poll_interval_ms = 100;
+        },
+        |c, b| b.idcard = kiosk::idcard::open(c),
+    );
+    (r, sim)
+}
+
 fn to_consent(r: &Rig) {
     r.wait_for("开始", 5);
     r.tap("开始");
@@ -107,21 +128,7 @@ fn consent_says_what_is_kept_and_declining_ends_politely() {
 fn a_card_placed_on_the_reader_fills_the_details() {
     init();
     let dir = tempfile::tempdir().unwrap();
-    let link = dir.path().join("kiosk-idcard");
-    let card = dir.path().join("card.toml");
-    std::fs::write(&card, CARD).unwrap();
-    let mut args = SimArgs::new(&link);
-    args.card = Some(card);
-    let sim = idcard_sim::start(&args).expect("idcard-sim starts on a pty");
-    sim.command("remove");
-    let r = rig_backends(
-        |c| {
-            c.devices.idcard = format!("serial:{}", link.display()).parse().unwrap();
-            c.idcard.reply_timeout_ms = 200;
-            c.idcard.poll_interval_ms = 100;
-        },
-        |c, b| b.idcard = kiosk::idcard::open(c),
-    );
+    let (r, sim) = rig_with_card_reader(dir.path());
     to_consent(&r);
     r.tap("同意");
     r.wait_page(Page::Details, 5);
