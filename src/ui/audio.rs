@@ -108,6 +108,8 @@ pub fn parse_wav(b: &[u8]) -> Result<Wav<'_>, String> {
 pub trait AudioSink {
     /// Plays clip `id` (a hint or screen prompt) without blocking; unknown ids are ignored.
     fn play(&mut self, id: &str);
+    /// Sets the playback volume (0–100) from now on (the admin menu's setting).
+    fn set_volume(&mut self, _volume: u8) {}
 }
 
 /// Records the ids played (tests).
