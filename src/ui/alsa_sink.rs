@@ -1,71 +1,64 @@
-//! The real [`AudioSink`]: a thread that plays the embedded clips on ALSA's `default`
-//! device. With no sound device it logs once and carries on silently.
+//! The real [`PcmOut`]: ALSA's `default` device, opened per clip with a short buffer so a
+//! cut prompt stops within a tenth of a second.
 
-use super::audio::{clip, parse_wav, scale_s16, AudioSink};
-use std::sync::mpsc::{self, Sender};
+use super::voice::PcmOut;
+use crate::config::Language;
+use alsa::pcm::{Access, Format, HwParams, PCM};
 
-pub struct AlsaSink {
-    tx: Option<Sender<String>>,
+#[derive(Default)]
+pub struct AlsaOut {
+    pcm: Option<PCM>,
 }
 
-impl AlsaSink {
-    pub fn start(volume: u8) -> AlsaSink {
-        let (tx, rx) = mpsc::channel::<String>();
-        let spawned = std::thread::Builder::new().name("kiosk-voice".into()).spawn(move || {
-            let mut warned = false;
-            while let Ok(mut id) = rx.recv() {
-                // Only the newest prompt matters: skip any that queued up meanwhile.
-                while let Ok(newer) = rx.try_recv() {
-                    id = newer;
-                }
-                if let Err(e) = play(&id, volume) {
-                    if !warned {
-                        log::warn!("voice prompts off: cannot play on ALSA `default`: {e}. Fix: check the speaker and `aplay -l`");
-                        warned = true;
-                    }
-                }
-            }
-        });
-        match spawned {
-            Ok(_) => AlsaSink { tx: Some(tx) },
-            Err(e) => {
-                log::warn!("voice prompts off: cannot start the audio thread: {e}");
-                AlsaSink { tx: None }
+fn err(e: alsa::Error) -> String {
+    e.to_string()
+}
+
+impl PcmOut for AlsaOut {
+    fn start(&mut self, _id: &str, _lang: Language, channels: u16, rate: u32) -> Result<(), String> {
+        self.pcm = None;
+        let pcm = PCM::new("default", alsa::Direction::Playback, false).map_err(err)?;
+        {
+            let hwp = HwParams::any(&pcm).map_err(err)?;
+            hwp.set_channels(u32::from(channels)).map_err(err)?;
+            hwp.set_rate(rate, alsa::ValueOr::Nearest).map_err(err)?;
+            hwp.set_format(Format::s16()).map_err(err)?;
+            hwp.set_access(Access::RWInterleaved).map_err(err)?;
+            // 100 ms of buffer: what is already in it still plays after a cut.
+            hwp.set_buffer_time_near(100_000, alsa::ValueOr::Nearest).map_err(err)?;
+            pcm.hw_params(&hwp).map_err(err)?;
+        }
+        self.pcm = Some(pcm);
+        Ok(())
+    }
+
+    fn write(&mut self, samples: &[i16]) -> Result<(), String> {
+        let Some(pcm) = &self.pcm else {
+            return Err("no open sound device".into());
+        };
+        let channels = pcm.hw_params_current().and_then(|h| h.get_channels()).map_err(err)? as usize;
+        let io = pcm.io_i16().map_err(err)?;
+        let mut rest = samples;
+        while !rest.is_empty() {
+            match io.writei(rest) {
+                Ok(frames) => rest = &rest[(frames * channels.max(1)).min(rest.len())..],
+                // An underrun (the UI thread was busy): recover and go on.
+                Err(e) => pcm.try_recover(e, true).map_err(err)?,
             }
         }
+        Ok(())
     }
-}
 
-impl AudioSink for AlsaSink {
-    fn play(&mut self, id: &str) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(id.to_string());
+    fn finish(&mut self) -> Result<(), String> {
+        if let Some(pcm) = self.pcm.take() {
+            pcm.drain().map_err(err)?;
+        }
+        Ok(())
+    }
+
+    fn cut(&mut self) {
+        if let Some(pcm) = self.pcm.take() {
+            let _ = pcm.drop();
         }
     }
-}
-
-fn play(id: &str, volume: u8) -> Result<(), String> {
-    let Some(bytes) = clip(id) else {
-        return Ok(());
-    };
-    let wav = parse_wav(bytes)?;
-    if wav.bits != 16 {
-        return Err(format!("clip {id}: {} bits per sample, expected 16", wav.bits));
-    }
-    let samples = scale_s16(wav.data, volume);
-    use alsa::pcm::{Access, Format, HwParams, PCM};
-    let pcm = PCM::new("default", alsa::Direction::Playback, false).map_err(|e| e.to_string())?;
-    {
-        let hwp = HwParams::any(&pcm).map_err(|e| e.to_string())?;
-        hwp.set_channels(u32::from(wav.channels)).map_err(|e| e.to_string())?;
-        hwp.set_rate(wav.rate, alsa::ValueOr::Nearest)
-            .map_err(|e| e.to_string())?;
-        hwp.set_format(Format::s16()).map_err(|e| e.to_string())?;
-        hwp.set_access(Access::RWInterleaved).map_err(|e| e.to_string())?;
-        pcm.hw_params(&hwp).map_err(|e| e.to_string())?;
-    }
-    let io = pcm.io_i16().map_err(|e| e.to_string())?;
-    io.writei(&samples).map_err(|e| e.to_string())?;
-    pcm.drain().map_err(|e| e.to_string())?;
-    Ok(())
 }

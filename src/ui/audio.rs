@@ -1,17 +1,20 @@
 //! Voice prompts: the clips rendered by `deploy/render-voice.sh` (embedded in the binary)
-//! and the [`AudioSink`] they are played through. The real sink plays on its own thread
-//! so the UI never waits for sound; with no sound device it logs once and stays silent.
+//! and the [`AudioSink`] they are played through. The real sink is [`super::voice`]'s
+//! player thread, so the UI never waits for sound; with no sound device it logs once and
+//! stays silent.
 
+use crate::config::Language;
 use std::sync::{Arc, Mutex};
 
 macro_rules! clips {
     ($($id:literal),* $(,)?) => {
         /// Every voice clip id: the ten capture checks, `hold_still`, and screen prompts.
         pub const CLIP_IDS: &[&str] = &[$($id),*];
-        /// The embedded WAV for `id`.
-        pub fn clip(id: &str) -> Option<&'static [u8]> {
-            match id {
-                $($id => Some(include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/voice/", $id, ".wav"))),)*
+        /// The embedded WAV for `id` in `lang` (`assets/voice/zh/` or `assets/voice/en/`).
+        pub fn clip(lang: Language, id: &str) -> Option<&'static [u8]> {
+            match (lang, id) {
+                $((Language::Zh, $id) => Some(include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/voice/zh/", $id, ".wav"))),)*
+                $((Language::En, $id) => Some(include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/voice/en/", $id, ".wav"))),)*
                 _ => None,
             }
         }
@@ -32,15 +35,21 @@ clips!(
     "hold_still",
     "welcome",
     "choose_document",
+    "choose_region",
     "details",
-    "posing",
-    "review_photo",
-    "take_receipt",
-    "see_staff",
-    "still_there",
+    "card",
     "consent",
     "declined",
-    "card",
+    "posing",
+    "review_photo",
+    "uploading",
+    "printing",
+    "waiting",
+    "take_receipt",
+    "take_claim",
+    "see_staff",
+    "out_of_service",
+    "still_there",
     "see_desk",
     "chime",
 );
@@ -106,19 +115,30 @@ pub fn parse_wav(b: &[u8]) -> Result<Wav<'_>, String> {
 
 /// Where voice prompts go.
 pub trait AudioSink {
-    /// Plays clip `id` (a hint or screen prompt) without blocking; unknown ids are ignored.
-    fn play(&mut self, id: &str);
+    /// Plays clip `id` (a hint or screen prompt) in `lang` without blocking, cutting off
+    /// whatever was still playing; unknown ids are ignored.
+    fn play(&mut self, id: &str, lang: Language);
     /// Sets the playback volume (0–100) from now on (the admin menu's setting).
     fn set_volume(&mut self, _volume: u8) {}
 }
 
-/// Records the ids played (tests).
+/// Records the ids played, with their language, and the volume set (tests).
 #[derive(Clone, Default)]
-pub struct RecordingSink(pub Arc<Mutex<Vec<String>>>);
+pub struct RecordingSink {
+    pub played: Arc<Mutex<Vec<(String, Language)>>>,
+    pub volume: Arc<Mutex<Option<u8>>>,
+}
 
 impl AudioSink for RecordingSink {
-    fn play(&mut self, id: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(id.to_string());
+    fn play(&mut self, id: &str, lang: Language) {
+        self.played
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id.to_string(), lang));
+    }
+
+    fn set_volume(&mut self, volume: u8) {
+        *self.volume.lock().unwrap_or_else(|e| e.into_inner()) = Some(volume);
     }
 }
 
@@ -126,22 +146,17 @@ impl AudioSink for RecordingSink {
 pub struct Silent;
 
 impl AudioSink for Silent {
-    fn play(&mut self, _id: &str) {}
+    fn play(&mut self, _id: &str, _lang: Language) {}
 }
 
-/// Scales 16-bit little-endian samples by `volume` (0–100).
-pub fn scale_s16(data: &[u8], volume: u8) -> Vec<i16> {
-    let g = f32::from(volume.min(100)) / 100.0;
-    data.chunks_exact(2)
-        .map(|c| (f32::from(i16::from_le_bytes([c[0], c[1]])) * g) as i16)
-        .collect()
-}
-
-/// The sink for the kiosk: muted → [`Silent`]; otherwise the ALSA player thread.
+/// The sink for the kiosk: muted → [`Silent`]; otherwise the voice player on ALSA.
 pub fn from_config(audio: &crate::config::AudioSection) -> Box<dyn AudioSink> {
-    if audio.mute || audio.volume == 0 {
-        log::info!("voice prompts muted in the config ([audio] mute/volume)");
+    if audio.mute {
+        log::info!("voice prompts muted in the config ([audio] mute)");
         return Box::new(Silent);
     }
-    Box::new(super::alsa_sink::AlsaSink::start(audio.volume))
+    Box::new(super::voice::VoicePlayer::start(
+        Box::<super::alsa_sink::AlsaOut>::default(),
+        audio.volume,
+    ))
 }

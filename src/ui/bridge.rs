@@ -245,6 +245,11 @@ fn bind_callbacks(inner: &Rc<Inner>) {
         s.english = en;
         s.dirty = true;
         drop(s);
+        // Say the screen's prompt again in the language just chosen.
+        let last = i.last_clip.borrow().clone();
+        if let Some(id) = last {
+            i.play(&id);
+        }
         i.kiosk.send(Event::StillHere);
         i.sync();
     });
@@ -364,7 +369,12 @@ impl Inner {
         if id != "chime" {
             *self.last_clip.borrow_mut() = Some(id.to_string());
         }
-        self.audio.borrow_mut().play(id);
+        let lang = if self.english() {
+            crate::config::Language::En
+        } else {
+            crate::config::Language::Zh
+        };
+        self.audio.borrow_mut().play(id, lang);
     }
 
     fn sync(&self) {
@@ -375,7 +385,7 @@ impl Inner {
         }
         let page = convert::page(&v.state);
         if self.shown.borrow().page != Some(page) {
-            self.enter(&g, page);
+            self.enter(&g, page, &v.state);
         }
         self.count_day(&v);
         g.set_paper_near_end(v.paper.near_end);
@@ -419,7 +429,7 @@ impl Inner {
         }
     }
 
-    fn enter(&self, g: &AppState<'_>, page: Page) {
+    fn enter(&self, g: &AppState<'_>, page: Page, state: &State) {
         {
             let mut s = self.shown.borrow_mut();
             // One line per posing screen: the operator's (and CI's) preview-rate figure.
@@ -445,21 +455,8 @@ impl Inner {
             self.name.reset(g);
             g.set_id_number(SharedString::new());
         }
-        let prompt = match page {
-            Page::ChooseDocument => Some("choose_document"),
-            Page::Details if self.cfg.devices.idcard.device() != &crate::config::Device::None => Some("card"),
-            Page::Details => Some("details"),
-            Page::Consent => Some("consent"),
-            Page::Declined => Some("declined"),
-            Page::Posing => Some("posing"),
-            Page::ReviewPhoto => Some("review_photo"),
-            Page::Done => Some("take_receipt"),
-            Page::SeeStaff | Page::OutOfService => Some("see_staff"),
-            Page::Attract | Page::ChooseRegion | Page::Uploading | Page::Printing | Page::WaitingForPrinter => None,
-        };
-        if let Some(p) = prompt {
-            self.play(p);
-        }
+        let card_reader = self.cfg.devices.idcard.device() != &crate::config::Device::None;
+        self.play(convert::screen_prompt(state, card_reader));
     }
 
     /// A card just read fills the name and number fields once; the person checks them

@@ -202,9 +202,154 @@ pub fn page(state: &State) -> Page {
     }
 }
 
+/// The voice prompt of the screen `state` shows (a clip id in `audio::CLIP_IDS`): every
+/// screen speaks, so a person who cannot read the screen still knows what to do.
+pub fn screen_prompt(state: &State, card_reader: bool) -> &'static str {
+    match state {
+        // The welcome also says the 拍照须知 pictured on the attract screen.
+        State::Attract => "welcome",
+        State::ChooseDocument => "choose_document",
+        State::ChooseRegion { .. } => "choose_region",
+        State::Consent { .. } => "consent",
+        State::Declined => "declined",
+        State::Details { .. } if card_reader => "card",
+        State::Details { .. } => "details",
+        State::Posing { .. } => "posing",
+        State::ReviewPhoto { .. } => "review_photo",
+        State::Uploading { .. } => "uploading",
+        State::Printing { .. } => "printing",
+        State::WaitingForPrinter { .. } => "waiting",
+        State::Done {
+            slip: Some(Slip::Claim { .. }),
+        } => "take_claim",
+        State::Done {
+            slip: Some(Slip::HandOff { .. }),
+        } => "see_staff",
+        State::Done { .. } => "take_receipt",
+        State::SeeStaff { .. } => "see_staff",
+        State::OutOfService { .. } => "out_of_service",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One of every screen state (and every variant that changes the prompt).
+    fn every_state() -> Vec<State> {
+        use crate::domain::{ClaimCode, HandOffCode, PrinterFault, ReceiptNumber};
+        use crate::session::{CardStatus, Device};
+        let doc: crate::config::DocumentId = "id-card".parse().unwrap();
+        let region = crate::config::RegionCode::new("440100").unwrap();
+        let receipt = Slip::Receipt {
+            number: ReceiptNumber::new("440100261126000011").unwrap(),
+            valid_until: chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            doc,
+            region: region.clone(),
+        };
+        let claim = Slip::Claim {
+            code: ClaimCode("abc".into()),
+            doc,
+            region: region.clone(),
+        };
+        let hand_off = Slip::HandOff {
+            code: HandOffCode::new("042917").unwrap(),
+            doc,
+            region: region.clone(),
+            reasons: vec![],
+        };
+        let (d, r) = (doc, region.clone());
+        let states = vec![
+            State::Attract,
+            State::ChooseDocument,
+            State::ChooseRegion { doc: d },
+            State::Consent {
+                doc: d,
+                region: r.clone(),
+            },
+            State::Declined,
+            State::Details {
+                doc: d,
+                region: r.clone(),
+                errors: vec![],
+                card: CardStatus::Waiting,
+            },
+            State::Posing {
+                doc: d,
+                region: r.clone(),
+                hint: None,
+                reasons: vec![],
+            },
+            State::ReviewPhoto {
+                doc: d,
+                region: r.clone(),
+                retakes_left: 1,
+            },
+            State::Uploading {
+                doc: d,
+                region: r,
+                since: 0,
+                claim: None,
+            },
+            State::Printing { slip: receipt.clone() },
+            State::WaitingForPrinter {
+                slip: receipt.clone(),
+                fault: PrinterFault::PaperOut,
+            },
+            State::Done { slip: Some(receipt) },
+            State::Done { slip: Some(claim) },
+            State::Done { slip: Some(hand_off) },
+            State::Done { slip: None },
+            State::SeeStaff { reasons: vec![] },
+            State::OutOfService {
+                faults: [Device::Camera].into(),
+            },
+        ];
+        // Fails to compile when a screen state is added without a case above.
+        for s in &states {
+            match s {
+                State::Attract
+                | State::ChooseDocument
+                | State::ChooseRegion { .. }
+                | State::Consent { .. }
+                | State::Declined
+                | State::Details { .. }
+                | State::Posing { .. }
+                | State::ReviewPhoto { .. }
+                | State::Uploading { .. }
+                | State::Printing { .. }
+                | State::WaitingForPrinter { .. }
+                | State::Done { .. }
+                | State::SeeStaff { .. }
+                | State::OutOfService { .. } => {}
+            }
+        }
+        states
+    }
+
+    #[test]
+    fn every_screen_state_speaks_in_both_languages() {
+        use crate::config::Language;
+        use crate::ui::audio::{clip, parse_wav};
+        let mut names = std::collections::BTreeSet::new();
+        for state in every_state() {
+            names.insert(state.name());
+            for card_reader in [false, true] {
+                let id = screen_prompt(&state, card_reader);
+                for lang in [Language::Zh, Language::En] {
+                    let bytes = clip(lang, id).unwrap_or_else(|| panic!("{}: no {lang:?} clip {id}", state.name()));
+                    let secs = parse_wav(bytes).unwrap().seconds();
+                    assert!(secs > 0.3, "{}: {lang:?} clip {id} lasts {secs:.2} s", state.name());
+                }
+            }
+        }
+        assert_eq!(names.len(), 14, "every screen state was tried: {names:?}");
+        // The card reader and the slip kind change what is said.
+        let details = &every_state()[5];
+        assert_ne!(screen_prompt(details, true), screen_prompt(details, false));
+        let done: Vec<&str> = every_state()[11..15].iter().map(|s| screen_prompt(s, false)).collect();
+        assert_eq!(done, ["take_receipt", "take_claim", "see_staff", "take_receipt"]);
+    }
 
     #[test]
     fn id_numbers_read_6_8_4() {

@@ -12,6 +12,7 @@ mod bridge;
 pub mod convert;
 mod name_entry;
 mod smoke;
+pub mod voice;
 mod generated {
     #![allow(clippy::all, clippy::pedantic)]
     slint::include_modules!();

@@ -117,24 +117,29 @@ fn every_tr_string_is_translated_into_zh_and_en() {
 
 #[test]
 fn every_hint_id_has_a_voice_clip_longer_than_0_3_s() {
+    use kiosk::config::Language;
     use kiosk::ui::audio::{clip, parse_wav, CHECK_IDS, CLIP_IDS};
     let mut needed: Vec<&str> = CHECK_IDS.to_vec();
     needed.push("hold_still");
-    for id in needed.iter().chain(CLIP_IDS) {
-        let bytes = clip(id).unwrap_or_else(|| panic!("no clip for {id}"));
-        let wav = parse_wav(bytes).unwrap_or_else(|e| panic!("{id}.wav: {e}"));
-        assert_eq!(wav.bits, 16, "{id}");
-        assert!(wav.seconds() > 0.3, "{id}.wav lasts only {:.2} s", wav.seconds());
-        // Not silence: some sample is loud.
-        let loud = wav
-            .data
-            .chunks_exact(2)
-            .any(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs() > 2000);
-        assert!(loud, "{id}.wav is silent");
-        // The committed file is the embedded one.
-        let on_disk = std::fs::read(root().join(format!("assets/voice/{id}.wav"))).unwrap();
-        assert_eq!(on_disk, bytes);
+    for (lang, dir) in [(Language::Zh, "zh"), (Language::En, "en")] {
+        for id in needed.iter().chain(CLIP_IDS) {
+            let bytes = clip(lang, id).unwrap_or_else(|| panic!("no {dir} clip for {id}"));
+            let wav = parse_wav(bytes).unwrap_or_else(|e| panic!("{dir}/{id}.wav: {e}"));
+            assert_eq!(wav.bits, 16, "{dir}/{id}");
+            assert!(wav.seconds() > 0.3, "{dir}/{id}.wav lasts only {:.2} s", wav.seconds());
+            // Not silence: some sample is loud.
+            let loud = wav
+                .data
+                .chunks_exact(2)
+                .any(|c| i16::from_le_bytes([c[0], c[1]]).unsigned_abs() > 2000);
+            assert!(loud, "{dir}/{id}.wav is silent");
+            // The committed file is the embedded one.
+            let on_disk = std::fs::read(root().join(format!("assets/voice/{dir}/{id}.wav"))).unwrap();
+            assert_eq!(on_disk, bytes);
+        }
     }
+    // The two languages are different recordings (not one copied over the other).
+    assert_ne!(clip(Language::Zh, "welcome"), clip(Language::En, "welcome"));
 }
 
 #[test]

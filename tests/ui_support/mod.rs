@@ -247,8 +247,14 @@ impl Rig {
         self.pump();
     }
 
+    /// The clip ids played so far, in order.
     pub fn played(&self) -> Vec<String> {
-        self.audio.0.lock().unwrap().clone()
+        self.played_in().into_iter().map(|(id, _)| id).collect()
+    }
+
+    /// The clips played so far with their language.
+    pub fn played_in(&self) -> Vec<(String, kiosk::config::Language)> {
+        self.audio.played.lock().unwrap().clone()
     }
 }
 
