@@ -10,6 +10,7 @@
 pub mod camera;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod failpoint;
 pub mod idcard;

@@ -1,6 +1,7 @@
 //! The `kiosk` command line: each subcommand is a thin function over the library.
 //! Exit codes everywhere: 0 success, 1 a negative verdict, 2 usage/config/IO error.
 
+pub mod console;
 pub mod diag;
 pub mod idcard_sim;
 pub mod printer_sim;
@@ -72,6 +73,8 @@ pub enum Command {
     IdcardSim(crate::idcard_sim::SimArgs),
     /// Reference photo-review service (HTTP JSON API and operator page).
     ReviewCenter(review::ReviewCenterArgs),
+    /// The hall console: kiosks' heartbeats and events, "kiosk offline" alerts.
+    Console(console::ConsoleArgs),
     /// Run whole kiosk sessions headless: replayed frames, upload, receipt.
     Simulate(simulate::SimulateArgs),
     /// Diagnostics of config, camera, printer, ID-card reader, review service, storage; set the admin PIN.
@@ -125,6 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<Verdict> {
         Command::IdcardSim(a) => idcard_sim::run(&a),
         Command::ReviewCenter(a) => review::run(&load_config(cfg)?, &a),
         Command::Simulate(a) => simulate::run(&load_config(cfg)?, &a),
+        Command::Console(a) => console::run(&a),
     }
 }
 

@@ -9,6 +9,7 @@ mod common;
 mod api;
 mod browser;
 mod client;
+mod console;
 mod faults;
 mod hostile;
 mod staff;

@@ -1,0 +1,41 @@
+//! The hall console (issue #16): the hall's own service, apart from the review centre,
+//! that every kiosk of the hall reports to. Kiosks authenticate with their own key
+//! (`Authorization: Bearer KEY`, the same key-file format as the review centre) and send a
+//! heartbeat every interval and events as they happen; the console keeps them in SQLite,
+//! turns the events staff must act on into alerts, and raises "kiosk offline" when a kiosk
+//! missed three heartbeats.
+//!
+//! This increment is the kiosk-facing half: the wire types ([`wire`]), the store
+//! ([`store`]) and the routes `POST /v1/heartbeat`, `POST /v1/events`, `GET /healthz`
+//! ([`server`]). The staff page, the kiosk-side queue and the webhooks come next.
+
+pub mod server;
+pub mod store;
+pub mod wire;
+
+pub use server::{spawn, ConsoleOptions, RunningConsole};
+pub use store::{AlertRow, ConsoleStore, KioskRow};
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("console database {path}: {source}. Fix: check the path is on a writable disk (`--db`), or restore it from the backup")]
+    Db {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("console database: {0}")]
+    Query(#[from] rusqlite::Error),
+    #[error("cannot listen on {addr}: {source}. Fix: pick a free address with `--listen HOST:PORT`")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("console keys: {0}")]
+    Keys(String),
+    #[error("console runtime: {0}")]
+    Runtime(std::io::Error),
+}

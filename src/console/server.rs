@@ -1,0 +1,319 @@
+//! The console's HTTP side: `POST /v1/heartbeat` and `POST /v1/events` for kiosks (by key),
+//! `GET /healthz`, and the offline watcher. Every refusal is a 4xx with a JSON body in both
+//! languages and changes nothing: no or unknown key 401, a body naming another kiosk 403,
+//! not JSON 415, garbage or out-of-bounds 400, over the body limit 413, a replayed heartbeat
+//! 409.
+
+use super::store::{ConsoleStore, HeartbeatOutcome};
+use super::wire::{EventBatch, EventsAccepted, Heartbeat};
+use super::ConsoleError;
+use crate::review::keys::Keys;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Settings of a running console (every interval is one, so tests run with short ones).
+#[derive(Debug, Clone)]
+pub struct ConsoleOptions {
+    /// How often kiosks send a heartbeat (kiosk `[console] heartbeat_s`, default 30 s).
+    pub heartbeat: Duration,
+    /// Heartbeats missed before "kiosk offline" (3).
+    pub missed_for_offline: u32,
+    /// Largest request body (64 KiB).
+    pub body_limit: usize,
+}
+
+impl Default for ConsoleOptions {
+    fn default() -> Self {
+        ConsoleOptions {
+            heartbeat: Duration::from_secs(30),
+            missed_for_offline: 3,
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+pub struct Console {
+    store: Mutex<ConsoleStore>,
+    keys: Keys,
+    pub opts: ConsoleOptions,
+}
+
+impl Console {
+    pub fn new(store: ConsoleStore, keys: Keys, opts: ConsoleOptions) -> Console {
+        Console {
+            store: Mutex::new(store),
+            keys,
+            opts,
+        }
+    }
+
+    /// The store, for the staff side and tests (held only for one short call).
+    pub fn store(&self) -> std::sync::MutexGuard<'_, ConsoleStore> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One pass of the offline watcher: raises "offline" for kiosks silent for
+    /// `missed_for_offline` heartbeat intervals.
+    pub fn watch_once(&self) -> Result<Vec<String>, ConsoleError> {
+        let now = now_ms();
+        let silent = self.opts.heartbeat.as_millis() as u64 * u64::from(self.opts.missed_for_offline);
+        let gone = self.store().mark_offline(now.saturating_sub(silent), now)?;
+        for k in &gone {
+            log::warn!("kiosk {k} offline: no heartbeat for {} s", silent / 1000);
+        }
+        Ok(gone)
+    }
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A refusal: status and a bilingual JSON body.
+pub struct Refusal(StatusCode, &'static str, &'static str, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": self.1, "message_zh": self.2, "message_en": self.3});
+        (self.0, Json(body)).into_response()
+    }
+}
+
+impl From<ConsoleError> for Refusal {
+    fn from(e: ConsoleError) -> Refusal {
+        log::error!("console: {e}");
+        Refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "服务内部错误，请稍后重试",
+            "Internal error; please retry later".into(),
+        )
+    }
+}
+
+/// A kiosk, by its key (`Authorization: Bearer KEY`).
+pub struct KioskKey(pub String);
+
+impl FromRequestParts<Arc<Console>> for KioskKey {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, c: &Arc<Console>) -> Result<Self, Refusal> {
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.strip_prefix("Bearer "));
+        match key.and_then(|k| c.keys.kiosk_for(k.trim())) {
+            Some(id) => Ok(KioskKey(id.to_string())),
+            None => {
+                let from = parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                    .map_or_else(|| "?".into(), |a| a.0.ip().to_string());
+                log::warn!("console: request from {from} refused: missing or unknown kiosk key");
+                Err(Refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "缺少或无效的终端密钥",
+                    "Missing or unknown kiosk key (Authorization: Bearer KEY)".into(),
+                ))
+            }
+        }
+    }
+}
+
+/// Reads a JSON body by hand, so every malformed one gets the same bilingual 4xx.
+fn json_body<T: DeserializeOwned>(headers: &axum::http::HeaderMap, body: &[u8]) -> Result<T, Refusal> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/json")
+    {
+        return Err(Refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "请求内容类型必须为 application/json",
+            "Content-Type must be application/json".into(),
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| bad(e.to_string()))
+}
+
+fn bad(why: String) -> Refusal {
+    Refusal(StatusCode::BAD_REQUEST, "bad_request", "请求内容有误", why)
+}
+
+fn same_kiosk(key: &KioskKey, claimed: &str) -> Result<(), Refusal> {
+    if key.0 == claimed {
+        return Ok(());
+    }
+    log::warn!("console: kiosk {} sent a body naming kiosk {claimed:?}; refused", key.0);
+    Err(Refusal(
+        StatusCode::FORBIDDEN,
+        "wrong_kiosk",
+        "终端编号与密钥不符",
+        "The kiosk id does not match the key".into(),
+    ))
+}
+
+async fn heartbeat(
+    State(c): State<Arc<Console>>,
+    key: KioskKey,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, Refusal> {
+    let hb: Heartbeat = json_body(&headers, &body)?;
+    hb.validate().map_err(bad)?;
+    same_kiosk(&key, &hb.kiosk_id)?;
+    match c.store().heartbeat(&hb, now_ms())? {
+        HeartbeatOutcome::Stored => Ok(StatusCode::NO_CONTENT),
+        HeartbeatOutcome::Replay => Err(Refusal(
+            StatusCode::CONFLICT,
+            "replay",
+            "重复或过期的心跳",
+            format!("heartbeat seq {} is not newer than the last one stored", hb.seq),
+        )),
+    }
+}
+
+async fn events(
+    State(c): State<Arc<Console>>,
+    key: KioskKey,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<EventsAccepted>, Refusal> {
+    let batch: EventBatch = json_body(&headers, &body)?;
+    batch.validate().map_err(bad)?;
+    same_kiosk(&key, &batch.kiosk_id)?;
+    let (stored_up_to, new) = c.store().add_events(&key.0, &batch.events, now_ms())?;
+    for e in batch.events.iter().filter(|e| e.kind.alerts()) {
+        log::info!("kiosk {}: {} (seq {})", key.0, e.kind.id(), e.seq);
+    }
+    Ok(Json(EventsAccepted { stored_up_to, new }))
+}
+
+/// The routes kiosks call, and `/healthz`.
+pub fn router(c: Arc<Console>) -> Router {
+    let limit = c.opts.body_limit;
+    Router::new()
+        .route("/v1/heartbeat", post(heartbeat))
+        .route("/v1/events", post(events))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async {
+            Refusal(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "没有这个地址",
+                "No such path".into(),
+            )
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(c)
+}
+
+/// A console serving on its own thread and Tokio runtime; stops when dropped.
+pub struct RunningConsole {
+    pub addr: SocketAddr,
+    pub console: Arc<Console>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningConsole {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Serves until the process is stopped.
+    pub fn wait(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for RunningConsole {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Binds `listen` and serves `console` (with its offline watcher) until dropped.
+pub fn spawn(console: Arc<Console>, listen: &str) -> Result<RunningConsole, ConsoleError> {
+    let listen_err = |source| ConsoleError::Listen {
+        addr: listen.to_string(),
+        source,
+    };
+    let std_listener = std::net::TcpListener::bind(listen).map_err(listen_err)?;
+    std_listener.set_nonblocking(true).map_err(listen_err)?;
+    let addr = std_listener.local_addr().map_err(listen_err)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(ConsoleError::Runtime)?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let c = console.clone();
+    let thread = std::thread::Builder::new()
+        .name("kiosk-console".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(std_listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        log::error!("console: cannot listen: {e}");
+                        return;
+                    }
+                };
+                // The watcher looks twice per heartbeat interval: "offline" shows within
+                // half an interval of the third missed heartbeat.
+                let w = c.clone();
+                let every = (c.opts.heartbeat / 2).max(Duration::from_millis(10));
+                let watcher = tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(every);
+                    loop {
+                        tick.tick().await;
+                        let w = w.clone();
+                        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || w.watch_once()).await {
+                            log::error!("console offline watcher: {e}");
+                        }
+                    }
+                });
+                let app = router(c).into_make_service_with_connect_info::<SocketAddr>();
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await;
+                watcher.abort();
+            });
+        })
+        .map_err(ConsoleError::Runtime)?;
+    Ok(RunningConsole {
+        addr,
+        console,
+        shutdown: Some(tx),
+        thread: Some(thread),
+    })
+}

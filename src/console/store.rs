@@ -1,0 +1,286 @@
+//! The console's SQLite database: kiosks (last heartbeat), events (each (kiosk, seq) once)
+//! and alerts (open until acknowledged; "offline" ones also close when the kiosk is back).
+//! The file is created 0600: it holds no personal data, but hand-off codes and the hall's
+//! whereabouts are nobody else's business.
+
+use super::wire::{EventKind, Heartbeat, KioskEvent};
+use super::ConsoleError;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS kiosks (
+    id TEXT PRIMARY KEY,
+    last_seen_ms INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    heartbeat TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    kiosk TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    screen TEXT,
+    code TEXT,
+    reasons TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (kiosk, seq)
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kiosk TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    seq INTEGER,
+    code TEXT,
+    reasons TEXT NOT NULL,
+    raised_ms INTEGER NOT NULL,
+    acked_by TEXT,
+    acked_ms INTEGER,
+    resolved_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS alerts_open ON alerts (kiosk, kind) WHERE acked_ms IS NULL AND resolved_ms IS NULL;
+";
+
+/// The alert kind the console raises itself (not a kiosk event).
+pub const OFFLINE: &str = "offline";
+
+/// A kiosk as the staff page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KioskRow {
+    pub id: String,
+    pub last_seen_ms: u64,
+    pub heartbeat: Heartbeat,
+    /// An open "offline" alert.
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRow {
+    pub id: i64,
+    pub kiosk: String,
+    /// An [`EventKind`] id, or [`OFFLINE`].
+    pub kind: String,
+    pub seq: Option<u64>,
+    pub code: Option<String>,
+    pub reasons: Vec<String>,
+    pub raised_ms: u64,
+    pub acked_by: Option<String>,
+    pub acked_ms: Option<u64>,
+    pub resolved_ms: Option<u64>,
+}
+
+/// What became of a heartbeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeartbeatOutcome {
+    Stored,
+    /// Its seq is not newer than the last one stored: a replay (nothing changed).
+    Replay,
+}
+
+pub struct ConsoleStore {
+    conn: Connection,
+}
+
+impl ConsoleStore {
+    pub fn open(path: &Path) -> Result<ConsoleStore, ConsoleError> {
+        let db = |source| ConsoleError::Db {
+            path: path.to_path_buf(),
+            source,
+        };
+        crate::private_fs::prepare_file(path).map_err(|e| ConsoleError::Db {
+            path: path.to_path_buf(),
+            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+        })?;
+        let conn = Connection::open(path).map_err(db)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
+            .map_err(db)?;
+        conn.execute_batch(SCHEMA).map_err(db)?;
+        Ok(ConsoleStore { conn })
+    }
+
+    /// Stores a heartbeat unless it is a replay; a kiosk that was offline is back.
+    pub fn heartbeat(&mut self, hb: &Heartbeat, now_ms: u64) -> Result<HeartbeatOutcome, ConsoleError> {
+        let tx = self.conn.transaction()?;
+        let last: Option<i64> = tx
+            .query_row("SELECT last_seq FROM kiosks WHERE id = ?1", [&hb.kiosk_id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if last.is_some_and(|l| l as u64 >= hb.seq) {
+            return Ok(HeartbeatOutcome::Replay);
+        }
+        let json = serde_json::to_string(hb).unwrap_or_default();
+        tx.execute(
+            "INSERT INTO kiosks (id, last_seen_ms, last_seq, heartbeat) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET last_seen_ms = ?2, last_seq = ?3, heartbeat = ?4",
+            params![hb.kiosk_id, now_ms as i64, hb.seq as i64, json],
+        )?;
+        tx.execute(
+            "UPDATE alerts SET resolved_ms = ?2 WHERE kiosk = ?1 AND kind = ?3 AND resolved_ms IS NULL",
+            params![hb.kiosk_id, now_ms as i64, OFFLINE],
+        )?;
+        tx.commit()?;
+        Ok(HeartbeatOutcome::Stored)
+    }
+
+    /// Stores the events not stored before, in order; each that needs staff opens an
+    /// alert. Returns the highest seq stored for the kiosk and how many were new.
+    pub fn add_events(
+        &mut self,
+        kiosk: &str,
+        events: &[KioskEvent],
+        now_ms: u64,
+    ) -> Result<(u64, usize), ConsoleError> {
+        let tx = self.conn.transaction()?;
+        let mut new = 0;
+        for e in events {
+            let reasons = serde_json::to_string(&e.reasons).unwrap_or_else(|_| "[]".into());
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO events (kiosk, seq, kind, at, screen, code, reasons, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    kiosk,
+                    e.seq as i64,
+                    e.kind.id(),
+                    e.at,
+                    e.screen,
+                    e.code,
+                    reasons,
+                    now_ms as i64
+                ],
+            )?;
+            if n == 1 {
+                new += 1;
+                if e.kind.alerts() {
+                    tx.execute(
+                        "INSERT INTO alerts (kiosk, kind, seq, code, reasons, raised_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![kiosk, e.kind.id(), e.seq as i64, e.code, reasons, now_ms as i64],
+                    )?;
+                }
+                // A recovery closes the alert it answers.
+                for closed in closes(e.kind) {
+                    tx.execute(
+                        "UPDATE alerts SET resolved_ms = ?3 WHERE kiosk = ?1 AND kind = ?2 AND resolved_ms IS NULL",
+                        params![kiosk, closed.id(), now_ms as i64],
+                    )?;
+                }
+            }
+        }
+        let up_to: Option<i64> = tx.query_row("SELECT MAX(seq) FROM events WHERE kiosk = ?1", [kiosk], |r| r.get(0))?;
+        tx.commit()?;
+        Ok((up_to.unwrap_or(0) as u64, new))
+    }
+
+    /// Raises "offline" for every kiosk not heard from since `cutoff_ms` that has no open
+    /// offline alert yet; returns those kiosks.
+    pub fn mark_offline(&mut self, cutoff_ms: u64, now_ms: u64) -> Result<Vec<String>, ConsoleError> {
+        let tx = self.conn.transaction()?;
+        let ids: Vec<String> = {
+            let mut st = tx.prepare(
+                "SELECT id FROM kiosks k WHERE last_seen_ms < ?1 AND NOT EXISTS
+                 (SELECT 1 FROM alerts a WHERE a.kiosk = k.id AND a.kind = ?2 AND a.resolved_ms IS NULL)",
+            )?;
+            let rows = st.query_map(params![cutoff_ms as i64, OFFLINE], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for id in &ids {
+            tx.execute(
+                "INSERT INTO alerts (kiosk, kind, reasons, raised_ms) VALUES (?1, ?2, '[]', ?3)",
+                params![id, OFFLINE, now_ms as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    pub fn kiosks(&self) -> Result<Vec<KioskRow>, ConsoleError> {
+        let mut st = self.conn.prepare(
+            "SELECT id, last_seen_ms, heartbeat, EXISTS (SELECT 1 FROM alerts a WHERE a.kiosk = k.id AND a.kind = ?1 AND a.resolved_ms IS NULL)
+             FROM kiosks k ORDER BY id",
+        )?;
+        let rows = st.query_map([OFFLINE], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
+        })?;
+        let mut out = vec![];
+        for row in rows {
+            let (id, seen, json, offline) = row?;
+            // Written by this code from a validated heartbeat; unreadable means tampering.
+            let Ok(heartbeat) = serde_json::from_str(&json) else {
+                log::error!("console database: kiosk {id}'s last heartbeat is unreadable; skipped");
+                continue;
+            };
+            out.push(KioskRow {
+                id,
+                last_seen_ms: seen as u64,
+                heartbeat,
+                offline,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Alerts, newest first: only the open ones (neither acknowledged nor resolved) or all.
+    pub fn alerts(&self, open_only: bool) -> Result<Vec<AlertRow>, ConsoleError> {
+        let sql = format!(
+            "SELECT id, kiosk, kind, seq, code, reasons, raised_ms, acked_by, acked_ms, resolved_ms FROM alerts {} ORDER BY id DESC LIMIT 500",
+            if open_only {
+                "WHERE acked_ms IS NULL AND resolved_ms IS NULL"
+            } else {
+                ""
+            }
+        );
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st.query_map([], |r| {
+            let reasons: String = r.get(5)?;
+            Ok(AlertRow {
+                id: r.get(0)?,
+                kiosk: r.get(1)?,
+                kind: r.get(2)?,
+                seq: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
+                code: r.get(4)?,
+                reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+                raised_ms: r.get::<_, i64>(6)? as u64,
+                acked_by: r.get(7)?,
+                acked_ms: r.get::<_, Option<i64>>(8)?.map(|s| s as u64),
+                resolved_ms: r.get::<_, Option<i64>>(9)?.map(|s| s as u64),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Acknowledges alert `id` as `who`; false when there is no such open alert.
+    pub fn ack(&mut self, id: i64, who: &str, now_ms: u64) -> Result<bool, ConsoleError> {
+        let n = self.conn.execute(
+            "UPDATE alerts SET acked_by = ?2, acked_ms = ?3 WHERE id = ?1 AND acked_ms IS NULL",
+            params![id, who, now_ms as i64],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The events a kiosk sent since `since_ms` (received time), oldest first.
+    pub fn events_since(&self, kiosk: &str, since_ms: u64) -> Result<Vec<(u64, String)>, ConsoleError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT seq, kind FROM events WHERE kiosk = ?1 AND received_ms >= ?2 ORDER BY seq")?;
+        let rows = st.query_map(params![kiosk, since_ms as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// The alert kinds a recovery event closes.
+fn closes(kind: EventKind) -> &'static [EventKind] {
+    match kind {
+        EventKind::PaperReloaded => &[EventKind::PaperOut, EventKind::PaperNearEnd],
+        EventKind::PrinterRecovered => &[EventKind::PrinterFault],
+        EventKind::CameraBack => &[EventKind::CameraLost],
+        EventKind::ReviewBack => &[EventKind::ReviewUnreachable],
+        _ => &[],
+    }
+}
