@@ -38,4 +38,4 @@ systemctl restart systemd-journald || true
 timedatectl set-timezone Asia/Shanghai || true
 timedatectl set-ntp true || true
 systemctl enable --now kiosk.service
-echo "installed; set the admin PIN with: sudo -u kiosk kiosk --config /etc/kiosk/kiosk.toml diag --set-pin"
+echo "installed; set the admin PIN with: sudo -u kiosk kiosk --config /etc/kiosk/kiosk.toml diag --set-pin (or print a one-time code for setting it on the touchscreen: ... diag --setup-code)"

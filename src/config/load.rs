@@ -50,6 +50,7 @@ impl Config {
                 still_there_s: 30,
                 done_clear_s: 20,
                 admin_idle_s: 60,
+                setup_code_valid_min: 30,
                 retake_limit: 3,
                 reject_limit: 2,
                 posing_fail_limit: 3,

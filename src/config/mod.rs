@@ -376,6 +376,9 @@ pub struct KioskSection {
     /// Seconds without a touch after which the admin and operator screens close by
     /// themselves (nobody leaves them open for the next person).
     pub admin_idle_s: u32,
+    /// Minutes a setup code from `kiosk diag --setup-code` stays valid for setting the
+    /// first admin PIN on the touchscreen.
+    pub setup_code_valid_min: u32,
     /// Seconds the done (and declined) screen stays before the kiosk clears it for the
     /// next person; a touch restarts it.
     pub done_clear_s: u32,

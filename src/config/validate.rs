@@ -36,6 +36,13 @@ impl Config {
         if k.admin_idle_s == 0 || k.admin_idle_s > 3600 {
             return Err(ConfigError::invalid(o, "kiosk.admin_idle_s", "must be 1–3600 seconds"));
         }
+        if k.setup_code_valid_min == 0 || k.setup_code_valid_min > 1440 {
+            return Err(ConfigError::invalid(
+                o,
+                "kiosk.setup_code_valid_min",
+                "must be 1–1440 minutes",
+            ));
+        }
         if k.done_clear_s == 0 || k.done_clear_s > 300 {
             return Err(ConfigError::invalid(o, "kiosk.done_clear_s", "must be 1–300 seconds"));
         }

@@ -1,4 +1,5 @@
-//! Operations: logging with masking, systemd notify/watchdog, diagnostics, the admin PIN.
+//! Operations: logging with masking, systemd notify/watchdog, diagnostics, the admin PIN
+//! and its one-time setup code, the saved voice volume.
 
 pub mod allocator;
 pub mod daily;
@@ -7,3 +8,5 @@ pub mod metrics;
 pub mod notify;
 pub mod pin;
 pub mod redact;
+pub mod setup_code;
+pub mod volume;

@@ -4,6 +4,9 @@
 //! [`super::Kiosk`] runs it on a worker thread for the touch UI.
 
 mod alerting;
+mod camera_check;
+
+pub use camera_check::CameraCheck;
 
 use super::analysis::{AnalysisMode, AnalysisWorker, GuideHost};
 use crate::config::{Config, DocumentSpec};

@@ -17,6 +17,8 @@ enum Msg {
     /// Re-read paper and outbox now; answered once the view holds them.
     RefreshStatus(Sender<()>),
     Reprint(crate::domain::ReceiptNumber, Sender<Result<(), crate::domain::Prompt>>),
+    /// The admin menu's camera check on the runtime's own camera.
+    CheckCamera(u32, Sender<super::CameraCheck>),
     Stop,
 }
 
@@ -70,6 +72,9 @@ impl Kiosk {
                         }
                         Ok(Msg::Reprint(number, reply)) => {
                             let _ = reply.send(engine.reprint(&number));
+                        }
+                        Ok(Msg::CheckCamera(frames, reply)) => {
+                            let _ = reply.send(engine.check_camera(frames));
                         }
                         Ok(Msg::RefreshStatus(reply)) => {
                             engine.refresh_status();
@@ -132,6 +137,14 @@ impl Kiosk {
     pub fn refresh_status(&self) -> mpsc::Receiver<()> {
         let (tx, rx) = mpsc::channel();
         let _ = self.tx.send(Msg::RefreshStatus(tx));
+        rx
+    }
+
+    /// The admin menu's camera check: `frames` frames borrowed from the runtime's own
+    /// camera while no session is posing (`Engine::check_camera`); answered on the channel.
+    pub fn check_camera(&self, frames: u32) -> mpsc::Receiver<super::CameraCheck> {
+        let (tx, rx) = mpsc::channel();
+        let _ = self.tx.send(Msg::CheckCamera(frames, tx));
         rx
     }
 

@@ -8,7 +8,7 @@ mod kiosk;
 mod reprint;
 
 pub use analysis::AnalysisMode;
-pub use engine::{Backends, Engine, View};
+pub use engine::{Backends, CameraCheck, Engine, View};
 pub use kiosk::Kiosk;
 pub use reprint::{check_layout, reprint};
 

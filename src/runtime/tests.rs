@@ -746,3 +746,46 @@ fn newly_quarantined_outbox_rows_alert_staff_once_and_silently() {
     assert!(e.take_speech().is_empty());
     assert_eq!(e.view().staff_call, None);
 }
+
+/// Issue #15: the admin menu's camera check reads frames from the runtime's own camera
+/// (a V4L device is held by it for good), never while a session is posing, and reports a
+/// dead camera with its reason.
+#[test]
+fn the_camera_check_borrows_the_runtimes_camera_only_while_nobody_poses() {
+    let camera = ReplaySource::open(Path::new("builtin"), 15.0, true).unwrap();
+    let unplug = camera.unplug_switch();
+    let mut e = Engine::new(
+        &Config::builtin(),
+        Backends {
+            camera: Box::new(camera),
+            guide: Box::new(ScriptedGuide::new(100, 1)),
+            maker: Box::new(PlainMaker { refuse: false }),
+            uploader: Box::new(ScriptedUploader::approving(1)),
+            printer: Box::new(RecordingPrinter::default()),
+            alerts: Box::new(crate::ports::NoConsole),
+            idcard: None,
+        },
+    );
+    match e.check_camera(10) {
+        CameraCheck::Ok {
+            device, frames, width, ..
+        } => {
+            assert_eq!(frames, 10);
+            assert!(width > 0);
+            assert!(device.contains("builtin"), "{device}");
+        }
+        other => panic!("camera check on an idle kiosk: {other:?}"),
+    }
+    to_posing(&mut e);
+    e.step();
+    assert!(matches!(e.check_camera(10), CameraCheck::Busy { .. }));
+    assert!(e.view().preview.is_some(), "the session keeps its preview");
+    e.handle(Event::Cancel);
+    assert_eq!(e.session().state(), &State::Attract);
+    unplug.store(true, Ordering::SeqCst);
+    match e.check_camera(10) {
+        CameraCheck::Failed { reason, .. } => assert!(reason.contains("disconnected"), "{reason}"),
+        other => panic!("an unplugged camera checked {other:?}"),
+    }
+    assert_eq!(e.session().state(), &State::Attract, "a check is no session fault");
+}

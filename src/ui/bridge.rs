@@ -65,6 +65,11 @@ impl KioskUi {
     pub fn new(cfg: &Config, backends: Backends, audio: Box<dyn AudioSink>) -> Result<KioskUi, slint::PlatformError> {
         let window = AppWindow::new()?;
         let english = cfg.kiosk.language == crate::config::Language::En;
+        // The admin menu's saved volume overrides `[audio] volume` from the start.
+        let (admin, mut audio) = (AdminController::new(cfg), audio);
+        if let Some(v) = admin.startup_volume() {
+            audio.set_volume(v);
+        }
         let inner = Rc::new(Inner {
             window,
             kiosk: Kiosk::start(cfg, backends),
@@ -88,7 +93,7 @@ impl KioskUi {
                 posing: None,
                 card_filled: None,
             }),
-            admin: RefCell::new(AdminController::new(cfg)),
+            admin: RefCell::new(admin),
             name: NameEntry::new(),
             daily: RefCell::new(
                 crate::ops::daily::DailyCounters::open(&cfg.kiosk.data_dir)
@@ -338,6 +343,13 @@ impl Operator for Inner {
             }
             None => "今日 today: 每日统计不可用，见日志 / daily counters off, see the log".into(),
         }
+    }
+    fn set_volume(&self, volume: u8) {
+        self.audio.borrow_mut().set_volume(volume);
+        self.play("chime");
+    }
+    fn check_camera(&self, frames: u32) -> std::sync::mpsc::Receiver<crate::runtime::CameraCheck> {
+        self.kiosk.check_camera(frames)
     }
 }
 

@@ -20,7 +20,7 @@ mod generated {
 
 pub use bridge::KioskUi;
 pub use generated::{
-    AdminAction, AdminPage, AppState, AppWindow, CardState, Choice, NameAction, Page, PinState, RegionChoice,
+    AdminAction, AdminPage, AppState, AppWindow, CardState, Choice, NameAction, Page, PinState, PinStep, RegionChoice,
 };
 
 use crate::config::Config;

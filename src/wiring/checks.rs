@@ -38,9 +38,16 @@ impl Check {
 
 /// Every device check, in the order the admin screen shows them.
 pub fn device_checks(cfg: &Config) -> Vec<Check> {
+    let mut checks = device_checks_but_camera(cfg);
+    checks.insert(1, camera(cfg));
+    checks
+}
+
+/// [`device_checks`] without the camera's, which opens the camera: the admin screen of a
+/// running kiosk asks the runtime instead (`runtime::Engine::check_camera`).
+pub fn device_checks_but_camera(cfg: &Config) -> Vec<Check> {
     vec![
         storage(&cfg.kiosk.data_dir),
-        camera(cfg),
         printer(cfg),
         idcard(cfg),
         review(cfg),
@@ -87,7 +94,9 @@ fn storage(dir: &Path) -> Check {
     }
 }
 
-fn camera(cfg: &Config) -> Check {
+/// Opens the configured camera on its own and reads ten frames: for `kiosk diag`, and
+/// for a replay (nothing to fight over) on the admin screen.
+pub fn camera(cfg: &Config) -> Check {
     let t0 = Instant::now();
     let mut src = match crate::camera::open(&cfg.devices.camera, false) {
         Ok(s) => s,

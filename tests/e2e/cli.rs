@@ -177,6 +177,88 @@ fn set_pin_writes_a_hash_in_the_data_dir() {
         .code(2);
 }
 
+/// Issue #15: `diag --setup-code` prints a one-time code for the first PIN on the
+/// touchscreen, keeps only its hash (0600), replaces an earlier one, and is refused once
+/// a PIN is set; `--set-pin` keeps working beside it.
+#[test]
+fn setup_code_is_printed_hashed_on_disk_and_refused_once_a_pin_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiosk.toml");
+    let data = dir.path().join("data");
+    std::fs::write(
+        &path,
+        format!(
+            "[kiosk]\ndemo = true\nsetup_code_valid_min = 5\ndata_dir = {:?}\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let code = |out: &std::process::Output| -> String {
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let code = text
+            .lines()
+            .find_map(|l| l.strip_prefix("设置码 setup code: "))
+            .unwrap_or_else(|| panic!("{text}"))
+            .to_string();
+        assert!(text.contains("(5 min)"), "{text}");
+        code
+    };
+    let first = kiosk()
+        .arg("--config")
+        .arg(&path)
+        .args(["diag", "--setup-code"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let first = code(&first);
+    assert!(first.len() == 8 && first.bytes().all(|b| b.is_ascii_digit()), "{first}");
+    let file = kiosk::ops::setup_code::setup_path(&data);
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(!stored.contains(&first), "the code in clear on disk");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let now = || chrono::Utc::now().timestamp_millis() as u64;
+    kiosk::ops::setup_code::check(&data, &first, now()).unwrap();
+    // A second run replaces the first code.
+    let out = kiosk()
+        .arg("--config")
+        .arg(&path)
+        .args(["diag", "--setup-code"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let second = code(&out);
+    kiosk::ops::setup_code::check(&data, &second, now()).unwrap();
+    if first != second {
+        assert!(kiosk::ops::setup_code::check(&data, &first, now()).is_err());
+    }
+    // Not both at once.
+    kiosk()
+        .arg("--config")
+        .arg(&path)
+        .args(["diag", "--set-pin", "--setup-code"])
+        .assert()
+        .code(2);
+    // The console's PIN still works, and then no setup code is handed out.
+    kiosk()
+        .arg("--config")
+        .arg(&path)
+        .args(["diag", "--set-pin"])
+        .write_stdin("13579246\n")
+        .assert()
+        .success();
+    kiosk()
+        .arg("--config")
+        .arg(&path)
+        .args(["diag", "--setup-code"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already set").and(predicate::str::contains("--set-pin")));
+    assert!(kiosk::ops::setup_code::check(&data, &second, now()).is_err());
+}
+
 /// The command line's own error lines go through the log redactor (issue #13): an error
 /// quoting a path or an argument with an ID or mobile number prints it masked.
 #[test]

@@ -270,3 +270,263 @@ fn admin_screens_close_themselves_when_left_untouched() {
     assert!(t0.elapsed() >= Duration::from_millis(1500), "closed too early");
     assert!(r.has("开始"), "back to the attract screen");
 }
+
+/// `kiosk diag --setup-code` (the real binary) over the rig's data directory: the code
+/// it prints.
+fn console_setup_code(data: &std::path::Path) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &cfg,
+        format!("[kiosk]\ndemo = true\ndata_dir = {:?}\n", data.display().to_string()),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .env_remove("KIOSK_CONFIG")
+        .env("XDG_STATE_HOME", dir.path())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["diag", "--setup-code"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let code = text
+        .lines()
+        .find_map(|l| l.strip_prefix("设置码 setup code: "))
+        .unwrap_or_else(|| panic!("no setup code printed: {text}"))
+        .trim()
+        .to_string();
+    assert!(code.len() == 8 && code.bytes().all(|b| b.is_ascii_digit()), "{code:?}");
+    code
+}
+
+fn open_pad(r: &Rig, field: &str) {
+    r.long_press("admin-corner", Duration::from_millis(5100));
+    r.wait_for(field, 2);
+}
+
+/// Issue #15: with no PIN set, the first one is set on the touchscreen with the one-time
+/// code `kiosk diag --setup-code` printed on the console, typed twice; the code works once.
+#[test]
+fn the_first_pin_is_set_on_the_touchscreen_with_the_consoles_one_time_code() {
+    i_slint_backend_testing::init_no_event_loop();
+    let r = rig(|c| c.kiosk.demo = false);
+    let dir = r.data.path().to_path_buf();
+    r.wait_for("开始", 5);
+    open_pad(&r, "设置码");
+    r.wait_for("首次设置管理密码：请输入设置码", 1);
+    // No code asked for on the console yet: nothing to type.
+    enter_pin(&r, "12345678");
+    r.wait_for("还没有设置码：请在控制台运行 kiosk diag --setup-code", 1);
+    assert!(!kiosk::ops::pin::pin_path(&dir).exists());
+
+    let code = console_setup_code(&dir);
+    let wrong = if code == "87654321" { "12345678" } else { "87654321" };
+    enter_pin(&r, wrong);
+    r.wait_for("设置码错误", 2);
+    assert!(r.has("设置码"), "still asking for the code");
+    enter_pin(&r, &code);
+    r.wait_for("新管理密码", 2);
+    r.wait_for("请设置新的管理密码（6 到 12 位数字）", 1);
+    enter_pin(&r, "13579");
+    r.wait_for("新密码要 6 到 12 位数字", 1);
+    // Typed twice; a different second one starts the new PIN again.
+    enter_pin(&r, "135791");
+    r.wait_for("再次输入新管理密码", 1);
+    enter_pin(&r, "135792");
+    r.wait_for("两次输入的密码不一样，请重新设置", 1);
+    assert!(r.has("新管理密码"));
+    assert!(!kiosk::ops::pin::pin_path(&dir).exists(), "a PIN set from a mismatch");
+    enter_pin(&r, "135791");
+    r.wait_for("再次输入新管理密码", 1);
+    enter_pin(&r, "135791");
+    r.wait_for("管理密码已设置 / admin PIN set", 2);
+    assert!(r.label_starting("维护菜单").is_some());
+    assert!(kiosk::ops::pin::verify_pin(&dir, "135791").unwrap());
+    assert!(
+        !kiosk::ops::setup_code::setup_path(&dir).exists(),
+        "the used code is deleted"
+    );
+    r.tap("退出维护");
+
+    // From now on the pad asks for the PIN, and the code is refused.
+    open_pad(&r, "管理密码");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(matches!(
+        kiosk::ops::setup_code::check(&dir, &code, now),
+        Err(kiosk::ops::setup_code::SetupError::PinAlreadySet(_))
+    ));
+    enter_pin(&r, "135791");
+    r.label_starting("维护菜单").expect("the new PIN opens the menu");
+    r.tap("退出维护");
+    // Even with the PIN gone again, the used code does not come back.
+    std::fs::remove_file(kiosk::ops::pin::pin_path(&dir)).unwrap();
+    open_pad(&r, "设置码");
+    enter_pin(&r, &code);
+    r.wait_for("还没有设置码：请在控制台运行 kiosk diag --setup-code", 1);
+    assert!(!kiosk::ops::pin::pin_path(&dir).exists());
+}
+
+/// Wrong setup codes count in the PIN pad's lock-out like wrong PINs.
+#[test]
+fn wrong_setup_codes_lock_the_pad_like_wrong_pins() {
+    i_slint_backend_testing::init_no_event_loop();
+    let r = rig(|c| c.kiosk.demo = false);
+    let dir = r.data.path().to_path_buf();
+    r.wait_for("开始", 5);
+    let code = console_setup_code(&dir);
+    open_pad(&r, "设置码");
+    let wrongs: Vec<String> = ["11111111", "22222222", "33333333", "44444444"]
+        .into_iter()
+        .filter(|w| *w != code)
+        .take(3)
+        .map(String::from)
+        .collect();
+    enter_pin(&r, &wrongs[0]);
+    r.wait_for("设置码错误", 2);
+    enter_pin(&r, &wrongs[1]);
+    r.wait_for("设置码错误", 2);
+    enter_pin(&r, &wrongs[2]);
+    r.wait_for("尝试次数过多，请 30 秒后再试", 2);
+    // The right code is refused while locked, and the lock is on disk for a restart.
+    enter_pin(&r, &code);
+    assert!(r.label_starting("尝试次数过多").is_some());
+    assert!(r.has("设置码"), "no new PIN asked for while locked");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(kiosk::ops::pin::Lockout::load(&dir, now).remaining_ms(now) > 0);
+}
+
+/// In demo mode (no config file) the first PIN is set on the touchscreen without a code.
+#[test]
+fn in_demo_mode_the_first_pin_needs_no_setup_code() {
+    i_slint_backend_testing::init_no_event_loop();
+    let r = rig(|c| assert!(c.kiosk.demo, "the built-in config is a demo"));
+    let dir = r.data.path().to_path_buf();
+    r.wait_for("开始", 5);
+    open_pad(&r, "新管理密码");
+    assert!(!r.has("设置码"));
+    enter_pin(&r, PIN);
+    r.wait_for("再次输入新管理密码", 1);
+    enter_pin(&r, PIN);
+    r.wait_for("管理密码已设置 / admin PIN set", 2);
+    assert!(kiosk::ops::pin::verify_pin(&dir, PIN).unwrap());
+}
+
+/// A sink that records the volumes set on it as well as the clips played.
+struct VolumeSink {
+    played: kiosk::ui::audio::RecordingSink,
+    volumes: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl kiosk::ui::audio::AudioSink for VolumeSink {
+    fn play(&mut self, id: &str, lang: kiosk::config::Language) {
+        self.played.play(id, lang);
+    }
+    fn set_volume(&mut self, volume: u8) {
+        self.volumes.lock().unwrap().push(volume);
+    }
+}
+
+fn rig_recording_volume(dir: &std::path::Path) -> (Rig, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    let volumes = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let v = volumes.clone();
+    let dir = dir.to_path_buf();
+    let r = rig_with_audio(
+        |c| c.kiosk.data_dir = dir,
+        |played| Box::new(VolumeSink { played, volumes: v }),
+    );
+    (r, volumes)
+}
+
+fn open_menu(r: &Rig) {
+    r.wait_for("开始", 5);
+    open_pad(r, "管理密码");
+    enter_pin(r, PIN);
+    r.label_starting("维护菜单").expect("admin menu");
+}
+
+/// Issue #15: the volume set on the admin menu goes to the live sink at once (with the
+/// chime), is kept in the data directory and applied at the next start; a corrupt file
+/// falls back to the config's `[audio] volume`.
+#[test]
+fn the_volume_set_on_the_menu_reaches_the_sink_and_survives_a_restart() {
+    i_slint_backend_testing::init_no_event_loop();
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    kiosk::ops::pin::set_pin(dir, PIN).unwrap();
+    {
+        let (r, volumes) = rig_recording_volume(dir);
+        assert!(volumes.lock().unwrap().is_empty(), "nothing saved: the config's volume");
+        open_menu(&r);
+        r.wait_for("音量：80", 1);
+        let chimes = || r.played().iter().filter(|c| *c == "chime").count();
+        let before = chimes();
+        r.tap("音量 −10");
+        r.wait_for("音量：70", 1);
+        r.tap("音量 −10");
+        r.wait_for("音量：60", 1);
+        assert_eq!(*volumes.lock().unwrap(), [70, 60]);
+        assert_eq!(chimes(), before + 2, "a test chime at each step");
+        r.tap("音量 +10");
+        r.tap("音量 −10");
+        assert_eq!(*volumes.lock().unwrap(), [70, 60, 70, 60]);
+        let file = kiosk::ops::volume::volume_path(dir);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    } // the kiosk stops here
+
+    let (r, volumes) = rig_recording_volume(dir);
+    assert_eq!(*volumes.lock().unwrap(), [60], "the saved volume applied at start-up");
+    open_menu(&r);
+    r.wait_for("音量：60", 1);
+    drop(r);
+
+    std::fs::write(kiosk::ops::volume::volume_path(dir), b"{\"volume\":").unwrap();
+    let (r, volumes) = rig_recording_volume(dir);
+    assert!(volumes.lock().unwrap().is_empty(), "a corrupt file is not applied");
+    open_menu(&r);
+    r.wait_for("音量：80", 1);
+}
+
+/// Issue #15: a V4L camera belongs to the runtime's capture thread, so the admin menu's
+/// camera check reads frames from the runtime instead of opening the device again (here
+/// the config names a V4L camera that does not exist; the runtime holds the replay).
+#[test]
+fn the_camera_check_of_a_v4l_camera_borrows_the_runtimes_frames() {
+    i_slint_backend_testing::init_no_event_loop();
+    let r = rig(|c| c.devices.camera = "v4l:/dev/video99".parse().unwrap());
+    kiosk::ops::pin::set_pin(r.data.path(), PIN).unwrap();
+    open_menu(&r);
+    let line = wait_prefix(&r, "正常 ok camera:", 5);
+    assert!(line.contains("builtin") && line.contains("10 frames"), "{line}");
+    assert!(line.contains("read from the running kiosk's capture"), "{line}");
+    assert!(r.label_starting("检查中").is_none());
+    // 刷新诊断 checks again.
+    r.tap("刷新诊断");
+    assert!(r.label_starting("检查中 checking camera: v4l:/dev/video99").is_some());
+    wait_prefix(&r, "正常 ok camera:", 5);
+}
+
+/// Waits until a label starting with `prefix` shows; the camera's line when it does not.
+fn wait_prefix(r: &Rig, prefix: &str, secs: u64) -> String {
+    let t0 = std::time::Instant::now();
+    loop {
+        r.pump();
+        if let Some(l) = r.label_starting(prefix) {
+            return l;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(secs),
+            "{prefix:?} did not show; camera line: {:?}",
+            find_label_containing(r, "camera:")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

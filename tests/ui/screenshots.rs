@@ -186,6 +186,7 @@ fn sample(w: &AppWindow) {
     g.set_faults("打印机故障或缺纸".into());
     g.set_reasons("背景不是白色；请摘下帽子".into());
     g.set_version("v0.1.0".into());
+    g.set_volume(80);
     g.set_admin_lines(ModelRc::new(VecModel::from(vec![
         slint::SharedString::from("正常 ok storage: /var/lib/kiosk: 51234 MB free"),
         "正常 ok camera: replay:builtin@15, 1280x720".into(),

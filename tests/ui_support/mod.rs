@@ -12,7 +12,7 @@ use kiosk::config::Config;
 use kiosk::domain::SlipJob;
 use kiosk::runtime::Backends;
 use kiosk::testkit::runtime::{PlainMaker, RecordingPrinter, ScriptedGuide, ScriptedUploader};
-use kiosk::ui::audio::RecordingSink;
+use kiosk::ui::audio::{AudioSink, RecordingSink};
 pub use kiosk::ui::{AdminPage, Page};
 use kiosk::ui::{AppState, KioskUi};
 use slint::ComponentHandle;
@@ -49,6 +49,20 @@ pub fn rig_with(tweak: impl FnOnce(&mut Config), uploader: ScriptedUploader) -> 
 
 /// [`rig`] with backends changed by `customise` (a refusing maker, a console, a reader).
 pub fn rig_backends(tweak: impl FnOnce(&mut Config), customise: impl FnOnce(&Config, &mut Backends)) -> Rig {
+    rig_full(tweak, customise, |rec| Box::new(rec))
+}
+
+/// [`rig`] whose voice goes through the sink `wrap` makes of the rig's recording sink (a
+/// test sink that also records `set_volume`).
+pub fn rig_with_audio(tweak: impl FnOnce(&mut Config), wrap: impl FnOnce(RecordingSink) -> Box<dyn AudioSink>) -> Rig {
+    rig_full(tweak, |_, _| {}, wrap)
+}
+
+fn rig_full(
+    tweak: impl FnOnce(&mut Config),
+    customise: impl FnOnce(&Config, &mut Backends),
+    wrap: impl FnOnce(RecordingSink) -> Box<dyn AudioSink>,
+) -> Rig {
     let uploader = ScriptedUploader::approving(3);
     let data = tempfile::tempdir().unwrap();
     let mut cfg = config(data.path());
@@ -71,7 +85,7 @@ pub fn rig_backends(tweak: impl FnOnce(&mut Config), customise: impl FnOnce(&Con
     let mut backends = backends;
     customise(&cfg, &mut backends);
     let audio = RecordingSink::default();
-    let ui = KioskUi::new(&cfg, backends, Box::new(audio.clone())).unwrap();
+    let ui = KioskUi::new(&cfg, backends, wrap(audio.clone())).unwrap();
     ui.window().window().set_size(slint::PhysicalSize::new(1080, 1920));
     ui.window().show().unwrap();
     Rig {
