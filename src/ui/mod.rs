@@ -19,7 +19,8 @@ mod generated {
 
 pub use bridge::KioskUi;
 pub use generated::{
-    AdminAction, AdminPage, AppState, AppWindow, CardState, Choice, NameAction, Page, PinState, RegionChoice,
+    AdminAction, AdminPage, AppState, AppWindow, CardState, Choice, GuideBox, NameAction, Page, PinState, RegionChoice,
+    StaffCall,
 };
 
 use crate::config::Config;
