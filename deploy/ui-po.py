@@ -6,6 +6,11 @@ import pathlib, re, sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EN = {
+    "拍照须知": "Before the photo",
+    "不戴帽子": "No hat",
+    "头发不遮眉毛": "Hair off the eyebrows",
+    "眼镜不反光": "No glare on glasses",
+    "穿深色上衣": "Wear a dark top",
     "{} 秒后返回首页，您填写的信息将被清除": "Returning to the start in {} s; what you entered will be cleared",
     "下一步": "Next",
     "演示模式：照片不送审，回执不能使用": "Demo mode: photos are not reviewed; receipts cannot be used",

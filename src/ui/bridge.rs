@@ -5,7 +5,7 @@
 use super::admin::{AdminController, Operator};
 use super::audio::AudioSink;
 use super::convert;
-use super::generated::{AppState, AppWindow, Choice, Page};
+use super::generated::{AppState, AppWindow, Choice, GuideBox, Page};
 use super::name_entry::{self, NameEntry};
 use crate::config::{Config, DocumentId, Field, RegionCode};
 use crate::runtime::{Backends, Kiosk, View};
@@ -48,6 +48,8 @@ struct Shown {
     still_there: Option<(Instant, u32)>,
     pose_ok_since: Option<Instant>,
     hold_still_s: f64,
+    /// The posing document's spec, for the guide oval (`convert::guide_box`).
+    guide_spec: Option<crate::config::DocumentSpec>,
     /// Preview frames shown in the current one-second window, and the last full second's rate.
     fps_count: u32,
     fps_since: Instant,
@@ -86,6 +88,7 @@ impl KioskUi {
                 still_there: None,
                 pose_ok_since: None,
                 hold_still_s: 0.8,
+                guide_spec: None,
                 fps_count: 0,
                 fps_since: Instant::now(),
                 fps: 0.0,
@@ -516,6 +519,10 @@ impl Inner {
         if new_frame {
             if let Some(p) = &v.preview {
                 g.set_preview(convert::preview_image(p, self.cfg.camera.mirror_preview));
+                if let Some(spec) = &s.guide_spec {
+                    let [x, y, width, height] = convert::guide_box(spec, p.width(), p.height());
+                    g.set_guide(GuideBox { x, y, width, height });
+                }
             }
             s.fps_count += 1;
             if let Some((_, n)) = s.posing.as_mut() {
@@ -614,7 +621,10 @@ impl Inner {
             } => {
                 g.set_hint(hint.as_ref().map(|h| convert::prompt(en, h)).unwrap_or_default().into());
                 g.set_reasons(convert::prompts(en, reasons).into());
-                self.shown.borrow_mut().hold_still_s = cfg.spec_for(*doc, Some(region)).limits.hold_still_s;
+                let spec = cfg.spec_for(*doc, Some(region));
+                let mut s = self.shown.borrow_mut();
+                s.hold_still_s = spec.limits.hold_still_s;
+                s.guide_spec = Some(spec);
             }
             State::ReviewPhoto { retakes_left, .. } => g.set_retakes_left(*retakes_left as i32),
             State::Printing { slip } | State::Done { slip: Some(slip) } => {

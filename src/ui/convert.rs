@@ -56,6 +56,41 @@ pub fn qr_image(text: &str) -> Option<Image> {
     Some(Image::from_rgb8(buf))
 }
 
+/// The posing guide's oval (issue #15): where the validator wants the face, as shares of
+/// the camera frame (x, y, width, height). The document window (the crop `vision::geometry`
+/// cuts) is made [`GUIDE_WINDOW_FILL`] of the largest window of the document's aspect that
+/// fits the frame, centred (so `face_position` and `face_size`'s too-close rule both pass
+/// with room to spare); inside it the face sits where the spec puts it: face width (else head
+/// width, else the maker's 0.55 of the width), hair top (else the head centred), head length
+/// (else the length ratio, else [`HEAD_SHARE`] of the height), centred horizontally.
+pub fn guide_box(spec: &crate::config::DocumentSpec, frame_w: u32, frame_h: u32) -> [f32; 4] {
+    let (w_out, h_out) = (spec.width as f32, spec.height as f32);
+    let mid = |s: crate::config::SpanU| (s.min + s.max) as f32 / 2.0;
+    let face_w = spec.face_width.or(spec.head_width).map(mid).unwrap_or(0.55 * w_out);
+    let head_l = match (spec.head_length, spec.head_length_ratio) {
+        (Some(l), _) => mid(l),
+        (None, Some(r)) => h_out * ((r.min + r.max) / 2.0) as f32,
+        (None, None) => h_out * HEAD_SHARE,
+    };
+    let hair = spec.hair_top.map(mid).unwrap_or((h_out - head_l) / 2.0);
+    let (fw, fh) = (frame_w.max(1) as f32, frame_h.max(1) as f32);
+    // Frame px per output px of the window.
+    let scale = (fw / w_out).min(fh / h_out) * GUIDE_WINDOW_FILL;
+    let (left, top) = ((fw - w_out * scale) / 2.0, (fh - h_out * scale) / 2.0);
+    [
+        (left + (w_out - face_w) / 2.0 * scale) / fw,
+        (top + hair * scale) / fh,
+        face_w * scale / fw,
+        head_l * scale / fh,
+    ]
+}
+
+/// Share of the largest fitting document window that the guide aims for.
+pub const GUIDE_WINDOW_FILL: f32 = 0.9;
+/// Head length (hair top to chin) as a share of the photo height where the spec gives none
+/// (photo-standards, ID card: "head ≈ 2/3 of photo").
+pub const HEAD_SHARE: f32 = 2.0 / 3.0;
+
 /// Picks the Chinese or English text.
 pub fn pick<'a>(english: bool, zh: &'a str, en: &'a str) -> &'a str {
     if english {
@@ -349,6 +384,31 @@ mod tests {
         assert_ne!(screen_prompt(details, true), screen_prompt(details, false));
         let done: Vec<&str> = every_state()[11..15].iter().map(|s| screen_prompt(s, false)).collect();
         assert_eq!(done, ["take_receipt", "take_claim", "see_staff", "take_receipt"]);
+    }
+
+    #[test]
+    fn the_guide_oval_is_where_the_validator_wants_the_face() {
+        let cfg = Config::builtin();
+        for &doc in cfg.documents.keys() {
+            let spec = cfg.spec_for(doc, None);
+            for (w, h) in [(1280, 720), (640, 480), (720, 1280)] {
+                let [x, y, bw, bh] = guide_box(&spec, w, h);
+                // Centred within face_position's band, inside the frame, below the top edge.
+                let cx = x + bw / 2.0;
+                assert!((cx - 0.5).abs() < 1e-4, "{doc} {w}×{h}: centre {cx}");
+                assert!(x > 0.0 && y > 0.0 && x + bw < 1.0 && y + bh < 1.0, "{doc} {w}×{h}");
+                // face_size: wide enough in camera pixels.
+                let face_px = bw * w as f32;
+                assert!(face_px >= spec.limits.min_face_px as f32, "{doc} {w}×{h}: {face_px} px");
+                // The document window this face implies fits the frame (not "too close").
+                let scale = face_px
+                    / spec
+                        .face_width
+                        .or(spec.head_width)
+                        .map_or(0.55 * spec.width as f32, |s| (s.min + s.max) as f32 / 2.0);
+                assert!(spec.width as f32 * scale <= w as f32 && spec.height as f32 * scale <= h as f32);
+            }
+        }
     }
 
     #[test]

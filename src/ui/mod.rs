@@ -20,7 +20,8 @@ mod generated {
 
 pub use bridge::KioskUi;
 pub use generated::{
-    AdminAction, AdminPage, AppState, AppWindow, CardState, Choice, NameAction, Page, PinState, PinStep, RegionChoice,
+    AdminAction, AdminPage, AppState, AppWindow, CardState, Choice, GuideBox, NameAction, Page, PinState, PinStep,
+    RegionChoice, StaffCall,
 };
 
 use crate::config::Config;

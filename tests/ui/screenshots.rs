@@ -1,18 +1,16 @@
-//! Renders every screen headless with Slint's software renderer (Chinese, portrait
-//! 1080×1920; a few landscape and English) and checks that Chinese text really renders
-//! with the embedded font: system fonts are hidden from the renderer first.
+//! Renders every screen headless with Slint's software renderer (`screens.rs`: each page,
+//! overlay and variant from real product state; portrait 1080×1920 and landscape
+//! 1920×1080; the longest English) and checks that Chinese text really renders with the
+//! embedded font: system fonts are hidden from the renderer first.
 //!
-//! Regenerate `docs/screenshots/*.png` with:
-//!   KIOSK_WRITE_SCREENSHOTS=1 cargo test --test ui screenshots::
+//! Regenerate `docs/screenshots/*.png` (and the walk-up tests' 31–37) with:
+//!   KIOSK_WRITE_SCREENSHOTS=1 cargo test --offline --test ui -- screenshots:: walkup::
 
-use crate::ui_support::{admin_page_named, page_named, AdminPage, Page};
+use crate::ui_support::Page;
 use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
-use kiosk::camera::{FrameSource, ReplaySource};
-use kiosk::pinyin::{Dict, PAGE_SIZE};
-use kiosk::ui::PinState;
-use kiosk::ui::{AppState, AppWindow, CardState, Choice};
-use slint::{ComponentHandle, ModelRc, Rgba8Pixel, SharedPixelBuffer, SharedString, VecModel};
-use std::path::{Path, PathBuf};
+use kiosk::ui::{AppState, AppWindow, CardState};
+use slint::{ComponentHandle, Rgba8Pixel, SharedPixelBuffer};
+use std::path::PathBuf;
 
 fn init() {
     // Hide the system's CJK fonts (this machine has some; a kiosk may not): the renderer
@@ -74,21 +72,6 @@ fn ink(l: &[u8]) -> usize {
     l.iter().filter(|v| **v < 128).count()
 }
 
-/// The name keyboard as it stands with `name` typed and `pending` pinyin waiting: the
-/// first page of candidates for it.
-fn show_pinyin(g: &AppState<'_>, name: &str, pending: &str) {
-    g.set_name(name.into());
-    g.set_name_pending(pending.into());
-    let page: Vec<SharedString> = Dict::shared()
-        .candidates(pending, name.is_empty())
-        .iter()
-        .take(PAGE_SIZE)
-        .map(|c| c.to_string().into())
-        .collect();
-    g.set_name_has_next(!page.is_empty());
-    g.set_name_candidates(ModelRc::new(VecModel::from(page)));
-}
-
 /// Every control of the details screen lies inside the window, even with the card
 /// banner and the demo banner shown (the tallest case).
 fn assert_details_fit(w: &AppWindow, width: f32, height: f32) {
@@ -138,63 +121,6 @@ fn assert_details_fit(w: &AppWindow, width: f32, height: f32) {
     g.set_card_state(CardState::NoReader);
 }
 
-fn sample(w: &AppWindow) {
-    let g = w.global::<AppState>();
-    let mut cfg = kiosk::config::Config::builtin();
-    // A Guangzhou hall, as the kiosk is set up in one.
-    cfg.kiosk.home_region = Some("440100".parse().unwrap());
-    g.set_site("广州市天河区政务服务中心".into());
-    let docs: Vec<Choice> = cfg
-        .offered_documents()
-        .into_iter()
-        .map(|d| Choice {
-            id: d.as_str().into(),
-            label: cfg.documents[&d].name_zh.as_str().into(),
-        })
-        .collect();
-    g.set_documents(ModelRc::new(VecModel::from(docs)));
-    let (home, others) = kiosk::ui::convert::region_choices(&cfg, kiosk::config::DocumentId::IdCard, false);
-    g.set_home_region(home);
-    g.set_regions(ModelRc::new(VecModel::from(others)));
-    g.set_doc_name("居民身份证".into());
-    g.set_needs_name(true);
-    g.set_needs_id(true);
-    g.set_name("张三".into());
-    g.set_id_number("44010619900101123".into());
-    let mut cam = ReplaySource::open(Path::new("builtin"), 15.0, false).unwrap();
-    let mut frame = cam.next_frame().unwrap();
-    for _ in 0..20 {
-        frame = cam.next_frame().unwrap();
-    }
-    g.set_preview(kiosk::ui::convert::preview_image(&frame.image, true));
-    g.set_has_preview(true);
-    g.set_hint("请靠近一些".into());
-    let photo = image::imageops::crop_imm(&frame.image, 440, 60, 400, 493).to_image();
-    g.set_photo(kiosk::ui::convert::photo_image(&photo));
-    g.set_retakes_left(2);
-    g.set_number("440100261126000017".into());
-    g.set_valid_until("2027-05-25".into());
-    g.set_qr(
-        kiosk::ui::convert::qr_image(
-            "https://review.example.gov.cn/v1/receipts/440100261126000017.pdf?token=5f0c9a1e7b2d4c86a3e91f07d6b85c24",
-        )
-        .unwrap(),
-    );
-    g.set_has_qr(true);
-    g.set_can_another(true);
-    g.set_printer_fault(kiosk::domain::PrinterFault::PaperOut.plain(false).into());
-    g.set_faults("打印机故障或缺纸".into());
-    g.set_reasons("背景不是白色；请摘下帽子".into());
-    g.set_version("v0.1.0".into());
-    g.set_volume(80);
-    g.set_admin_lines(ModelRc::new(VecModel::from(vec![
-        slint::SharedString::from("正常 ok storage: /var/lib/kiosk: 51234 MB free"),
-        "正常 ok camera: replay:builtin@15, 1280x720".into(),
-        "纸张 paper: 212 slips since reload, 1 spoiled, ~18200 mm left".into(),
-        "统计 counters: sessions 240, receipts 212, claims 3, retakes 31, rejections 5, captures 251".into(),
-    ])));
-}
-
 #[test]
 fn every_screen_renders_with_chinese_glyphs() {
     init();
@@ -202,7 +128,7 @@ fn every_screen_renders_with_chinese_glyphs() {
     slint::select_bundled_translation("zh").unwrap();
     w.window().set_size(slint::PhysicalSize::new(1080, 1920));
     w.show().unwrap();
-    sample(&w);
+    crate::screens::base(&w.global::<AppState>(), false);
     let g = w.global::<AppState>();
 
     // Chinese renders: the attract title has ink, and the same box filled with characters
@@ -234,85 +160,53 @@ fn every_screen_renders_with_chinese_glyphs() {
     );
     g.set_site("广州市天河区政务服务中心".into());
 
-    let pages = [
-        "attract",
-        "choose-document",
-        "choose-region",
-        "details",
-        "posing",
-        "review-photo",
-        "uploading",
-        "printing",
-        "waiting-for-printer",
-        "done",
-        "see-staff",
-        "out-of-service",
-    ];
-    for p in pages {
-        g.set_page(page_named(p));
-        let s = snapshot(&w);
-        let l: Vec<u8> = s.as_slice().iter().map(|c| c.g).collect();
-        let distinct: std::collections::BTreeSet<u8> = l.iter().copied().collect();
-        assert!(distinct.len() > 8, "{p} renders blank");
-        save(
-            &s,
-            &format!("{:02}-{p}", pages.iter().position(|x| *x == p).unwrap() + 1),
-        );
-    }
-    g.set_page(Page::Details);
-    g.set_details_error("身份证号码有误，请逐位核对".into());
-    save(&snapshot(&w), "13-details-error");
-    g.set_details_error("".into());
-    // The pinyin keyboard with candidates (张 picked, "san" waiting), and the ID keypad.
-    show_pinyin(&g, "张", "san");
-    let s = snapshot(&w);
-    assert!(ElementHandle::find_by_accessible_label(&w, "三").next().is_some());
-    save(&s, "29-details-pinyin");
-    g.set_typing_name(false);
-    save(&snapshot(&w), "30-details-id-keypad");
-    g.set_typing_name(true);
-    assert_details_fit(&w, 1080.0, 1920.0);
-    g.set_page(Page::ChooseDocument);
-    g.set_still_there(8);
-    save(&snapshot(&w), "14-still-there");
-    g.set_still_there(-1);
-    g.set_page(Page::Attract);
-    g.set_paper_near_end(true);
-    save(&snapshot(&w), "15-attract-paper-near-end");
-    g.set_paper_near_end(false);
-    for (i, a) in ["pin", "menu", "reload", "reprint"].into_iter().enumerate() {
-        g.set_admin_page(admin_page_named(a));
-        if a == "pin" {
-            g.set_pin_state(PinState::LockedOut);
-            g.set_pin_wait(30);
+    // Every screen (screens.rs: real product state), portrait and landscape; English for
+    // the screens with the longest English.
+    g.set_site("广州市天河区政务服务中心".into());
+    for (o, width, height) in crate::layout::ORIENTATIONS {
+        for screen in crate::screens::all() {
+            slint::select_bundled_translation("zh").unwrap();
+            crate::layout::orient(&w, width, height);
+            crate::screens::base(&g, false);
+            (screen.setup)(&g, false);
+            let s = snapshot(&w);
+            assert_eq!((s.width(), s.height()), (width, height));
+            let l: Vec<u8> = s.as_slice().iter().map(|c| c.g).collect();
+            let distinct: std::collections::BTreeSet<u8> = l.iter().copied().collect();
+            assert!(distinct.len() > 8, "{} renders blank", screen.name);
+            save(&s, &file_name(screen.name, o));
         }
-        save(&snapshot(&w), &format!("{}-admin-{a}", 16 + i));
+        for (screen, name) in [("18-done", "27-done-english"), ("05-consent", "28-consent-english")] {
+            let screen = crate::screens::all().into_iter().find(|s| s.name == screen).unwrap();
+            slint::select_bundled_translation("en").unwrap();
+            crate::layout::orient(&w, width, height);
+            crate::screens::base(&g, true);
+            (screen.setup)(&g, true);
+            save(&snapshot(&w), &file_name(name, o));
+        }
+        slint::select_bundled_translation("zh").unwrap();
+        crate::screens::base(&g, false);
+        g.set_page(Page::Details);
+        assert_details_fit(&w, width as f32, height as f32);
     }
-    g.set_admin_page(AdminPage::None);
-
-    // English on the done screen.
+    // The English done screen says so in English.
     slint::select_bundled_translation("en").unwrap();
-    g.set_english(true);
+    crate::screens::base(&g, true);
     g.set_page(Page::Done);
-    let s = snapshot(&w);
+    snapshot(&w);
     assert!(
         ElementHandle::find_by_accessible_label(&w, "Please take your photo receipt")
             .next()
             .is_some()
     );
-    save(&s, "20-done-english");
     slint::select_bundled_translation("zh").unwrap();
-    g.set_english(false);
+}
 
-    // Landscape 1920×1080.
-    w.window().set_size(slint::PhysicalSize::new(1920, 1080));
-    g.set_portrait(false);
-    for p in ["attract", "choose-region", "details", "posing", "done"] {
-        g.set_page(page_named(p));
-        let s = snapshot(&w);
-        assert_eq!((s.width(), s.height()), (1920, 1080));
-        save(&s, &format!("21-landscape-{p}"));
+/// `NAME.png` in portrait, `NAME-landscape.png` in landscape.
+fn file_name(name: &str, orientation: &str) -> String {
+    if orientation == "portrait" {
+        name.to_string()
+    } else {
+        format!("{name}-{orientation}")
     }
-    g.set_page(Page::Details);
-    assert_details_fit(&w, 1920.0, 1080.0);
 }

@@ -109,7 +109,7 @@ fn consent_says_what_is_kept_and_declining_ends_politely() {
     ] {
         assert!(text.contains(part), "the consent text says {part:?}: {text}");
     }
-    shot(&r, "22-consent");
+    shot(&r, "31-walkup-consent");
     // 再听一遍 plays the screen's prompt again (issue #15), not the chime.
     let heard = |r: &Rig| r.played().iter().filter(|p| *p == "consent").count();
     let before = heard(&r);
@@ -119,7 +119,7 @@ fn consent_says_what_is_kept_and_declining_ends_politely() {
     r.tap("不同意");
     r.wait_for("好的，本次不办理了", 5);
     assert!(r.played().iter().any(|p| p == "declined"));
-    shot(&r, "23-declined");
+    shot(&r, "32-walkup-declined");
     r.tap("完成");
     r.wait_page(Page::Attract, 5);
 }
@@ -134,12 +134,12 @@ fn a_card_placed_on_the_reader_fills_the_details() {
     r.wait_page(Page::Details, 5);
     r.wait_for("请把身份证放在读卡区，或者在下面手动输入", 5);
     assert!(r.played().iter().any(|p| p == "card"));
-    shot(&r, "24-details-card-prompt");
+    shot(&r, "33-walkup-card-prompt");
     assert!(sim.command("place").starts_with("ok"));
     r.wait_for("已读取身份证，请核对姓名和号码，然后点“下一步”", 10);
     assert_eq!(field_value(&r, "身份证号码"), "440104198001010016");
     assert_eq!(field_value(&r, "姓名"), "张三");
-    shot(&r, "25-details-card-read");
+    shot(&r, "34-walkup-card-read");
     r.tap("下一步");
     r.wait_page(Page::Posing, 5);
     // The card's details are gone from the screens once the details are taken.
@@ -166,7 +166,7 @@ fn a_card_placed_on_the_reader_fills_the_details() {
     );
     assert!(sim.command("unplug").starts_with("ok"));
     r.wait_for("读卡器故障，请手动输入", 10);
-    shot(&r, "26-details-card-fault");
+    shot(&r, "35-walkup-card-fault");
     r.type_id("1");
     assert_eq!(field_value(&r, "身份证号码"), "1", "the keypad still types");
 }
@@ -194,7 +194,7 @@ fn three_failed_captures_print_a_hand_off_slip_and_raise_an_alert() {
     assert!(r.label_starting("没有通过的原因：").is_some(), "says what kept failing");
     r.wait_for("已通知工作人员，请稍候", 5);
     assert!(r.has("已呼叫工作人员"), "the console took the alert");
-    shot(&r, "27-hand-off");
+    shot(&r, "36-walkup-hand-off");
     let jobs = r.jobs.lock().unwrap().clone();
     assert_eq!(jobs.len(), 1, "one slip");
     match &jobs[0].slip {
@@ -228,7 +228,7 @@ fn call_staff_says_reached_only_when_a_console_took_it() {
         played.iter().any(|p| p == "chime") && played.iter().any(|p| p == "see_desk"),
         "{played:?}"
     );
-    shot(&r, "28-call-staff-no-console");
+    shot(&r, "37-walkup-call-staff-no-console");
     drop(r);
     // A console that takes the alert.
     let alerts = RecordingAlerts::console();
