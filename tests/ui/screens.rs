@@ -132,8 +132,11 @@ pub fn base(g: &AppState<'_>, en: bool) {
     g.set_photo(convert::photo_image(made_photo()));
     g.set_retakes_left(2);
 
-    let number = kiosk::domain::ReceiptNumber::new("440100261126000017").unwrap();
-    let valid_until = kiosk::ops::daily::today() + chrono::Days::new(spec.validity_days as u64);
+    // The number as the review centre issues it: today's 17th in this region (20 digits,
+    // Luhn-checked), not a hand-written one.
+    let today = kiosk::ops::daily::today();
+    let number = kiosk::review::number::make(&region, today, 17).expect("a receipt number");
+    let valid_until = today + chrono::Days::new(spec.validity_days as u64);
     let slip = kiosk::domain::Slip::Receipt {
         number: number.clone(),
         valid_until,
