@@ -14,7 +14,7 @@ pub mod store;
 pub mod wire;
 
 pub use server::{spawn, ConsoleOptions, RunningConsole};
-pub use store::{AlertRow, ConsoleStore, KioskRow};
+pub use store::{AlertRow, ConsoleStore, EventsStored, KioskRow};
 
 use std::path::PathBuf;
 
@@ -25,6 +25,14 @@ pub enum ConsoleError {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
+    },
+    #[error(
+        "console database {path}: {source}. Fix: check the directory exists and is writable by the console's user"
+    )]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
     #[error("console database: {0}")]
     Query(#[from] rusqlite::Error),

@@ -4,7 +4,7 @@
 //! not JSON 415, garbage or out-of-bounds 400, over the body limit 413, a replayed heartbeat
 //! 409.
 
-use super::store::{ConsoleStore, HeartbeatOutcome};
+use super::store::{AlertRow, ConsoleStore, HeartbeatOutcome};
 use super::wire::{EventBatch, EventsAccepted, Heartbeat};
 use super::ConsoleError;
 use crate::review::keys::Keys;
@@ -44,6 +44,9 @@ pub struct Console {
     store: Mutex<ConsoleStore>,
     keys: Keys,
     pub opts: ConsoleOptions,
+    /// Every alert as it opens, in order: the staff page's live feed and the webhooks
+    /// listen here. A listener that falls behind misses alerts (it reloads from the store).
+    feed: tokio::sync::broadcast::Sender<AlertRow>,
 }
 
 impl Console {
@@ -52,7 +55,23 @@ impl Console {
             store: Mutex::new(store),
             keys,
             opts,
+            feed: tokio::sync::broadcast::channel(1024).0,
         }
+    }
+
+    /// New alerts from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<AlertRow> {
+        self.feed.subscribe()
+    }
+
+    /// Sends the alerts just opened to the feed's listeners (none listening is fine).
+    fn publish(&self, ids: &[i64]) -> Result<(), ConsoleError> {
+        for id in ids {
+            if let Some(a) = self.store().alert(*id)? {
+                let _ = self.feed.send(a);
+            }
+        }
+        Ok(())
     }
 
     /// The store, for the staff side and tests (held only for one short call).
@@ -66,10 +85,11 @@ impl Console {
         let now = now_ms();
         let silent = self.opts.heartbeat.as_millis() as u64 * u64::from(self.opts.missed_for_offline);
         let gone = self.store().mark_offline(now.saturating_sub(silent), now)?;
-        for k in &gone {
-            log::warn!("kiosk {k} offline: no heartbeat for {} s", silent / 1000);
+        for (k, _) in &gone {
+            log::warn!("kiosk {k} offline: no heartbeat for {:.1} s", silent as f64 / 1000.0);
         }
-        Ok(gone)
+        self.publish(&gone.iter().map(|g| g.1).collect::<Vec<_>>())?;
+        Ok(gone.into_iter().map(|g| g.0).collect())
     }
 }
 
@@ -201,11 +221,15 @@ async fn events(
     let batch: EventBatch = json_body(&headers, &body)?;
     batch.validate().map_err(bad)?;
     same_kiosk(&key, &batch.kiosk_id)?;
-    let (stored_up_to, new) = c.store().add_events(&key.0, &batch.events, now_ms())?;
+    let stored = c.store().add_events(&key.0, &batch.events, now_ms())?;
+    c.publish(&stored.opened)?;
     for e in batch.events.iter().filter(|e| e.kind.alerts()) {
         log::info!("kiosk {}: {} (seq {})", key.0, e.kind.id(), e.seq);
     }
-    Ok(Json(EventsAccepted { stored_up_to, new }))
+    Ok(Json(EventsAccepted {
+        stored_up_to: stored.up_to,
+        new: stored.new,
+    }))
 }
 
 /// The routes kiosks call, and `/healthz`.

@@ -69,6 +69,17 @@ pub struct AlertRow {
     pub resolved_ms: Option<u64>,
 }
 
+/// What [`ConsoleStore::add_events`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsStored {
+    /// The highest seq now stored for the kiosk.
+    pub up_to: u64,
+    /// Events not seen before.
+    pub new: usize,
+    /// Alerts opened, in order.
+    pub opened: Vec<i64>,
+}
+
 /// What became of a heartbeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeartbeatOutcome {
@@ -87,9 +98,9 @@ impl ConsoleStore {
             path: path.to_path_buf(),
             source,
         };
-        crate::private_fs::prepare_file(path).map_err(|e| ConsoleError::Db {
+        crate::private_fs::prepare_file(path).map_err(|source| ConsoleError::File {
             path: path.to_path_buf(),
-            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            source,
         })?;
         let conn = Connection::open(path).map_err(db)?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
@@ -124,15 +135,17 @@ impl ConsoleStore {
     }
 
     /// Stores the events not stored before, in order; each that needs staff opens an
-    /// alert. Returns the highest seq stored for the kiosk and how many were new.
+    /// alert. Returns the highest seq stored for the kiosk, how many were new and the
+    /// alerts opened (in order).
     pub fn add_events(
         &mut self,
         kiosk: &str,
         events: &[KioskEvent],
         now_ms: u64,
-    ) -> Result<(u64, usize), ConsoleError> {
+    ) -> Result<EventsStored, ConsoleError> {
         let tx = self.conn.transaction()?;
         let mut new = 0;
+        let mut opened = vec![];
         for e in events {
             let reasons = serde_json::to_string(&e.reasons).unwrap_or_else(|_| "[]".into());
             let n = tx.execute(
@@ -156,6 +169,7 @@ impl ConsoleStore {
                         "INSERT INTO alerts (kiosk, kind, seq, code, reasons, raised_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                         params![kiosk, e.kind.id(), e.seq as i64, e.code, reasons, now_ms as i64],
                     )?;
+                    opened.push(tx.last_insert_rowid());
                 }
                 // A recovery closes the alert it answers.
                 for closed in closes(e.kind) {
@@ -168,12 +182,16 @@ impl ConsoleStore {
         }
         let up_to: Option<i64> = tx.query_row("SELECT MAX(seq) FROM events WHERE kiosk = ?1", [kiosk], |r| r.get(0))?;
         tx.commit()?;
-        Ok((up_to.unwrap_or(0) as u64, new))
+        Ok(EventsStored {
+            up_to: up_to.unwrap_or(0) as u64,
+            new,
+            opened,
+        })
     }
 
     /// Raises "offline" for every kiosk not heard from since `cutoff_ms` that has no open
-    /// offline alert yet; returns those kiosks.
-    pub fn mark_offline(&mut self, cutoff_ms: u64, now_ms: u64) -> Result<Vec<String>, ConsoleError> {
+    /// offline alert yet; returns those kiosks with their new alert's id.
+    pub fn mark_offline(&mut self, cutoff_ms: u64, now_ms: u64) -> Result<Vec<(String, i64)>, ConsoleError> {
         let tx = self.conn.transaction()?;
         let ids: Vec<String> = {
             let mut st = tx.prepare(
@@ -183,14 +201,17 @@ impl ConsoleStore {
             let rows = st.query_map(params![cutoff_ms as i64, OFFLINE], |r| r.get(0))?;
             rows.collect::<Result<_, _>>()?
         };
-        for id in &ids {
+        let mut out = vec![];
+        for id in ids {
             tx.execute(
                 "INSERT INTO alerts (kiosk, kind, reasons, raised_ms) VALUES (?1, ?2, '[]', ?3)",
                 params![id, OFFLINE, now_ms as i64],
             )?;
+            let alert = tx.last_insert_rowid();
+            out.push((id, alert));
         }
         tx.commit()?;
-        Ok(ids)
+        Ok(out)
     }
 
     pub fn kiosks(&self) -> Result<Vec<KioskRow>, ConsoleError> {
@@ -224,10 +245,18 @@ impl ConsoleStore {
         Ok(out)
     }
 
+    /// One alert by id.
+    pub fn alert(&self, id: i64) -> Result<Option<AlertRow>, ConsoleError> {
+        let mut st = self
+            .conn
+            .prepare(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"))?;
+        Ok(st.query_row([id], alert_row).optional()?)
+    }
+
     /// Alerts, newest first: only the open ones (neither acknowledged nor resolved) or all.
     pub fn alerts(&self, open_only: bool) -> Result<Vec<AlertRow>, ConsoleError> {
         let sql = format!(
-            "SELECT id, kiosk, kind, seq, code, reasons, raised_ms, acked_by, acked_ms, resolved_ms FROM alerts {} ORDER BY id DESC LIMIT 500",
+            "SELECT {ALERT_COLUMNS} FROM alerts {} ORDER BY id DESC LIMIT 500",
             if open_only {
                 "WHERE acked_ms IS NULL AND resolved_ms IS NULL"
             } else {
@@ -235,21 +264,7 @@ impl ConsoleStore {
             }
         );
         let mut st = self.conn.prepare(&sql)?;
-        let rows = st.query_map([], |r| {
-            let reasons: String = r.get(5)?;
-            Ok(AlertRow {
-                id: r.get(0)?,
-                kiosk: r.get(1)?,
-                kind: r.get(2)?,
-                seq: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
-                code: r.get(4)?,
-                reasons: serde_json::from_str(&reasons).unwrap_or_default(),
-                raised_ms: r.get::<_, i64>(6)? as u64,
-                acked_by: r.get(7)?,
-                acked_ms: r.get::<_, Option<i64>>(8)?.map(|s| s as u64),
-                resolved_ms: r.get::<_, Option<i64>>(9)?.map(|s| s as u64),
-            })
-        })?;
+        let rows = st.query_map([], alert_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -272,6 +287,24 @@ impl ConsoleStore {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+const ALERT_COLUMNS: &str = "id, kiosk, kind, seq, code, reasons, raised_ms, acked_by, acked_ms, resolved_ms";
+
+fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
+    let reasons: String = r.get(5)?;
+    Ok(AlertRow {
+        id: r.get(0)?,
+        kiosk: r.get(1)?,
+        kind: r.get(2)?,
+        seq: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
+        code: r.get(4)?,
+        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+        raised_ms: r.get::<_, i64>(6)? as u64,
+        acked_by: r.get(7)?,
+        acked_ms: r.get::<_, Option<i64>>(8)?.map(|s| s as u64),
+        resolved_ms: r.get::<_, Option<i64>>(9)?.map(|s| s as u64),
+    })
 }
 
 /// The alert kinds a recovery event closes.

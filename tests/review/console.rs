@@ -240,6 +240,7 @@ fn events_are_stored_once_in_order_and_open_alerts_until_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("console.db");
     let c = start(&db, Duration::from_secs(30));
+    let mut feed = c.console.subscribe();
     let batch = events(
         "hall-a",
         &[
@@ -272,6 +273,9 @@ fn events_are_stored_once_in_order_and_open_alerts_until_acknowledged() {
     assert_eq!(kinds, ["paper_out", "hand_off", "call_staff"]);
     assert_eq!(open[1].code.as_deref(), Some("042917"));
     assert_eq!(open[1].reasons, ["face_position"]);
+    // The live feed (the staff page's, the webhooks') got each alert once, in order.
+    let fed: Vec<String> = std::iter::from_fn(|| feed.try_recv().ok()).map(|a| a.kind).collect();
+    assert_eq!(fed, ["call_staff", "hand_off", "paper_out"]);
     // Reloading paper closes the paper alert by itself.
     let (code, _) = post(
         &c,
