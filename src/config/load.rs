@@ -108,6 +108,15 @@ impl Config {
                 volume: 80,
             },
             metrics: MetricsSection { listen: None },
+            console: ConsoleSection {
+                url: None,
+                key_file: None,
+                heartbeat_s: 30,
+                timeout_ms: 3000,
+                retry_s: 5,
+                alert_wait_ms: 2000,
+                queue_max: 1000,
+            },
             documents: builtin_documents().into_iter().map(|d| (d.id, d)).collect(),
             regions: builtin_regions(),
         }

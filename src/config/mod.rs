@@ -523,6 +523,26 @@ pub struct MetricsSection {
     pub listen: Option<String>,
 }
 
+/// The hall console this kiosk reports to (issue #16); none when `url` is absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSection {
+    /// `https://hall-console:8800` (`http://` only on loopback).
+    pub url: Option<String>,
+    /// This kiosk's key for the console (0600), `KIOSK_ID KEY` line in the console's keys.
+    pub key_file: Option<PathBuf>,
+    pub heartbeat_s: u32,
+    /// One request's timeout.
+    pub timeout_ms: u32,
+    /// Wait between tries while the console cannot be reached.
+    pub retry_s: u32,
+    /// How long 呼叫工作人员 waits for the console to confirm before the screen sends the
+    /// person to the service desk (the alert is still delivered later).
+    pub alert_wait_ms: u32,
+    /// Events kept while the console is unreachable; the oldest go first beyond this.
+    pub queue_max: u32,
+}
+
 /// The whole configuration after merging the file onto the defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -534,6 +554,7 @@ pub struct Config {
     pub idcard: IdCardSection,
     pub audio: AudioSection,
     pub metrics: MetricsSection,
+    pub console: ConsoleSection,
     pub documents: BTreeMap<DocumentId, DocumentSpec>,
     pub regions: BTreeMap<RegionCode, Region>,
 }

@@ -398,6 +398,37 @@ max_face_luma = 150.0
 }
 
 #[test]
+fn console_urls_are_https_unless_on_loopback() {
+    use super::validate::console_url_ok;
+    for ok in [
+        "https://console.hall:8800",
+        "http://127.0.0.1:8800",
+        "http://localhost:1/x",
+        "http://[::1]:8800",
+    ] {
+        assert!(console_url_ok(ok), "{ok}");
+    }
+    for bad in [
+        "http://console.hall:8800",
+        "http://10.0.0.5",
+        "ftp://x",
+        "https://",
+        "127.0.0.1:8800",
+        "http://127.0.0.1.evil.cn",
+    ] {
+        assert!(!console_url_ok(bad), "{bad}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.toml");
+    std::fs::write(&p, "[console]\nurl = \"http://console.hall:8800\"\nkey_file = \"/k\"\n").unwrap();
+    let e = Config::load(Some(&p)).unwrap_err().to_string();
+    assert!(e.contains("console.url") && e.contains("https://"), "{e}");
+    std::fs::write(&p, "[console]\nurl = \"https://console.hall:8800\"\n").unwrap();
+    let e = Config::load(Some(&p)).unwrap_err().to_string();
+    assert!(e.contains("console.key_file"), "{e}");
+}
+
+#[test]
 fn example_config_names_every_setting() {
     // The example is the operator's reference: every key of the plain sections must be
     // in it, set or commented out (`key =` or `# key =`), so a new setting cannot be
@@ -406,7 +437,9 @@ fn example_config_names_every_setting() {
     let text = std::fs::read_to_string(&path).unwrap();
     let builtin = toml::Table::try_from(Config::builtin()).unwrap();
     let mut missing = vec![];
-    for section in ["kiosk", "devices", "camera", "printer", "idcard", "audio", "metrics"] {
+    for section in [
+        "kiosk", "devices", "camera", "printer", "idcard", "audio", "metrics", "console",
+    ] {
         let header = format!("[{section}]");
         let start = text.find(&header).unwrap_or_else(|| panic!("{header} missing"));
         let body = &text[start + header.len()..];
@@ -417,6 +450,7 @@ fn example_config_names_every_setting() {
             "kiosk" => &["public_receipt_url", "decision_notifier"],
             "devices" => &["review_key_file"],
             "metrics" => &["listen"],
+            "console" => &["url", "key_file"],
             _ => &[],
         };
         let optional: Vec<String> = optional.iter().map(|s| s.to_string()).collect();

@@ -72,6 +72,34 @@ impl Config {
                 "must be at least 1 second",
             ));
         }
+        if let Some(url) = &self.console.url {
+            if !console_url_ok(url) {
+                return Err(ConfigError::invalid(
+                    o,
+                    "console.url",
+                    "must be https://HOST[:PORT] (http:// only on 127.0.0.1, ::1 or localhost)",
+                ));
+            }
+            if self.console.key_file.is_none() {
+                return Err(ConfigError::invalid(
+                    o,
+                    "console.key_file",
+                    "is needed with console.url: the file with this kiosk's console key",
+                ));
+            }
+        }
+        let c = &self.console;
+        for (field, v) in [
+            ("console.heartbeat_s", c.heartbeat_s),
+            ("console.timeout_ms", c.timeout_ms),
+            ("console.retry_s", c.retry_s),
+            ("console.alert_wait_ms", c.alert_wait_ms),
+            ("console.queue_max", c.queue_max),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::invalid(o, field, "must be at least 1"));
+            }
+        }
         if self.audio.volume > 100 {
             return Err(ConfigError::invalid(o, "audio.volume", "must be 0–100"));
         }
@@ -272,4 +300,21 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A console URL is `https://`, or `http://` on loopback only: alerts and the kiosk's key
+/// never cross the hall network in clear.
+pub fn console_url_ok(url: &str) -> bool {
+    if let Some(rest) = url.strip_prefix("https://") {
+        return !rest.is_empty();
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    let host = host.rsplit_once(':').map_or(
+        host,
+        |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { host },
+    );
+    matches!(host, "127.0.0.1" | "[::1]" | "localhost")
 }

@@ -5,10 +5,13 @@
 //! turns the events staff must act on into alerts, and raises "kiosk offline" when a kiosk
 //! missed three heartbeats.
 //!
-//! This increment is the kiosk-facing half: the wire types ([`wire`]), the store
-//! ([`store`]) and the routes `POST /v1/heartbeat`, `POST /v1/events`, `GET /healthz`
-//! ([`server`]). The staff page, the kiosk-side queue and the webhooks come next.
+//! The service: the wire types ([`wire`]), the store ([`store`]) and the routes
+//! `POST /v1/heartbeat`, `POST /v1/events`, `GET /healthz` ([`server`]). The kiosk's end:
+//! the durable event queue ([`queue`]) and the `Alerts` backend that sends it and the
+//! heartbeat ([`link`]).
 
+pub mod link;
+pub mod queue;
 pub mod server;
 pub mod store;
 pub mod wire;

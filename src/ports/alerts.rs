@@ -2,7 +2,8 @@
 //! The hall console (issue #16) is the real backend; without one the kiosk must never
 //! claim that staff were reached.
 
-use crate::domain::{HandOffCode, Prompt};
+use crate::domain::{HandOffCode, PrinterFault, Prompt};
+use std::collections::BTreeMap;
 
 /// Why staff are wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,24 @@ pub struct Alert {
     pub at: chrono::DateTime<chrono::FixedOffset>,
 }
 
+/// The kiosk's health, as a hall console's heartbeat carries it. No personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HallStatus {
+    /// The session state's name.
+    pub state: &'static str,
+    pub printer_fault: Option<PrinterFault>,
+    pub paper_near_end: bool,
+    pub paper_left_mm: u32,
+    pub camera_ok: bool,
+    /// The review service answered the last upload or status check.
+    pub review_ok: bool,
+    /// `None`: no ID-card reader fitted.
+    pub idcard_ok: Option<bool>,
+    pub outbox_depth: u64,
+    /// Today's counters by name (`sessions`, `receipts`, `hand_offs`, …).
+    pub counters: BTreeMap<String, u64>,
+}
+
 /// What became of an alert; only [`AlertOutcome::Accepted`] lets the screen say
 /// 已呼叫工作人员.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +81,10 @@ impl AlertOutcome {
 /// own bounded timeout: the engine thread waits for it.
 pub trait Alerts: Send {
     fn raise(&mut self, alert: &Alert) -> AlertOutcome;
+    /// The kiosk's health now (the engine calls this about once a second): the console
+    /// backend sends it as the heartbeat and turns changes (paper out, camera lost, …)
+    /// into events. Returns at once.
+    fn status(&mut self, _status: &HallStatus) {}
     /// The destination, for logs and `diag` (`none`, a console URL).
     fn describe(&self) -> String;
 }

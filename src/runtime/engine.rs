@@ -136,6 +136,8 @@ struct Telemetry {
     run: Option<PosingRun>,
     /// Quarantined outbox rows at the last look (staff are alerted when it grows).
     quarantined_seen: Option<usize>,
+    /// When the health was last handed to the alerts backend.
+    status_sent: Option<Instant>,
 }
 
 /// Camera frames shown and results applied since a posing run started (analysis thread).
@@ -394,6 +396,7 @@ impl Engine {
 
     /// One turn of the loop: a camera frame when posing, upload and printer progress, time.
     pub fn step(&mut self) {
+        self.publish_status();
         if self.camera_on {
             self.camera_turn();
         }

@@ -37,9 +37,31 @@ pub fn backends_with(
         maker: Box::new(maker),
         uploader,
         printer,
-        alerts: Box::new(crate::ports::NoConsole),
+        alerts: alerts(cfg)?,
         idcard: crate::idcard::open(cfg),
     })
+}
+
+/// The staff-alert backend: the hall console of `[console] url`, or none.
+pub fn alerts(cfg: &Config) -> anyhow::Result<Box<dyn crate::ports::Alerts>> {
+    let c = &cfg.console;
+    let (Some(url), Some(key_file)) = (&c.url, &c.key_file) else {
+        return Ok(Box::new(crate::ports::NoConsole));
+    };
+    let key = crate::review::keys::read_key_file(key_file)
+        .with_context(|| format!("console.key_file {}", key_file.display()))?;
+    let queue_path = cfg.kiosk.data_dir.join("console-events.db");
+    let queue = crate::console::queue::EventQueue::open(&queue_path, c.queue_max as usize)?;
+    let settings = crate::console::link::LinkSettings {
+        url: url.trim_end_matches('/').to_string(),
+        key: zeroize::Zeroizing::new(key),
+        kiosk_id: cfg.kiosk.id.clone(),
+        heartbeat: std::time::Duration::from_secs(u64::from(c.heartbeat_s)),
+        timeout: std::time::Duration::from_millis(u64::from(c.timeout_ms)),
+        retry: std::time::Duration::from_secs(u64::from(c.retry_s)),
+        alert_wait: std::time::Duration::from_millis(u64::from(c.alert_wait_ms)),
+    };
+    Ok(Box::new(crate::console::link::ConsoleAlerts::start(settings, queue)))
 }
 
 /// Whether the configured camera's device node is there again (the out-of-service screen

@@ -3,7 +3,9 @@
 
 use super::Engine;
 use crate::domain::{HandOffCode, Prompt};
-use crate::ports::{Alert, AlertKind, AlertOutcome};
+use crate::ports::{Alert, AlertKind, AlertOutcome, HallStatus};
+use crate::session::{Device, State};
+use std::time::{Duration, Instant};
 
 impl Engine {
     /// Raises a staff alert for the person on screen and remembers what became of it.
@@ -65,5 +67,45 @@ impl Engine {
             }
         }
         outcome
+    }
+
+    /// Hands the kiosk's health to the alerts backend (the hall console's heartbeat and
+    /// its device events), at most once a second. Called from the engine's loop.
+    pub fn publish_status(&mut self) {
+        if self
+            .telemetry
+            .status_sent
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.telemetry.status_sent = Some(Instant::now());
+        let state = self.session.state();
+        let down = |d: Device| matches!(state, State::OutOfService { faults } if faults.contains(&d));
+        let c = &self.telemetry.counters;
+        let counters = [
+            ("sessions", c.sessions),
+            ("receipts", c.receipts),
+            ("claims", c.claims),
+            ("retakes", c.retakes),
+            ("rejections", c.rejections),
+            ("captures", c.captures),
+            ("hand_offs", c.hand_offs),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let status = HallStatus {
+            state: state.name(),
+            printer_fault: self.telemetry.printer_fault,
+            paper_near_end: self.telemetry.paper.near_end,
+            paper_left_mm: self.telemetry.paper.estimated_left_mm,
+            camera_ok: !down(Device::Camera),
+            review_ok: !down(Device::ReviewService),
+            idcard_ok: self.b.idcard.as_ref().map(|_| true),
+            outbox_depth: self.telemetry.outbox.map_or(0, |o| o.entries as u64),
+            counters,
+        };
+        self.b.alerts.status(&status);
     }
 }
