@@ -349,8 +349,8 @@ impl AdminController {
                 );
                 format!("音量已调整，但未能保存（重启后恢复） / volume changed but not saved: {e}")
             }
-            Ok(()) if self.cfg.audio.mute || self.cfg.audio.volume == 0 => {
-                "配置文件中已关闭声音（[audio] mute 或 volume = 0），此设置不起作用 / voice is off in the config: no effect".into()
+            Ok(()) if self.cfg.audio.mute => {
+                "配置文件中已关闭声音（[audio] mute），此设置不起作用 / voice is off in the config ([audio] mute): no effect".into()
             }
             Ok(()) => String::new(),
         };

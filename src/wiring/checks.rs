@@ -52,6 +52,7 @@ pub fn device_checks_but_camera(cfg: &Config) -> Vec<Check> {
         idcard(cfg),
         review(cfg),
         outbox(cfg),
+        console(cfg),
         clock(),
     ]
 }
@@ -166,6 +167,56 @@ fn idcard(cfg: &Config) -> Check {
             format!("{e} [{}]", e.fault().id()),
             "check the reader's cable and power, /dev/kiosk-idcard (deploy/99-kiosk.rules), group dialout \
              and the baud rate in devices.idcard; until then people type their details",
+        ),
+    }
+}
+
+/// The hall console: reachable (`/healthz`), and how many events wait in the queue.
+fn console(cfg: &Config) -> Check {
+    let Some(url) = &cfg.console.url else {
+        return Check::ok(
+            "console",
+            "none configured: 呼叫工作人员 sends people to the service desk",
+        );
+    };
+    let url = url.trim_end_matches('/');
+    let queue = cfg.kiosk.data_dir.join("console-events.db");
+    let waiting =
+        match crate::console::queue::EventQueue::open(&queue, cfg.console.queue_max as usize).and_then(|q| q.len()) {
+            Ok(n) => format!("{n} events waiting"),
+            Err(e) => {
+                return Check::bad(
+                    "console",
+                    format!("event queue: {e}"),
+                    format!("check {}", queue.display()),
+                )
+            }
+        };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_millis(u64::from(
+            cfg.console.timeout_ms,
+        ))))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let t0 = Instant::now();
+    match agent.get(&format!("{url}/healthz")).call() {
+        Ok(r) if r.status() == 200 => Check::ok(
+            "console",
+            format!(
+                "{url} reachable in {:.0} ms, {waiting}",
+                t0.elapsed().as_secs_f64() * 1000.0
+            ),
+        ),
+        Ok(r) => Check::bad(
+            "console",
+            format!("{url}/healthz answered {}, {waiting}", r.status()),
+            "check the hall console service (`kiosk console`) on the hall PC",
+        ),
+        Err(e) => Check::bad(
+            "console",
+            format!("{url} unreachable: {e}; {waiting}"),
+            "check the network cable and [console] url; alerts wait in the queue meanwhile",
         ),
     }
 }

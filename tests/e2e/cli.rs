@@ -135,7 +135,7 @@ fn diag_json_reports_checks() {
         .collect();
     assert_eq!(
         names,
-        ["config", "storage", "camera", "printer", "idcard", "review", "outbox", "clock"]
+        ["config", "storage", "camera", "printer", "idcard", "review", "outbox", "console", "clock"]
     );
     let camera = v["checks"]
         .as_array()

@@ -240,4 +240,33 @@ fn a_kiosk_killed_with_sigkill_turns_offline_and_comes_back_with_an_empty_queue(
         .collect();
     assert_eq!(offline.len(), 1);
     assert!(offline[0].resolved_ms.is_some());
+    // `kiosk diag` shows the console's reachability and the queue.
+    let diag = |cfg: &Path| {
+        let out = std::process::Command::new(kiosk_bin())
+            .arg("--config")
+            .arg(cfg)
+            .args(["diag", "--json"])
+            .env_remove("KIOSK_CONFIG")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "console")
+            .unwrap()
+            .clone()
+    };
+    let check = diag(&cfg);
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(
+        check["detail"].as_str().unwrap().contains("0 events waiting"),
+        "{check}"
+    );
+    let url = c.url();
+    drop(c);
+    let check = diag(&cfg);
+    assert_eq!(check["ok"], false, "{check}");
+    assert!(check["detail"].as_str().unwrap().contains(&url), "{check}");
 }
