@@ -25,6 +25,8 @@ pub struct LinkSettings {
     pub timeout: Duration,
     pub retry: Duration,
     pub alert_wait: Duration,
+    /// The kiosk's data directory: its free space goes in the heartbeat.
+    pub data_dir: std::path::PathBuf,
 }
 
 struct Shared {
@@ -317,7 +319,7 @@ impl Link {
             camera: health(s.camera_ok),
             idcard: s.idcard_ok.map_or(Health::Absent, health),
             outbox_depth: s.outbox_depth,
-            free_disk_mb: 0,
+            free_disk_mb: free_mb(&self.cfg.data_dir),
             counters: s.counters,
         };
         let body = serde_json::to_vec(&hb).unwrap_or_default();
@@ -330,4 +332,11 @@ impl Link {
             Err(e) => self.outage(&e),
         }
     }
+}
+
+/// Free space for the kiosk's user on the disk holding `dir`, in MB (0 when unknown).
+fn free_mb(dir: &std::path::Path) -> u64 {
+    nix::sys::statvfs::statvfs(dir).map_or(0, |s| {
+        u64::from(s.blocks_available()).saturating_mul(u64::from(s.fragment_size())) / 1_000_000
+    })
 }

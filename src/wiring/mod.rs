@@ -60,6 +60,7 @@ pub fn alerts(cfg: &Config) -> anyhow::Result<Box<dyn crate::ports::Alerts>> {
         timeout: std::time::Duration::from_millis(u64::from(c.timeout_ms)),
         retry: std::time::Duration::from_secs(u64::from(c.retry_s)),
         alert_wait: std::time::Duration::from_millis(u64::from(c.alert_wait_ms)),
+        data_dir: cfg.kiosk.data_dir.clone(),
     };
     Ok(Box::new(crate::console::link::ConsoleAlerts::start(settings, queue)))
 }

@@ -29,6 +29,7 @@ fn console_on(db: &Path, listen: &str, heartbeat: Duration) -> RunningConsole {
 }
 
 fn link(url: &str, queue: &Path, alert_wait: Duration) -> ConsoleAlerts {
+    let data_dir = queue.parent().unwrap().to_path_buf();
     let settings = LinkSettings {
         url: url.into(),
         key: zeroize::Zeroizing::new(KEY.into()),
@@ -37,6 +38,7 @@ fn link(url: &str, queue: &Path, alert_wait: Duration) -> ConsoleAlerts {
         timeout: Duration::from_millis(500),
         retry: Duration::from_millis(100),
         alert_wait,
+        data_dir,
     };
     ConsoleAlerts::start(settings, EventQueue::open(queue, 1000).unwrap())
 }
@@ -101,6 +103,7 @@ fn alerts_reach_staff_before_the_screen_says_so_and_health_changes_become_events
     let tile = &c.console.store().kiosks().unwrap()[0];
     assert_eq!((tile.id.as_str(), tile.heartbeat.state.as_str()), ("hall-a", "attract"));
     assert_eq!(tile.heartbeat.counters["sessions"], 4);
+    assert!(tile.heartbeat.free_disk_mb > 0, "free disk in the heartbeat");
     // Paper runs out, then the camera goes: two alerts; paper reloaded closes its alert.
     let mut s = healthy();
     s.printer_fault = Some(PrinterFault::PaperOut);
