@@ -1,4 +1,4 @@
-//! The review centre and the kiosk's client over real HTTP on loopback: the API, the operator page in headless Chromium, the outbox, faults.
+//! The review centre and the kiosk's client over real HTTP on loopback: the API, the operator page in headless Chromium, the outbox, faults; the hall console and its staff page.
 //!
 //! One test binary of modules (as ripgrep's `tests/integration`): the crate is linked
 //! once for all of them.
@@ -10,6 +10,7 @@ mod api;
 mod browser;
 mod client;
 mod console;
+mod console_staff;
 mod faults;
 mod hostile;
 mod staff;
