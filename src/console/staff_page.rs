@@ -195,15 +195,12 @@ impl Page {
         now_ms().saturating_sub(self.side.opts.history.as_millis() as u64)
     }
 
-    fn recent_alerts(&self) -> Result<Vec<AlertRow>, Response> {
-        self.c
-            .store()
-            .alerts_since(self.since(), self.side.opts.max_alerts)
-            .map_err(internal)
+    fn recent_alerts(&self) -> Result<Vec<AlertRow>, super::ConsoleError> {
+        self.c.store().alerts_since(self.since(), self.side.opts.max_alerts)
     }
 
-    fn board(&self, me: &crate::staff::SessionInfo, lang: Lang) -> Result<(String, i64), Response> {
-        let kiosks = self.c.store().kiosks().map_err(internal)?;
+    fn board(&self, me: &crate::staff::SessionInfo, lang: Lang) -> Result<(String, i64), super::ConsoleError> {
+        let kiosks = self.c.store().kiosks()?;
         let alerts = self.recent_alerts()?;
         let last = alerts.iter().map(|a| a.id).max().unwrap_or(0);
         Ok((render::board(&kiosks, &alerts, me, lang), last))
@@ -214,7 +211,7 @@ async fn index(State(p): State<Page>, Staff(me): Staff, headers: HeaderMap) -> R
     let lang = Lang::from_cookies(&headers);
     let (board, last) = match p.board(&me, lang) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return internal(e),
     };
     let attrs = format!(
         "data-refresh-ms=\"{}\" data-last-alert=\"{last}\" data-label-live=\"{}\" \
@@ -238,7 +235,7 @@ async fn index(State(p): State<Page>, Staff(me): Staff, headers: HeaderMap) -> R
 async fn board(State(p): State<Page>, Staff(me): Staff, headers: HeaderMap) -> Response {
     match p.board(&me, Lang::from_cookies(&headers)) {
         Ok((html, _)) => Html(html).into_response(),
-        Err(r) => r,
+        Err(e) => internal(e),
     }
 }
 
@@ -283,7 +280,7 @@ async fn alerts_json(State(p): State<Page>, _: Staff) -> Response {
             let list: Vec<AlertJson> = alerts.iter().map(AlertJson::from).collect();
             Json(serde_json::json!({ "alerts": list })).into_response()
         }
-        Err(r) => r,
+        Err(e) => internal(e),
     }
 }
 
