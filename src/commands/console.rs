@@ -1,8 +1,9 @@
-//! `kiosk console`: the hall console service (issue #16). This increment serves the kiosk
-//! routes (heartbeat, events) and raises "kiosk offline"; the staff page comes next.
+//! `kiosk console`: the hall console service (issue #16): the kiosk routes (heartbeat,
+//! events), "kiosk offline", and the staff page at `/` with its logins (`--add-user`).
 
 use super::Verdict;
-use crate::console::{server::Console, ConsoleOptions, ConsoleStore};
+use crate::console::{server::Console, ConsoleOptions, ConsoleStore, StaffPageOptions};
+use crate::staff::{Added, StaffAuth, StaffSettings};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,41 +11,104 @@ use std::time::Duration;
 #[derive(Debug, clap::Args)]
 pub struct ConsoleArgs {
     /// Address to listen on, e.g. 0.0.0.0:8800.
-    #[arg(long, value_name = "ADDR")]
-    pub listen: String,
-    /// SQLite database file (created 0600 if missing; WAL mode).
+    #[arg(long, value_name = "ADDR", required_unless_present = "add_user")]
+    pub listen: Option<String>,
+    /// SQLite database file (created 0600 if missing; WAL mode). It also holds the staff
+    /// accounts.
     #[arg(long, value_name = "PATH")]
     pub db: PathBuf,
     /// Kiosk keys: one `KIOSK_ID KEY` per line (keys ≥ 32 chars), the review centre's format.
-    #[arg(long, value_name = "FILE")]
-    pub keys: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "add_user")]
+    pub keys: Option<PathBuf>,
     /// The kiosks' heartbeat interval in seconds; three missed ones raise "kiosk offline".
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub heartbeat_s: f64,
+    /// Add staff account NAME to the database (or set a new password for it), then exit.
+    /// The password (at least 10 characters) is read from stdin: typed twice at a
+    /// terminal, or one line from a pipe.
+    #[arg(long, value_name = "NAME")]
+    pub add_user: Option<String>,
+    /// A staff login lasts this many minutes (checked by the server).
+    #[arg(long, value_name = "MIN", default_value_t = 480, value_parser = clap::value_parser!(u64).range(1..=10080))]
+    pub session_minutes: u64,
+    /// How often the staff page refreshes its tiles, and polls when its live feed is down.
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub refresh_s: u64,
+    /// Seconds between keep-alive comments on the staff page's live feed.
+    #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub keepalive_s: u64,
+    /// The console is reached through TLS (a proxy in front): staff cookies get `Secure`.
+    #[arg(long)]
+    pub behind_tls: bool,
+}
+
+fn add_user(a: &ConsoleArgs, settings: StaffSettings, name: &str) -> anyhow::Result<Verdict> {
+    // The same file as the console's own tables, created 0600 like them.
+    drop(ConsoleStore::open(&a.db)?);
+    let staff = StaffAuth::open(&a.db, settings)?;
+    let password = super::review::read_password(name)?;
+    let what = match staff.add_user(name, &password)? {
+        Added::New => "已添加 / added",
+        Added::Replaced => "密码已更改 / password changed",
+    };
+    log::info!("console staff account {name}: {what}");
+    println!("staff {name}: {what} ({})", a.db.display());
+    Ok(Verdict::Ok)
 }
 
 pub fn run(a: &ConsoleArgs) -> anyhow::Result<Verdict> {
+    let settings = StaffSettings {
+        session_ttl: Duration::from_secs(a.session_minutes * 60),
+        ..StaffSettings::default()
+    };
+    if let Some(name) = &a.add_user {
+        return add_user(a, settings, name);
+    }
+    let (Some(listen), Some(keys_file)) = (a.listen.as_deref(), a.keys.as_ref()) else {
+        anyhow::bail!("--listen ADDR and --keys FILE are needed to serve");
+    };
     if !(a.heartbeat_s.is_finite() && (0.05..=3600.0).contains(&a.heartbeat_s)) {
         anyhow::bail!("--heartbeat-s {}: must be 0.05–3600 seconds", a.heartbeat_s);
     }
     // The error names the file and the fix.
-    let keys = crate::review::keys::Keys::load(&a.keys)?;
+    let keys = crate::review::keys::Keys::load(keys_file)?;
     if keys.is_empty() {
         anyhow::bail!(
             "{}: no kiosk keys. Fix: add one `KIOSK_ID KEY` line per kiosk",
-            a.keys.display()
+            keys_file.display()
         );
     }
     let store = ConsoleStore::open(&a.db)?;
+    let staff = StaffAuth::open(&a.db, settings.clone())?;
+    if staff.account_count()? == 0 {
+        log::warn!(
+            "{}: no staff account yet, so nobody can log in to the staff page. Fix: \
+             kiosk console --db {} --add-user NAME",
+            a.db.display(),
+            a.db.display()
+        );
+    }
     let opts = ConsoleOptions {
         heartbeat: Duration::from_secs_f64(a.heartbeat_s),
         ..ConsoleOptions::default()
     };
+    let page = StaffPageOptions {
+        staff: settings,
+        secure_cookie: a.behind_tls,
+        refresh: Duration::from_secs(a.refresh_s),
+        keepalive: Duration::from_secs(a.keepalive_s),
+        ..StaffPageOptions::default()
+    };
     let n = keys.len();
-    let running = crate::console::spawn(Arc::new(Console::new(store, keys, opts)), &a.listen)?;
+    let console = Console::new(store, keys, opts).with_staff(staff, page);
+    let running = crate::console::spawn(Arc::new(console), listen)?;
     // The bound address, for scripts and tests that asked for port 0.
     println!("console listening on {}", running.url());
-    log::info!("console listening on {} ({n} kiosk keys)", running.url());
+    log::info!(
+        "console listening on {} ({n} kiosk keys; staff page at {}/)",
+        running.url(),
+        running.url()
+    );
     running.wait();
     Ok(Verdict::Ok)
 }

@@ -112,7 +112,7 @@ fn connection_cap(wanted: u32, nofile: u64) -> usize {
 }
 
 /// The password for `--add-user`: twice without echo at a terminal, one line from a pipe.
-fn read_password(name: &str) -> anyhow::Result<Zeroizing<String>> {
+pub(super) fn read_password(name: &str) -> anyhow::Result<Zeroizing<String>> {
     use std::io::{BufRead, IsTerminal};
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {

@@ -337,6 +337,6 @@ impl Link {
 /// Free space for the kiosk's user on the disk holding `dir`, in MB (0 when unknown).
 fn free_mb(dir: &std::path::Path) -> u64 {
     nix::sys::statvfs::statvfs(dir).map_or(0, |s| {
-        u64::from(s.blocks_available()).saturating_mul(u64::from(s.fragment_size())) / 1_000_000
+        s.blocks_available().saturating_mul(s.fragment_size()) / 1_000_000
     })
 }

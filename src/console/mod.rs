@@ -5,19 +5,23 @@
 //! turns the events staff must act on into alerts, and raises "kiosk offline" when a kiosk
 //! missed three heartbeats.
 //!
-//! The service: the wire types ([`wire`]), the store ([`store`]) and the routes
-//! `POST /v1/heartbeat`, `POST /v1/events`, `GET /healthz` ([`server`]). The kiosk's end:
-//! the durable event queue ([`queue`]) and the `Alerts` backend that sends it and the
-//! heartbeat ([`link`]).
+//! The service: the wire types ([`wire`]), the store ([`store`]), the kiosk routes
+//! `POST /v1/heartbeat`, `POST /v1/events`, `GET /healthz` ([`server`]), and the staff page
+//! at `/` with its logins ([`staff_page`], HTML in `render`). The kiosk's end: the durable
+//! event queue ([`queue`]) and the `Alerts` backend that sends it and the heartbeat
+//! ([`link`]).
 
 pub mod link;
 pub mod queue;
+mod render;
 pub mod server;
+pub mod staff_page;
 pub mod store;
 pub mod wire;
 
 pub use server::{spawn, ConsoleOptions, RunningConsole};
-pub use store::{AlertRow, ConsoleStore, EventsStored, KioskRow};
+pub use staff_page::StaffPageOptions;
+pub use store::{AlertRow, ConsoleStore, EventRow, EventsStored, KioskRow};
 
 use std::path::PathBuf;
 

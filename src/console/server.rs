@@ -47,6 +47,8 @@ pub struct Console {
     /// Every alert as it opens, in order: the staff page's live feed and the webhooks
     /// listen here. A listener that falls behind misses alerts (it reloads from the store).
     feed: tokio::sync::broadcast::Sender<AlertRow>,
+    /// The staff page and its logins ([`Console::with_staff`]); none: kiosks only.
+    pub(super) staff: Option<Arc<super::staff_page::StaffSide>>,
 }
 
 impl Console {
@@ -56,6 +58,7 @@ impl Console {
             keys,
             opts,
             feed: tokio::sync::broadcast::channel(1024).0,
+            staff: None,
         }
     }
 
@@ -232,10 +235,11 @@ async fn events(
     }))
 }
 
-/// The routes kiosks call, and `/healthz`.
+/// The routes kiosks call, `/healthz`, and the staff page's when the console has one.
 pub fn router(c: Arc<Console>) -> Router {
     let limit = c.opts.body_limit;
-    Router::new()
+    let staff = super::staff_page::routes(&c);
+    let kiosks = Router::new()
         .route("/v1/heartbeat", post(heartbeat))
         .route("/v1/events", post(events))
         .route("/healthz", get(|| async { "ok" }))
@@ -248,7 +252,11 @@ pub fn router(c: Arc<Console>) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(c)
+        .with_state(c);
+    match staff {
+        Some(staff) => kiosks.merge(staff),
+        None => kiosks,
+    }
 }
 
 /// A console serving on its own thread and Tokio runtime; stops when dropped.
@@ -274,6 +282,7 @@ impl RunningConsole {
 
 impl Drop for RunningConsole {
     fn drop(&mut self) {
+        self.console.stop_streams();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -289,6 +289,68 @@ impl ConsoleStore {
     }
 }
 
+/// An event as a kiosk's 24-hour view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub seq: u64,
+    /// An [`EventKind`] id.
+    pub kind: String,
+    /// When it happened on the kiosk (RFC 3339, as sent).
+    pub at: String,
+    pub screen: Option<String>,
+    pub code: Option<String>,
+    pub reasons: Vec<String>,
+    pub received_ms: u64,
+}
+
+impl ConsoleStore {
+    /// Alerts raised since `since_ms`, newest first, at most `limit`; every alert still open
+    /// is included however old it is.
+    pub fn alerts_since(&self, since_ms: u64, limit: u32) -> Result<Vec<AlertRow>, ConsoleError> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE raised_ms >= ?1 OR (acked_ms IS NULL AND resolved_ms IS NULL)
+             ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = st.query_map(params![since_ms as i64, limit], alert_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One kiosk's alerts raised since `since_ms`, newest first.
+    pub fn kiosk_alerts_since(&self, kiosk: &str, since_ms: u64) -> Result<Vec<AlertRow>, ConsoleError> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE kiosk = ?1 AND raised_ms >= ?2 ORDER BY id DESC LIMIT 1000"
+        ))?;
+        let rows = st.query_map(params![kiosk, since_ms as i64], alert_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One kiosk's events received since `since_ms`, newest first.
+    pub fn kiosk_events_since(&self, kiosk: &str, since_ms: u64) -> Result<Vec<EventRow>, ConsoleError> {
+        let mut st = self.conn.prepare(
+            "SELECT seq, kind, at, screen, code, reasons, received_ms FROM events
+             WHERE kiosk = ?1 AND received_ms >= ?2 ORDER BY seq DESC LIMIT 1000",
+        )?;
+        let rows = st.query_map(params![kiosk, since_ms as i64], |r| {
+            let reasons: String = r.get(5)?;
+            Ok(EventRow {
+                seq: r.get::<_, i64>(0)? as u64,
+                kind: r.get(1)?,
+                at: r.get(2)?,
+                screen: r.get(3)?,
+                code: r.get(4)?,
+                reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+                received_ms: r.get::<_, i64>(6)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One kiosk by id.
+    pub fn kiosk(&self, id: &str) -> Result<Option<KioskRow>, ConsoleError> {
+        Ok(self.kiosks()?.into_iter().find(|k| k.id == id))
+    }
+}
+
 const ALERT_COLUMNS: &str = "id, kiosk, kind, seq, code, reasons, raised_ms, acked_by, acked_ms, resolved_ms";
 
 fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {

@@ -1,5 +1,5 @@
 //! Staff accounts and their logins, for any page run by people rather than kiosks (the
-//! review centre's operator page today; the hall console later).
+//! review centre's operator page and the hall console's staff page).
 //!
 //! * [`accounts`]: names and argon2id hashes in a SQLite table of the database the caller
 //!   names (`kiosk review-center --add-user NAME` writes it).

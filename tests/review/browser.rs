@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-fn find_exe(names: &[&str]) -> Option<std::path::PathBuf> {
+pub(crate) fn find_exe(names: &[&str]) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
     names
         .iter()
@@ -26,7 +26,7 @@ fn find_exe(names: &[&str]) -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     base: String,
     agent: ureq::Agent,
@@ -34,7 +34,7 @@ struct Driver {
 }
 
 impl Driver {
-    fn start(exe: &std::path::Path) -> Driver {
+    pub(crate) fn start(exe: &std::path::Path) -> Driver {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(exe)
             .arg(format!("--port={port}"))
@@ -62,7 +62,7 @@ impl Driver {
         }
     }
 
-    fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
+    pub(crate) fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
         let url = format!("{}{path}", self.base);
         let mut r = match method {
             "GET" => self.agent.get(&url).call(),
@@ -76,7 +76,7 @@ impl Driver {
         v["value"].clone()
     }
 
-    fn new_session(&mut self, chromium: &std::path::Path) {
+    pub(crate) fn new_session(&mut self, chromium: &std::path::Path) {
         let v = self.cmd(
             "POST",
             "/session",
@@ -95,11 +95,11 @@ impl Driver {
         format!("/session/{}", self.session.as_deref().unwrap())
     }
 
-    fn goto(&self, url: &str) {
+    pub(crate) fn goto(&self, url: &str) {
         self.cmd("POST", &format!("{}/url", self.s()), json!({ "url": url }));
     }
 
-    fn find(&self, css: &str) -> String {
+    pub(crate) fn find(&self, css: &str) -> String {
         let v = self.cmd(
             "POST",
             &format!("{}/element", self.s()),
@@ -108,7 +108,7 @@ impl Driver {
         v[ELEMENT].as_str().expect("element id").to_string()
     }
 
-    fn type_text(&self, el: &str, text: &str) {
+    pub(crate) fn type_text(&self, el: &str, text: &str) {
         self.cmd(
             "POST",
             &format!("{}/element/{el}/value", self.s()),
@@ -116,18 +116,18 @@ impl Driver {
         );
     }
 
-    fn current_url(&self) -> String {
+    pub(crate) fn current_url(&self) -> String {
         self.cmd("GET", &format!("{}/url", self.s()), Value::Null)
             .as_str()
             .unwrap_or_default()
             .to_string()
     }
 
-    fn click(&self, el: &str) {
+    pub(crate) fn click(&self, el: &str) {
         self.cmd("POST", &format!("{}/element/{el}/click", self.s()), json!({}));
     }
 
-    fn source(&self) -> String {
+    pub(crate) fn source(&self) -> String {
         self.cmd("GET", &format!("{}/source", self.s()), Value::Null)
             .as_str()
             .unwrap_or_default()
@@ -135,7 +135,7 @@ impl Driver {
     }
 
     /// Resources the page loaded (performance entries), as URLs.
-    fn loaded_resources(&self) -> Vec<String> {
+    pub(crate) fn loaded_resources(&self) -> Vec<String> {
         let v = self.cmd(
             "POST",
             &format!("{}/execute/sync", self.s()),
@@ -145,6 +145,46 @@ impl Driver {
             .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
             .unwrap_or_default()
     }
+}
+
+impl Driver {
+    /// Runs `script` in the page; its return value.
+    pub(crate) fn exec(&self, script: &str) -> Value {
+        self.cmd(
+            "POST",
+            &format!("{}/execute/sync", self.s()),
+            json!({"script": script, "args": []}),
+        )
+    }
+
+    /// Waits until the page's source satisfies `ok`; the source. Panics with it otherwise.
+    pub(crate) fn wait_source(&self, what: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            let src = self.source();
+            if ok(&src) {
+                return src;
+            }
+            assert!(t0.elapsed() < limit, "{what} within {limit:?}; the page:\n{src}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Chromium and chromedriver, found on `PATH`. Missing: with `CI=true` the test fails
+/// saying what to install; elsewhere it says so on stderr and the test returns early.
+pub(crate) fn chromium() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let chromium = find_exe(&["chromium", "chromium-browser", "google-chrome"]);
+    let driver = find_exe(&["chromedriver"]);
+    if let (Some(c), Some(d)) = (chromium, driver) {
+        return Some((c, d));
+    }
+    let msg = "chromium and chromedriver are needed (Debian: apt-get install -y chromium chromium-driver)";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED (not CI): {msg}");
+    None
 }
 
 impl Drop for Driver {
@@ -159,14 +199,7 @@ impl Drop for Driver {
 
 #[test]
 fn operator_approves_in_headless_chromium_and_the_kiosk_gets_its_number() {
-    let chromium = find_exe(&["chromium", "chromium-browser", "google-chrome"]);
-    let driver = find_exe(&["chromedriver"]);
-    let (Some(chromium), Some(driver_exe)) = (chromium, driver) else {
-        let msg = "chromium and chromedriver are needed (Debian: apt-get install -y chromium chromium-driver)";
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED (not CI): {msg}");
+    let Some((chromium, driver_exe)) = chromium() else {
         return;
     };
 

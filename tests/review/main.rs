@@ -1,4 +1,4 @@
-//! The review centre and the kiosk's client over real HTTP on loopback: the API, the operator page in headless Chromium, the outbox, faults.
+//! The review centre and the kiosk's client over real HTTP on loopback: the API, the operator page in headless Chromium, the outbox, faults; the hall console and its staff page.
 //!
 //! One test binary of modules (as ripgrep's `tests/integration`): the crate is linked
 //! once for all of them.
@@ -11,6 +11,7 @@ mod browser;
 mod client;
 mod console;
 mod console_link;
+mod console_staff;
 mod faults;
 mod hostile;
 mod staff;
