@@ -1,8 +1,9 @@
 //! `kiosk console`: the hall console service (issue #16). This increment serves the kiosk
-//! routes (heartbeat, events) and raises "kiosk offline"; the staff page comes next.
+//! routes (heartbeat, events), raises "kiosk offline" and forwards alerts to webhooks
+//! (`--webhooks`); the staff page comes next.
 
 use super::Verdict;
-use crate::console::{server::Console, ConsoleOptions, ConsoleStore};
+use crate::console::{server::Console, webhook::Webhooks, ConsoleOptions, ConsoleStore};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,10 @@ pub struct ConsoleArgs {
     /// The kiosks' heartbeat interval in seconds; three missed ones raise "kiosk offline".
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub heartbeat_s: f64,
+    /// Forward alerts to WeCom/DingTalk group robots or a JSON receiver: a TOML file of
+    /// alert kind → url and format (`[default]` for all kinds), mode 0600.
+    #[arg(long, value_name = "FILE")]
+    pub webhooks: Option<PathBuf>,
 }
 
 pub fn run(a: &ConsoleArgs) -> anyhow::Result<Verdict> {
@@ -35,9 +40,23 @@ pub fn run(a: &ConsoleArgs) -> anyhow::Result<Verdict> {
             a.keys.display()
         );
     }
+    // Checked before the database is touched: the error names the file, line and fix.
+    let webhooks = match &a.webhooks {
+        Some(path) => Some(Arc::new(Webhooks::load(path)?)),
+        None => None,
+    };
+    if let Some(w) = &webhooks {
+        log::info!(
+            "console: forwarding alerts ({}) to {} webhook receiver(s) from {}",
+            w.kinds().collect::<Vec<_>>().join(", "),
+            w.targets.len(),
+            w.path.display()
+        );
+    }
     let store = ConsoleStore::open(&a.db)?;
     let opts = ConsoleOptions {
         heartbeat: Duration::from_secs_f64(a.heartbeat_s),
+        webhooks,
         ..ConsoleOptions::default()
     };
     let n = keys.len();

@@ -7,10 +7,12 @@
 //!
 //! This increment is the kiosk-facing half: the wire types ([`wire`]), the store
 //! ([`store`]) and the routes `POST /v1/heartbeat`, `POST /v1/events`, `GET /healthz`
-//! ([`server`]). The staff page, the kiosk-side queue and the webhooks come next.
+//! ([`server`]), and the webhooks that forward alerts to WeCom, DingTalk or any JSON
+//! receiver ([`webhook`]). The staff page and the kiosk-side queue come next.
 
 pub mod server;
 pub mod store;
+pub mod webhook;
 pub mod wire;
 
 pub use server::{spawn, ConsoleOptions, RunningConsole};
