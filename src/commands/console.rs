@@ -1,8 +1,9 @@
 //! `kiosk console`: the hall console service (issue #16): the kiosk routes (heartbeat,
-//! events), "kiosk offline", and the staff page at `/` with its logins (`--add-user`).
+//! events), "kiosk offline", the staff page at `/` with its logins (`--add-user`), and the
+//! alert webhooks (`--webhooks`).
 
 use super::Verdict;
-use crate::console::{server::Console, ConsoleOptions, ConsoleStore, StaffPageOptions};
+use crate::console::{server::Console, webhook::Webhooks, ConsoleOptions, ConsoleStore, StaffPageOptions};
 use crate::staff::{Added, StaffAuth, StaffSettings};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,6 +41,10 @@ pub struct ConsoleArgs {
     /// The console is reached through TLS (a proxy in front): staff cookies get `Secure`.
     #[arg(long)]
     pub behind_tls: bool,
+    /// Forward alerts to WeCom/DingTalk group robots or a JSON receiver: a TOML file of
+    /// alert kind → url and format (`[default]` for all kinds), mode 0600.
+    #[arg(long, value_name = "FILE")]
+    pub webhooks: Option<PathBuf>,
 }
 
 fn add_user(a: &ConsoleArgs, settings: StaffSettings, name: &str) -> anyhow::Result<Verdict> {
@@ -78,6 +83,19 @@ pub fn run(a: &ConsoleArgs) -> anyhow::Result<Verdict> {
             keys_file.display()
         );
     }
+    // Checked before the database is touched: the error names the file, line and fix.
+    let webhooks = match &a.webhooks {
+        Some(path) => Some(Arc::new(Webhooks::load(path)?)),
+        None => None,
+    };
+    if let Some(w) = &webhooks {
+        log::info!(
+            "console: forwarding alerts ({}) to {} webhook receiver(s) from {}",
+            w.kinds().collect::<Vec<_>>().join(", "),
+            w.targets.len(),
+            w.path.display()
+        );
+    }
     let store = ConsoleStore::open(&a.db)?;
     let staff = StaffAuth::open(&a.db, settings.clone())?;
     if staff.account_count()? == 0 {
@@ -90,6 +108,7 @@ pub fn run(a: &ConsoleArgs) -> anyhow::Result<Verdict> {
     }
     let opts = ConsoleOptions {
         heartbeat: Duration::from_secs_f64(a.heartbeat_s),
+        webhooks,
         ..ConsoleOptions::default()
     };
     let page = StaffPageOptions {

@@ -223,7 +223,7 @@ impl fmt::Display for Device {
 }
 
 /// Whether the authority of a URL (`host[:port][/path]`, no scheme) names this machine.
-fn is_loopback_host(authority_and_path: &str) -> bool {
+pub fn is_loopback_host(authority_and_path: &str) -> bool {
     let authority = authority_and_path.split(['/', '?', '#']).next().unwrap_or("");
     // Userinfo (`user:pass@host`) must not hide the host.
     let host_port = authority.rsplit('@').next().unwrap_or("");

@@ -6,10 +6,11 @@
 //! missed three heartbeats.
 //!
 //! The service: the wire types ([`wire`]), the store ([`store`]), the kiosk routes
-//! `POST /v1/heartbeat`, `POST /v1/events`, `GET /healthz` ([`server`]), and the staff page
-//! at `/` with its logins ([`staff_page`], HTML in `render`). The kiosk's end: the durable
-//! event queue ([`queue`]) and the `Alerts` backend that sends it and the heartbeat
-//! ([`link`]).
+//! `POST /v1/heartbeat`, `POST /v1/events`, `GET /healthz` ([`server`]), the staff page
+//! at `/` with its logins ([`staff_page`], HTML in `render`), and the webhooks that forward
+//! alerts to WeCom, DingTalk or any JSON receiver ([`webhook`]). The kiosk's end: the
+//! durable event queue ([`queue`]) and the `Alerts` backend that sends it and the
+//! heartbeat ([`link`]).
 
 pub mod link;
 pub mod queue;
@@ -17,6 +18,7 @@ mod render;
 pub mod server;
 pub mod staff_page;
 pub mod store;
+pub mod webhook;
 pub mod wire;
 
 pub use server::{spawn, ConsoleOptions, RunningConsole};

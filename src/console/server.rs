@@ -28,6 +28,8 @@ pub struct ConsoleOptions {
     pub missed_for_offline: u32,
     /// Largest request body (64 KiB).
     pub body_limit: usize,
+    /// Where alerts are forwarded (`--webhooks FILE`), with the delivery settings.
+    pub webhooks: Option<Arc<super::webhook::Webhooks>>,
 }
 
 impl Default for ConsoleOptions {
@@ -36,6 +38,7 @@ impl Default for ConsoleOptions {
             heartbeat: Duration::from_secs(30),
             missed_for_offline: 3,
             body_limit: 64 * 1024,
+            webhooks: None,
         }
     }
 }
@@ -263,6 +266,8 @@ pub fn router(c: Arc<Console>) -> Router {
 pub struct RunningConsole {
     pub addr: SocketAddr,
     pub console: Arc<Console>,
+    /// The webhook delivery, when `opts.webhooks` is set.
+    pub webhooks: Option<super::webhook::Forwarder>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -306,6 +311,13 @@ pub fn spawn(console: Arc<Console>, listen: &str) -> Result<RunningConsole, Cons
         .enable_all()
         .build()
         .map_err(ConsoleError::Runtime)?;
+    // Subscribed before serving, so no alert is missed.
+    let webhooks = match &console.opts.webhooks {
+        Some(w) => {
+            Some(super::webhook::Forwarder::start(w.clone(), console.subscribe()).map_err(ConsoleError::Runtime)?)
+        }
+        None => None,
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let c = console.clone();
     let thread = std::thread::Builder::new()
@@ -346,6 +358,7 @@ pub fn spawn(console: Arc<Console>, listen: &str) -> Result<RunningConsole, Cons
     Ok(RunningConsole {
         addr,
         console,
+        webhooks,
         shutdown: Some(tx),
         thread: Some(thread),
     })

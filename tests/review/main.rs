@@ -10,6 +10,7 @@ mod api;
 mod browser;
 mod client;
 mod console;
+mod console_hooks;
 mod console_link;
 mod console_staff;
 mod faults;
