@@ -308,13 +308,5 @@ pub fn console_url_ok(url: &str) -> bool {
     if let Some(rest) = url.strip_prefix("https://") {
         return !rest.is_empty();
     }
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    let host = rest.split('/').next().unwrap_or("");
-    let host = host.rsplit_once(':').map_or(
-        host,
-        |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { host },
-    );
-    matches!(host, "127.0.0.1" | "[::1]" | "localhost")
+    url.strip_prefix("http://").is_some_and(super::device::is_loopback_host)
 }

@@ -19,16 +19,10 @@ impl EventQueue {
             path: path.to_path_buf(),
             source,
         };
-        crate::private_fs::prepare_file(path).map_err(|source| ConsoleError::File {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let conn = Connection::open(path).map_err(db)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;
-             CREATE TABLE IF NOT EXISTS q (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);",
-        )
-        .map_err(db)?;
+        let conn = super::store::open_private(
+            path,
+            "CREATE TABLE IF NOT EXISTS q (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);",
+        )?;
         let started: i64 = conn
             .query_row("SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'q'", [], |r| {
                 r.get(0)

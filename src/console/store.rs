@@ -94,18 +94,7 @@ pub struct ConsoleStore {
 
 impl ConsoleStore {
     pub fn open(path: &Path) -> Result<ConsoleStore, ConsoleError> {
-        let db = |source| ConsoleError::Db {
-            path: path.to_path_buf(),
-            source,
-        };
-        crate::private_fs::prepare_file(path).map_err(|source| ConsoleError::File {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let conn = Connection::open(path).map_err(db)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
-            .map_err(db)?;
-        conn.execute_batch(SCHEMA).map_err(db)?;
+        let conn = open_private(path, SCHEMA)?;
         Ok(ConsoleStore { conn })
     }
 
@@ -367,6 +356,25 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
         acked_ms: r.get::<_, Option<i64>>(8)?.map(|s| s as u64),
         resolved_ms: r.get::<_, Option<i64>>(9)?.map(|s| s as u64),
     })
+}
+
+/// Opens (creating it 0600) the SQLite file at `path` in WAL mode with every commit on disk
+/// (an event the kiosk dropped from its queue must survive a power cut), and runs
+/// `schema`. The console's store and the kiosk's event queue both open their files so.
+pub(super) fn open_private(path: &Path, schema: &str) -> Result<Connection, ConsoleError> {
+    let db = |source| ConsoleError::Db {
+        path: path.to_path_buf(),
+        source,
+    };
+    crate::private_fs::prepare_file(path).map_err(|source| ConsoleError::File {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let conn = Connection::open(path).map_err(db)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
+        .map_err(db)?;
+    conn.execute_batch(schema).map_err(db)?;
+    Ok(conn)
 }
 
 /// The alert kinds a recovery event closes.
