@@ -203,6 +203,12 @@ pub fn login_raw(base: &str, user: &str, password: &str) -> Raw {
 
 /// Logs in (303 with the session cookie) and reads the CSRF token off `/review`.
 pub fn operator_login(base: &str, user: &str, password: &str) -> OperatorSession {
+    operator_login_at(base, user, password, "/review")
+}
+
+/// Logs in (303 with the session cookie) and reads the CSRF token off `page` (the review
+/// centre's `/review`, the hall console's `/`: both log staff in through `staff`).
+pub fn operator_login_at(base: &str, user: &str, password: &str, page: &str) -> OperatorSession {
     let (st, headers, body) = login_raw(base, user, password);
     assert_eq!(st, 303, "login as {user}: {headers}{body}");
     let cookie = headers
@@ -216,9 +222,9 @@ pub fn operator_login(base: &str, user: &str, password: &str) -> OperatorSession
         cookie,
         csrf: String::new(),
     };
-    let (st, _, page) = s.get("/review");
-    assert_eq!(st, 200, "{page}");
-    s.csrf = page
+    let (st, _, html) = s.get(page);
+    assert_eq!(st, 200, "{html}");
+    s.csrf = html
         .split("name=\"csrf\" value=\"")
         .nth(1)
         .and_then(|r| r.split('"').next())

@@ -74,28 +74,7 @@ fn event(kiosk: &str, seq: u64, kind: &str, code: Option<&str>) -> serde_json::V
 
 /// Logs in over HTTP and reads the CSRF token off `/`.
 fn login(c: &RunningConsole) -> OperatorSession {
-    let (st, headers, body) = login_raw(&c.url(), OPERATOR, OPERATOR_PASSWORD);
-    assert_eq!(st, 303, "{headers}{body}");
-    let cookie = headers
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_string();
-    let mut s = OperatorSession {
-        base: c.url(),
-        cookie,
-        csrf: String::new(),
-    };
-    let (st, _, page) = s.get("/");
-    assert_eq!(st, 200, "{page}");
-    s.csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("a CSRF token on the page")
-        .to_string();
-    s
+    kiosk::testkit::review::operator_login_at(&c.url(), OPERATOR, OPERATOR_PASSWORD, "/")
 }
 
 fn browser_login(d: &Driver, url: &str) {
