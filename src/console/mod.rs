@@ -45,6 +45,8 @@ pub enum ConsoleError {
     },
     #[error("console database: {0}")]
     Query(#[from] rusqlite::Error),
+    #[error("console database: a group of writes did not commit: {0}. Fix: check the disk under `--db` has space and is writable")]
+    Commit(String),
     #[error("cannot listen on {addr}: {source}. Fix: pick a free address with `--listen HOST:PORT`")]
     Listen {
         addr: String,

@@ -4,8 +4,9 @@
 //! not JSON 415, garbage or out-of-bounds 400, over the body limit 413, a replayed heartbeat
 //! 409.
 
-use super::store::{AlertRow, ConsoleStore, HeartbeatOutcome};
-use super::wire::{EventBatch, EventsAccepted, Heartbeat};
+use super::store::EventsStored;
+use super::store::{AlertRow, ConsoleStore, HeartbeatOutcome, Write, Written};
+use super::wire::{EventBatch, EventsAccepted, Heartbeat, KioskEvent};
 use super::ConsoleError;
 use crate::review::keys::Keys;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
@@ -28,6 +29,8 @@ pub struct ConsoleOptions {
     pub missed_for_offline: u32,
     /// Largest request body (64 KiB).
     pub body_limit: usize,
+    /// Kiosk writes committed together at most (group commit, see [`Console::write`]).
+    pub max_group: usize,
     /// Where alerts are forwarded (`--webhooks FILE`), with the delivery settings.
     pub webhooks: Option<Arc<super::webhook::Webhooks>>,
 }
@@ -38,13 +41,16 @@ impl Default for ConsoleOptions {
             heartbeat: Duration::from_secs(30),
             missed_for_offline: 3,
             body_limit: 64 * 1024,
+            max_group: 256,
             webhooks: None,
         }
     }
 }
 
 pub struct Console {
-    store: Mutex<ConsoleStore>,
+    store: Arc<Mutex<ConsoleStore>>,
+    /// The group-commit writer's queue ([`Console::write`]).
+    writer: std::sync::mpsc::Sender<WriteJob>,
     keys: Keys,
     pub opts: ConsoleOptions,
     /// Every alert as it opens, in order: the staff page's live feed and the webhooks
@@ -56,13 +62,37 @@ pub struct Console {
 
 impl Console {
     pub fn new(store: ConsoleStore, keys: Keys, opts: ConsoleOptions) -> Console {
+        let store = Arc::new(Mutex::new(store));
+        let feed = tokio::sync::broadcast::channel(1024).0;
+        let (writer, jobs) = std::sync::mpsc::channel();
+        let (s, f, max) = (store.clone(), feed.clone(), opts.max_group.max(1));
+        // Ends when the console (the queue's only sender) is dropped.
+        let spawned = std::thread::Builder::new()
+            .name("console-writer".into())
+            .spawn(move || group_writer(&s, &f, &jobs, max));
+        if let Err(e) = spawned {
+            // Every write then answers 500 (its reply channel closes) instead of hanging.
+            log::error!("console: cannot start the database writer: {e}");
+        }
         Console {
-            store: Mutex::new(store),
+            store,
+            writer,
             keys,
             opts,
-            feed: tokio::sync::broadcast::channel(1024).0,
+            feed,
             staff: None,
         }
+    }
+
+    /// Stores a kiosk's heartbeat or events through the group-commit writer: requests
+    /// that arrive while a commit is on its way to the disk are committed together by
+    /// the next one (one fsync for all, `synchronous=FULL` kept), and the database work
+    /// stays off the async workers. Alerts opened are on the feed before this returns.
+    async fn write(&self, write: Write) -> Result<Written, ConsoleError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let gone = || ConsoleError::Commit("the database writer has stopped".into());
+        self.writer.send(WriteJob { write, reply }).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     /// New alerts from now on.
@@ -78,6 +108,23 @@ impl Console {
             }
         }
         Ok(())
+    }
+
+    /// Stores a heartbeat (group-committed, see [`Console::write`]).
+    pub async fn heartbeat(&self, hb: Heartbeat) -> Result<HeartbeatOutcome, ConsoleError> {
+        match self.write(Write::Heartbeat(hb)).await? {
+            Written::Heartbeat(h) => Ok(h),
+            Written::Events(_) => Err(mismatch()),
+        }
+    }
+
+    /// Stores a kiosk's events (group-committed, see [`Console::write`]).
+    pub async fn add_events(&self, kiosk: &str, events: Vec<KioskEvent>) -> Result<EventsStored, ConsoleError> {
+        let kiosk = kiosk.to_string();
+        match self.write(Write::Events { kiosk, events }).await? {
+            Written::Events(e) => Ok(e),
+            Written::Heartbeat(_) => Err(mismatch()),
+        }
     }
 
     /// The store, for the staff side and tests (held only for one short call).
@@ -96,6 +143,55 @@ impl Console {
         }
         self.publish(&gone.iter().map(|g| g.1).collect::<Vec<_>>())?;
         Ok(gone.into_iter().map(|g| g.0).collect())
+    }
+}
+
+/// The writer answered a write with another kind's outcome (a bug, not an input).
+fn mismatch() -> ConsoleError {
+    ConsoleError::Commit("the writer answered with the wrong kind of outcome".into())
+}
+
+struct WriteJob {
+    write: Write,
+    reply: tokio::sync::oneshot::Sender<Result<Written, ConsoleError>>,
+}
+
+/// The writer thread: takes what is queued (up to `max` writes), commits it as one
+/// group, publishes the alerts opened, answers each request, and goes again.
+fn group_writer(
+    store: &Mutex<ConsoleStore>,
+    feed: &tokio::sync::broadcast::Sender<AlertRow>,
+    jobs: &std::sync::mpsc::Receiver<WriteJob>,
+    max: usize,
+) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < max {
+            match jobs.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        let (writes, replies): (Vec<Write>, Vec<_>) = group.into_iter().map(|j| (j.write, j.reply)).unzip();
+        let mut st = store.lock().unwrap_or_else(|e| e.into_inner());
+        let results = st.write_group(&writes, now_ms());
+        for r in &results {
+            if let Ok(Written::Events(e)) = r {
+                for id in &e.opened {
+                    match st.alert(*id) {
+                        Ok(Some(a)) => {
+                            let _ = feed.send(a);
+                        }
+                        Ok(None) => {}
+                        Err(e) => log::error!("console: alert {id} stored but not read back: {e}"),
+                    }
+                }
+            }
+        }
+        drop(st);
+        for (reply, r) in replies.into_iter().zip(results) {
+            let _ = reply.send(r);
+        }
     }
 }
 
@@ -207,13 +303,14 @@ async fn heartbeat(
     let hb: Heartbeat = json_body(&headers, &body)?;
     hb.validate().map_err(bad)?;
     same_kiosk(&key, &hb.kiosk_id)?;
-    match c.store().heartbeat(&hb, now_ms())? {
+    let seq = hb.seq;
+    match c.heartbeat(hb).await? {
         HeartbeatOutcome::Stored => Ok(StatusCode::NO_CONTENT),
         HeartbeatOutcome::Replay => Err(Refusal(
             StatusCode::CONFLICT,
             "replay",
             "重复或过期的心跳",
-            format!("heartbeat seq {} is not newer than the last one stored", hb.seq),
+            format!("heartbeat seq {seq} is not newer than the last one stored"),
         )),
     }
 }
@@ -227,10 +324,15 @@ async fn events(
     let batch: EventBatch = json_body(&headers, &body)?;
     batch.validate().map_err(bad)?;
     same_kiosk(&key, &batch.kiosk_id)?;
-    let stored = c.store().add_events(&key.0, &batch.events, now_ms())?;
-    c.publish(&stored.opened)?;
-    for e in batch.events.iter().filter(|e| e.kind.alerts()) {
-        log::info!("kiosk {}: {} (seq {})", key.0, e.kind.id(), e.seq);
+    let logged: Vec<_> = batch
+        .events
+        .iter()
+        .filter(|e| e.kind.alerts())
+        .map(|e| (e.kind, e.seq))
+        .collect();
+    let stored = c.add_events(&key.0, batch.events).await?;
+    for (kind, seq) in logged {
+        log::info!("kiosk {}: {} (seq {seq})", key.0, kind.id());
     }
     Ok(Json(EventsAccepted {
         stored_up_to: stored.up_to,
