@@ -8,7 +8,7 @@
 use super::queue::{event, EventQueue};
 use super::wire::{EventKind, EventsAccepted, Health, Heartbeat, PrinterHealth};
 use crate::domain::PrinterFault;
-use crate::ports::{Alert, AlertKind, AlertOutcome, Alerts, HallStatus};
+use crate::ports::{AdminEvent, Alert, AlertKind, AlertOutcome, Alerts, HallStatus};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -141,6 +141,18 @@ impl Alerts for ConsoleAlerts {
         }
         self.last = now.clone();
         *self.shared.status.lock().unwrap_or_else(|e| e.into_inner()) = Some(now.clone());
+    }
+
+    fn admin(&mut self, e: AdminEvent) {
+        let (kind, reasons) = match e {
+            AdminEvent::Login => (EventKind::AdminLogin, vec![]),
+            AdminEvent::PinFailed => (EventKind::PinFailed, vec![]),
+            AdminEvent::SetupCodeFailed => (EventKind::PinFailed, vec!["setup_code".to_string()]),
+            AdminEvent::LockedOut => (EventKind::PinLockedOut, vec![]),
+        };
+        if let Err(err) = self.queue_event(event(kind, Some("admin"), None, reasons)) {
+            log::error!("hall console: cannot queue {}: {err}", e.id());
+        }
     }
 
     fn describe(&self) -> String {

@@ -28,6 +28,31 @@ impl AlertKind {
     }
 }
 
+/// Something done on the maintenance screens that the hall's staff should know of (a
+/// stranger trying PINs on a kiosk is a security matter, not only a forgotten code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminEvent {
+    /// The right PIN: someone is on the maintenance screens.
+    Login,
+    /// A wrong PIN.
+    PinFailed,
+    /// A wrong one-time setup code (it counts in the same lock-out).
+    SetupCodeFailed,
+    /// Too many wrong tries: the pad is locked for a while.
+    LockedOut,
+}
+
+impl AdminEvent {
+    pub fn id(self) -> &'static str {
+        match self {
+            AdminEvent::Login => "admin_login",
+            AdminEvent::PinFailed => "pin_failed",
+            AdminEvent::SetupCodeFailed => "setup_code_failed",
+            AdminEvent::LockedOut => "pin_locked_out",
+        }
+    }
+}
+
 /// One alert. It names no person: the kiosk, the screen, the hand-off code and what
 /// kept failing are all staff need to walk over.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +110,9 @@ pub trait Alerts: Send {
     /// backend sends it as the heartbeat and turns changes (paper out, camera lost, …)
     /// into events. Returns at once.
     fn status(&mut self, _status: &HallStatus) {}
+    /// A maintenance-screen event (admin login, failed PIN, lock-out): queued for the
+    /// console, never waited for. Without a console it is only in the log.
+    fn admin(&mut self, _event: AdminEvent) {}
     /// The destination, for logs and `diag` (`none`, a console URL).
     fn describe(&self) -> String;
 }

@@ -10,7 +10,7 @@ mod printer;
 mod review;
 mod vision;
 
-pub use alerts::{Alert, AlertKind, AlertOutcome, Alerts, HallStatus, NoConsole};
+pub use alerts::{AdminEvent, Alert, AlertKind, AlertOutcome, Alerts, HallStatus, NoConsole};
 pub use camera::{CameraError, Frame, FrameSource};
 pub use idcard::{details_from_card, IdCardReader};
 pub use printer::{PaperStatus, PrintError, PrinterEvent, SlipPrinter};

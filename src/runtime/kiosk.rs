@@ -13,6 +13,8 @@ use std::time::Duration;
 enum Msg {
     Event(Event),
     PrinterReloaded,
+    /// A maintenance-screen event for the hall console.
+    Admin(crate::ports::AdminEvent),
     TestPrint,
     /// Re-read paper and outbox now; answered once the view holds them.
     RefreshStatus(Sender<()>),
@@ -65,6 +67,7 @@ impl Kiosk {
                         Ok(Msg::Event(e)) => {
                             engine.handle(e);
                         }
+                        Ok(Msg::Admin(e)) => engine.admin_event(e),
                         Ok(Msg::TestPrint) => {
                             if let Err(e) = engine.test_print() {
                                 log::warn!("test print: {e}");
@@ -129,6 +132,11 @@ impl Kiosk {
     }
 
     /// The operator finished the paper-reload wizard.
+    /// Tells the hall console of an admin login, a failed PIN or a lock-out.
+    pub fn admin_event(&self, e: crate::ports::AdminEvent) {
+        let _ = self.tx.send(Msg::Admin(e));
+    }
+
     pub fn printer_reloaded(&self) {
         let _ = self.tx.send(Msg::PrinterReloaded);
     }

@@ -195,6 +195,8 @@ impl SlipPrinter for RecordingPrinter {
 #[derive(Clone, Default)]
 pub struct RecordingAlerts {
     pub alerts: Arc<Mutex<Vec<Alert>>>,
+    /// Maintenance-screen events, in order.
+    pub admin: Arc<Mutex<Vec<crate::ports::AdminEvent>>>,
     pub accept: bool,
 }
 
@@ -219,6 +221,9 @@ impl Alerts for RecordingAlerts {
         } else {
             AlertOutcome::NoConsole
         }
+    }
+    fn admin(&mut self, e: crate::ports::AdminEvent) {
+        self.admin.lock().unwrap_or_else(|p| p.into_inner()).push(e);
     }
     fn describe(&self) -> String {
         "recording".into()

@@ -10,6 +10,7 @@ use crate::config::{Config, Device};
 use crate::domain::{Prompt, ReceiptNumber};
 use crate::ops::pin::{verify_pin, Lockout, PinError};
 use crate::ops::setup_code::{self, FirstPinError, SetupError};
+use crate::ports::AdminEvent;
 use crate::runtime::{CameraCheck, View};
 use slint::{ModelRc, SharedString, VecModel};
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub(super) trait Operator {
     fn set_volume(&self, volume: u8);
     /// The camera check on the runtime's own camera; answered on the channel.
     fn check_camera(&self, frames: u32) -> Receiver<CameraCheck>;
+    /// Tells the hall console (admin login, failed PIN, lock-out).
+    fn admin_event(&self, e: AdminEvent);
 }
 
 /// A reprint asked of the runtime, not answered yet: the screen never waits on the
@@ -172,7 +175,7 @@ impl AdminController {
         self.touched();
         match self.pin_step {
             PinStep::Enter => self.check_pin(g, op, typed),
-            PinStep::SetupCode => self.check_setup_code(g, typed),
+            PinStep::SetupCode => self.check_setup_code(g, op, typed),
             PinStep::NewPin => self.take_new_pin(g, typed),
             PinStep::ConfirmPin => self.confirm_new_pin(g, op, typed),
         }
@@ -199,12 +202,17 @@ impl AdminController {
                 self.record_try(ok, now);
                 if ok {
                     log::info!("admin: PIN accepted");
+                    op.admin_event(AdminEvent::Login);
                     self.set_pin_state(g, PinState::None);
                     self.ask_camera(op);
                     self.show_menu(g, op, "");
                 } else {
                     log::warn!("admin: wrong PIN");
+                    op.admin_event(AdminEvent::PinFailed);
                     let locked = self.lockout.remaining_ms(now) > 0;
+                    if locked {
+                        op.admin_event(AdminEvent::LockedOut);
+                    }
                     self.set_pin_state(g, if locked { PinState::LockedOut } else { PinState::Wrong });
                 }
             }
@@ -223,7 +231,7 @@ impl AdminController {
     }
 
     /// The console's one-time setup code: wrong codes count in the PIN's lock-out.
-    fn check_setup_code(&mut self, g: &AppState<'_>, code: &str) {
+    fn check_setup_code(&mut self, g: &AppState<'_>, op: &dyn Operator, code: &str) {
         let now = self.now_ms();
         if self.lockout.remaining_ms(now) > 0 {
             return self.set_pin_state(g, PinState::LockedOut);
@@ -239,7 +247,11 @@ impl AdminController {
             Err(SetupError::Wrong) => {
                 self.record_try(false, now);
                 log::warn!("admin: wrong setup code");
+                op.admin_event(AdminEvent::SetupCodeFailed);
                 let locked = self.lockout.remaining_ms(now) > 0;
+                if locked {
+                    op.admin_event(AdminEvent::LockedOut);
+                }
                 self.set_pin_state(
                     g,
                     if locked {
@@ -318,6 +330,7 @@ impl AdminController {
                     }
                 );
                 self.forget_setup();
+                op.admin_event(AdminEvent::Login);
                 self.set_pin_step(g, PinStep::Enter);
                 self.set_pin_state(g, PinState::None);
                 self.ask_camera(op);

@@ -354,6 +354,9 @@ impl Operator for Inner {
     fn check_camera(&self, frames: u32) -> std::sync::mpsc::Receiver<crate::runtime::CameraCheck> {
         self.kiosk.check_camera(frames)
     }
+    fn admin_event(&self, e: crate::ports::AdminEvent) {
+        self.kiosk.admin_event(e);
+    }
 }
 
 impl Inner {

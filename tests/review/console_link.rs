@@ -124,6 +124,44 @@ fn alerts_reach_staff_before_the_screen_says_so_and_health_changes_become_events
         c.console.store().kiosks().unwrap()[0].heartbeat.camera == kiosk::console::wire::Health::Fault
     });
     assert_eq!(tile.id, "hall-a");
+    // The maintenance screens: wrong PIN, wrong setup code, lock-out (an alert), login.
+    use kiosk::ports::AdminEvent;
+    for e in [
+        AdminEvent::PinFailed,
+        AdminEvent::SetupCodeFailed,
+        AdminEvent::LockedOut,
+        AdminEvent::Login,
+    ] {
+        a.admin(e);
+    }
+    let admin = || -> Vec<(String, Vec<String>)> {
+        let rows = c.console.store().kiosk_events_since("hall-a", 0).unwrap();
+        rows.into_iter()
+            .filter(|r| r.screen.as_deref() == Some("admin"))
+            .map(|r| (r.kind, r.reasons))
+            .collect()
+    };
+    wait_until("the admin events", 3.0, || admin().len() == 4);
+    let mut got = admin();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("admin_login".to_string(), vec![]),
+            ("pin_failed".to_string(), vec![]),
+            ("pin_failed".to_string(), vec!["setup_code".to_string()]),
+            ("pin_locked_out".to_string(), vec![]),
+        ]
+    );
+    let open = c.console.store().alerts(true).unwrap();
+    assert!(
+        open.iter().any(|x| x.kind == "pin_locked_out"),
+        "the lock-out is an alert"
+    );
+    assert!(
+        !open.iter().any(|x| x.kind == "pin_failed"),
+        "one wrong PIN is no alert"
+    );
 }
 
 #[test]

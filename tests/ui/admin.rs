@@ -7,6 +7,14 @@ use ui_support::*;
 
 const PIN: &str = "246810";
 
+fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < Duration::from_secs(secs), "{what}: not within {secs} s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn enter_pin(r: &Rig, pin: &str) {
     r.type_keys(pin);
     r.tap("确定");
@@ -15,7 +23,9 @@ fn enter_pin(r: &Rig, pin: &str) {
 #[test]
 fn corner_needs_five_seconds_and_wrong_pins_lock_out() {
     i_slint_backend_testing::init_no_event_loop();
-    let r = rig(|_| {});
+    let alerts = kiosk::testkit::runtime::RecordingAlerts::console();
+    let told = alerts.admin.clone();
+    let r = rig_backends(|_| {}, |_, b| b.alerts = Box::new(alerts));
     kiosk::ops::pin::set_pin(r.data.path(), PIN).unwrap();
     r.wait_for("开始", 5);
 
@@ -38,6 +48,13 @@ fn corner_needs_five_seconds_and_wrong_pins_lock_out() {
         "admin menu opened while locked out"
     );
     assert!(r.label_starting("尝试次数过多").is_some());
+    // The hall console hears of each wrong PIN and of the lock-out (not of the refused
+    // right PIN: nobody got in).
+    use kiosk::ports::AdminEvent::{LockedOut, PinFailed};
+    wait_until("the admin events reach the alerts port", 2, || {
+        told.lock().unwrap().len() >= 4
+    });
+    assert_eq!(*told.lock().unwrap(), [PinFailed, PinFailed, PinFailed, LockedOut]);
     r.tap("关闭");
     assert!(!r.has("管理密码"));
     // Re-opening keeps the lock.
@@ -52,7 +69,9 @@ fn corner_needs_five_seconds_and_wrong_pins_lock_out() {
 #[test]
 fn right_pin_opens_the_menu_and_the_reload_wizard_resets_paper() {
     i_slint_backend_testing::init_no_event_loop();
-    let r = rig(|_| {});
+    let alerts = kiosk::testkit::runtime::RecordingAlerts::console();
+    let told = alerts.admin.clone();
+    let r = rig_backends(|_| {}, |_, b| b.alerts = Box::new(alerts));
     kiosk::ops::pin::set_pin(r.data.path(), PIN).unwrap();
     // A slip already printed on this roll.
     r.jobs.lock().unwrap().push(kiosk::domain::SlipJob {
@@ -77,6 +96,10 @@ fn right_pin_opens_the_menu_and_the_reload_wizard_resets_paper() {
     enter_pin(&r, PIN);
     let title = r.label_starting("维护菜单").expect("admin menu");
     assert!(title.contains(env!("CARGO_PKG_VERSION")), "{title}");
+    wait_until("the admin login reaches the alerts port", 2, || {
+        !told.lock().unwrap().is_empty()
+    });
+    assert_eq!(*told.lock().unwrap(), [kiosk::ports::AdminEvent::Login]);
     // Diagnostics: storage, paper, counters are listed.
     assert!(r.label_starting("正常 ok storage").is_some(), "storage check listed");
     let paper = r.label_starting("纸张 paper:").expect("paper line");

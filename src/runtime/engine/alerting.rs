@@ -69,6 +69,12 @@ impl Engine {
         outcome
     }
 
+    /// A maintenance-screen event, for the hall console (and the log).
+    pub fn admin_event(&mut self, e: crate::ports::AdminEvent) {
+        log::info!("admin event {} (to {})", e.id(), self.b.alerts.describe());
+        self.b.alerts.admin(e);
+    }
+
     /// Hands the kiosk's health to the alerts backend (the hall console's heartbeat and
     /// its device events), at most once a second. Called from the engine's loop.
     pub fn publish_status(&mut self) {
