@@ -89,7 +89,7 @@ pub fn run(cfg: &Config, args: &RunArgs) -> anyhow::Result<Verdict> {
             return run_headless(cfg);
         }
     };
-    let backends = crate::wiring::backends(cfg, true)?;
+    let backends = crate::wiring::kiosk_backends(cfg, true)?;
     crate::ui::run_with(cfg, &args.window(), backend, backends)?;
     Ok(Verdict::Ok)
 }
@@ -116,7 +116,7 @@ pub fn run_headless(cfg: &Config) -> anyhow::Result<Verdict> {
         .first()
         .map(|(c, _)| (*c).clone())
         .context("no region")?;
-    let mut engine = Engine::new(cfg, crate::wiring::backends(cfg, false)?);
+    let mut engine = Engine::new(cfg, crate::wiring::kiosk_backends(cfg, false)?);
     crate::ops::notify::ready();
     crate::ops::notify::status("headless: no display, running one session");
     let mut watchdog = WatchdogPacer::from_env();

@@ -140,7 +140,16 @@ impl Alerts for ConsoleAlerts {
             }
         }
         self.last = now.clone();
-        *self.shared.status.lock().unwrap_or_else(|e| e.into_inner()) = Some(now.clone());
+        let first = self
+            .shared
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(now.clone())
+            .is_none();
+        if first {
+            let _ = self.nudge.send(());
+        }
     }
 
     fn admin(&mut self, e: AdminEvent) {
@@ -225,17 +234,15 @@ impl Link {
     /// Sends what is queued and a heartbeat when due; returns how long to wait.
     fn turn(&mut self) -> Duration {
         let sent = self.send_events();
-        if Instant::now() >= self.next_heartbeat {
+        // Before the engine's first status there is nothing to say: the slot is kept, and
+        // that first status nudges the thread, so the tile shows at once, not 30 s later.
+        if Instant::now() >= self.next_heartbeat && self.send_heartbeat() {
             self.next_heartbeat = Instant::now() + self.cfg.heartbeat;
-            self.send_heartbeat();
         }
         match sent {
             Ok(true) => Duration::ZERO,
-            Ok(false) => self.next_heartbeat.saturating_duration_since(Instant::now()),
-            Err(()) => self
-                .cfg
-                .retry
-                .min(self.next_heartbeat.saturating_duration_since(Instant::now())),
+            Ok(false) => self.until_heartbeat(),
+            Err(()) => self.cfg.retry.min(self.until_heartbeat()),
         }
     }
 
@@ -310,9 +317,19 @@ impl Link {
         Ok(batch.len() == super::wire::MAX_EVENTS_PER_POST)
     }
 
-    fn send_heartbeat(&mut self) {
+    /// How long the thread may sleep before the next heartbeat is due (a full interval
+    /// while there is no status yet: the first one wakes it).
+    fn until_heartbeat(&self) -> Duration {
+        if self.shared.status.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            return self.cfg.heartbeat;
+        }
+        self.next_heartbeat.saturating_duration_since(Instant::now())
+    }
+
+    /// Sends the latest status as a heartbeat; false when there is none yet.
+    fn send_heartbeat(&mut self) -> bool {
         let Some(s) = self.shared.status.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
-            return;
+            return false;
         };
         // Strictly growing, so the console can refuse a replayed one.
         let seq = super::server::now_ms().max(self.last_seq + 1);
@@ -343,6 +360,7 @@ impl Link {
             ),
             Err(e) => self.outage(&e),
         }
+        true
     }
 }
 

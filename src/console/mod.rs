@@ -12,6 +12,7 @@
 //! durable event queue ([`queue`]) and the `Alerts` backend that sends it and the
 //! heartbeat ([`link`]).
 
+pub mod demo;
 pub mod link;
 pub mod queue;
 mod render;

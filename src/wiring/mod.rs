@@ -42,6 +42,63 @@ pub fn backends_with(
     })
 }
 
+/// The backends of the kiosk itself (`kiosk run`): [`backends`], and in demo mode without
+/// a `[console] url` a hall console of its own on loopback, whose address and staff login
+/// are printed, so the demo shows the whole loop. A configured kiosk never starts one.
+pub fn kiosk_backends(cfg: &Config, live: bool) -> anyhow::Result<Backends> {
+    let mut b = backends(cfg, live)?;
+    if wants_demo_console(cfg) {
+        match demo_console(cfg) {
+            Ok(a) => b.alerts = a,
+            // The demo still runs; the screen then says to see the desk, as with no console.
+            Err(e) => log::warn!("demo hall console not started: {e:#}"),
+        }
+    }
+    Ok(b)
+}
+
+/// Demo mode and no console configured: the only case a kiosk runs a console itself.
+pub fn wants_demo_console(cfg: &Config) -> bool {
+    cfg.kiosk.demo && cfg.console.url.is_none()
+}
+
+fn demo_console(cfg: &Config) -> anyhow::Result<Box<dyn crate::ports::Alerts>> {
+    use crate::console::{demo, link, queue::EventQueue};
+    let c = &cfg.console;
+    let heartbeat = std::time::Duration::from_secs(u64::from(c.heartbeat_s));
+    let console = demo::start(&cfg.kiosk.data_dir, &cfg.kiosk.id, heartbeat)?;
+    // Its own queue: events for the demo console never go to a real one configured later.
+    let queue_path = cfg.kiosk.data_dir.join(demo::DIR).join("events.db");
+    let queue = EventQueue::open(&queue_path, c.queue_max as usize)?;
+    let settings = link::LinkSettings {
+        url: console.url(),
+        key: console.key.clone(),
+        kiosk_id: cfg.kiosk.id.clone(),
+        heartbeat,
+        timeout: std::time::Duration::from_millis(u64::from(c.timeout_ms)),
+        retry: std::time::Duration::from_secs(u64::from(c.retry_s)),
+        alert_wait: std::time::Duration::from_millis(u64::from(c.alert_wait_ms)),
+        data_dir: cfg.kiosk.data_dir.clone(),
+    };
+    // Printed, not logged: the login is for the person trying the demo at this screen.
+    eprintln!(
+        "演示大厅控制台 / demo hall console: {}/  登录 login: {} / {}  (kept in {})",
+        console.url(),
+        demo::USER,
+        console.password.as_str(),
+        console.login_file.display()
+    );
+    log::info!(
+        "demo hall console on {} (staff login in {})",
+        console.url(),
+        console.login_file.display()
+    );
+    Ok(Box::new(demo::DemoAlerts::new(
+        link::ConsoleAlerts::start(settings, queue),
+        console,
+    )))
+}
+
 /// The staff-alert backend: the hall console of `[console] url`, or none.
 pub fn alerts(cfg: &Config) -> anyhow::Result<Box<dyn crate::ports::Alerts>> {
     let c = &cfg.console;
@@ -72,5 +129,25 @@ pub fn camera_present(cfg: &Config) -> Option<bool> {
         #[cfg(target_os = "linux")]
         crate::config::Device::V4l(id) => Some(crate::camera::v4l::present(id)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_demo_without_a_console_runs_its_own() {
+        let demo = Config::builtin();
+        assert!(demo.kiosk.demo && wants_demo_console(&demo));
+        let mut hall = demo.clone();
+        hall.console.url = Some("https://console.hall:8800".into());
+        assert!(
+            !wants_demo_console(&hall),
+            "a configured console is used, never shadowed"
+        );
+        let mut real = demo;
+        real.kiosk.demo = false;
+        assert!(!wants_demo_console(&real), "a real kiosk never starts a console");
     }
 }

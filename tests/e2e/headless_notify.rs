@@ -156,6 +156,33 @@ fn headless_run_without_a_watchdog_sends_ready_only() {
         !texts.iter().any(|m| m.contains("WATCHDOG=1")),
         "no watchdog configured, yet pinged: {texts:?}"
     );
+    demo_console_was_there(tmp.path(), &r);
+}
+
+/// In demo mode without a `[console] url`, `kiosk run` started a hall console of its own:
+/// it printed the address and a staff login (the one kept 0600 in the data dir), and the
+/// kiosk's heartbeat reached it.
+fn demo_console_was_there(dir: &Path, r: &Run) {
+    use std::os::unix::fs::PermissionsExt;
+    let line = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("demo hall console: http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no demo console line:\n{}", r.stderr));
+    let demo = dir.join("data").join(kiosk::console::demo::DIR);
+    let login = demo.join("staff-login.txt");
+    let password = std::fs::read_to_string(&login).unwrap();
+    assert!(password.trim().len() >= 10, "a usable password");
+    assert!(line.contains(&format!("login: demo / {} ", password.trim())), "{line}");
+    assert_eq!(std::fs::metadata(&login).unwrap().permissions().mode() & 0o777, 0o600);
+    let store = kiosk::console::ConsoleStore::open(&demo.join("console.db")).unwrap();
+    let kiosks = store.kiosks().unwrap();
+    assert_eq!(
+        kiosks.len(),
+        1,
+        "the kiosk's heartbeat reached the demo console:\n{}",
+        r.stderr
+    );
 }
 
 #[test]
