@@ -47,6 +47,10 @@ pub struct SimulateArgs {
     /// One JSON object per session.
     #[arg(long)]
     pub json: bool,
+    /// Press 呼叫工作人员 once before the first session, as a person would: checks that
+    /// alerts reach the hall console (`[console]`); says whether staff were reached.
+    #[arg(long)]
+    pub call_staff: bool,
 }
 
 pub fn run(cfg: &Config, args: &SimulateArgs) -> anyhow::Result<Verdict> {
@@ -88,6 +92,9 @@ pub fn run(cfg: &Config, args: &SimulateArgs) -> anyhow::Result<Verdict> {
     // One engine for every run, as in the kiosk itself: models, review client and printer
     // are set up once, so a soak measures what a day of sessions does to one process.
     let mut engine = Engine::new(&cfg, sim_backends(&cfg)?);
+    if args.call_staff {
+        call_staff(&mut engine);
+    }
     let mut all_ok = true;
     for run in 0..args.runs {
         if run > 0 {
@@ -102,6 +109,21 @@ pub fn run(cfg: &Config, args: &SimulateArgs) -> anyhow::Result<Verdict> {
         }
     }
     Ok(if all_ok { Verdict::Ok } else { Verdict::Negative })
+}
+
+/// The 呼叫工作人员 button, and what the screen would then say.
+fn call_staff(engine: &mut Engine) {
+    // The engine sends its health first, as the kiosk does from its loop: the console
+    // then has the kiosk's tile before the alert.
+    engine.step();
+    engine.handle(crate::session::Event::CallStaff);
+    match engine.view().staff_call {
+        Some(o) if o.reached_staff() => println!("呼叫工作人员: 已呼叫 / staff were called"),
+        Some(crate::ports::AlertOutcome::Failed(why)) => {
+            println!("呼叫工作人员: 未送达 / not delivered yet: {why}")
+        }
+        _ => println!("呼叫工作人员: 没有配置大厅控制台 / no hall console is configured"),
+    }
 }
 
 pub(super) fn print_outcome(o: &Outcome) {
