@@ -94,6 +94,11 @@
     });
     // The feed fell behind: catch up from the list.
     es.addEventListener('reload', poll);
+    // The login expired or was ended elsewhere: log in again.
+    es.addEventListener('expired', function () {
+      es.close();
+      location.href = '/login?next=%2F';
+    });
     es.onopen = function () {
       if (polling) { clearInterval(polling); polling = null; }
       setState('live');

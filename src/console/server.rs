@@ -9,6 +9,7 @@ use super::store::{AlertRow, ConsoleStore, HeartbeatOutcome, Write, Written};
 use super::wire::{EventBatch, EventsAccepted, Heartbeat, KioskEvent};
 use super::ConsoleError;
 use crate::review::keys::Keys;
+use crate::review::server::transport::{self, Limits};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -33,6 +34,9 @@ pub struct ConsoleOptions {
     pub max_group: usize,
     /// Where alerts are forwarded (`--webhooks FILE`), with the delivery settings.
     pub webhooks: Option<Arc<super::webhook::Webhooks>>,
+    /// Connection cap and the header, body and idle timeouts: the review centre's
+    /// transport, so a client that opens connections and sends nothing cannot hold them.
+    pub transport: Limits,
 }
 
 impl Default for ConsoleOptions {
@@ -43,6 +47,15 @@ impl Default for ConsoleOptions {
             body_limit: 64 * 1024,
             max_group: 256,
             webhooks: None,
+            transport: Limits {
+                max_connections: 1024,
+                header_timeout: Duration::from_secs(30),
+                body_timeout: Duration::from_secs(30),
+                // Above the staff page's live-feed keep-alive (15 s), which keeps it open.
+                idle_timeout: Duration::from_secs(60),
+                shutdown_deadline: Duration::from_secs(5),
+                name: "hall console",
+            },
         }
     }
 }
@@ -447,12 +460,11 @@ pub fn spawn(console: Arc<Console>, listen: &str) -> Result<RunningConsole, Cons
                         }
                     }
                 });
-                let app = router(c).into_make_service_with_connect_info::<SocketAddr>();
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await;
+                let limits = c.opts.transport.clone();
+                transport::serve(listener, router(c), &limits, async {
+                    let _ = rx.await;
+                })
+                .await;
                 watcher.abort();
             });
         })

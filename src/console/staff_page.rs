@@ -285,31 +285,51 @@ async fn alerts_json(State(p): State<Page>, _: Staff) -> Response {
 }
 
 /// The live feed: an `alert` event per alert as it opens, `reload` when this listener fell
-/// behind (the page then reads `/alerts.json`), a keep-alive comment in between.
-async fn stream(State(p): State<Page>, Staff(me): Staff) -> Response {
+/// behind (the page then reads `/alerts.json`), a keep-alive comment in between. It lives
+/// no longer than the login: at each keep-alive interval the session is looked up again,
+/// and once it has expired or logged out the feed says `expired` (the page goes to the
+/// login) and ends — an open feed never outlives the session that opened it.
+async fn stream(State(p): State<Page>, Staff(me): Staff, headers: axum::http::HeaderMap) -> Response {
     let rx = p.c.subscribe();
     let stop = p.side.stopping.subscribe();
+    let token = crate::staff::http::cookie_token(&headers).unwrap_or("").to_string();
+    let mut check = tokio::time::interval(p.side.opts.keepalive);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     log::info!("staff: {} opened the live feed", me.user);
-    let feed = futures_util::stream::unfold((rx, stop), |(mut rx, mut stop)| async move {
-        use tokio::sync::broadcast::error::RecvError;
-        if *stop.borrow() {
-            return None;
-        }
-        let event = tokio::select! {
-            r = rx.recv() => match r {
-                Ok(a) => Event::default()
-                    .event("alert")
-                    .id(a.id.to_string())
-                    .data(serde_json::to_string(&AlertJson::from(&a)).unwrap_or_default()),
-                Err(RecvError::Lagged(n)) => {
-                    log::warn!("staff live feed: {n} alerts skipped; the page reloads the list");
-                    Event::default().event("reload").data(n.to_string())
+    let side = p.side.clone();
+    let state = (rx, stop, check, Some(token));
+    let feed = futures_util::stream::unfold(state, move |(mut rx, mut stop, mut check, token)| {
+        let side = side.clone();
+        async move {
+            use tokio::sync::broadcast::error::RecvError;
+            let token = token?; // None: the `expired` event was sent; the feed ends.
+            if *stop.borrow() {
+                return None;
+            }
+            let event = tokio::select! {
+                _ = check.tick() => {
+                    if side.auth.session(&token).is_some() {
+                        Event::default().comment("session ok")
+                    } else {
+                        log::info!("staff: a live feed ended with its session");
+                        return Some((Ok(Event::default().event("expired").data("login")), (rx, stop, check, None)));
+                    }
                 }
-                Err(RecvError::Closed) => return None,
-            },
-            _ = stop.changed() => return None,
-        };
-        Some((Ok::<_, Infallible>(event), (rx, stop)))
+                r = rx.recv() => match r {
+                    Ok(a) => Event::default()
+                        .event("alert")
+                        .id(a.id.to_string())
+                        .data(serde_json::to_string(&AlertJson::from(&a)).unwrap_or_default()),
+                    Err(RecvError::Lagged(n)) => {
+                        log::warn!("staff live feed: {n} alerts skipped; the page reloads the list");
+                        Event::default().event("reload").data(n.to_string())
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = stop.changed() => return None,
+            };
+            Some((Ok::<_, Infallible>(event), (rx, stop, check, Some(token))))
+        }
     });
     Sse::new(feed)
         .keep_alive(KeepAlive::new().interval(p.side.opts.keepalive))

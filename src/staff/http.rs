@@ -85,7 +85,8 @@ pub fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+/// The staff session token in the request's cookies, if any.
+pub fn cookie_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -460,3 +460,50 @@ fn concurrent_event_posts_are_each_answered_and_stored_once() {
     assert_eq!(seen, want);
     assert_eq!(c.console.store().alerts(true).unwrap().len(), 40);
 }
+
+/// The console serves through the review centre's transport: a client that connects and
+/// says nothing, or stops halfway through a request head, is cut off at the header
+/// timeout, and one that sends a head but not its body at the body timeout, so such
+/// clients cannot hold the hall PC's connections.
+#[test]
+fn silent_and_slow_clients_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut keys = Keys::default();
+    keys.insert("hall-a", KEY_A);
+    let mut opts = ConsoleOptions::default();
+    opts.transport.header_timeout = Duration::from_millis(300);
+    opts.transport.body_timeout = Duration::from_millis(300);
+    let c = Console::new(ConsoleStore::open(&dir.path().join("c.db")).unwrap(), keys, opts);
+    let c = kiosk::console::spawn(Arc::new(c), "127.0.0.1:0").unwrap();
+    let closed_within = |s: &mut TcpStream| {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let t0 = Instant::now();
+        let mut buf = vec![];
+        let _ = s.read_to_end(&mut buf);
+        (t0.elapsed(), String::from_utf8_lossy(&buf).to_string())
+    };
+    let mut silent = TcpStream::connect(c.addr).unwrap();
+    let (took, _) = closed_within(&mut silent);
+    assert!(
+        took < Duration::from_secs(3),
+        "a silent connection stayed open {took:?}"
+    );
+    let mut half = TcpStream::connect(c.addr).unwrap();
+    half.write_all(b"POST /v1/heartbeat HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let (took, _) = closed_within(&mut half);
+    assert!(took < Duration::from_secs(3), "a half head stayed open {took:?}");
+    let mut slow = TcpStream::connect(c.addr).unwrap();
+    let head = format!(
+        "POST /v1/heartbeat HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY_A}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"kiosk_id\""
+    );
+    slow.write_all(head.as_bytes()).unwrap();
+    let (took, reply) = closed_within(&mut slow);
+    assert!(took < Duration::from_secs(3), "a body that never came held it {took:?}");
+    assert!(
+        reply.is_empty() || reply.starts_with("HTTP/1.1 4"),
+        "refused, not served: {reply}"
+    );
+    assert!(c.console.store().kiosks().unwrap().is_empty(), "nothing stored");
+    // And the console still serves.
+    assert_eq!(beat(&c, "hall-a", KEY_A, 1), 204);
+}

@@ -443,3 +443,74 @@ fn console_add_user_needs_no_listen_or_keys_and_the_account_logs_in() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--listen") && err.contains("--keys"), "{err}");
 }
+
+/// An open live feed ends with its session: after a logout it says `expired` (the page
+/// then goes to the login) within one keep-alive interval and closes, instead of
+/// streaming alerts to a browser nobody is logged in on any more.
+#[test]
+fn the_live_feed_ends_when_its_session_does() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let page = StaffPageOptions {
+        keepalive: Duration::from_millis(200),
+        ..StaffPageOptions::default()
+    };
+    let c = start_with(&dir.path().join("console.db"), page);
+    let op = login(&c);
+    let mut s = std::net::TcpStream::connect(c.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET /events/stream HTTP/1.1\r\nHost: x\r\nCookie: {}\r\nAccept: text/event-stream\r\n\r\n",
+        op.cookie
+    )
+    .unwrap();
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    let read_until = |s: &mut std::net::TcpStream, got: &mut String, what: &str| {
+        let mut buf = [0u8; 4096];
+        let t0 = Instant::now();
+        while !got.contains(what) {
+            assert!(t0.elapsed() < Duration::from_secs(5), "no {what:?} in {got}");
+            match s.read(&mut buf) {
+                Ok(0) => panic!("closed before {what:?}: {got}"),
+                Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+                Err(e) => panic!("{e}: {got}"),
+            }
+        }
+    };
+    read_until(&mut s, &mut got, "200 OK");
+    // Alive while the session is: an alert comes through.
+    kiosk_post(&c, "/v1/events", KEY_A, &event("hall-a", 1, "call_staff", None));
+    read_until(&mut s, &mut got, "event: alert");
+    assert_eq!(op.post("/logout", &[]).0, 303);
+    let t0 = Instant::now();
+    read_until(&mut s, &mut got, "event: expired");
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    // And the stream ends (the chunked body's last chunk, or the connection closes).
+    let t0 = Instant::now();
+    while !got.ends_with("0\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                got.push_str(&String::from_utf8_lossy(&buf[..n]));
+                if got.ends_with("0\r\n\r\n") {
+                    break;
+                }
+            }
+            Err(e) => panic!("the feed stayed open after `expired`: {e}"),
+        }
+        assert!(t0.elapsed() < Duration::from_secs(3), "still streaming: {got}");
+    }
+    kiosk_post(&c, "/v1/events", KEY_A, &event("hall-a", 2, "call_staff", None));
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = s.set_read_timeout(Some(Duration::from_millis(300)));
+    let mut after = String::new();
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        after.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(!after.contains("event: alert"), "an alert after the logout: {after}");
+}

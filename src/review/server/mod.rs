@@ -18,7 +18,7 @@ mod operator;
 mod public;
 mod service;
 mod startup;
-mod transport;
+pub mod transport;
 
 pub use errors::Fail;
 pub use operator::OPERATOR_REASONS;

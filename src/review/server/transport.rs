@@ -1,5 +1,6 @@
-//! The review centre's HTTP transport: its own accept loop over hyper's HTTP/1 connection
-//! builder, so that a hostile client cannot hold the service's file descriptors or memory.
+//! The review centre's HTTP transport — the hall console's too ([`serve`] with its own
+//! [`Limits`]): an accept loop over hyper's HTTP/1 connection builder, so that a hostile
+//! client cannot hold the service's file descriptors or memory.
 //!
 //! * **Connection cap** (`max_connections`): a semaphore permit is taken before `accept`,
 //!   so excess connections wait in the kernel's backlog instead of using descriptors here.
@@ -36,14 +37,46 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
 
-/// Serves `app` on `listener` until `stop` completes, then shuts down within
-/// `opts.shutdown_deadline` whatever the clients do.
+/// The transport's bounds (see the module's documentation for each).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub shutdown_deadline: Duration,
+    /// The service, for the log ("review centre", "hall console").
+    pub name: &'static str,
+}
+
+impl From<&ServerOptions> for Limits {
+    fn from(o: &ServerOptions) -> Limits {
+        Limits {
+            max_connections: o.max_connections,
+            header_timeout: o.header_timeout,
+            body_timeout: o.body_timeout,
+            idle_timeout: o.idle_timeout,
+            shutdown_deadline: o.shutdown_deadline,
+            name: "review centre",
+        }
+    }
+}
+
+/// The review centre's [`serve`].
 pub(super) async fn run(
     listener: tokio::net::TcpListener,
     app: Router,
     opts: &ServerOptions,
     stop: impl Future<Output = ()>,
 ) -> Result<(), ReviewError> {
+    serve(listener, app, &Limits::from(opts), stop).await;
+    Ok(())
+}
+
+/// Serves `app` on `listener` until `stop` completes, then shuts down within
+/// `opts.shutdown_deadline` whatever the clients do.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router, opts: &Limits, stop: impl Future<Output = ()>) {
+    let name = opts.name;
     let permits = Arc::new(Semaphore::new(opts.max_connections.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
@@ -68,7 +101,7 @@ pub(super) async fn run(
                 Ok(x) => x,
                 Err(e) => {
                     // EMFILE/ENFILE and aborted handshakes: wait a little instead of spinning.
-                    log::warn!("review centre: accept failed: {e}");
+                    log::warn!("{name}: accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -78,6 +111,7 @@ pub(super) async fn run(
         let conn = Conn {
             app: app.clone(),
             builder: builder.clone(),
+            name,
             peer,
             body_timeout: opts.body_timeout,
             idle_timeout: opts.idle_timeout,
@@ -97,19 +131,19 @@ pub(super) async fn run(
     .await;
     if drained.is_err() {
         log::warn!(
-            "review centre: {} of {open} connection(s) still open at the shutdown deadline ({} s); closing them",
+            "{name}: {} of {open} connection(s) still open at the shutdown deadline ({} s); closing them",
             conns.len(),
             opts.shutdown_deadline.as_secs_f64()
         );
         conns.abort_all();
     }
-    Ok(())
 }
 
 /// One accepted connection and what it needs.
 struct Conn {
     app: Router,
     builder: hyper::server::conn::http1::Builder,
+    name: &'static str,
     peer: SocketAddr,
     body_timeout: Duration,
     idle_timeout: Duration,
@@ -136,7 +170,7 @@ impl Conn {
             tokio::select! {
                 r = conn.as_mut() => {
                     if let Err(e) = r {
-                        log::debug!("review centre: connection from {peer}: {e}");
+                        log::debug!("{}: connection from {peer}: {e}", self.name);
                     }
                     return;
                 }
@@ -149,7 +183,7 @@ impl Conn {
                         continue;
                     }
                     if closing {
-                        log::debug!("review centre: dropping silent connection from {peer}");
+                        log::debug!("{}: dropping silent connection from {peer}", self.name);
                         return;
                     }
                     conn.as_mut().graceful_shutdown();
