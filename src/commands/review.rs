@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 pub struct ReviewCenterArgs {
     /// Address to listen on, e.g. 127.0.0.1:8700. A non-loopback address is refused while
     /// no operator account exists (`--add-user`).
-    #[arg(long, value_name = "ADDR", required_unless_present_any = ["add_user", "revoke_kiosk"])]
+    #[arg(long, value_name = "ADDR", required_unless_present_any = ["add_user", "revoke_kiosk", "migrate_from"])]
     pub listen: Option<String>,
     /// The database: `sqlite:PATH` or a plain PATH (a SQLite file, created if missing;
     /// WAL mode), or `postgres://USER@HOST:PORT/DATABASE` (several instances may share
@@ -101,8 +101,14 @@ pub struct ReviewCenterArgs {
     pub add_user: Option<String>,
     /// Revoke kiosk ID in the database, then exit: its key is refused from the next
     /// request on, also by a centre already running on this database.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "migrate_from")]
     pub revoke_kiosk: Option<String>,
+    /// Copy a SQLite centre's data (`sqlite:PATH` or a path: submissions with photos and
+    /// details, receipt sequences, revoked kiosks, operator accounts) into the PostgreSQL
+    /// database of --db-file / KIOSK_REVIEW_DB, then exit. Stop the old centre first;
+    /// running it again is safe (rows already moved are skipped).
+    #[arg(long, value_name = "SRC", conflicts_with = "add_user")]
+    pub migrate_from: Option<String>,
 }
 
 fn rate() -> clap::builder::RangedI64ValueParser<u32> {
@@ -230,6 +236,32 @@ fn add_user(rt: &tokio::runtime::Runtime, store: &Store, opts: &ServerOptions, n
     Ok(Verdict::Ok)
 }
 
+fn migrate_from(rt: &tokio::runtime::Runtime, store: &Store, src: &str) -> anyhow::Result<Verdict> {
+    let DbTarget::Sqlite(path) = DbTarget::parse(src, "--migrate-from")? else {
+        anyhow::bail!("--migrate-from {src}: not a SQLite database. Fix: give sqlite:PATH of the old centre's file");
+    };
+    let Store::Postgres(pg) = store else {
+        anyhow::bail!(
+            "--migrate-from copies into PostgreSQL, but the database given is SQLite ({}). Fix: name the PostgreSQL \
+             database with --db-file or {DB_ENV}",
+            store.describe()
+        );
+    };
+    let c = rt.block_on(crate::review::store::sqlite_to_postgres(&path, pg))?;
+    log::info!("moved {} to {}: {c:?}", path.display(), store.describe());
+    println!(
+        "moved {} → {}: {} submission(s) copied, {} already there; {} sequence(s), {} revoked kiosk(s), {} operator account(s)",
+        path.display(),
+        store.describe(),
+        c.submissions,
+        c.skipped,
+        c.sequences,
+        c.revoked,
+        c.accounts
+    );
+    Ok(Verdict::Ok)
+}
+
 fn revoke_kiosk(rt: &tokio::runtime::Runtime, store: &Store, kiosk: &str) -> anyhow::Result<Verdict> {
     let new = rt.block_on(store.revoke_kiosk(kiosk, chrono::Utc::now()))?;
     log::warn!("kiosk {kiosk}: revoked in {}", store.describe());
@@ -287,6 +319,9 @@ pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
     }
     if let Some(kiosk) = &args.revoke_kiosk {
         return revoke_kiosk(&rt, &store, kiosk);
+    }
+    if let Some(src) = &args.migrate_from {
+        return migrate_from(&rt, &store, src);
     }
     let Some(listen) = args.listen.as_deref() else {
         anyhow::bail!("--listen ADDR is required to serve");

@@ -460,3 +460,131 @@ fn a_centre_killed_and_postgres_restarted_mid_run_lose_and_double_nothing() {
         "the surviving centre saw the database go away: {blog}"
     );
 }
+
+#[test]
+fn a_sqlite_centre_moves_to_postgres_with_migrate_from() {
+    use kiosk::review::store::{decided_by, Insert, NewSubmission, Store};
+    use kiosk::testkit::review::{operator_login, OPERATOR, OPERATOR_PASSWORD};
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.sqlite");
+    let gz = RegionCode::new("440100").unwrap();
+    let sub = |idem: &str| NewSubmission {
+        kiosk_id: "K-00".into(),
+        idem_key: idem.into(),
+        body_sha256: idem.into(),
+        doc: DocumentId::IdCard,
+        region: gz.clone(),
+        claim_code: kiosk::domain::ClaimCode::random(),
+        details_json: "{}".into(),
+        photo: format!("photo of {idem}").into_bytes(),
+    };
+    // The old centre: approved, rejected and pending submissions, a revoked kiosk, an
+    // operator.
+    let first_number = {
+        let store = Store::open_sqlite(&old).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let now = chrono::Utc::now();
+            let mut ids = vec![];
+            for idem in ["a", "b", "c"] {
+                let Insert::Created(r) = store.insert(sub(idem), now).await.unwrap() else {
+                    panic!()
+                };
+                assert!(store.mark_checked(&r.id, now).await.unwrap());
+                ids.push(r.id);
+            }
+            assert!(store.approve(&ids[0], now, 180, decided_by::AUTO).await.unwrap());
+            assert!(store.reject(&ids[1], &[], now, decided_by::MACHINE).await.unwrap());
+            assert!(store.revoke_kiosk("K-09", now).await.unwrap());
+            store.by_id(&ids[0]).await.unwrap().unwrap().receipt_number.unwrap()
+        })
+    };
+    kiosk::staff::StaffAuth::open(&old, Default::default())
+        .unwrap()
+        .add_user(OPERATOR, OPERATOR_PASSWORD)
+        .unwrap();
+
+    let url = fresh_database();
+    let db_file = dir.path().join("db.url");
+    write_private(&db_file, &url);
+    let migrate = |src: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .args(["review-center", "--db-file"])
+            .arg(&db_file)
+            .args(["--migrate-from", src])
+            .env_remove("KIOSK_CONFIG")
+            .env_remove("KIOSK_REVIEW_DB")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let src = format!("sqlite:{}", old.display());
+    let (code, out, err) = migrate(&src);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("3 submission(s) copied, 0 already there"), "{out}");
+    assert!(out.contains("1 revoked kiosk(s), 1 operator account(s)"), "{out}");
+    assert!(!out.contains(PG_PASSWORD) && !err.contains(PG_PASSWORD));
+    // Again: nothing doubled.
+    let (code, out, _) = migrate(&src);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("0 submission(s) copied, 3 already there"), "{out}");
+    assert_eq!(query_i64(&url, "SELECT COUNT(*) FROM submissions"), 3);
+    assert_eq!(
+        query_i64(
+            &url,
+            "SELECT COUNT(*) FROM submissions WHERE photo = convert_to('photo of c', 'UTF8') AND state='pending'"
+        ),
+        1,
+        "photos move byte for byte"
+    );
+    // A missing source, and a SQLite destination, are refused.
+    let (code, _, err) = migrate("sqlite:/nonexistent/old.sqlite");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no such SQLite database"), "{err}");
+    let (code, _, err) = {
+        let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .args(["review-center", "--db"])
+            .arg(dir.path().join("new.sqlite"))
+            .args(["--migrate-from", &src])
+            .env_remove("KIOSK_REVIEW_DB")
+            .output()
+            .unwrap();
+        (out.status.code(), (), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("copies into PostgreSQL"), "{err}");
+
+    // The centre on PostgreSQL carries on: the old receipt verifies, the old operator logs
+    // in and approves the pending photo with the next number of the day, the revoked kiosk
+    // stays revoked.
+    let keys = dir.path().join("keys");
+    write_private(&keys, &format!("K-00 {}\nK-09 {}\n", key_of(0), key_of(9)));
+    let c = centre(dir.path(), "moved", &db_file, &keys, &[]);
+    let mut r = agent()
+        .get(format!("{}/v1/receipts/{first_number}/verify", c.url()))
+        .call()
+        .unwrap();
+    assert!(r.body_mut().read_to_string().unwrap().contains("valid"));
+    let op = operator_login(&c.url(), OPERATOR, OPERATOR_PASSWORD);
+    let pending = kiosk::testkit::postgres::query_strings(&url, "SELECT id FROM submissions WHERE state='pending'");
+    assert_eq!(pending.len(), 1);
+    let (st, _, _) = op.post(&format!("/review/{}/approve", pending[0]), &[]);
+    assert_eq!(st, 303);
+    let numbers = kiosk::testkit::postgres::query_strings(
+        &url,
+        "SELECT receipt_number FROM submissions WHERE receipt_number IS NOT NULL ORDER BY receipt_number",
+    );
+    assert_eq!(numbers.len(), 2);
+    assert_eq!(numbers[0], first_number);
+    assert_eq!(&numbers[1][..14], &first_number[..14], "same region and day");
+    assert!(numbers[1] > first_number, "the sequence carried on: {numbers:?}");
+    let (st, _) = submit(&c.url(), &key_of(9), "x", b"{}");
+    assert_eq!(st, 401, "still revoked");
+}

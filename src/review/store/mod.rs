@@ -15,10 +15,12 @@
 //! for approved rows, at `valid_until + grace days` (the retention purge); the receipt
 //! number stays so that it is never reused and `/verify` can still say "expired".
 
+mod copy;
 mod postgres;
 mod sqlite;
 mod target;
 
+pub use copy::{sqlite_to_postgres, Copied};
 pub use postgres::{PgOptions, PgStore};
 pub use sqlite::SqliteStore;
 pub use target::DbTarget;

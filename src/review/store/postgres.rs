@@ -15,6 +15,7 @@
 //! * A lost server (restart, network) makes calls fail with [`ReviewError::Unavailable`]
 //!   (503 to the client); the pool opens new connections on the next call.
 
+use super::copy::{FullRow, Small};
 use super::target::PgTarget;
 use super::{day_text, number_day, parse_day, reasons_json, Insert, NewSubmission, Row, Unchecked, ROW_COLS};
 use crate::config::{DocumentId, RegionCode};
@@ -577,6 +578,119 @@ impl PgStore {
             .map_err(self.err("count"))?
             .get(0);
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+impl PgStore {
+    /// Writes rows moved from SQLite in one transaction, skipping any already here;
+    /// how many were new.
+    pub(super) async fn copy_submissions(&self, rows: &[FullRow]) -> Result<u64, ReviewError> {
+        let mut c = self.client().await?;
+        let e = self.err("copy submissions");
+        let tx = c.transaction().await.map_err(&e)?;
+        let st = tx
+            .prepare(
+                "INSERT INTO submissions (id, kiosk_id, idem_key, body_sha256, doc, region, claim_code, details, photo,
+                     state, reasons, received_at, checked_at, decided_at, receipt_number, token, valid_until, purged,
+                     decided_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                 ON CONFLICT DO NOTHING",
+            )
+            .await
+            .map_err(&e)?;
+        let mut new = 0;
+        for r in rows {
+            let purged = i32::from(r.purged != 0);
+            let n = tx
+                .execute(
+                    &st,
+                    &[
+                        &r.id,
+                        &r.kiosk_id,
+                        &r.idem_key,
+                        &r.body_sha256,
+                        &r.doc,
+                        &r.region,
+                        &r.claim_code,
+                        &r.details,
+                        &r.photo,
+                        &r.state,
+                        &r.reasons,
+                        &r.received_at,
+                        &r.checked_at,
+                        &r.decided_at,
+                        &r.receipt_number,
+                        &r.token,
+                        &r.valid_until,
+                        &purged,
+                        &r.decided_by,
+                    ],
+                )
+                .await
+                .map_err(&e)?;
+            if n == 0
+                && tx
+                    .query_opt("SELECT 1 FROM submissions WHERE id=$1", &[&r.id])
+                    .await
+                    .map_err(&e)?
+                    .is_none()
+            {
+                // Not moved before: another submission holds its key, claim code or number.
+                return Err(ReviewError::DbConfig {
+                    db: self.name.to_string(),
+                    message: format!(
+                        "submission {} clashes with a different one already here (same kiosk and idempotency key, claim code or receipt number); nothing of this batch was written",
+                        r.id
+                    ),
+                    fix: "move into an empty database (or one that only holds an earlier move of this file)".into(),
+                });
+            }
+            new += n;
+        }
+        tx.commit().await.map_err(&e)?;
+        Ok(new)
+    }
+
+    /// Sequences (the higher count wins), revoked kiosks and staff accounts (existing ones
+    /// kept) moved from SQLite: how many of each were written.
+    pub(super) async fn copy_small(&self, s: &Small) -> Result<(u64, u64, u64), ReviewError> {
+        let mut c = self.client().await?;
+        let e = self.err("copy");
+        let tx = c.transaction().await.map_err(&e)?;
+        let (mut seq, mut rev, mut acc) = (0, 0, 0);
+        for (region, day, last) in &s.sequences {
+            let last =
+                i32::try_from(*last).map_err(|_| ReviewError::Corrupt(format!("sequence {region} {day}: {last}")))?;
+            seq += tx
+                .execute(
+                    "INSERT INTO sequences (region, day, last) VALUES ($1, $2, $3)
+                     ON CONFLICT (region, day) DO UPDATE SET last = GREATEST(sequences.last, excluded.last)",
+                    &[region, day, &last],
+                )
+                .await
+                .map_err(&e)?;
+        }
+        for (kiosk, at) in &s.revoked {
+            rev += tx
+                .execute(
+                    "INSERT INTO revoked_kiosks (kiosk_id, revoked_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[kiosk, at],
+                )
+                .await
+                .map_err(&e)?;
+        }
+        for (name, hash, created, updated) in &s.accounts {
+            acc += tx
+                .execute(
+                    "INSERT INTO staff_accounts (name, hash, created_at, updated_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT DO NOTHING",
+                    &[name, hash, created, updated],
+                )
+                .await
+                .map_err(&e)?;
+        }
+        tx.commit().await.map_err(&e)?;
+        Ok((seq, rev, acc))
     }
 }
 

@@ -126,6 +126,11 @@ impl SqliteStore {
         db_err(&self.path)
     }
 
+    /// The connection (the move to PostgreSQL reads every table through it).
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     pub fn by_idem(&self, kiosk_id: &str, idem_key: &str) -> Result<Option<Row>, ReviewError> {
         self.conn
             .query_row(
