@@ -19,6 +19,12 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The review centre's PostgreSQL tests (issue #17) start a throwaway server from initdb:
+# any PostgreSQL on PATH or under /usr/lib/postgresql does, else Debian's package.
+if [ "${1:-build}" = test ] && ! command -v initdb >/dev/null 2>&1 \
+   && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  missing+=(postgresql)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#want[@]} Debian packages present"
   exit 0

@@ -5,8 +5,8 @@ use crate::config::Config;
 use crate::review::clock::SystemClock;
 use crate::review::keys::Keys;
 use crate::review::server::{serve, ServerOptions, Service};
-use crate::review::store::Store;
-use crate::staff::{Added, StaffAuth};
+use crate::review::store::{DbTarget, PgOptions, Store};
+use crate::staff::Added;
 use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,11 +17,35 @@ use zeroize::Zeroizing;
 pub struct ReviewCenterArgs {
     /// Address to listen on, e.g. 127.0.0.1:8700. A non-loopback address is refused while
     /// no operator account exists (`--add-user`).
-    #[arg(long, value_name = "ADDR", required_unless_present_any = ["add_user", "revoke_kiosk"])]
+    #[arg(long, value_name = "ADDR", required_unless_present_any = ["add_user", "revoke_kiosk", "migrate_from"])]
     pub listen: Option<String>,
-    /// SQLite database file (created if missing; WAL mode).
+    /// The database: `sqlite:PATH` or a plain PATH (a SQLite file, created if missing;
+    /// WAL mode), or `postgres://USER@HOST:PORT/DATABASE` (several instances may share
+    /// it). A URL with a password is refused here (the process list shows it): use
+    /// --db-file or the KIOSK_REVIEW_DB environment variable.
+    #[arg(long, value_name = "DB", conflicts_with = "db_file")]
+    pub db: Option<String>,
+    /// A file (owner-only, mode 0600) holding the --db value, e.g. a PostgreSQL URL with
+    /// its password.
     #[arg(long, value_name = "PATH")]
-    pub db: PathBuf,
+    pub db_file: Option<PathBuf>,
+    /// PostgreSQL: connections this instance keeps at most (1–1000).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: u32,
+    /// PostgreSQL: seconds a connection (TCP and login) may take.
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = secs())]
+    pub db_connect_timeout: u64,
+    /// PostgreSQL: seconds a request waits for a free pooled connection before 503.
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = secs())]
+    pub db_wait_timeout: u64,
+    /// PostgreSQL: seconds a machine check claimed by an instance is left to it before
+    /// another instance takes it over (the first one died mid-check).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = secs())]
+    pub claim_lease: u64,
+    /// Longest wait, in seconds, between the review loop's tries while the database is
+    /// unavailable (the wait doubles from 250 ms up to this).
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = secs())]
+    pub db_backoff_max: u64,
     /// Approve photos that pass the machine check after SECS seconds (0–2592000, 30 days);
     /// without it every photo waits for an operator on /review.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=2_592_000))]
@@ -77,8 +101,14 @@ pub struct ReviewCenterArgs {
     pub add_user: Option<String>,
     /// Revoke kiosk ID in the database, then exit: its key is refused from the next
     /// request on, also by a centre already running on this database.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "migrate_from")]
     pub revoke_kiosk: Option<String>,
+    /// Copy a SQLite centre's data (`sqlite:PATH` or a path: submissions with photos and
+    /// details, receipt sequences, revoked kiosks, operator accounts) into the PostgreSQL
+    /// database of --db-file / KIOSK_REVIEW_DB, then exit. Stop the old centre first;
+    /// running it again is safe (rows already moved are skipped).
+    #[arg(long, value_name = "SRC", conflicts_with = "add_user")]
+    pub migrate_from: Option<String>,
 }
 
 fn rate() -> clap::builder::RangedI64ValueParser<u32> {
@@ -150,22 +180,91 @@ fn read_hidden(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
     Ok(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string()))
 }
 
-fn add_user(args: &ReviewCenterArgs, opts: &ServerOptions, name: &str) -> anyhow::Result<Verdict> {
-    let staff = StaffAuth::open(&args.db, opts.staff.clone())?;
+/// The environment variable that may hold the --db value (read when neither --db nor
+/// --db-file is given).
+pub const DB_ENV: &str = "KIOSK_REVIEW_DB";
+
+/// The database setting from --db, --db-file or [`DB_ENV`], parsed.
+fn db_target(args: &ReviewCenterArgs) -> anyhow::Result<DbTarget> {
+    if let Some(spec) = &args.db {
+        let t = DbTarget::parse(spec, "--db")?;
+        if let DbTarget::Postgres(pg) = &t {
+            anyhow::ensure!(
+                !pg.has_password(),
+                "--db {}: the URL holds a password, which every user can read in the process list. \
+                 Fix: put the URL in a file given with --db-file (mode 0600), or in {DB_ENV}, or leave \
+                 the password out and keep it in PostgreSQL's own password file",
+                pg.describe()
+            );
+        }
+        return Ok(t);
+    }
+    if let Some(path) = &args.db_file {
+        crate::review::keys::check_private(path, "the --db-file")?;
+        let text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "--db-file {}: cannot read it. Fix: give the path of a file holding sqlite:PATH or postgres://…",
+                path.display()
+            )
+        })?);
+        let first = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'));
+        return Ok(DbTarget::parse(
+            first.unwrap_or(""),
+            &format!("--db-file {}", path.display()),
+        )?);
+    }
+    match std::env::var(DB_ENV) {
+        Ok(v) => Ok(DbTarget::parse(&Zeroizing::new(v), DB_ENV)?),
+        Err(_) => anyhow::bail!(
+            "no database given. Fix: --db sqlite:PATH (or a path), --db-file FILE holding a postgres:// URL, or {DB_ENV}"
+        ),
+    }
+}
+
+fn add_user(rt: &tokio::runtime::Runtime, store: &Store, opts: &ServerOptions, name: &str) -> anyhow::Result<Verdict> {
+    let staff = store.staff_auth(opts.staff.clone())?;
     let password = read_password(name)?;
-    let what = match staff.add_user(name, &password)? {
+    let what = match rt.block_on(staff.set_user_password(name, &password))? {
         Added::New => "已添加 / added",
         Added::Replaced => "密码已更改 / password changed",
     };
     log::info!("operator account {name}: {what}");
-    println!("operator {name}: {what} ({})", args.db.display());
+    println!("operator {name}: {what} ({})", store.describe());
     Ok(Verdict::Ok)
 }
 
-fn revoke_kiosk(args: &ReviewCenterArgs, kiosk: &str) -> anyhow::Result<Verdict> {
-    let store = Store::open(&args.db)?;
-    let new = store.revoke_kiosk(kiosk, chrono::Utc::now())?;
-    log::warn!("kiosk {kiosk}: revoked in {}", args.db.display());
+fn migrate_from(rt: &tokio::runtime::Runtime, store: &Store, src: &str) -> anyhow::Result<Verdict> {
+    let DbTarget::Sqlite(path) = DbTarget::parse(src, "--migrate-from")? else {
+        anyhow::bail!("--migrate-from {src}: not a SQLite database. Fix: give sqlite:PATH of the old centre's file");
+    };
+    let Store::Postgres(pg) = store else {
+        anyhow::bail!(
+            "--migrate-from copies into PostgreSQL, but the database given is SQLite ({}). Fix: name the PostgreSQL \
+             database with --db-file or {DB_ENV}",
+            store.describe()
+        );
+    };
+    let c = rt.block_on(crate::review::store::sqlite_to_postgres(&path, pg))?;
+    log::info!("moved {} to {}: {c:?}", path.display(), store.describe());
+    println!(
+        "moved {} → {}: {} submission(s) copied, {} already there; {} sequence(s), {} revoked kiosk(s), {} operator account(s)",
+        path.display(),
+        store.describe(),
+        c.submissions,
+        c.skipped,
+        c.sequences,
+        c.revoked,
+        c.accounts
+    );
+    Ok(Verdict::Ok)
+}
+
+fn revoke_kiosk(rt: &tokio::runtime::Runtime, store: &Store, kiosk: &str) -> anyhow::Result<Verdict> {
+    let new = rt.block_on(store.revoke_kiosk(kiosk, chrono::Utc::now()))?;
+    log::warn!("kiosk {kiosk}: revoked in {}", store.describe());
     println!(
         "kiosk {kiosk}: {} ({})",
         if new {
@@ -173,7 +272,7 @@ fn revoke_kiosk(args: &ReviewCenterArgs, kiosk: &str) -> anyhow::Result<Verdict>
         } else {
             "早已停用 / was already revoked"
         },
-        args.db.display()
+        store.describe()
     );
     Ok(Verdict::Ok)
 }
@@ -198,13 +297,31 @@ pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
             session_ttl: Duration::from_secs(args.session_minutes * 60),
             ..defaults.staff.clone()
         },
+        db_backoff_max: Duration::from_secs(args.db_backoff_max),
         ..defaults
     };
+    let target = db_target(args)?;
+    let pg = PgOptions {
+        pool_size: args.db_pool_size as usize,
+        connect_timeout: Duration::from_secs(args.db_connect_timeout),
+        wait_timeout: Duration::from_secs(args.db_wait_timeout),
+        claim_lease: Duration::from_secs(args.claim_lease),
+    };
+    // One runtime for everything: a PostgreSQL pool's connections live on the runtime
+    // that opened them.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let store = rt.block_on(Store::open(&target, &pg))?;
     if let Some(name) = &args.add_user {
-        return add_user(args, &opts, name);
+        return add_user(&rt, &store, &opts, name);
     }
     if let Some(kiosk) = &args.revoke_kiosk {
-        return revoke_kiosk(args, kiosk);
+        return revoke_kiosk(&rt, &store, kiosk);
+    }
+    if let Some(src) = &args.migrate_from {
+        return migrate_from(&rt, &store, src);
     }
     let Some(listen) = args.listen.as_deref() else {
         anyhow::bail!("--listen ADDR is required to serve");
@@ -216,7 +333,6 @@ pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
             Keys::default()
         }
     };
-    let store = Store::open(&args.db)?;
     let nofile = raise_nofile_limit()?;
     let max_connections = connection_cap(args.max_connections, nofile);
     if max_connections < args.max_connections as usize {
@@ -237,10 +353,10 @@ pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
     let addr = listener.local_addr()?;
     let n_keys = keys.len();
     let svc = Service::new(cfg.clone(), store, keys, opts, Arc::new(SystemClock))?;
-    crate::review::server::check_listen(addr, &svc)?;
+    let db = svc.store().describe();
+    rt.block_on(crate::review::server::check_listen(addr, &svc))?;
     log::info!(
-        "review centre listening on http://{addr} (db {}, {} kiosk key(s), at most {max_connections} connections, open-file limit {nofile}, auto-approve {})",
-        args.db.display(),
+        "review centre listening on http://{addr} (db {db}, {} kiosk key(s), at most {max_connections} connections, open-file limit {nofile}, auto-approve {})",
         n_keys,
         args.auto_approve_after
             .map(|s| format!("after {s} s"))
@@ -248,10 +364,6 @@ pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
     );
     // Tests and scripts read the bound address (useful with port 0) from stdout.
     println!("listening http://{addr}");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let served = rt.block_on(serve(svc, listener, async {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(s) => s,

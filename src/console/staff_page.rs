@@ -308,7 +308,9 @@ async fn stream(State(p): State<Page>, Staff(me): Staff, headers: axum::http::He
             }
             let event = tokio::select! {
                 _ = check.tick() => {
-                    if side.auth.session(&token).is_some() {
+                    // A database that does not answer right now is no logout: only a
+                    // session known to be gone ends the feed.
+                    if !matches!(side.auth.session(&token).await, Ok(None)) {
                         Event::default().comment("session ok")
                     } else {
                         log::info!("staff: a live feed ended with its session");

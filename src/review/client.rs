@@ -483,9 +483,10 @@ enum StepError {
 }
 use StepError::{Answered, Permanent, Transient};
 
-/// 408 and 429 say "not now" about the service, not about the row.
+/// 408, 429 and 503 say "not now" about the service, not about the row (503: the
+/// centre's database is away for a moment, e.g. a PostgreSQL restart or fail-over).
 fn answered_or_transient(status: u16, why: String) -> StepError {
-    if status == 408 || status == 429 {
+    if status == 408 || status == 429 || status == 503 {
         Transient(why)
     } else {
         Answered(why)

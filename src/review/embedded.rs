@@ -81,7 +81,7 @@ fn start_with_options(cfg: &Config, opts: ServerOptions) -> Result<EmbeddedHandl
     };
     let mut ks = Keys::default();
     ks.insert(&cfg.kiosk.id, &key);
-    let store = Store::open(&dir.join("review.sqlite"))?;
+    let store = Store::open_sqlite(&dir.join("review.sqlite"))?;
     let svc = Service::new(cfg.clone(), store, ks, opts, Arc::new(SystemClock))?;
     let server = spawn(svc, "127.0.0.1:0")?;
     Ok(EmbeddedHandle {

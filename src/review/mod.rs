@@ -3,7 +3,8 @@
 //!
 //! * [`api`]: the JSON types both sides speak (documented in `docs/review-api.md`).
 //! * [`number`]: the receipt-number format (20 digits, check digit).
-//! * [`server`] + [`store`]: `kiosk review-center` (axum + SQLite WAL), one router per audience.
+//! * [`server`] + [`store`]: `kiosk review-center` (axum; SQLite WAL or PostgreSQL), one
+//!   router per audience.
 //! * [`outbox`] + [`client`]: the kiosk side, implementing [`crate::ports::Uploader`];
 //!   [`reply`]: what the client makes of the service's replies (pure, property-tested).
 //! * [`embedded`]: the server run in-process for `review = "embedded"`.
@@ -30,6 +31,19 @@ use std::path::PathBuf;
 pub enum ReviewError {
     #[error("review database {path}: {source}. Fix: check the path is writable and not used by another service")]
     Db { path: PathBuf, source: rusqlite::Error },
+    /// A database setting that cannot work (bad URL, refused login, no such database,
+    /// server out of reach at start-up): the setting and the fix.
+    #[error("review database {db}: {message}. Fix: {fix}")]
+    DbConfig { db: String, message: String, fix: String },
+    #[error("review database {db}: {what}: {source}")]
+    Pg {
+        db: String,
+        what: &'static str,
+        source: tokio_postgres::Error,
+    },
+    /// The database is out of reach for now (restart, network): 503, retried by kiosks.
+    #[error("review database {db} is unavailable: {message}")]
+    Unavailable { db: String, message: String },
     #[error("outbox {path}: {source}. Fix: check the kiosk data dir is writable and not full")]
     Outbox { path: PathBuf, source: rusqlite::Error },
     #[error("{path}: {message}")]

@@ -1,6 +1,7 @@
 //! Staff accounts: a name and an argon2id hash (the `argon2` crate's defaults: Argon2id,
 //! version 0x13, 19 MiB, 2 passes) in the `staff_accounts` table of the database the caller
-//! names. The connection is this module's own, so hashing never holds anyone else's lock.
+//! names: a SQLite file here (the connection is this module's own, so hashing never holds
+//! anyone else's lock), or PostgreSQL ([`super::pg`]).
 
 use super::StaffError;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -71,6 +72,32 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password(&hex::encode(rand::random::<[u8; 32]>())).unwrap_or_default())
 }
 
+/// A new account's name and password within the rules.
+pub(super) fn check_new(name: &str, password: &str, min_len: usize) -> Result<(), StaffError> {
+    if !valid_name(name) {
+        return Err(StaffError::Name(name.chars().take(40).collect()));
+    }
+    if password.chars().count() < min_len || password.len() > MAX_PASSWORD_BYTES {
+        return Err(StaffError::Password { min: min_len });
+    }
+    Ok(())
+}
+
+/// Whether `password` matches the `stored` hash; costs one argon2 verification whether or
+/// not there is one (a decoy for unknown names). Blocking.
+pub fn check_stored(stored: Option<&str>, password: &str) -> bool {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return false;
+    }
+    match stored {
+        Some(h) => verify_password(h, password),
+        None => {
+            let _ = verify_password(decoy_hash(), password);
+            false
+        }
+    }
+}
+
 impl Accounts {
     /// Opens (creating the table in) the SQLite database at `path`.
     pub fn open(path: &Path) -> Result<Accounts, StaffError> {
@@ -100,14 +127,13 @@ impl Accounts {
 
     /// Creates account `name`, or replaces its password.
     pub fn set_password(&self, name: &str, password: &str, min_len: usize) -> Result<Added, StaffError> {
-        if !valid_name(name) {
-            return Err(StaffError::Name(name.chars().take(40).collect()));
-        }
-        let chars = password.chars().count();
-        if chars < min_len || password.len() > MAX_PASSWORD_BYTES {
-            return Err(StaffError::Password { min: min_len });
-        }
+        check_new(name, password, min_len)?;
         let hash = hash_password(password)?;
+        self.store_hash(name, &hash)
+    }
+
+    /// Stores `hash` (a PHC string) as `name`'s password.
+    pub(super) fn store_hash(&self, name: &str, hash: &str) -> Result<Added, StaffError> {
         let now = now_s();
         let conn = self.conn();
         let existed = conn
@@ -127,24 +153,19 @@ impl Accounts {
     /// Whether `password` is `name`'s. Costs one argon2 verification whether or not the
     /// account exists.
     pub fn verify(&self, name: &str, password: &str) -> Result<bool, StaffError> {
-        let stored: Option<String> = if valid_name(name) {
-            self.conn()
-                .query_row("SELECT hash FROM staff_accounts WHERE name=?1", [name], |r| r.get(0))
-                .optional()
-                .map_err(self.e())?
-        } else {
-            None
-        };
-        if password.len() > MAX_PASSWORD_BYTES {
-            return Ok(false);
+        let stored = self.hash_of(name)?;
+        Ok(check_stored(stored.as_deref(), password))
+    }
+
+    /// The stored hash of `name` (none for an invalid or unknown name).
+    pub fn hash_of(&self, name: &str) -> Result<Option<String>, StaffError> {
+        if !valid_name(name) {
+            return Ok(None);
         }
-        match stored {
-            Some(h) => Ok(verify_password(&h, password)),
-            None => {
-                let _ = verify_password(decoy_hash(), password);
-                Ok(false)
-            }
-        }
+        self.conn()
+            .query_row("SELECT hash FROM staff_accounts WHERE name=?1", [name], |r| r.get(0))
+            .optional()
+            .map_err(self.e())
     }
 
     /// How many accounts exist.

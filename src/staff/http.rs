@@ -97,8 +97,28 @@ pub fn cookie_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn session_of(headers: &HeaderMap, auth: &StaffAuth) -> Option<SessionInfo> {
-    cookie_token(headers).and_then(|t| auth.session(t))
+/// The session of the request's cookie; a database that cannot answer is a 503 page.
+async fn session_of(headers: &HeaderMap, auth: &StaffAuth) -> Result<Option<SessionInfo>, Response> {
+    let Some(token) = cookie_token(headers) else {
+        return Ok(None);
+    };
+    auth.session(token).await.map_err(|e| {
+        log::error!("staff: cannot read the session: {e}");
+        unavailable()
+    })
+}
+
+/// 503: the sessions' database is out of reach for now.
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, HeaderValue::from_static("2"))],
+        Html(page(
+            "暂时无法服务 / Unavailable",
+            "<p>数据库暂时不可用，请稍后重试。<br>The database is unavailable; try again shortly.</p>",
+        )),
+    )
+        .into_response()
 }
 
 fn client_address(parts: &Parts) -> String {
@@ -140,7 +160,7 @@ impl<S: StaffState> FromRequestParts<S> for Staff {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
         let safe = parts.method == Method::GET || parts.method == Method::HEAD;
-        match session_of(&parts.headers, state.staff_auth()) {
+        match session_of(&parts.headers, state.staff_auth()).await? {
             Some(s) if safe => Ok(Staff(s)),
             Some(s) => {
                 let presented = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
@@ -162,7 +182,7 @@ impl<S: StaffState> FromRequest<S> for StaffForm {
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
         let (parts, body) = req.into_parts();
         // The session first: nobody without one gets the body read.
-        let Some(staff) = session_of(&parts.headers, state.staff_auth()) else {
+        let Some(staff) = session_of(&parts.headers, state.staff_auth()).await? else {
             return Err(forbidden("no session", &parts));
         };
         let limit_parts = parts.clone();
@@ -309,12 +329,8 @@ async fn login<S: StaffState + Clone + Send + Sync + 'static>(State(state): Stat
     }
     let next = safe_next(next.as_deref(), &state.staff_auth().settings().home);
     let ttl = state.staff_auth().settings().session_ttl;
-    let (st, n, a) = (state.clone(), name.clone(), address.clone());
-    // A flood of logins queues here instead of running argon2 (19 MiB each) all at once.
-    let Ok(_permit) = state.staff_auth().checks.acquire().await else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
-    };
-    let result = tokio::task::spawn_blocking(move || st.staff_auth().login(&n, &password, &a)).await;
+    // Throttles, then at most `concurrent_checks` argon2 checks at once on the blocking pool.
+    let result = state.staff_auth().sign_in(&name, &password, &address).await;
     // Only a well-formed name is logged: a password typed into the name field stays out.
     let who = if super::valid_name(&name) {
         name.as_str()
@@ -322,7 +338,7 @@ async fn login<S: StaffState + Clone + Send + Sync + 'static>(State(state): Stat
         "(invalid name)"
     };
     match result {
-        Ok(Ok((token, _))) => {
+        Ok((token, _)) => {
             log::info!("staff: {who} logged in from {address}");
             let cookie = format!(
                 "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
@@ -334,7 +350,7 @@ async fn login<S: StaffState + Clone + Send + Sync + 'static>(State(state): Stat
             }
             res
         }
-        Ok(Err(LoginError::Wrong)) => {
+        Err(LoginError::Wrong) => {
             log::warn!("staff: failed login for {who} from {address}");
             login_form(
                 StatusCode::UNAUTHORIZED,
@@ -342,7 +358,7 @@ async fn login<S: StaffState + Clone + Send + Sync + 'static>(State(state): Stat
                 Some("用户名或密码错误。/ Wrong name or password."),
             )
         }
-        Ok(Err(LoginError::Throttled(wait))) => {
+        Err(LoginError::Throttled(wait)) => {
             log::warn!("staff: login for {who} from {address} refused: too many failures");
             let mins = wait.as_secs().div_ceil(60).max(1);
             let mut res = login_form(
@@ -357,12 +373,12 @@ async fn login<S: StaffState + Clone + Send + Sync + 'static>(State(state): Stat
             }
             res
         }
-        Ok(Err(LoginError::Internal(e))) => {
+        Err(LoginError::Internal(e @ super::StaffError::Unavailable { .. })) => {
             log::error!("staff: login check failed: {e}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+            unavailable()
         }
-        Err(e) => {
-            log::error!("staff: login task failed: {e}");
+        Err(LoginError::Internal(e)) => {
+            log::error!("staff: login check failed: {e}");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
     }
@@ -374,7 +390,10 @@ async fn logout<S: StaffState + Clone + Send + Sync + 'static>(
     form: StaffForm,
 ) -> Response {
     if let Some(t) = cookie_token(&headers) {
-        state.staff_auth().logout(t);
+        if let Err(e) = state.staff_auth().logout(t).await {
+            log::error!("staff: cannot end the session: {e}");
+            return unavailable();
+        }
     }
     log::info!("staff: {} logged out", form.staff.user);
     let mut res = Redirect::to("/login").into_response();

@@ -27,11 +27,11 @@ pub(super) struct Sessions {
     map: Mutex<HashMap<[u8; 32], Entry>>,
 }
 
-fn digest(token: &str) -> [u8; 32] {
+pub(super) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn random_hex() -> String {
+pub(super) fn random_hex() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 

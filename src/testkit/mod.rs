@@ -4,5 +4,6 @@
 
 pub mod bombs;
 pub mod idcard;
+pub mod postgres;
 pub mod review;
 pub mod runtime;

@@ -103,11 +103,22 @@ pub fn sample_submission(cfg: &Config, doc: DocumentId, region: &RegionCode) -> 
     }
 }
 
+/// Which database a test service runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    /// A fresh database on the test binary's PostgreSQL server ([`super::postgres`]).
+    Postgres,
+}
+
 /// A service on 127.0.0.1:0 with a movable clock, for tests and benchmarks.
 pub struct TestService {
     pub server: crate::review::server::RunningServer,
     pub clock: std::sync::Arc<crate::review::clock::OffsetClock>,
+    /// The SQLite file (unused on PostgreSQL).
     pub db: std::path::PathBuf,
+    /// The PostgreSQL URL, when on PostgreSQL.
+    pub pg_url: Option<String>,
     pub cfg: Config,
     _dir: tempfile::TempDir,
 }
@@ -123,14 +134,25 @@ impl TestService {
             .expect("open the review db")
     }
 
+    /// Every submission's id, in the order received.
+    pub fn submission_ids(&self) -> Vec<String> {
+        match &self.pg_url {
+            Some(url) => super::postgres::query_strings(url, "SELECT id FROM submissions ORDER BY received_at, seq"),
+            None => self
+                .db()
+                .prepare("SELECT id FROM submissions ORDER BY received_at, rowid")
+                .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>())
+                .expect("submission ids"),
+        }
+    }
+
+    /// Submissions matching `sql_where` (SQL both backends understand).
     pub fn count(&self, sql_where: &str) -> i64 {
-        self.db()
-            .query_row(
-                &format!("SELECT COUNT(*) FROM submissions WHERE {sql_where}"),
-                [],
-                |r| r.get(0),
-            )
-            .expect("count")
+        let sql = format!("SELECT COUNT(*) FROM submissions WHERE {sql_where}");
+        match &self.pg_url {
+            Some(url) => super::postgres::query_i64(url, &sql),
+            None => self.db().query_row(&sql, [], |r| r.get(0)).expect("count"),
+        }
     }
 }
 
@@ -138,9 +160,12 @@ impl TestService {
     /// Adds the test operator account ([`OPERATOR`], [`OPERATOR_PASSWORD`]).
     pub fn add_operator(&self) {
         self.server
-            .service
-            .staff()
-            .add_user(OPERATOR, OPERATOR_PASSWORD)
+            .block_on(
+                self.server
+                    .service
+                    .staff()
+                    .set_user_password(OPERATOR, OPERATOR_PASSWORD),
+            )
             .expect("add the operator account");
     }
 
@@ -272,25 +297,56 @@ pub fn test_config(data_dir: &std::path::Path) -> Config {
     cfg
 }
 
-/// Starts a service with `kiosks` as (id, key) pairs.
+/// Starts a service on SQLite with `kiosks` as (id, key) pairs.
 pub fn start_service(opts: crate::review::server::ServerOptions, kiosks: &[(&str, &str)]) -> TestService {
+    start_service_on(Backend::Sqlite, opts, kiosks)
+}
+
+/// Starts a service on `backend` with `kiosks` as (id, key) pairs.
+pub fn start_service_on(
+    backend: Backend,
+    opts: crate::review::server::ServerOptions,
+    kiosks: &[(&str, &str)],
+) -> TestService {
+    use crate::review::store::{DbTarget, Store};
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = test_config(dir.path());
     let db = dir.path().join("review.sqlite");
-    let store = crate::review::store::Store::open(&db).expect("open store");
+    let pg_url = (backend == Backend::Postgres).then(super::postgres::fresh_database);
+    let rt = crate::review::server::runtime().expect("runtime");
+    let store = match &pg_url {
+        Some(url) => {
+            let target = DbTarget::parse(url, "test").expect("test URL");
+            rt.block_on(Store::open(&target, &test_pg_options()))
+                .expect("open the PostgreSQL store")
+        }
+        None => Store::open_sqlite(&db).expect("open store"),
+    };
     let mut keys = crate::review::keys::Keys::default();
     for (id, key) in kiosks {
         keys.insert(id, key);
     }
     let clock = std::sync::Arc::new(crate::review::clock::OffsetClock::default());
     let svc = crate::review::server::Service::new(cfg.clone(), store, keys, opts, clock.clone()).expect("service");
-    let server = crate::review::server::spawn(svc, "127.0.0.1:0").expect("spawn service");
+    let server = crate::review::server::spawn_on(rt, svc, "127.0.0.1:0").expect("spawn service");
     TestService {
         server,
         clock,
         db,
+        pg_url,
         cfg,
         _dir: dir,
+    }
+}
+
+/// Pool settings for tests: small pools (one PostgreSQL server serves every test of the
+/// binary), short timeouts.
+pub fn test_pg_options() -> crate::review::store::PgOptions {
+    crate::review::store::PgOptions {
+        pool_size: 4,
+        connect_timeout: std::time::Duration::from_secs(3),
+        wait_timeout: std::time::Duration::from_secs(3),
+        claim_lease: std::time::Duration::from_secs(5),
     }
 }
 

@@ -1,5 +1,8 @@
 //! The review service and client over real HTTP on 127.0.0.1 with real SQLite files:
-//! happy path, security, bad input, idempotency, operator decisions, retention purge.
+//! happy path, security, bad input, idempotency, operator decisions, retention purge. The
+//! happy path, bad input with idempotency, operator decisions and the purge run on a real
+//! PostgreSQL server too (`*_on_postgres`); the store's own contract runs on both in
+//! `backends.rs`.
 
 use base64::Engine as _;
 use kiosk::config::{DocumentId, RegionCode};
@@ -78,7 +81,16 @@ fn error_code(body: &[u8]) -> String {
 
 #[test]
 fn happy_path_submit_approve_fetch_verify_claim() {
-    let svc = start_service(auto(0), &[("KIOSK-A", KEY_A)]);
+    happy_path_submit_approve_fetch_verify_claim_on(Backend::Sqlite);
+}
+
+#[test]
+fn happy_path_on_postgres() {
+    happy_path_submit_approve_fetch_verify_claim_on(Backend::Postgres);
+}
+
+fn happy_path_submit_approve_fetch_verify_claim_on(backend: Backend) {
+    let svc = start_service_on(backend, auto(0), &[("KIOSK-A", KEY_A)]);
     let data = tempfile::tempdir().unwrap();
     let mut client = ReviewClient::start(fast_options(&svc.url(), "KIOSK-A", KEY_A, data.path())).unwrap();
     let sub = sample_submission(&svc.cfg, DocumentId::IdCard, &gz());
@@ -198,7 +210,7 @@ fn keys_are_required_and_kiosks_are_separated() {
     // B cannot submit in A's name.
     let (st, b) = post(&svc.url(), Some(KEY_B), Some("k1"), &body);
     assert_eq!((st, error_code(&b).as_str()), (403, "kiosk_mismatch"));
-    assert_eq!(svc.count("1"), 0, "nothing stored by refused requests");
+    assert_eq!(svc.count("TRUE"), 0, "nothing stored by refused requests");
     let (st, b) = post(&svc.url(), Some(KEY_A), Some("k1"), &body);
     assert_eq!(st, 202, "{}", String::from_utf8_lossy(&b));
     let acc: SubmitAccepted = serde_json::from_slice(&b).unwrap();
@@ -210,11 +222,20 @@ fn keys_are_required_and_kiosks_are_separated() {
 
 #[test]
 fn bad_input_gets_a_json_4xx_and_changes_nothing() {
+    bad_input_gets_a_json_4xx_and_changes_nothing_on(Backend::Sqlite);
+}
+
+#[test]
+fn bad_input_and_idempotency_on_postgres() {
+    bad_input_gets_a_json_4xx_and_changes_nothing_on(Backend::Postgres);
+}
+
+fn bad_input_gets_a_json_4xx_and_changes_nothing_on(backend: Backend) {
     let opts = ServerOptions {
         body_limit: 64 * 1024,
         ..auto(3600)
     };
-    let svc = start_service(opts, &[("KIOSK-A", KEY_A)]);
+    let svc = start_service_on(backend, opts, &[("KIOSK-A", KEY_A)]);
     let photo = sample_photo(&svc.cfg, DocumentId::IdCard, &gz(), None);
     let u = svc.url();
     let k = Some(KEY_A);
@@ -320,7 +341,7 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
         !String::from_utf8_lossy(&b).contains("110105194912310021"),
         "the error does not echo the ID number"
     );
-    assert_eq!(svc.count("1"), 0, "nothing stored");
+    assert_eq!(svc.count("TRUE"), 0, "nothing stored");
 
     // Idempotency: same key + same bytes → same submission; different bytes → 409.
     let body = body_json("KIOSK-A", "id-card", "440100", &photo.0);
@@ -335,7 +356,7 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing() {
     let other = body_json("KIOSK-A", "id-card", "440100", &photo.0);
     let (st, b) = post(&u, k, Some("same"), &other);
     assert_eq!((st, error_code(&b).as_str()), (409, "idempotency_conflict"));
-    assert_eq!(svc.count("1"), 1, "exactly the one submission");
+    assert_eq!(svc.count("TRUE"), 1, "exactly the one submission");
 }
 
 #[test]
@@ -361,7 +382,7 @@ fn wrong_pixel_size_is_refused_at_upload_with_reasons() {
         reason.zh.contains("358×441") && reason.en.contains("300×300"),
         "{reason:?}"
     );
-    assert_eq!(svc.count("1"), 0, "nothing stored");
+    assert_eq!(svc.count("TRUE"), 0, "nothing stored");
     let (st, b) = post(
         &svc.url(),
         Some(KEY_A),
@@ -396,18 +417,27 @@ fn only_json_is_accepted_on_the_submit_route() {
         let (st, b) = send(ct, idem);
         assert_eq!((st, error_code(&b).as_str()), (415, "unsupported_media_type"), "{ct:?}");
     }
-    assert_eq!(svc.count("1"), 0, "nothing stored");
+    assert_eq!(svc.count("TRUE"), 0, "nothing stored");
     let (st, b) = send(Some("Application/JSON; charset=utf-8"), "ct5");
     assert_eq!(st, 202, "{}", String::from_utf8_lossy(&b));
 }
 
 #[test]
 fn operator_decides_when_auto_approve_is_off() {
+    operator_decides_when_auto_approve_is_off_on(Backend::Sqlite);
+}
+
+#[test]
+fn operator_decides_on_postgres() {
+    operator_decides_when_auto_approve_is_off_on(Backend::Postgres);
+}
+
+fn operator_decides_when_auto_approve_is_off_on(backend: Backend) {
     let opts = ServerOptions {
         tick: Duration::from_millis(50),
         ..ServerOptions::default()
     };
-    let svc = start_service(opts, &[("KIOSK-A", KEY_A)]);
+    let svc = start_service_on(backend, opts, &[("KIOSK-A", KEY_A)]);
     let data = tempfile::tempdir().unwrap();
     let mut client = ReviewClient::start(fast_options(&svc.url(), "KIOSK-A", KEY_A, data.path())).unwrap();
     client
@@ -427,14 +457,7 @@ fn operator_decides_when_auto_approve_is_off() {
     assert_eq!(st, 200);
     assert!(!page.contains(TEST_ID_NUMBER), "the page shows no ID number");
     assert!(page.contains("张*"), "masked name");
-    let ids: Vec<String> = svc
-        .db()
-        .prepare("SELECT id FROM submissions ORDER BY received_at, rowid")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let ids = svc.submission_ids();
     // Reject the first (the client had moved on to the second as its current one).
     let r = op.post(&format!("/review/{}/reject", ids[0]), &[("reason", "glare")]);
     assert_eq!(r.0, 303, "{r:?}");
@@ -450,11 +473,20 @@ fn operator_decides_when_auto_approve_is_off() {
 
 #[test]
 fn retention_purges_photo_and_details_after_expiry_plus_grace() {
+    retention_purges_photo_and_details_after_expiry_plus_grace_on(Backend::Sqlite);
+}
+
+#[test]
+fn retention_purge_on_postgres() {
+    retention_purges_photo_and_details_after_expiry_plus_grace_on(Backend::Postgres);
+}
+
+fn retention_purges_photo_and_details_after_expiry_plus_grace_on(backend: Backend) {
     let opts = ServerOptions {
         grace_days: 7,
         ..auto(0)
     };
-    let svc = start_service(opts, &[("KIOSK-A", KEY_A)]);
+    let svc = start_service_on(backend, opts, &[("KIOSK-A", KEY_A)]);
     let data = tempfile::tempdir().unwrap();
     let mut client = ReviewClient::start(fast_options(&svc.url(), "KIOSK-A", KEY_A, data.path())).unwrap();
     client

@@ -60,7 +60,7 @@ pub struct OperatorClient;
 /// The kiosk a presented key belongs to: `Ok(None)` without an Authorization header, 401
 /// for a malformed or unknown key or a revoked kiosk. Headers only: the body has not been
 /// read yet.
-fn kiosk_of(svc: &Service, parts: &Parts) -> Result<Option<String>, Fail> {
+async fn kiosk_of(svc: &Service, parts: &Parts) -> Result<Option<String>, Fail> {
     let Some(v) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -71,7 +71,7 @@ fn kiosk_of(svc: &Service, parts: &Parts) -> Result<Option<String>, Fail> {
         return Err(refuse_key(svc, parts, "unknown key"));
     };
     // Read on every request, so `--revoke-kiosk` takes effect at once in a running centre.
-    if svc.store().is_revoked(kiosk)? {
+    if svc.store().is_revoked(kiosk).await? {
         log::warn!("kiosk {kiosk}: key refused, the kiosk is revoked");
         return Err(refuse_key(svc, parts, "revoked kiosk"));
     }
@@ -100,8 +100,8 @@ fn refuse_key(svc: &Service, parts: &Parts, why: &str) -> Fail {
 }
 
 /// Missing `Authorization` on a kiosk-only route: a failed key check like a wrong key.
-fn require_kiosk(svc: &Service, parts: &Parts) -> Result<String, Fail> {
-    match kiosk_of(svc, parts)? {
+async fn require_kiosk(svc: &Service, parts: &Parts) -> Result<String, Fail> {
+    match kiosk_of(svc, parts).await? {
         Some(k) => Ok(k),
         None => Err(refuse_key(svc, parts, "no key")),
     }
@@ -127,7 +127,7 @@ impl FromRequestParts<Arc<Service>> for KioskAuth {
     type Rejection = Fail;
 
     async fn from_request_parts(parts: &mut Parts, svc: &Arc<Service>) -> Result<Self, Fail> {
-        let k = require_kiosk(svc, parts)?;
+        let k = require_kiosk(svc, parts).await?;
         svc.kiosk_limit.allow(&k).map_err(too_many)?;
         Ok(KioskAuth(k))
     }
@@ -137,7 +137,7 @@ impl FromRequestParts<Arc<Service>> for Reader {
     type Rejection = Fail;
 
     async fn from_request_parts(parts: &mut Parts, svc: &Arc<Service>) -> Result<Self, Fail> {
-        match kiosk_of(svc, parts)? {
+        match kiosk_of(svc, parts).await? {
             Some(k) => {
                 svc.kiosk_limit.allow(&k).map_err(too_many)?;
                 Ok(Reader { kiosk: Some(k) })

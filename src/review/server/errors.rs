@@ -39,6 +39,20 @@ impl IntoResponse for Fail {
 
 impl From<ReviewError> for Fail {
     fn from(e: ReviewError) -> Fail {
+        if matches!(
+            e,
+            ReviewError::Unavailable { .. } | ReviewError::Staff(crate::staff::StaffError::Unavailable { .. })
+        ) {
+            log::warn!("{e}");
+            let mut f = fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "服务暂时不可用，请稍后重试",
+                "The service is unavailable for a moment; please retry",
+            );
+            f.2 = Some(1);
+            return f;
+        }
         log::error!("internal error: {e}");
         fail(
             StatusCode::INTERNAL_SERVER_ERROR,

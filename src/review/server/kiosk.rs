@@ -87,7 +87,7 @@ async fn submit(
         .to_string();
     let sha = hex::encode(Sha256::digest(&body));
     // A replay is answered before validation: same key and bytes → the same submission.
-    if let Some(row) = svc.store().by_idem(&kiosk, &idem)? {
+    if let Some(row) = svc.store().by_idem(&kiosk, &idem).await? {
         return replay(row, &sha);
     }
     let raw: RawSubmit = serde_json::from_slice(&body).map_err(|e| {
@@ -197,20 +197,22 @@ async fn submit(
         }
     }
     let details_json = serde_json::to_string(&raw.details).map_err(ReviewError::Encode)?;
-    let claim = ClaimCode(raw.claim_code.clone());
-    let outcome = svc.store().insert(
-        &NewSubmission {
-            kiosk_id: &kiosk,
-            idem_key: &idem,
-            body_sha256: &sha,
-            doc,
-            region: &region,
-            claim_code: &claim,
-            details_json: &details_json,
-            photo: &photo,
-        },
-        svc.clock.now(),
-    )?;
+    let outcome = svc
+        .store()
+        .insert(
+            NewSubmission {
+                kiosk_id: kiosk.clone(),
+                idem_key: idem,
+                body_sha256: sha.clone(),
+                doc,
+                region: region.clone(),
+                claim_code: ClaimCode(raw.claim_code.clone()),
+                details_json,
+                photo,
+            },
+            svc.clock.now(),
+        )
+        .await?;
     match outcome {
         Insert::Created(row) => {
             crate::failpoint::hit("review:after-insert");
@@ -268,7 +270,8 @@ async fn submission(
     // Another kiosk's submission is "not found", not "forbidden": no existence oracle.
     let row = svc
         .store()
-        .by_id(&id)?
+        .by_id(&id)
+        .await?
         .filter(|r| r.kiosk_id == kiosk)
         .ok_or_else(not_found)?;
     Ok(Json(view(&row)))

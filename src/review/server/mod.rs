@@ -5,8 +5,8 @@
 //! token, verification, claim pages) and [`operator`] (the review page) — merged here;
 //! who may call what is in each handler's extractors ([`auth`]).
 //!
-//! Handlers hold the store's mutex only for single short statements/transactions; JPEG
-//! decoding runs on the blocking pool.
+//! Every store call is async ([`Store`]: SQLite on the blocking pool, or PostgreSQL); JPEG
+//! decoding and the machine check run on the blocking pool.
 //!
 //! [`Store`]: crate::review::store::Store
 
@@ -23,7 +23,7 @@ pub mod transport;
 pub use errors::Fail;
 pub use operator::OPERATOR_REASONS;
 pub use service::{check_photo, ServerOptions, Service};
-pub use startup::{check_listen, serve, spawn, RunningServer};
+pub use startup::{check_listen, runtime, serve, spawn, spawn_on, RunningServer};
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;

@@ -78,7 +78,7 @@ async fn operator_page(
     _: OperatorClient,
     Staff(me): Staff,
 ) -> Result<Html<String>, Fail> {
-    let rows = svc.store().pending_for_operator()?;
+    let rows = svc.store().pending_for_operator().await?;
     let csrf = csrf_input(&me);
     let mut items = String::new();
     for (row, details) in &rows {
@@ -105,7 +105,7 @@ async fn operator_page(
             name = esc(&name),
         ));
     }
-    let recent = svc.store().recent_decisions(RECENT_DECISIONS)?;
+    let recent = svc.store().recent_decisions(RECENT_DECISIONS).await?;
     let audit: String = recent
         .iter()
         .map(|row| {
@@ -148,7 +148,7 @@ async fn operator_photo(
     _: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, Fail> {
-    let photo = svc.store().photo(&id)?.ok_or_else(not_found)?;
+    let photo = svc.store().photo(&id).await?.ok_or_else(not_found)?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/jpeg"),
@@ -166,7 +166,7 @@ async fn operator_submission(
     _: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<OperatorView>, Fail> {
-    let row = svc.store().by_id(&id)?.ok_or_else(not_found)?;
+    let row = svc.store().by_id(&id).await?.ok_or_else(not_found)?;
     let reasons = match row.status() {
         crate::review::api::Status::Rejected { reasons } => reasons,
         _ => vec![],
@@ -193,8 +193,11 @@ async fn operator_approve(
     Path(id): Path<String>,
     form: StaffForm,
 ) -> Result<Response, Fail> {
-    let row = svc.store().by_id(&id)?.ok_or_else(not_found)?;
-    if !svc.approve(&row.id, row.doc, &row.region, &decided_by::staff(&form.staff.user))? {
+    let row = svc.store().by_id(&id).await?.ok_or_else(not_found)?;
+    if !svc
+        .approve(&row.id, row.doc, &row.region, &decided_by::staff(&form.staff.user))
+        .await?
+    {
         return Err(not_pending());
     }
     Ok(Redirect::to("/review").into_response())
@@ -223,7 +226,8 @@ async fn operator_reject(
     let by = decided_by::staff(&form.staff.user);
     if !svc
         .store()
-        .reject(&id, &[Prompt::new(k, zh, en)], svc.clock.now(), &by)?
+        .reject(&id, &[Prompt::new(k, zh, en)], svc.clock.now(), &by)
+        .await?
     {
         return Err(not_pending());
     }

@@ -29,10 +29,8 @@ pub(super) fn routes() -> Router<Arc<Service>> {
 }
 
 async fn healthz(State(svc): State<Arc<Service>>) -> Result<Json<Health>, Fail> {
-    let pending = {
-        let st = svc.store();
-        st.count_state("pending")? + st.count_state("received")?
-    };
+    let st = svc.store();
+    let pending = st.count_state("pending").await? + st.count_state("received").await?;
     Ok(Json(Health {
         status: "ok".into(),
         pending,
@@ -70,10 +68,11 @@ async fn receipt(
     // against their address's: the `Reader` extractor did both.
     let row = svc
         .store()
-        .by_number(&number)?
+        .by_number(&number)
+        .await?
         .filter(|row| may_read(row, kiosk.as_deref(), q.token.as_deref()))
         .ok_or_else(not_found)?;
-    let photo = svc.store().photo(&row.id)?;
+    let photo = svc.store().photo(&row.id).await?;
     let issued = row
         .decided_at
         .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
@@ -174,7 +173,7 @@ async fn verify(
     _: PublicClient,
     Path(number): Path<String>,
 ) -> Result<Json<VerifyView>, Fail> {
-    let status = match svc.store().by_number(&number)? {
+    let status = match svc.store().by_number(&number).await? {
         Some(row) => row.validity(svc.today()),
         None => Validity::Unknown,
     };
@@ -190,7 +189,7 @@ async fn claim(
     headers: HeaderMap,
     Path(code): Path<String>,
 ) -> Result<Response, Fail> {
-    let row = svc.store().by_claim(&code)?.ok_or_else(not_found)?;
+    let row = svc.store().by_claim(&code).await?.ok_or_else(not_found)?;
     let v = view(&row);
     let wants_html = headers
         .get(header::ACCEPT)

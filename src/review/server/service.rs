@@ -9,7 +9,7 @@ use crate::review::keys::Keys;
 use crate::review::store::{decided_by, Store};
 use crate::review::ReviewError;
 use crate::staff::{StaffAuth, StaffSettings, StaffState};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Tunables of the service (CLI flags).
@@ -47,6 +47,9 @@ pub struct ServerOptions {
     pub decode_max_alloc: u64,
     /// Operator logins on `/review` (session lifetime, login throttling).
     pub staff: StaffSettings,
+    /// The review loop's longest wait between tries while the database is unavailable
+    /// (it doubles from `tick`).
+    pub db_backoff_max: Duration,
 }
 
 impl Default for ServerOptions {
@@ -70,14 +73,15 @@ impl Default for ServerOptions {
                 home: "/review".into(),
                 ..StaffSettings::default()
             },
+            db_backoff_max: Duration::from_secs(5),
         }
     }
 }
 
 /// Shared state of one running service.
 pub struct Service {
-    pub(super) cfg: Config,
-    store: Mutex<Store>,
+    pub(super) cfg: Arc<Config>,
+    store: Store,
     pub(super) keys: Keys,
     pub(super) opts: ServerOptions,
     pub(super) clock: Arc<dyn Clock>,
@@ -104,15 +108,15 @@ impl Service {
         opts: ServerOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Service>, ReviewError> {
-        let staff = StaffAuth::open(store.path(), opts.staff.clone())?;
+        let staff = store.staff_auth(opts.staff.clone())?;
         Ok(Arc::new(Service {
             staff,
             public_limit: Limiter::new(opts.public_per_min),
             kiosk_limit: Limiter::new(opts.kiosk_per_min),
             operator_limit: Limiter::new(opts.operator_per_min),
             auth_fail_limit: Limiter::new(opts.auth_fail_per_min),
-            cfg,
-            store: Mutex::new(store),
+            cfg: Arc::new(cfg),
+            store,
             keys,
             opts,
             clock,
@@ -125,8 +129,9 @@ impl Service {
         &self.staff
     }
 
-    pub(super) fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    /// The database (either backend; every call async).
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     pub(super) fn today(&self) -> chrono::NaiveDate {
@@ -136,19 +141,27 @@ impl Service {
             .date_naive()
     }
 
-    /// One pass of the review loop: check new photos, auto-approve, purge.
-    pub fn review_pass(&self) -> Result<(), ReviewError> {
-        let unchecked = self.store().unchecked(32)?;
+    /// One pass of the review loop: check new photos, auto-approve, purge. With several
+    /// instances on one PostgreSQL database each pass claims its own rows, and every
+    /// decision is recorded once (the state it leaves is its guard).
+    pub async fn review_pass(&self) -> Result<(), ReviewError> {
+        let unchecked = self.store.claim_unchecked(32, self.clock.now()).await?;
         for (id, doc, region, photo) in unchecked {
-            let reasons = check_photo_limited(&self.cfg, doc, &region, &photo, self.opts.decode_max_alloc);
+            let (cfg, max_alloc) = (self.cfg.clone(), self.opts.decode_max_alloc);
+            let reasons =
+                tokio::task::spawn_blocking(move || check_photo_limited(&cfg, doc, &region, &photo, max_alloc))
+                    .await
+                    .map_err(|e| ReviewError::Task(format!("machine check: {e}")))?;
             let now = self.clock.now();
             if reasons.is_empty() {
-                self.store().mark_checked(&id, now)?;
-                log::info!("submission {id}: machine check passed, pending approval");
+                if self.store.mark_checked(&id, now).await? {
+                    log::info!("submission {id}: machine check passed, pending approval");
+                }
             } else {
                 let ids: Vec<&str> = reasons.iter().map(|r| r.id.as_str()).collect();
-                self.store().reject(&id, &reasons, now, decided_by::MACHINE)?;
-                log::info!("submission {id}: rejected by the machine check: {}", ids.join(","));
+                if self.store.reject(&id, &reasons, now, decided_by::MACHINE).await? {
+                    log::info!("submission {id}: rejected by the machine check: {}", ids.join(","));
+                }
             }
         }
         if let Some(cutoff) = self
@@ -156,19 +169,19 @@ impl Service {
             .auto_approve_after
             .and_then(|after| approve_cutoff(self.clock.now().timestamp_millis(), after))
         {
-            let due = self.store().pending_checked_before(cutoff)?;
+            let due = self.store.pending_checked_before(cutoff).await?;
             for (id, doc, region) in due {
-                self.approve(&id, doc, &region, decided_by::AUTO)?;
+                self.approve(&id, doc, &region, decided_by::AUTO).await?;
             }
         }
-        let purged = self.store().purge(self.today(), self.opts.grace_days)?;
+        let purged = self.store.purge(self.today(), self.opts.grace_days).await?;
         if purged > 0 {
             log::info!("retention: purged photo and details of {purged} expired receipt(s)");
         }
         Ok(())
     }
 
-    pub(super) fn approve(
+    pub(super) async fn approve(
         &self,
         id: &str,
         doc: DocumentId,
@@ -176,7 +189,7 @@ impl Service {
         by: &str,
     ) -> Result<bool, ReviewError> {
         let days = self.cfg.validity_days(doc, region);
-        let done = self.store().approve(id, self.clock.now(), days, by)?;
+        let done = self.store.approve(id, self.clock.now(), days, by).await?;
         if done {
             log::info!("submission {id}: approved by {by} ({doc}, {region}, valid {days} days)");
         }

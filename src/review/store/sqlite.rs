@@ -1,21 +1,16 @@
-//! The review service's SQLite store (WAL): submissions, decisions, receipt numbers.
-//!
-//! One row per accepted submission. A row's `state` moves `received` → (`pending` →)
-//! `approved` | `rejected` and never back. Photo and details are removed on rejection and,
-//! for approved rows, at `valid_until + grace days` (the retention purge); the receipt
-//! number stays so that it is never reused and `/verify` can still say "expired".
+//! The SQLite backend (WAL), one process: its calls are synchronous; [`super::Store`] runs
+//! them on the blocking pool.
 
-use super::api::{Status, Validity};
-use super::number;
-use super::ReviewError;
+use super::{Insert, NewSubmission, Row, Unchecked, ROW_COLS};
 use crate::config::{DocumentId, RegionCode};
-use crate::domain::ReceiptToken;
-use crate::domain::{ClaimCode, Prompt, ReceiptNumber};
+use crate::domain::{Prompt, ReceiptToken};
+use crate::review::number;
+use crate::review::ReviewError;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 
-const SCHEMA: &str = "
+pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS submissions (
     id TEXT PRIMARY KEY,
     kiosk_id TEXT NOT NULL,
@@ -59,19 +54,6 @@ const MIGRATIONS: &[&str] = &[
      );",
 ];
 
-/// Who decides, as the audit trail records it.
-pub mod decided_by {
-    /// The machine check rejected the photo.
-    pub const MACHINE: &str = "machine";
-    /// Approved by `--auto-approve-after`.
-    pub const AUTO: &str = "auto";
-
-    /// A member of staff, by account name.
-    pub fn staff(name: &str) -> String {
-        format!("staff:{name}")
-    }
-}
-
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     // IMMEDIATE: two processes opening an old database at once apply each step once.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -83,90 +65,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
-/// A stored submission as the handlers need it (no photo, no details).
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub id: String,
-    pub kiosk_id: String,
-    pub body_sha256: String,
-    pub doc: DocumentId,
-    pub region: RegionCode,
-    pub claim_code: String,
-    pub state: String,
-    pub reasons: Option<String>,
-    pub receipt_number: Option<String>,
-    pub token: Option<String>,
-    pub valid_until: Option<NaiveDate>,
-    pub decided_at: Option<i64>,
-    pub checked_at: Option<i64>,
-    pub purged: bool,
-    /// Who decided ([`decided_by`]); `None` before a decision or for rows decided before
-    /// the audit trail existed.
-    pub decided_by: Option<String>,
-}
-
-impl Row {
-    pub fn status(&self) -> Status {
-        match self.state.as_str() {
-            "approved" => match (
-                self.receipt_number.as_deref().and_then(|n| ReceiptNumber::new(n).ok()),
-                self.valid_until,
-                self.token.as_deref().and_then(|t| ReceiptToken::new(t).ok()),
-            ) {
-                (Some(receipt_number), Some(valid_until), Some(token)) => Status::Approved {
-                    receipt_number,
-                    valid_until,
-                    token,
-                },
-                _ => Status::Pending,
-            },
-            "rejected" => Status::Rejected {
-                reasons: self
-                    .reasons
-                    .as_deref()
-                    .and_then(|r| serde_json::from_str(r).ok())
-                    .unwrap_or_default(),
-            },
-            _ => Status::Pending,
-        }
-    }
-
-    pub fn validity(&self, today: NaiveDate) -> Validity {
-        match (self.state.as_str(), self.valid_until) {
-            ("approved", Some(v)) if today <= v => Validity::Valid,
-            ("approved", Some(_)) => Validity::Expired,
-            _ => Validity::Unknown,
-        }
-    }
-}
-
-/// A submission waiting for the machine check: (id, document, region, JPEG).
-pub type Unchecked = (String, DocumentId, RegionCode, Vec<u8>);
-
-/// A new submission, validated by the handler.
-pub struct NewSubmission<'a> {
-    pub kiosk_id: &'a str,
-    pub idem_key: &'a str,
-    pub body_sha256: &'a str,
-    pub doc: DocumentId,
-    pub region: &'a RegionCode,
-    pub claim_code: &'a ClaimCode,
-    pub details_json: &'a str,
-    pub photo: &'a [u8],
-}
-
-/// The outcome of an insert under an idempotency key.
-pub enum Insert {
-    Created(Row),
-    /// Same key, same content: the earlier submission.
-    Replayed(Row),
-    /// Same key, different content.
-    Conflict,
-    /// The claim code belongs to another submission.
-    ClaimTaken,
-}
-
-pub struct Store {
+pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
 }
@@ -177,8 +76,6 @@ fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> ReviewError + '_ {
         source,
     }
 }
-
-const ROW_COLS: &str = "id, kiosk_id, body_sha256, doc, region, claim_code, state, reasons, receipt_number, token, valid_until, decided_at, checked_at, purged, decided_by";
 
 fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let doc: String = r.get(3)?;
@@ -206,8 +103,8 @@ fn row_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     })
 }
 
-impl Store {
-    pub fn open(path: &Path) -> Result<Store, ReviewError> {
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore, ReviewError> {
         let e = db_err(path);
         // Names, ID numbers and photos: owner-only whatever the umask.
         crate::private_fs::prepare_file(path)
@@ -219,7 +116,7 @@ impl Store {
         .map_err(&e)?;
         conn.execute_batch(SCHEMA).map_err(&e)?;
         migrate(&mut conn).map_err(&e)?;
-        Ok(Store {
+        Ok(SqliteStore {
             conn,
             path: path.to_path_buf(),
         })
@@ -227,6 +124,11 @@ impl Store {
 
     fn e(&self) -> impl Fn(rusqlite::Error) -> ReviewError + '_ {
         db_err(&self.path)
+    }
+
+    /// The connection (the move to PostgreSQL reads every table through it).
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     pub fn by_idem(&self, kiosk_id: &str, idem_key: &str) -> Result<Option<Row>, ReviewError> {
@@ -274,7 +176,7 @@ impl Store {
     }
 
     /// Inserts under the idempotency key, in one transaction.
-    pub fn insert(&mut self, s: &NewSubmission<'_>, now: DateTime<Utc>) -> Result<Insert, ReviewError> {
+    pub fn insert(&mut self, s: &NewSubmission, now: DateTime<Utc>) -> Result<Insert, ReviewError> {
         let path = self.path.clone();
         let e = db_err(&path);
         let tx = self.conn.transaction().map_err(&e)?;
@@ -357,14 +259,15 @@ impl Store {
     }
 
     /// The machine check passed: wait for approval.
-    pub fn mark_checked(&self, id: &str, now: DateTime<Utc>) -> Result<(), ReviewError> {
-        self.conn
+    pub fn mark_checked(&self, id: &str, now: DateTime<Utc>) -> Result<bool, ReviewError> {
+        let n = self
+            .conn
             .execute(
                 "UPDATE submissions SET state='pending', checked_at=?2 WHERE id=?1 AND state='received'",
                 params![id, now.timestamp_millis()],
             )
             .map_err(self.e())?;
-        Ok(())
+        Ok(n == 1)
     }
 
     /// Rejects a submission not yet decided; removes its photo and details. False when it
@@ -562,12 +465,14 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::super::decided_by;
     use super::*;
+    use crate::domain::ClaimCode;
 
     #[test]
     fn purge_and_approve_survive_extreme_day_counts() {
         let dir = tempfile::tempdir().unwrap();
-        let mut st = Store::open(&dir.path().join("r.sqlite")).unwrap();
+        let mut st = SqliteStore::open(&dir.path().join("r.sqlite")).unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
         // `today - Days(u32::MAX)` panicked on every purge tick.
         assert_eq!(st.purge(today, u32::MAX).unwrap(), 0);
@@ -576,14 +481,14 @@ mod tests {
         let Insert::Created(row) = st
             .insert(
                 &NewSubmission {
-                    kiosk_id: "K",
-                    idem_key: "i1",
-                    body_sha256: "00",
+                    kiosk_id: "K".into(),
+                    idem_key: "i1".into(),
+                    body_sha256: "00".into(),
                     doc: DocumentId::IdCard,
-                    region: &region,
-                    claim_code: &claim,
-                    details_json: "{}",
-                    photo: b"x",
+                    region: region.clone(),
+                    claim_code: claim,
+                    details_json: "{}".into(),
+                    photo: b"x".to_vec(),
                 },
                 Utc::now(),
             )
@@ -615,7 +520,7 @@ mod tests {
             )
             .unwrap();
         }
-        let store = Store::open(&path).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
         let version: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
         let old = store.by_id("old").unwrap().expect("the old row survives");
@@ -640,11 +545,14 @@ mod tests {
         assert_eq!(recent.first().map(|r| r.id.as_str()), Some("new"));
         // Revocation, seen by a second handle on the same file.
         assert!(!store.is_revoked("K-1").unwrap());
-        assert!(Store::open(&path).unwrap().revoke_kiosk("K-1", Utc::now()).unwrap());
+        assert!(SqliteStore::open(&path)
+            .unwrap()
+            .revoke_kiosk("K-1", Utc::now())
+            .unwrap());
         assert!(store.is_revoked("K-1").unwrap());
         assert!(!store.revoke_kiosk("K-1", Utc::now()).unwrap(), "already revoked");
         drop(store);
         // Opening again applies nothing twice.
-        assert!(Store::open(&path).is_ok());
+        assert!(SqliteStore::open(&path).is_ok());
     }
 }

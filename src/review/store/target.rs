@@ -1,0 +1,132 @@
+//! Which database a centre uses (`--db`, `--db-file`, `KIOSK_REVIEW_DB`): `sqlite:PATH`, a
+//! plain path (SQLite), or `postgres://…` / `postgresql://…`. A URL is only ever shown
+//! without its password ([`PgTarget::describe`]).
+
+use crate::review::ReviewError;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// A parsed database setting.
+#[derive(Clone)]
+pub enum DbTarget {
+    Sqlite(PathBuf),
+    Postgres(Box<PgTarget>),
+}
+
+/// A PostgreSQL URL, parsed.
+#[derive(Clone)]
+pub struct PgTarget {
+    pub(super) config: tokio_postgres::Config,
+    name: String,
+}
+
+impl std::fmt::Debug for DbTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl PgTarget {
+    /// `postgres://USER@HOST:PORT/DB`: the URL without its password, for logs.
+    pub fn describe(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the URL carries a password (refused on the command line).
+    pub fn has_password(&self) -> bool {
+        self.config.get_password().is_some()
+    }
+}
+
+impl DbTarget {
+    /// Parses `spec` as given by `setting` (named in the error).
+    pub fn parse(spec: &str, setting: &str) -> Result<DbTarget, ReviewError> {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            return Err(ReviewError::DbConfig {
+                db: setting.to_string(),
+                message: "is empty".into(),
+                fix: "give sqlite:PATH, a file path, or postgres://USER@HOST:PORT/DATABASE".into(),
+            });
+        }
+        if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            let config = tokio_postgres::Config::from_str(spec).map_err(|e| ReviewError::DbConfig {
+                // The text may hold a password: only the setting is named.
+                db: setting.to_string(),
+                message: format!("not a valid PostgreSQL URL ({e})"),
+                fix: "write it as postgres://USER@HOST:PORT/DATABASE (percent-encode special characters)".into(),
+            })?;
+            let name = describe(&config);
+            return Ok(DbTarget::Postgres(Box::new(PgTarget { config, name })));
+        }
+        if let Some(rest) = spec.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err(ReviewError::DbConfig {
+                    db: setting.to_string(),
+                    message: "sqlite: without a path".into(),
+                    fix: "write sqlite:/var/lib/kiosk-review/review.sqlite".into(),
+                });
+            }
+            return Ok(DbTarget::Sqlite(PathBuf::from(path)));
+        }
+        if spec.contains("://") {
+            return Err(ReviewError::DbConfig {
+                db: setting.to_string(),
+                message: "unknown database scheme".into(),
+                fix: "use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE".into(),
+            });
+        }
+        Ok(DbTarget::Sqlite(PathBuf::from(spec)))
+    }
+
+    /// A path or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            DbTarget::Sqlite(p) => p.display().to_string(),
+            DbTarget::Postgres(t) => t.name.clone(),
+        }
+    }
+}
+
+fn describe(c: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = c
+        .get_hosts()
+        .iter()
+        .zip(c.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(h, p)| match h {
+            tokio_postgres::config::Host::Tcp(h) => format!("{h}:{p}"),
+            tokio_postgres::config::Host::Unix(d) => format!("{}:{p}", d.display()),
+        })
+        .collect();
+    format!(
+        "postgres://{}@{}/{}",
+        c.get_user().unwrap_or(""),
+        hosts.join(","),
+        c.get_dbname().unwrap_or("")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_three_forms_parse_and_the_password_never_shows() {
+        assert!(matches!(DbTarget::parse("r.sqlite", "--db"), Ok(DbTarget::Sqlite(p)) if p.as_os_str() == "r.sqlite"));
+        assert!(
+            matches!(DbTarget::parse("sqlite:/var/r.db", "--db"), Ok(DbTarget::Sqlite(p)) if p.as_os_str() == "/var/r.db")
+        );
+        let t = DbTarget::parse("postgres://rev:s3cret@db.example:6543/review", "--db").unwrap();
+        let DbTarget::Postgres(pg) = &t else { panic!() };
+        assert!(pg.has_password());
+        assert_eq!(t.describe(), "postgres://rev@db.example:6543/review");
+        assert!(!format!("{t:?}").contains("s3cret"));
+        let e = DbTarget::parse("postgres://rev:s3cret@db.example:notaport/review", "--db-file /x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--db-file /x") && !e.contains("s3cret"), "{e}");
+        assert!(DbTarget::parse("mysql://x", "--db").is_err());
+        assert!(DbTarget::parse("  ", "--db").is_err());
+    }
+}
