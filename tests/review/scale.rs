@@ -588,3 +588,47 @@ fn a_sqlite_centre_moves_to_postgres_with_migrate_from() {
     let (st, _) = submit(&c.url(), &key_of(9), "x", b"{}");
     assert_eq!(st, 401, "still revoked");
 }
+
+#[test]
+fn while_postgres_is_down_a_centre_answers_503_and_recovers_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = kiosk::testkit::postgres::PgServer::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+    let url = pg.create_database("outage").unwrap();
+    let db_file = dir.path().join("db.url");
+    write_private(&db_file, &url);
+    let keys = dir.path().join("keys");
+    write_private(&keys, &format!("K-00 {}\n", key_of(0)));
+    let c = centre(
+        dir.path(),
+        "outage",
+        &db_file,
+        &keys,
+        &[
+            "--db-backoff-max",
+            "1",
+            "--db-wait-timeout",
+            "2",
+            "--db-connect-timeout",
+            "1",
+        ],
+    );
+    assert!(http_get(c.port, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")));
+    pg.stop();
+    let t0 = Instant::now();
+    let down = http_get(c.port, "/healthz").unwrap_or_default();
+    assert!(down.starts_with("HTTP/1.1 503"), "{down}");
+    assert!(down.to_ascii_lowercase().contains("retry-after: 1"), "{down}");
+    assert!(down.contains("\"unavailable\""), "{down}");
+    let (st, b) = submit(&c.url(), &key_of(0), "k1", b"{\"kiosk_id\":\"K-00\"}");
+    assert_eq!(st, 503, "{b}");
+    assert!(t0.elapsed() < Duration::from_secs(10), "503 promptly, not a hang");
+    pg.restart().unwrap();
+    let t0 = Instant::now();
+    while !http_get(c.port, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+        assert!(t0.elapsed() < Duration::from_secs(15), "the centre did not reconnect");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = c.log();
+    assert!(log.contains("unavailable"), "{log}");
+    assert!(!log.contains(PG_PASSWORD));
+}
