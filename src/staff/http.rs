@@ -101,7 +101,7 @@ async fn session_of(headers: &HeaderMap, auth: &StaffAuth) -> Result<Option<Sess
     let Some(token) = cookie_token(headers) else {
         return Ok(None);
     };
-    auth.find_session(token).await.map_err(|e| {
+    auth.session(token).await.map_err(|e| {
         log::error!("staff: cannot read the session: {e}");
         unavailable()
     })

@@ -289,21 +289,9 @@ impl StaffAuth {
         }
     }
 
-    /// The live session of a cookie token, from this process's memory: SQLite accounts
-    /// only (the hall console's live feed checks its session this way); with PostgreSQL
-    /// sessions it finds none — use [`StaffAuth::find_session`], which serves both.
-    pub fn session(&self, token: &str) -> Option<SessionInfo> {
-        match &self.backend {
-            Backend::Sqlite { sessions, .. } => sessions.get(token, Instant::now()),
-            Backend::Postgres(_) => {
-                log::error!("staff: a blocking session lookup with sessions in PostgreSQL finds nothing (internal)");
-                None
-            }
-        }
-    }
-
-    /// The live session of a cookie token, on either backend.
-    pub async fn find_session(&self, token: &str) -> Result<Option<SessionInfo>, StaffError> {
+    /// The live session of a cookie token, on either backend (an error when the database
+    /// cannot answer right now: not a logout).
+    pub async fn session(&self, token: &str) -> Result<Option<SessionInfo>, StaffError> {
         match &self.backend {
             Backend::Sqlite { sessions, .. } => Ok(sessions.get(token, Instant::now())),
             Backend::Postgres(p) => p.get(&sessions::digest(token), now_ms()).await,
@@ -342,13 +330,13 @@ mod tests {
         let (_d, a) = auth(StaffSettings::default());
         let (token, info) = a.login("alice", "alice's long password", "127.0.0.1").unwrap();
         assert_eq!(info.user, "alice");
-        assert_eq!(a.session(&token), Some(info.clone()));
+        assert_eq!(rt().block_on(a.session(&token)).unwrap(), Some(info.clone()));
         let (token2, info2) = a.login("alice", "alice's long password", "127.0.0.1").unwrap();
         assert_ne!(token, token2);
         assert_ne!(info.csrf, info2.csrf, "a CSRF token per session");
         rt().block_on(a.logout(&token)).unwrap();
-        assert!(a.session(&token).is_none());
-        assert!(rt().block_on(a.find_session(&token2)).unwrap().is_some());
+        assert!(rt().block_on(a.session(&token)).unwrap().is_none());
+        assert!(rt().block_on(a.session(&token2)).unwrap().is_some());
     }
 
     #[test]
@@ -358,10 +346,12 @@ mod tests {
             ..StaffSettings::default()
         });
         let (token, _) = a.login("alice", "alice's long password", "127.0.0.1").unwrap();
-        assert!(a.session(&token).is_some());
+        assert!(rt().block_on(a.session(&token)).unwrap().is_some());
         std::thread::sleep(Duration::from_millis(300));
-        assert!(a.session(&token).is_none(), "expired on the server");
-        assert!(rt().block_on(a.find_session(&token)).unwrap().is_none());
+        assert!(
+            rt().block_on(a.session(&token)).unwrap().is_none(),
+            "expired on the server"
+        );
     }
 
     #[test]

@@ -302,10 +302,10 @@ fn staff_logins_are_shared_by_instances_on_postgres() {
         ));
         let (token, info) = a.sign_in("alice", "alice's new password", "10.0.0.1").await.unwrap();
         // The session and its CSRF token are known to the other instance.
-        assert_eq!(b.find_session(&token).await.unwrap(), Some(info));
+        assert_eq!(b.session(&token).await.unwrap(), Some(info));
         b.logout(&token).await.unwrap();
-        assert_eq!(a.find_session(&token).await.unwrap(), None, "logged out everywhere");
-        assert_eq!(a.find_session("not a token").await.unwrap(), None);
+        assert_eq!(a.session(&token).await.unwrap(), None, "logged out everywhere");
+        assert_eq!(a.session("not a token").await.unwrap(), None);
     });
     // Only the hash is stored, never the password or the cookie token.
     assert_eq!(
@@ -328,9 +328,9 @@ fn staff_sessions_expire_on_postgres() {
         let a = open_pg(&url).await.staff_auth(settings).unwrap();
         a.set_user_password("bob", "bob's long password").await.unwrap();
         let (token, _) = a.sign_in("bob", "bob's long password", "10.0.0.1").await.unwrap();
-        assert!(a.find_session(&token).await.unwrap().is_some());
+        assert!(a.session(&token).await.unwrap().is_some());
         tokio::time::sleep(Duration::from_millis(400)).await;
-        assert!(a.find_session(&token).await.unwrap().is_none(), "expired");
+        assert!(a.session(&token).await.unwrap().is_none(), "expired");
     });
 }
 
