@@ -289,7 +289,8 @@ impl StaffAuth {
         }
     }
 
-    /// The live session of a cookie token.
+    /// The live session of a cookie token, on either backend (an error when the database
+    /// cannot answer right now: not a logout).
     pub async fn session(&self, token: &str) -> Result<Option<SessionInfo>, StaffError> {
         match &self.backend {
             Backend::Sqlite { sessions, .. } => Ok(sessions.get(token, Instant::now())),

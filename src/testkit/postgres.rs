@@ -345,6 +345,23 @@ pub fn query_i64(url: &str, sql: &str) -> i64 {
     })
 }
 
+/// Runs `sql` (any statements, no result) against `url`.
+pub fn execute(url: &str, sql: &str) {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    block_on(async move {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("connect {}: {e}", redact(&url)));
+        let drive = tokio::spawn(conn);
+        client
+            .batch_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        drop(client);
+        let _ = drive.await;
+    })
+}
+
 /// Runs `sql` (one TEXT column) against `url`: every row's value.
 pub fn query_strings(url: &str, sql: &str) -> Vec<String> {
     let (url, sql) = (url.to_string(), sql.to_string());

@@ -366,3 +366,29 @@ fn a_bad_database_setting_says_what_and_how_to_fix_it() {
     let e = open_err(&format!("postgres://kiosk@127.0.0.1:{port}/x"));
     assert!(e.contains("cannot reach") && e.contains("listen"), "{e}");
 }
+
+#[test]
+fn tables_live_in_the_urls_default_schema() {
+    let url = fresh_database();
+    postgres::execute(&url, "CREATE SCHEMA review");
+    let in_schema = format!("{url}?options=-csearch_path%3Dreview");
+    rt().block_on(async {
+        let store = open_pg(&in_schema).await;
+        let claim = ClaimCode::random();
+        assert!(matches!(
+            store.insert(sub("K-1", "k", "s", &claim), Utc::now()).await.unwrap(),
+            Insert::Created(_)
+        ));
+    });
+    let tables = |schema: &str| {
+        postgres::query_i64(
+            &url,
+            &format!(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='{schema}' \
+                 AND table_name IN ('submissions','sequences','revoked_kiosks','staff_accounts','staff_sessions','kiosk_migrations')"
+            ),
+        )
+    };
+    assert_eq!((tables("review"), tables("public")), (6, 0));
+    assert_eq!(postgres::query_i64(&url, "SELECT COUNT(*) FROM review.submissions"), 1);
+}
