@@ -498,7 +498,10 @@ fn worker(s: &Shared) {
     let mut retry: HashMap<String, (u32, Instant, u32)> = HashMap::new();
     let mut resumed_fetched: std::collections::HashSet<String> = Default::default();
     while !s.stop.load(Ordering::SeqCst) {
-        let entries = match s.outbox().entries() {
+        // Bound first: a `match` on `s.outbox().…` would hold the outbox's lock (the
+        // guard is a temporary of the whole `match`) through the arms.
+        let listed = s.outbox().entries();
+        let entries = match listed {
             Ok(e) => e,
             Err(e) => {
                 log::error!("outbox: {e}");
@@ -657,7 +660,11 @@ fn reply_step(what: String, e: super::reply::ReplyError) -> StepError {
 }
 
 fn send(s: &Shared, idem: &str) -> Result<(), StepError> {
-    let body = match s.outbox().body(idem) {
+    // Bound first: in a `match` on `s.outbox().body(…)` the lock's guard lives through
+    // the arms, and the `Ok(None)` arm locks the outbox again — a deadlock of the upload
+    // thread (seen when a second client on the same data dir settled the row).
+    let found = s.outbox().body(idem);
+    let body = match found {
         Ok(Some(b)) => b,
         // Another process on this data dir (a second client) may have acknowledged or
         // settled it since this pass read the entries: only a row still without either
