@@ -202,7 +202,8 @@ pub fn raw_agent() -> ureq::Agent {
 /// The response of a raw request: (status, headers as lowercase `name: value` lines, body).
 pub type Raw = (u16, String, String);
 
-fn raw(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Raw {
+/// Reads a raw request's answer (status, headers, body) whatever its status.
+pub fn raw(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Raw {
     let mut r = r.expect("request");
     let headers = r
         .headers()

@@ -10,7 +10,7 @@ use kiosk::console::server::Console;
 use kiosk::console::{ConsoleOptions, ConsoleStore, RunningConsole, StaffPageOptions};
 use kiosk::review::keys::Keys;
 use kiosk::staff::{StaffAuth, StaffSettings};
-use kiosk::testkit::review::{login_raw, raw_agent, OperatorSession, Raw, OPERATOR, OPERATOR_PASSWORD};
+use kiosk::testkit::review::{login_raw, raw, raw_agent, OperatorSession, Raw, OPERATOR, OPERATOR_PASSWORD};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,17 +45,6 @@ fn kiosk_post(c: &RunningConsole, path: &str, key: &str, body: &serde_json::Valu
         .header("authorization", format!("Bearer {key}"))
         .content_type("application/json")
         .send(serde_json::to_vec(body).unwrap().as_slice()))
-}
-
-fn raw(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Raw {
-    let mut r = r.expect("request");
-    let headers = r
-        .headers()
-        .iter()
-        .map(|(k, v)| format!("{}: {}\n", k.as_str(), v.to_str().unwrap_or("")))
-        .collect();
-    let body = r.body_mut().read_to_string().unwrap_or_default();
-    (r.status().as_u16(), headers, body)
 }
 
 fn heartbeat(kiosk: &str, seq: u64, state: &str) -> serde_json::Value {
