@@ -31,6 +31,14 @@ impl Drop for Proc {
     }
 }
 
+/// The port of the `… listening http://ADDR:PORT` line a server started with port 0
+/// prints first on `stdout`; the line as read when it has none.
+pub fn listening_port(stdout: &mut impl std::io::BufRead) -> Result<u16, String> {
+    let mut line = String::new();
+    let _ = stdout.read_line(&mut line);
+    line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).ok_or(line)
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -6,7 +6,7 @@ use crate::common::{http_get, read_http, Proc};
 use base64::Engine as _;
 use kiosk::domain::ClaimCode;
 use kiosk::testkit::review::TEST_ID_NUMBER;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -47,14 +47,8 @@ impl Server {
             name: "review-center",
         };
         let mut stdout = BufReader::new(proc.child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no `listening http://ADDR` line: {line:?}"));
+        let port = crate::common::listening_port(&mut stdout)
+            .unwrap_or_else(|line| panic!("no `listening http://ADDR` line: {line:?}"));
         let s = Server {
             proc,
             port,

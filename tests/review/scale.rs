@@ -10,7 +10,7 @@ use kiosk::review::api::{Status, SubmissionView, SubmitAccepted};
 use kiosk::testkit::postgres::{fresh_database, query_i64, PG_PASSWORD};
 use kiosk::testkit::review::{sample_photo, test_config, TEST_ID_NUMBER};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
@@ -66,19 +66,12 @@ fn centre(dir: &Path, name: &str, db_file: &Path, keys: &Path, extra: &[&str]) -
         name: "review-center",
     };
     let mut stdout = BufReader::new(proc.child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let port = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "no `listening` line: {line:?}; log: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            )
-        });
+    let port = crate::common::listening_port(&mut stdout).unwrap_or_else(|line| {
+        panic!(
+            "no `listening` line: {line:?}; log: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
     Centre {
         proc,
         port,
