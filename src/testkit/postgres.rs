@@ -326,14 +326,24 @@ pub fn fresh_database() -> String {
         .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"))
 }
 
+/// A connection to `url` and the task driving it (awaited once the client is dropped).
+async fn connect(
+    url: &str,
+) -> (
+    tokio_postgres::Client,
+    tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
+) {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect {}: {e}", redact(url)));
+    (client, tokio::spawn(conn))
+}
+
 /// Runs `sql` (one statement returning one BIGINT) against `url`.
 pub fn query_i64(url: &str, sql: &str) -> i64 {
     let (url, sql) = (url.to_string(), sql.to_string());
     block_on(async move {
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("connect {}: {e}", redact(&url)));
-        let drive = tokio::spawn(conn);
+        let (client, drive) = connect(&url).await;
         let n: i64 = client
             .query_one(&sql, &[])
             .await
@@ -349,10 +359,7 @@ pub fn query_i64(url: &str, sql: &str) -> i64 {
 pub fn execute(url: &str, sql: &str) {
     let (url, sql) = (url.to_string(), sql.to_string());
     block_on(async move {
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("connect {}: {e}", redact(&url)));
-        let drive = tokio::spawn(conn);
+        let (client, drive) = connect(&url).await;
         client
             .batch_execute(&sql)
             .await
@@ -366,10 +373,7 @@ pub fn execute(url: &str, sql: &str) {
 pub fn query_strings(url: &str, sql: &str) -> Vec<String> {
     let (url, sql) = (url.to_string(), sql.to_string());
     block_on(async move {
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("connect {}: {e}", redact(&url)));
-        let drive = tokio::spawn(conn);
+        let (client, drive) = connect(&url).await;
         let v = client
             .query(&sql, &[])
             .await
