@@ -170,7 +170,7 @@ fn run(kiosks: usize, alerts: usize, every: Duration, steady: Duration, saturate
     }
     let (rss_before, _) = rss();
     let console = Arc::new(Console::new(
-        ConsoleStore::open(&dir.path().join("console.db")).unwrap(),
+        ConsoleStore::open_sqlite(&dir.path().join("console.db")).unwrap(),
         keys,
         ConsoleOptions::default(),
     ));

@@ -16,6 +16,7 @@ pub mod failpoint;
 pub mod idcard;
 pub mod idcard_sim;
 pub mod ops;
+pub mod pgdb;
 pub mod pinyin;
 pub mod ports;
 pub mod printer;

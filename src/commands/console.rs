@@ -4,7 +4,7 @@
 
 use super::Verdict;
 use crate::console::{server::Console, webhook::Webhooks, ConsoleOptions, ConsoleStore, StaffPageOptions};
-use crate::staff::{Added, StaffAuth, StaffSettings};
+use crate::staff::{Added, StaffSettings};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +14,10 @@ pub struct ConsoleArgs {
     /// Address to listen on, e.g. 0.0.0.0:8800.
     #[arg(long, value_name = "ADDR", required_unless_present = "add_user")]
     pub listen: Option<String>,
-    /// SQLite database file (created 0600 if missing; WAL mode). It also holds the staff
-    /// accounts.
-    #[arg(long, value_name = "PATH")]
-    pub db: PathBuf,
+    /// The database (it also holds the staff accounts and, on PostgreSQL, their logins):
+    /// see --db; several consoles may share one PostgreSQL database behind a balancer.
+    #[command(flatten)]
+    pub db: super::db::DbArgs,
     /// Kiosk keys: one `KIOSK_ID KEY` per line (keys ≥ 32 chars), the review centre's format.
     #[arg(long, value_name = "FILE", required_unless_present = "add_user")]
     pub keys: Option<PathBuf>,
@@ -47,17 +47,24 @@ pub struct ConsoleArgs {
     pub webhooks: Option<PathBuf>,
 }
 
-fn add_user(a: &ConsoleArgs, settings: StaffSettings, name: &str) -> anyhow::Result<Verdict> {
-    // The same file as the console's own tables, created 0600 like them.
-    drop(ConsoleStore::open(&a.db)?);
-    let staff = StaffAuth::open(&a.db, settings)?;
+/// The environment variable that may hold the --db value (read when neither --db nor
+/// --db-file is given).
+pub const DB_ENV: &str = "KIOSK_CONSOLE_DB";
+
+fn add_user(
+    rt: &tokio::runtime::Runtime,
+    store: &ConsoleStore,
+    settings: StaffSettings,
+    name: &str,
+) -> anyhow::Result<Verdict> {
+    let staff = store.staff_auth(settings)?;
     let password = super::review::read_password(name)?;
-    let what = match staff.add_user(name, &password)? {
+    let what = match rt.block_on(staff.set_user_password(name, &password))? {
         Added::New => "已添加 / added",
         Added::Replaced => "密码已更改 / password changed",
     };
     log::info!("console staff account {name}: {what}");
-    println!("staff {name}: {what} ({})", a.db.display());
+    println!("staff {name}: {what} ({})", store.describe());
     Ok(Verdict::Ok)
 }
 
@@ -66,8 +73,13 @@ pub fn run(a: &ConsoleArgs) -> anyhow::Result<Verdict> {
         session_ttl: Duration::from_secs(a.session_minutes * 60),
         ..StaffSettings::default()
     };
+    let target = a.db.target(DB_ENV)?;
+    // One runtime for everything: a PostgreSQL pool's connections live on the runtime
+    // that opened them.
+    let rt = crate::console::server::runtime()?;
     if let Some(name) = &a.add_user {
-        return add_user(a, settings, name);
+        let store = rt.block_on(ConsoleStore::open(&target, &a.db.pool()))?;
+        return add_user(&rt, &store, settings, name);
     }
     let (Some(listen), Some(keys_file)) = (a.listen.as_deref(), a.keys.as_ref()) else {
         anyhow::bail!("--listen ADDR and --keys FILE are needed to serve");
@@ -96,16 +108,17 @@ pub fn run(a: &ConsoleArgs) -> anyhow::Result<Verdict> {
             w.path.display()
         );
     }
-    let store = ConsoleStore::open(&a.db)?;
-    let staff = StaffAuth::open(&a.db, settings.clone())?;
-    if staff.account_count()? == 0 {
+    // Opened once every other setting is known good: a refused start creates nothing.
+    let store = rt.block_on(ConsoleStore::open(&target, &a.db.pool()))?;
+    let staff = store.staff_auth(settings.clone())?;
+    if rt.block_on(staff.count_accounts())? == 0 {
         log::warn!(
-            "{}: no staff account yet, so nobody can log in to the staff page. Fix: \
-             kiosk console --db {} --add-user NAME",
-            a.db.display(),
-            a.db.display()
+            "console database {}: no staff account yet, so nobody can log in to the staff page. Fix: \
+             kiosk console (the same --db/--db-file) --add-user NAME",
+            store.describe()
         );
     }
+    let db = store.describe();
     let opts = ConsoleOptions {
         heartbeat: Duration::from_secs_f64(a.heartbeat_s),
         webhooks,
@@ -120,11 +133,11 @@ pub fn run(a: &ConsoleArgs) -> anyhow::Result<Verdict> {
     };
     let n = keys.len();
     let console = Console::new(store, keys, opts).with_staff(staff, page);
-    let running = crate::console::spawn(Arc::new(console), listen)?;
+    let running = crate::console::server::spawn_on(rt, Arc::new(console), listen)?;
     // The bound address, for scripts and tests that asked for port 0.
     println!("console listening on {}", running.url());
     log::info!(
-        "console listening on {} ({n} kiosk keys; staff page at {}/)",
+        "console listening on {} (db {db}, {n} kiosk keys; staff page at {}/)",
         running.url(),
         running.url()
     );

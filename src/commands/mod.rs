@@ -2,6 +2,7 @@
 //! Exit codes everywhere: 0 success, 1 a negative verdict, 2 usage/config/IO error.
 
 pub mod console;
+pub mod db;
 pub mod diag;
 pub mod idcard_sim;
 pub mod printer_sim;

@@ -19,25 +19,8 @@ pub struct ReviewCenterArgs {
     /// no operator account exists (`--add-user`).
     #[arg(long, value_name = "ADDR", required_unless_present_any = ["add_user", "revoke_kiosk", "migrate_from"])]
     pub listen: Option<String>,
-    /// The database: `sqlite:PATH` or a plain PATH (a SQLite file, created if missing;
-    /// WAL mode), or `postgres://USER@HOST:PORT/DATABASE` (several instances may share
-    /// it). A URL with a password is refused here (the process list shows it): use
-    /// --db-file or the KIOSK_REVIEW_DB environment variable.
-    #[arg(long, value_name = "DB", conflicts_with = "db_file")]
-    pub db: Option<String>,
-    /// A file (owner-only, mode 0600) holding the --db value, e.g. a PostgreSQL URL with
-    /// its password.
-    #[arg(long, value_name = "PATH")]
-    pub db_file: Option<PathBuf>,
-    /// PostgreSQL: connections this instance keeps at most (1–1000).
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub db_pool_size: u32,
-    /// PostgreSQL: seconds a connection (TCP and login) may take.
-    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = secs())]
-    pub db_connect_timeout: u64,
-    /// PostgreSQL: seconds a request waits for a free pooled connection before 503.
-    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = secs())]
-    pub db_wait_timeout: u64,
+    #[command(flatten)]
+    pub db: super::db::DbArgs,
     /// PostgreSQL: seconds a machine check claimed by an instance is left to it before
     /// another instance takes it over (the first one died mid-check).
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = secs())]
@@ -184,46 +167,6 @@ fn read_hidden(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
 /// --db-file is given).
 pub const DB_ENV: &str = "KIOSK_REVIEW_DB";
 
-/// The database setting from --db, --db-file or [`DB_ENV`], parsed.
-fn db_target(args: &ReviewCenterArgs) -> anyhow::Result<DbTarget> {
-    if let Some(spec) = &args.db {
-        let t = DbTarget::parse(spec, "--db")?;
-        if let DbTarget::Postgres(pg) = &t {
-            anyhow::ensure!(
-                !pg.has_password(),
-                "--db {}: the URL holds a password, which every user can read in the process list. \
-                 Fix: put the URL in a file given with --db-file (mode 0600), or in {DB_ENV}, or leave \
-                 the password out and keep it in PostgreSQL's own password file",
-                pg.describe()
-            );
-        }
-        return Ok(t);
-    }
-    if let Some(path) = &args.db_file {
-        crate::review::keys::check_private(path, "the --db-file")?;
-        let text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "--db-file {}: cannot read it. Fix: give the path of a file holding sqlite:PATH or postgres://…",
-                path.display()
-            )
-        })?);
-        let first = text
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with('#'));
-        return Ok(DbTarget::parse(
-            first.unwrap_or(""),
-            &format!("--db-file {}", path.display()),
-        )?);
-    }
-    match std::env::var(DB_ENV) {
-        Ok(v) => Ok(DbTarget::parse(&Zeroizing::new(v), DB_ENV)?),
-        Err(_) => anyhow::bail!(
-            "no database given. Fix: --db sqlite:PATH (or a path), --db-file FILE holding a postgres:// URL, or {DB_ENV}"
-        ),
-    }
-}
-
 fn add_user(rt: &tokio::runtime::Runtime, store: &Store, opts: &ServerOptions, name: &str) -> anyhow::Result<Verdict> {
     let staff = store.staff_auth(opts.staff.clone())?;
     let password = read_password(name)?;
@@ -300,11 +243,12 @@ pub fn run(cfg: &Config, args: &ReviewCenterArgs) -> anyhow::Result<Verdict> {
         db_backoff_max: Duration::from_secs(args.db_backoff_max),
         ..defaults
     };
-    let target = db_target(args)?;
+    let target = args.db.target(DB_ENV)?;
+    let pool = args.db.pool();
     let pg = PgOptions {
-        pool_size: args.db_pool_size as usize,
-        connect_timeout: Duration::from_secs(args.db_connect_timeout),
-        wait_timeout: Duration::from_secs(args.db_wait_timeout),
+        pool_size: pool.size,
+        connect_timeout: pool.connect_timeout,
+        wait_timeout: pool.wait_timeout,
         claim_lease: Duration::from_secs(args.claim_lease),
     };
     // One runtime for everything: a PostgreSQL pool's connections live on the runtime

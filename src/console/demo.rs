@@ -73,7 +73,7 @@ pub fn start(data_dir: &Path, kiosk_id: &str, heartbeat: Duration) -> Result<Dem
     // 16 characters of the key alphabet: enough for a loopback demo, short to type.
     let password = secret(&login_file, 16, || keys::generate().chars().take(16).collect())?;
     let db = dir.join("console.db");
-    let store = ConsoleStore::open(&db)?;
+    let store = ConsoleStore::open_sqlite(&db)?;
     let staff = StaffAuth::open(&db, StaffSettings::default()).map_err(|e| file_err(&db, e))?;
     // Set at every start: the file is the truth, an old database follows it.
     staff.add_user(USER, &password).map_err(|e| file_err(&db, e))?;

@@ -4,8 +4,7 @@
 //! not JSON 415, garbage or out-of-bounds 400, over the body limit 413, a replayed heartbeat
 //! 409.
 
-use super::store::EventsStored;
-use super::store::{AlertRow, ConsoleStore, HeartbeatOutcome, Write, Written};
+use super::store::{AlertRow, ConsoleStore, EventsStored, HeartbeatOutcome, SqliteShared, Write, Written};
 use super::wire::{EventBatch, EventsAccepted, Heartbeat, KioskEvent};
 use super::ConsoleError;
 use crate::review::keys::Keys;
@@ -18,7 +17,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings of a running console (every interval is one, so tests run with short ones).
@@ -61,13 +60,17 @@ impl Default for ConsoleOptions {
 }
 
 pub struct Console {
-    store: Arc<Mutex<ConsoleStore>>,
-    /// The group-commit writer's queue ([`Console::write`]).
-    writer: std::sync::mpsc::Sender<WriteJob>,
+    store: ConsoleStore,
+    /// The group-commit writer's queue ([`Console::write`]); SQLite only.
+    writer: Option<std::sync::mpsc::Sender<WriteJob>>,
     keys: Keys,
     pub opts: ConsoleOptions,
-    /// Every alert as it opens, in order: the staff page's live feed and the webhooks
-    /// listen here. A listener that falls behind misses alerts (it reloads from the store).
+    /// Every alert this console opened, in order: the webhooks listen here, so an alert
+    /// is forwarded by the one instance that stored it.
+    opened: tokio::sync::broadcast::Sender<AlertRow>,
+    /// Every alert opened on this database, by any instance: the staff pages' live feed.
+    /// On SQLite it is `opened`; on PostgreSQL the announcements (`PgConsole::listen`)
+    /// fill it. A listener that falls behind misses alerts (it reloads from the store).
     feed: tokio::sync::broadcast::Sender<AlertRow>,
     /// The staff page and its logins ([`Console::with_staff`]); none: kiosks only.
     pub(super) staff: Option<Arc<super::staff_page::StaffSide>>,
@@ -75,55 +78,79 @@ pub struct Console {
 
 impl Console {
     pub fn new(store: ConsoleStore, keys: Keys, opts: ConsoleOptions) -> Console {
-        let store = Arc::new(Mutex::new(store));
-        let feed = tokio::sync::broadcast::channel(1024).0;
-        let (writer, jobs) = std::sync::mpsc::channel();
-        let (s, f, max) = (store.clone(), feed.clone(), opts.max_group.max(1));
-        // Ends when the console (the queue's only sender) is dropped.
-        let spawned = std::thread::Builder::new()
-            .name("console-writer".into())
-            .spawn(move || group_writer(&s, &f, &jobs, max));
-        if let Err(e) = spawned {
-            // Every write then answers 500 (its reply channel closes) instead of hanging.
-            log::error!("console: cannot start the database writer: {e}");
-        }
+        let opened = tokio::sync::broadcast::channel(1024).0;
+        let feed = match &store {
+            ConsoleStore::Sqlite(_) => opened.clone(),
+            ConsoleStore::Postgres(_) => tokio::sync::broadcast::channel(1024).0,
+        };
+        let writer = match &store {
+            ConsoleStore::Sqlite(s) => {
+                let (writer, jobs) = std::sync::mpsc::channel();
+                let (s, f, max) = (s.clone(), opened.clone(), opts.max_group.max(1));
+                // Ends when the console (the queue's only sender) is dropped.
+                let spawned = std::thread::Builder::new()
+                    .name("console-writer".into())
+                    .spawn(move || group_writer(&s, &f, &jobs, max));
+                if let Err(e) = spawned {
+                    // Every write then answers 500 (its reply channel closes) instead of hanging.
+                    log::error!("console: cannot start the database writer: {e}");
+                }
+                Some(writer)
+            }
+            // PostgreSQL commits concurrent transactions together by itself.
+            ConsoleStore::Postgres(_) => None,
+        };
         Console {
             store,
             writer,
             keys,
             opts,
+            opened,
             feed,
             staff: None,
         }
     }
 
-    /// Stores a kiosk's heartbeat or events through the group-commit writer: requests
-    /// that arrive while a commit is on its way to the disk are committed together by
-    /// the next one (one fsync for all, `synchronous=FULL` kept), and the database work
-    /// stays off the async workers. Alerts opened are on the feed before this returns.
+    /// Stores a kiosk's heartbeat or events. On SQLite through the group-commit writer:
+    /// requests that arrive while a commit is on its way to the disk are committed
+    /// together by the next one (one fsync for all, `synchronous=FULL` kept), and the
+    /// database work stays off the async workers. On PostgreSQL in a transaction of its
+    /// own. Alerts opened are on the feed before this returns.
     async fn write(&self, write: Write) -> Result<Written, ConsoleError> {
+        let Some(writer) = &self.writer else {
+            let written = self.store.write(write, now_ms()).await?;
+            if let Written::Events(e) = &written {
+                self.publish(&e.opened).await?;
+            }
+            return Ok(written);
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let gone = || ConsoleError::Commit("the database writer has stopped".into());
-        self.writer.send(WriteJob { write, reply }).map_err(|_| gone())?;
+        writer.send(WriteJob { write, reply }).map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 
-    /// New alerts from now on.
+    /// New alerts on this database from now on (the staff pages' live feed).
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<AlertRow> {
         self.feed.subscribe()
     }
 
-    /// Sends the alerts just opened to the feed's listeners (none listening is fine).
-    fn publish(&self, ids: &[i64]) -> Result<(), ConsoleError> {
+    /// New alerts this console opens from now on (the webhooks).
+    pub fn subscribe_opened(&self) -> tokio::sync::broadcast::Receiver<AlertRow> {
+        self.opened.subscribe()
+    }
+
+    /// Sends the alerts just opened to their listeners (none listening is fine).
+    async fn publish(&self, ids: &[i64]) -> Result<(), ConsoleError> {
         for id in ids {
-            if let Some(a) = self.store().alert(*id)? {
-                let _ = self.feed.send(a);
+            if let Some(a) = self.store.alert(*id).await? {
+                let _ = self.opened.send(a);
             }
         }
         Ok(())
     }
 
-    /// Stores a heartbeat (group-committed, see [`Console::write`]).
+    /// Stores a heartbeat (see [`Console::write`]).
     pub async fn heartbeat(&self, hb: Heartbeat) -> Result<HeartbeatOutcome, ConsoleError> {
         match self.write(Write::Heartbeat(hb)).await? {
             Written::Heartbeat(h) => Ok(h),
@@ -131,7 +158,7 @@ impl Console {
         }
     }
 
-    /// Stores a kiosk's events (group-committed, see [`Console::write`]).
+    /// Stores a kiosk's events (see [`Console::write`]).
     pub async fn add_events(&self, kiosk: &str, events: Vec<KioskEvent>) -> Result<EventsStored, ConsoleError> {
         let kiosk = kiosk.to_string();
         match self.write(Write::Events { kiosk, events }).await? {
@@ -140,21 +167,21 @@ impl Console {
         }
     }
 
-    /// The store, for the staff side and tests (held only for one short call).
-    pub fn store(&self) -> std::sync::MutexGuard<'_, ConsoleStore> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    /// The store, for the staff side and tests.
+    pub fn store(&self) -> &ConsoleStore {
+        &self.store
     }
 
     /// One pass of the offline watcher: raises "offline" for kiosks silent for
     /// `missed_for_offline` heartbeat intervals.
-    pub fn watch_once(&self) -> Result<Vec<String>, ConsoleError> {
+    pub async fn watch_once(&self) -> Result<Vec<String>, ConsoleError> {
         let now = now_ms();
         let silent = self.opts.heartbeat.as_millis() as u64 * u64::from(self.opts.missed_for_offline);
-        let gone = self.store().mark_offline(now.saturating_sub(silent), now)?;
+        let gone = self.store.mark_offline(now.saturating_sub(silent), now).await?;
         for (k, _) in &gone {
             log::warn!("kiosk {k} offline: no heartbeat for {:.1} s", silent as f64 / 1000.0);
         }
-        self.publish(&gone.iter().map(|g| g.1).collect::<Vec<_>>())?;
+        self.publish(&gone.iter().map(|g| g.1).collect::<Vec<_>>()).await?;
         Ok(gone.into_iter().map(|g| g.0).collect())
     }
 }
@@ -169,10 +196,10 @@ struct WriteJob {
     reply: tokio::sync::oneshot::Sender<Result<Written, ConsoleError>>,
 }
 
-/// The writer thread: takes what is queued (up to `max` writes), commits it as one
-/// group, publishes the alerts opened, answers each request, and goes again.
+/// The SQLite writer thread: takes what is queued (up to `max` writes), commits it as
+/// one group, publishes the alerts opened, answers each request, and goes again.
 fn group_writer(
-    store: &Mutex<ConsoleStore>,
+    store: &SqliteShared,
     feed: &tokio::sync::broadcast::Sender<AlertRow>,
     jobs: &std::sync::mpsc::Receiver<WriteJob>,
     max: usize,
@@ -186,7 +213,7 @@ fn group_writer(
             }
         }
         let (writes, replies): (Vec<Write>, Vec<_>) = group.into_iter().map(|j| (j.write, j.reply)).unzip();
-        let mut st = store.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = store.lock();
         let results = st.write_group(&writes, now_ms());
         for r in &results {
             if let Ok(Written::Events(e)) = r {
@@ -226,6 +253,16 @@ impl IntoResponse for Refusal {
 
 impl From<ConsoleError> for Refusal {
     fn from(e: ConsoleError) -> Refusal {
+        if let ConsoleError::Unavailable { .. } = e {
+            // The kiosk keeps the request in its queue and sends it again.
+            log::warn!("console: {e}");
+            return Refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "服务暂时不可用，请稍后重试",
+                "The console's database is unavailable; retry shortly".into(),
+            );
+        }
         log::error!("console: {e}");
         Refusal(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -383,6 +420,7 @@ pub struct RunningConsole {
     pub console: Arc<Console>,
     /// The webhook delivery, when `opts.webhooks` is set.
     pub webhooks: Option<super::webhook::Forwarder>,
+    handle: tokio::runtime::Handle,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -390,6 +428,12 @@ pub struct RunningConsole {
 impl RunningConsole {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Runs `f` on the console's runtime and waits for it (tools and tests: the store's
+    /// calls are async).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.handle.block_on(f)
     }
 
     /// Serves until the process is stopped.
@@ -412,8 +456,28 @@ impl Drop for RunningConsole {
     }
 }
 
-/// Binds `listen` and serves `console` (with its offline watcher) until dropped.
+/// A runtime for a console: open a PostgreSQL store on it, then [`spawn_on`] it (a pool's
+/// connections live on the runtime that opened them).
+pub fn runtime() -> Result<tokio::runtime::Runtime, ConsoleError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(ConsoleError::Runtime)
+}
+
+/// Binds `listen` and serves `console` (with its offline watcher) until dropped, on a
+/// runtime of its own.
 pub fn spawn(console: Arc<Console>, listen: &str) -> Result<RunningConsole, ConsoleError> {
+    spawn_on(runtime()?, console, listen)
+}
+
+/// [`spawn`] on runtime `rt` (the one a PostgreSQL store was opened on).
+pub fn spawn_on(
+    rt: tokio::runtime::Runtime,
+    console: Arc<Console>,
+    listen: &str,
+) -> Result<RunningConsole, ConsoleError> {
     let listen_err = |source| ConsoleError::Listen {
         addr: listen.to_string(),
         source,
@@ -421,16 +485,12 @@ pub fn spawn(console: Arc<Console>, listen: &str) -> Result<RunningConsole, Cons
     let std_listener = std::net::TcpListener::bind(listen).map_err(listen_err)?;
     std_listener.set_nonblocking(true).map_err(listen_err)?;
     let addr = std_listener.local_addr().map_err(listen_err)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(ConsoleError::Runtime)?;
+    let handle = rt.handle().clone();
     // Subscribed before serving, so no alert is missed.
     let webhooks = match &console.opts.webhooks {
-        Some(w) => {
-            Some(super::webhook::Forwarder::start(w.clone(), console.subscribe()).map_err(ConsoleError::Runtime)?)
-        }
+        Some(w) => Some(
+            super::webhook::Forwarder::start(w.clone(), console.subscribe_opened()).map_err(ConsoleError::Runtime)?,
+        ),
         None => None,
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -454,18 +514,25 @@ pub fn spawn(console: Arc<Console>, listen: &str) -> Result<RunningConsole, Cons
                     let mut tick = tokio::time::interval(every);
                     loop {
                         tick.tick().await;
-                        let w = w.clone();
-                        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || w.watch_once()).await {
+                        if let Err(e) = w.watch_once().await {
                             log::error!("console offline watcher: {e}");
                         }
                     }
                 });
+                // Other instances' alerts, for this one's staff pages.
+                let announcements = match c.store() {
+                    ConsoleStore::Postgres(p) => Some(tokio::spawn(p.clone().listen(c.feed.clone(), c.opts.heartbeat))),
+                    ConsoleStore::Sqlite(_) => None,
+                };
                 let limits = c.opts.transport.clone();
                 transport::serve(listener, router(c), &limits, async {
                     let _ = rx.await;
                 })
                 .await;
                 watcher.abort();
+                if let Some(a) = announcements {
+                    a.abort();
+                }
             });
         })
         .map_err(ConsoleError::Runtime)?;
@@ -473,6 +540,7 @@ pub fn spawn(console: Arc<Console>, listen: &str) -> Result<RunningConsole, Cons
         addr,
         console,
         webhooks,
+        handle,
         shutdown: Some(tx),
         thread: Some(thread),
     })

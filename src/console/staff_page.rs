@@ -195,13 +195,16 @@ impl Page {
         now_ms().saturating_sub(self.side.opts.history.as_millis() as u64)
     }
 
-    fn recent_alerts(&self) -> Result<Vec<AlertRow>, super::ConsoleError> {
-        self.c.store().alerts_since(self.since(), self.side.opts.max_alerts)
+    async fn recent_alerts(&self) -> Result<Vec<AlertRow>, super::ConsoleError> {
+        self.c
+            .store()
+            .alerts_since(self.since(), self.side.opts.max_alerts)
+            .await
     }
 
-    fn board(&self, me: &crate::staff::SessionInfo, lang: Lang) -> Result<(String, i64), super::ConsoleError> {
-        let kiosks = self.c.store().kiosks()?;
-        let alerts = self.recent_alerts()?;
+    async fn board(&self, me: &crate::staff::SessionInfo, lang: Lang) -> Result<(String, i64), super::ConsoleError> {
+        let kiosks = self.c.store().kiosks().await?;
+        let alerts = self.recent_alerts().await?;
         let last = alerts.iter().map(|a| a.id).max().unwrap_or(0);
         Ok((render::board(&kiosks, &alerts, me, lang), last))
     }
@@ -209,7 +212,7 @@ impl Page {
 
 async fn index(State(p): State<Page>, Staff(me): Staff, headers: HeaderMap) -> Response {
     let lang = Lang::from_cookies(&headers);
-    let (board, last) = match p.board(&me, lang) {
+    let (board, last) = match p.board(&me, lang).await {
         Ok(b) => b,
         Err(e) => return internal(e),
     };
@@ -233,7 +236,7 @@ async fn index(State(p): State<Page>, Staff(me): Staff, headers: HeaderMap) -> R
 
 /// The tiles and alerts alone, for the page's script.
 async fn board(State(p): State<Page>, Staff(me): Staff, headers: HeaderMap) -> Response {
-    match p.board(&me, Lang::from_cookies(&headers)) {
+    match p.board(&me, Lang::from_cookies(&headers)).await {
         Ok((html, _)) => Html(html).into_response(),
         Err(e) => internal(e),
     }
@@ -275,7 +278,7 @@ impl<'a> From<&'a AlertRow> for AlertJson<'a> {
 
 /// The polling fallback: the alerts of the last 24 hours (and every open one), newest first.
 async fn alerts_json(State(p): State<Page>, _: Staff) -> Response {
-    match p.recent_alerts() {
+    match p.recent_alerts().await {
         Ok(alerts) => {
             let list: Vec<AlertJson> = alerts.iter().map(AlertJson::from).collect();
             Json(serde_json::json!({ "alerts": list })).into_response()
@@ -340,12 +343,12 @@ async fn stream(State(p): State<Page>, Staff(me): Staff, headers: axum::http::He
 
 async fn ack(State(p): State<Page>, Path(id): Path<i64>, form: StaffForm) -> Response {
     let who = form.staff.user.clone();
-    let alert = match p.c.store().alert(id) {
+    let alert = match p.c.store().alert(id).await {
         Ok(Some(a)) => a,
         Ok(None) => return refuse(StatusCode::NOT_FOUND, "没有这条提醒", "No such alert"),
         Err(e) => return internal(e),
     };
-    match p.c.store().ack(id, &who, now_ms()) {
+    match p.c.store().ack(id, &who, now_ms()).await {
         Ok(true) => log::info!(
             "alert {id} ({} on kiosk {}) acknowledged by {who}",
             alert.kind,
@@ -361,19 +364,18 @@ async fn ack(State(p): State<Page>, Path(id): Path<i64>, form: StaffForm) -> Res
 async fn kiosk(State(p): State<Page>, Staff(me): Staff, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let lang = Lang::from_cookies(&headers);
     let since = p.since();
-    let found = {
-        let store = p.c.store();
-        store.kiosk(&id).and_then(|k| {
-            Ok(match k {
-                Some(k) => Some((
-                    k,
-                    store.kiosk_alerts_since(&id, since)?,
-                    store.kiosk_events_since(&id, since)?,
-                )),
-                None => None,
-            })
+    let store = p.c.store();
+    let found = async {
+        Ok::<_, super::ConsoleError>(match store.kiosk(&id).await? {
+            Some(k) => Some((
+                k,
+                store.kiosk_alerts_since(&id, since).await?,
+                store.kiosk_events_since(&id, since).await?,
+            )),
+            None => None,
         })
-    };
+    }
+    .await;
     match found {
         Ok(Some((k, alerts, events))) => {
             let title = format!("{} · {}", lang.t("终端", "Kiosk"), k.id);

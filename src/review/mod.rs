@@ -26,6 +26,17 @@ pub use embedded::EmbeddedHandle;
 
 use std::path::PathBuf;
 
+impl From<crate::pgdb::DbError> for ReviewError {
+    fn from(e: crate::pgdb::DbError) -> Self {
+        use crate::pgdb::DbError;
+        match e {
+            DbError::Config { db, message, fix } => ReviewError::DbConfig { db, message, fix },
+            DbError::Unavailable { db, message } => ReviewError::Unavailable { db, message },
+            DbError::Query { db, what, source } => ReviewError::Pg { db, what, source },
+        }
+    }
+}
+
 /// Everything that can go wrong in the review service or client, naming the file or URL.
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {

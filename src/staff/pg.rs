@@ -46,10 +46,7 @@ impl PgStaff {
 
     fn e(&self) -> impl Fn(tokio_postgres::Error) -> StaffError + '_ {
         move |source| {
-            // No SQLSTATE (I/O, a closed connection) or a connection-class one: out of
-            // reach for now, as the review store classifies it.
-            let c = source.code().map(|c| c.code().to_string());
-            if source.is_closed() || c.as_deref().is_none_or(|c| c.starts_with("08") || c.starts_with("57P")) {
+            if crate::pgdb::is_unavailable(&source) {
                 StaffError::Unavailable {
                     db: self.name.clone(),
                     message: source.to_string(),

@@ -175,7 +175,7 @@ fn demo_console_was_there(dir: &Path, r: &Run) {
     assert!(password.trim().len() >= 10, "a usable password");
     assert!(line.contains(&format!("login: demo / {} ", password.trim())), "{line}");
     assert_eq!(std::fs::metadata(&login).unwrap().permissions().mode() & 0o777, 0o600);
-    let store = kiosk::console::ConsoleStore::open(&demo.join("console.db")).unwrap();
+    let store = kiosk::console::SqliteConsole::open(&demo.join("console.db")).unwrap();
     let kiosks = store.kiosks().unwrap();
     assert_eq!(
         kiosks.len(),

@@ -4,7 +4,7 @@
 
 use crate::common::kiosk_bin;
 use kiosk::console::server::Console;
-use kiosk::console::{ConsoleOptions, ConsoleStore, RunningConsole};
+use kiosk::console::{ConsoleOptions, ConsoleStore, RunningConsole, SqliteConsole};
 use kiosk::review::keys::Keys;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -23,7 +23,7 @@ fn start(db: &Path, heartbeat: Duration) -> RunningConsole {
         heartbeat,
         ..ConsoleOptions::default()
     };
-    let c = Console::new(ConsoleStore::open(db).unwrap(), keys, opts);
+    let c = Console::new(ConsoleStore::open_sqlite(db).unwrap(), keys, opts);
     kiosk::console::spawn(Arc::new(c), "127.0.0.1:0").unwrap()
 }
 
@@ -87,16 +87,16 @@ fn heartbeats_are_stored_and_a_replayed_one_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let c = start(&dir.path().join("console.db"), Duration::from_secs(30));
     assert_eq!(beat(&c, "hall-a", KEY_A, 100), 204);
-    let k = c.console.store().kiosks().unwrap();
+    let k = c.block_on(c.console.store().kiosks()).unwrap();
     assert_eq!(k.len(), 1);
     assert_eq!((k[0].id.as_str(), k[0].heartbeat.seq), ("hall-a", 100));
     assert_eq!(k[0].heartbeat.counters["sessions"], 3);
     // The same heartbeat again, or an older one: 409, and the stored one stays.
     assert_eq!(beat(&c, "hall-a", KEY_A, 100), 409);
     assert_eq!(beat(&c, "hall-a", KEY_A, 99), 409);
-    assert_eq!(c.console.store().kiosks().unwrap()[0].heartbeat.seq, 100);
+    assert_eq!(c.block_on(c.console.store().kiosks()).unwrap()[0].heartbeat.seq, 100);
     assert_eq!(beat(&c, "hall-a", KEY_A, 101), 204);
-    assert_eq!(c.console.store().kiosks().unwrap()[0].heartbeat.seq, 101);
+    assert_eq!(c.block_on(c.console.store().kiosks()).unwrap()[0].heartbeat.seq, 101);
     // The database is the console's alone.
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(dir.path().join("console.db"))
@@ -231,8 +231,14 @@ fn bad_requests_get_4xx_and_change_nothing() {
         }
     }
     let s = c.console.store();
-    assert!(s.kiosks().unwrap().is_empty(), "a refused request stored a kiosk");
-    assert!(s.alerts(false).unwrap().is_empty(), "a refused request raised an alert");
+    assert!(
+        c.block_on(s.kiosks()).unwrap().is_empty(),
+        "a refused request stored a kiosk"
+    );
+    assert!(
+        c.block_on(s.alerts(false)).unwrap().is_empty(),
+        "a refused request raised an alert"
+    );
 }
 
 #[test]
@@ -259,16 +265,15 @@ fn events_are_stored_once_in_order_and_open_alerts_until_acknowledged() {
     let r: serde_json::Value = serde_json::from_str(&reply).unwrap();
     assert_eq!((r["stored_up_to"].as_u64(), r["new"].as_u64()), (Some(4), Some(0)));
     let kinds: Vec<String> = c
-        .console
-        .store()
-        .events_since("hall-a", 0)
+        .block_on(c.console.store().kiosk_events_since("hall-a", 0))
         .unwrap()
         .into_iter()
-        .map(|e| e.1)
+        .rev() // newest first
+        .map(|e| e.kind)
         .collect();
     assert_eq!(kinds, ["admin_login", "call_staff", "hand_off", "paper_out"]);
     // Three need staff (the login is only recorded), newest first; the hand-off carries its code.
-    let open = c.console.store().alerts(true).unwrap();
+    let open = c.block_on(c.console.store().alerts(true)).unwrap();
     let kinds: Vec<&str> = open.iter().map(|a| a.kind.as_str()).collect();
     assert_eq!(kinds, ["paper_out", "hand_off", "call_staff"]);
     assert_eq!(open[1].code.as_deref(), Some("042917"));
@@ -285,21 +290,21 @@ fn events_are_stored_once_in_order_and_open_alerts_until_acknowledged() {
         &events("hall-a", &[(5, "paper_reloaded", None)]),
     );
     assert_eq!(code, 200);
-    assert_eq!(c.console.store().alerts(true).unwrap().len(), 2);
+    assert_eq!(c.block_on(c.console.store().alerts(true)).unwrap().len(), 2);
     // Staff acknowledge the call; the acknowledgement survives a console restart.
     let call = open[2].id;
-    assert!(c.console.store().ack(call, "王敏", 1_000).unwrap());
+    assert!(c.block_on(c.console.store().ack(call, "王敏", 1_000)).unwrap());
     assert!(
-        !c.console.store().ack(call, "王敏", 2_000).unwrap(),
+        !c.block_on(c.console.store().ack(call, "王敏", 2_000)).unwrap(),
         "acknowledged once"
     );
     drop(c);
     let c = start(&db, Duration::from_secs(30));
-    let all = c.console.store().alerts(false).unwrap();
+    let all = c.block_on(c.console.store().alerts(false)).unwrap();
     let call = all.iter().find(|a| a.id == call).unwrap();
     assert_eq!((call.acked_by.as_deref(), call.acked_ms), (Some("王敏"), Some(1_000)));
     assert_eq!(
-        c.console.store().alerts(true).unwrap().len(),
+        c.block_on(c.console.store().alerts(true)).unwrap().len(),
         1,
         "only the hand-off is open"
     );
@@ -312,10 +317,15 @@ fn a_silent_kiosk_turns_offline_after_three_intervals_and_back_with_a_heartbeat(
     let c = start(&dir.path().join("console.db"), every);
     let t0 = Instant::now();
     assert_eq!(beat(&c, "hall-a", KEY_A, 1), 204);
-    let offline = |c: &RunningConsole| c.console.store().kiosks().unwrap().first().is_some_and(|k| k.offline);
+    let offline = |c: &RunningConsole| {
+        c.block_on(c.console.store().kiosks())
+            .unwrap()
+            .first()
+            .is_some_and(|k| k.offline)
+    };
     wait_until("offline", 5, || offline(&c));
     assert!(t0.elapsed() >= every * 3, "offline after {:?}: too early", t0.elapsed());
-    let alerts = c.console.store().alerts(true).unwrap();
+    let alerts = c.block_on(c.console.store().alerts(true)).unwrap();
     assert_eq!(
         alerts.len(),
         1,
@@ -325,7 +335,7 @@ fn a_silent_kiosk_turns_offline_after_three_intervals_and_back_with_a_heartbeat(
     assert_eq!(beat(&c, "hall-a", KEY_A, 2), 204);
     assert!(!offline(&c));
     assert!(
-        c.console.store().alerts(true).unwrap().is_empty(),
+        c.block_on(c.console.store().alerts(true)).unwrap().is_empty(),
         "back: the offline alert is closed"
     );
 }
@@ -382,7 +392,7 @@ fn a_group_of_writes_gives_each_its_own_outcome() {
             events: b.events,
         }
     };
-    let mut store = ConsoleStore::open(&db).unwrap();
+    let mut store = SqliteConsole::open(&db).unwrap();
     let group = [
         Write::Heartbeat(hb("hall-a", 5)),
         ev("hall-a", &[(1, "call_staff", None), (2, "paper_out", None)]),
@@ -406,7 +416,7 @@ fn a_group_of_writes_gives_each_its_own_outcome() {
     // seq 2 again is not new; the reload closes the paper-out alert opened earlier in the group.
     assert_eq!(stored(&out[4]), (3, 1, 0));
     drop(store);
-    let store = ConsoleStore::open(&db).unwrap();
+    let store = SqliteConsole::open(&db).unwrap();
     let mut open: Vec<(String, String)> = store
         .alerts(true)
         .unwrap()
@@ -458,7 +468,7 @@ fn concurrent_event_posts_are_each_answered_and_stored_once() {
         .flat_map(|k| (1..=20).map(move |s| (k.to_string(), s)))
         .collect();
     assert_eq!(seen, want);
-    assert_eq!(c.console.store().alerts(true).unwrap().len(), 40);
+    assert_eq!(c.block_on(c.console.store().alerts(true)).unwrap().len(), 40);
 }
 
 /// The console serves through the review centre's transport: a client that connects and
@@ -473,7 +483,7 @@ fn silent_and_slow_clients_are_cut_off() {
     let mut opts = ConsoleOptions::default();
     opts.transport.header_timeout = Duration::from_millis(300);
     opts.transport.body_timeout = Duration::from_millis(300);
-    let c = Console::new(ConsoleStore::open(&dir.path().join("c.db")).unwrap(), keys, opts);
+    let c = Console::new(ConsoleStore::open_sqlite(&dir.path().join("c.db")).unwrap(), keys, opts);
     let c = kiosk::console::spawn(Arc::new(c), "127.0.0.1:0").unwrap();
     let closed_within = |s: &mut TcpStream| {
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -503,7 +513,10 @@ fn silent_and_slow_clients_are_cut_off() {
         reply.is_empty() || reply.starts_with("HTTP/1.1 4"),
         "refused, not served: {reply}"
     );
-    assert!(c.console.store().kiosks().unwrap().is_empty(), "nothing stored");
+    assert!(
+        c.block_on(c.console.store().kiosks()).unwrap().is_empty(),
+        "nothing stored"
+    );
     // And the console still serves.
     assert_eq!(beat(&c, "hall-a", KEY_A, 1), 204);
 }

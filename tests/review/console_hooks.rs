@@ -111,7 +111,7 @@ fn start(dir: &Path, webhooks: &str) -> RunningConsole {
         webhooks: Some(Arc::new(hooks)),
         ..ConsoleOptions::default()
     };
-    let c = Console::new(ConsoleStore::open(&dir.join("console.db")).unwrap(), keys, opts);
+    let c = Console::new(ConsoleStore::open_sqlite(&dir.join("console.db")).unwrap(), keys, opts);
     kiosk::console::spawn(Arc::new(c), "127.0.0.1:0").unwrap()
 }
 
@@ -153,9 +153,7 @@ fn beijing(ms: u64) -> String {
 }
 
 fn alert_of(c: &RunningConsole, kind: &str) -> AlertRow {
-    c.console
-        .store()
-        .alerts(false)
+    c.block_on(c.console.store().alerts(false))
         .unwrap()
         .into_iter()
         .find(|a| a.kind == kind)
@@ -315,7 +313,7 @@ fn a_hanging_receiver_does_not_hold_up_the_kiosks() {
     let s = &hooks.stats()[0];
     assert_eq!((s.delivered, s.waiting, s.dropped), (0, 10, 39), "{s:?}");
     assert_eq!(rx.got().len(), 1, "nothing else was sent while the first try hangs");
-    assert_eq!(c.console.store().alerts(true).unwrap().len(), 50);
+    assert_eq!(c.block_on(c.console.store().alerts(true)).unwrap().len(), 50);
     // Stopping the console does not wait for the hanging try.
     let t = Instant::now();
     drop(c);

@@ -24,7 +24,7 @@ fn console_on(db: &Path, listen: &str, heartbeat: Duration) -> RunningConsole {
         heartbeat,
         ..ConsoleOptions::default()
     };
-    let c = Console::new(ConsoleStore::open(db).unwrap(), keys, opts);
+    let c = Console::new(ConsoleStore::open_sqlite(db).unwrap(), keys, opts);
     kiosk::console::spawn(Arc::new(c), listen).unwrap()
 }
 
@@ -88,19 +88,21 @@ fn alerts_reach_staff_before_the_screen_says_so_and_health_changes_become_events
     a.status(&healthy());
     assert_eq!(a.raise(&alert(AlertKind::CallStaff, None)), AlertOutcome::Accepted);
     // Accepted means stored by the console already.
-    let open = c.console.store().alerts(true).unwrap();
+    let open = c.block_on(c.console.store().alerts(true)).unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].kind, "call_staff");
     assert_eq!(
         a.raise(&alert(AlertKind::HandOff, Some("042917"))),
         AlertOutcome::Accepted
     );
-    let open = c.console.store().alerts(true).unwrap();
+    let open = c.block_on(c.console.store().alerts(true)).unwrap();
     assert_eq!(open[0].code.as_deref(), Some("042917"));
     assert_eq!(open[0].reasons, ["face_position"]);
     // The heartbeat makes the kiosk's tile.
-    wait_until("a heartbeat", 3.0, || !c.console.store().kiosks().unwrap().is_empty());
-    let tile = &c.console.store().kiosks().unwrap()[0];
+    wait_until("a heartbeat", 3.0, || {
+        !c.block_on(c.console.store().kiosks()).unwrap().is_empty()
+    });
+    let tile = &c.block_on(c.console.store().kiosks()).unwrap()[0];
     assert_eq!((tile.id.as_str(), tile.heartbeat.state.as_str()), ("hall-a", "attract"));
     assert_eq!(tile.heartbeat.counters["sessions"], 4);
     assert!(tile.heartbeat.free_disk_mb > 0, "free disk in the heartbeat");
@@ -111,17 +113,17 @@ fn alerts_reach_staff_before_the_screen_says_so_and_health_changes_become_events
     s.camera_ok = false;
     a.status(&s);
     wait_until("paper and camera alerts", 3.0, || {
-        c.console.store().alerts(true).unwrap().len() == 4
+        c.block_on(c.console.store().alerts(true)).unwrap().len() == 4
     });
     s.printer_fault = None;
     a.status(&s);
     wait_until("the paper alert closed", 3.0, || {
-        let open = c.console.store().alerts(true).unwrap();
+        let open = c.block_on(c.console.store().alerts(true)).unwrap();
         open.len() == 3 && !open.iter().any(|x| x.kind == "paper_out")
     });
-    let tile = &c.console.store().kiosks().unwrap()[0];
+    let tile = &c.block_on(c.console.store().kiosks()).unwrap()[0];
     wait_until("the heartbeat says the camera is out", 3.0, || {
-        c.console.store().kiosks().unwrap()[0].heartbeat.camera == kiosk::console::wire::Health::Fault
+        c.block_on(c.console.store().kiosks()).unwrap()[0].heartbeat.camera == kiosk::console::wire::Health::Fault
     });
     assert_eq!(tile.id, "hall-a");
     // The maintenance screens: wrong PIN, wrong setup code, lock-out (an alert), login.
@@ -135,7 +137,7 @@ fn alerts_reach_staff_before_the_screen_says_so_and_health_changes_become_events
         a.admin(e);
     }
     let admin = || -> Vec<(String, Vec<String>)> {
-        let rows = c.console.store().kiosk_events_since("hall-a", 0).unwrap();
+        let rows = c.block_on(c.console.store().kiosk_events_since("hall-a", 0)).unwrap();
         rows.into_iter()
             .filter(|r| r.screen.as_deref() == Some("admin"))
             .map(|r| (r.kind, r.reasons))
@@ -153,7 +155,7 @@ fn alerts_reach_staff_before_the_screen_says_so_and_health_changes_become_events
             ("pin_locked_out".to_string(), vec![]),
         ]
     );
-    let open = c.console.store().alerts(true).unwrap();
+    let open = c.block_on(c.console.store().alerts(true)).unwrap();
     assert!(
         open.iter().any(|x| x.kind == "pin_locked_out"),
         "the lock-out is an alert"
@@ -190,13 +192,11 @@ fn alerts_raised_while_the_console_is_down_arrive_once_in_order_when_it_returns(
         Duration::from_secs(30),
     );
     wait_until("all five alerts", 5.0, || {
-        c.console.store().alerts(false).unwrap().len() == 5
+        c.block_on(c.console.store().alerts(false)).unwrap().len() == 5
     });
     std::thread::sleep(Duration::from_millis(500));
     let mut got: Vec<String> = c
-        .console
-        .store()
-        .alerts(false)
+        .block_on(c.console.store().alerts(false))
         .unwrap()
         .into_iter()
         .map(|x| x.code.unwrap_or_default())
@@ -243,9 +243,7 @@ fn a_kiosk_killed_with_sigkill_turns_offline_and_comes_back_with_an_empty_queue(
     };
     let mut k = simulate("1000");
     let seen = |c: &RunningConsole| {
-        c.console
-            .store()
-            .kiosks()
+        c.block_on(c.console.store().kiosks())
             .unwrap()
             .first()
             .map(|t| (t.last_seen_ms, t.offline))
@@ -272,9 +270,7 @@ fn a_kiosk_killed_with_sigkill_turns_offline_and_comes_back_with_an_empty_queue(
         queue.len().unwrap()
     );
     let offline: Vec<_> = c
-        .console
-        .store()
-        .alerts(false)
+        .block_on(c.console.store().alerts(false))
         .unwrap()
         .into_iter()
         .filter(|a| a.kind == "offline")

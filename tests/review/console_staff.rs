@@ -23,7 +23,8 @@ fn start_with(db: &Path, page: StaffPageOptions) -> RunningConsole {
     keys.insert("hall-a", KEY_A);
     keys.insert("hall-b", KEY_B);
     let staff = StaffAuth::open(db, page.staff.clone()).unwrap();
-    let c = Console::new(ConsoleStore::open(db).unwrap(), keys, ConsoleOptions::default()).with_staff(staff, page);
+    let c =
+        Console::new(ConsoleStore::open_sqlite(db).unwrap(), keys, ConsoleOptions::default()).with_staff(staff, page);
     let running = kiosk::console::spawn(Arc::new(c), "127.0.0.1:0").unwrap();
     running
         .console
@@ -158,7 +159,7 @@ fn staff_see_tiles_and_live_alerts_in_headless_chromium_and_acknowledgements_sur
         s.contains("data-kind=\"call_staff\"")
     });
     let shown_ms = kiosk::console::server::now_ms();
-    let alert = c.console.store().alerts(true).unwrap()[0].clone();
+    let alert = c.block_on(c.console.store().alerts(true)).unwrap()[0].clone();
     assert_eq!((alert.kiosk.as_str(), alert.kind.as_str()), ("hall-a", "call_staff"));
     let took = shown_ms.saturating_sub(alert.raised_ms);
     assert!(took < 2000, "on the page {took} ms after the console stored it");
@@ -188,7 +189,7 @@ fn staff_see_tiles_and_live_alerts_in_headless_chromium_and_acknowledgements_sur
         s.contains("class=\"acked-by\"")
     });
     assert!(src.contains(&format!("已确认： {OPERATOR}")), "{src}");
-    let a = c.console.store().alert(id).unwrap().unwrap();
+    let a = c.block_on(c.console.store().alert(id)).unwrap().unwrap();
     assert_eq!(a.acked_by.as_deref(), Some(OPERATOR));
     assert!(a.acked_ms.is_some());
 
@@ -236,7 +237,7 @@ fn without_a_login_or_with_the_wrong_credential_nothing_is_shown_or_changed() {
         &heartbeat("hall-a", 1, "<img src=x onerror=alert(1)>"),
     );
     kiosk_post(&c, "/v1/events", KEY_A, &event("hall-a", 1, "call_staff", None));
-    let id = c.console.store().alerts(true).unwrap()[0].id;
+    let id = c.block_on(c.console.store().alerts(true)).unwrap()[0].id;
     let ack = format!("/alerts/{id}/ack");
 
     // No session: every page goes to the login, with the way back.
@@ -287,7 +288,7 @@ fn without_a_login_or_with_the_wrong_credential_nothing_is_shown_or_changed() {
         .header("x-csrf-token", &op.csrf)
         .send_empty());
     assert_eq!(st, 403, "the form field is required");
-    let a = c.console.store().alert(id).unwrap().unwrap();
+    let a = c.block_on(c.console.store().alert(id)).unwrap().unwrap();
     assert_eq!((a.acked_by, a.acked_ms), (None, None), "nothing was acknowledged");
 
     // A staff cookie opens no kiosk route (and the CSRF token is no kiosk key).
@@ -301,7 +302,7 @@ fn without_a_login_or_with_the_wrong_credential_nothing_is_shown_or_changed() {
             .send(hb.as_slice()));
         assert_eq!(st, 401, "{path} with a staff cookie: {body}");
     }
-    assert_eq!(c.console.store().kiosks().unwrap()[0].heartbeat.seq, 1);
+    assert_eq!(c.block_on(c.console.store().kiosks()).unwrap()[0].heartbeat.seq, 1);
 
     // The page: security headers, escaped kiosk text, the script from this origin only.
     let (st, headers, page) = op.get("/");
@@ -324,14 +325,14 @@ fn without_a_login_or_with_the_wrong_credential_nothing_is_shown_or_changed() {
     assert_eq!(op.post("/alerts/x/ack", &[]).0, 400);
     assert_eq!(op.get("/kiosk/nobody").0, 404);
     assert_eq!(op.get("/lang/fr").0, 404);
-    assert!(c.console.store().alerts(true).unwrap().len() == 1);
+    assert!(c.block_on(c.console.store().alerts(true)).unwrap().len() == 1);
 
     // The right token acknowledges it, once; who and when are kept.
     let (st, headers, _) = op.post(&ack, &[]);
     assert_eq!(st, 303, "{headers}");
     let (st, _, _) = other.post(&ack, &[]);
     assert_eq!(st, 303, "a second acknowledgement is harmless");
-    let a = c.console.store().alert(id).unwrap().unwrap();
+    let a = c.block_on(c.console.store().alert(id)).unwrap().unwrap();
     assert_eq!(a.acked_by.as_deref(), Some(OPERATOR));
 }
 

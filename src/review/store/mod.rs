@@ -18,12 +18,11 @@
 mod copy;
 mod postgres;
 mod sqlite;
-mod target;
 
+pub use crate::pgdb::DbTarget;
 pub use copy::{sqlite_to_postgres, Copied};
 pub use postgres::{PgOptions, PgStore};
 pub use sqlite::SqliteStore;
-pub use target::DbTarget;
 
 use super::api::{Status, Validity};
 use super::ReviewError;

@@ -16,17 +16,16 @@
 //!   (503 to the client); the pool opens new connections on the next call.
 
 use super::copy::{FullRow, Small};
-use super::target::PgTarget;
 use super::{day_text, number_day, parse_day, reasons_json, Insert, NewSubmission, Row, Unchecked, ROW_COLS};
 use crate::config::{DocumentId, RegionCode};
 use crate::domain::{Prompt, ReceiptToken};
+use crate::pgdb::{self, Migrations, PgTarget};
 use crate::review::number;
 use crate::review::ReviewError;
 use chrono::{DateTime, NaiveDate, Utc};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
+use deadpool_postgres::Pool;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_postgres::NoTls;
 
 /// Pool and lease settings (`kiosk review-center` flags).
 #[derive(Debug, Clone)]
@@ -48,6 +47,17 @@ impl Default for PgOptions {
             connect_timeout: Duration::from_secs(5),
             wait_timeout: Duration::from_secs(5),
             claim_lease: Duration::from_secs(60),
+        }
+    }
+}
+
+impl PgOptions {
+    /// The pool part of these settings.
+    pub fn pool(&self) -> pgdb::PoolSettings {
+        pgdb::PoolSettings {
+            size: self.pool_size,
+            connect_timeout: self.connect_timeout,
+            wait_timeout: self.wait_timeout,
         }
     }
 }
@@ -106,53 +116,22 @@ pub struct PgStore {
     lease_ms: i64,
 }
 
-/// Whether a driver error means the server is out of reach (restart, network, shutdown):
-/// the request is answered 503 and the pool reconnects on a later call.
-pub(crate) fn is_unavailable(e: &tokio_postgres::Error) -> bool {
-    if e.is_closed() {
-        return true;
-    }
-    // No SQLSTATE: an I/O error or the connection's end.
-    e.code()
-        .is_none_or(|c| c.code().starts_with("08") || c.code().starts_with("57P"))
-}
-
 impl PgStore {
     /// Connects, creating the pool, and applies the migrations. A connection that cannot
     /// be made is an error naming the setting and the fix.
     pub async fn connect(target: &PgTarget, opts: &PgOptions) -> Result<PgStore, ReviewError> {
-        let mut config = target.config.clone();
-        config.connect_timeout(opts.connect_timeout);
-        if config.get_application_name().is_none() {
-            config.application_name("kiosk review-center");
-        }
-        let mgr = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let name: Arc<str> = target.describe().into();
-        let pool = Pool::builder(mgr)
-            .max_size(opts.pool_size.max(1))
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(opts.wait_timeout))
-            .create_timeout(Some(opts.connect_timeout + Duration::from_secs(1)))
-            .recycle_timeout(Some(opts.connect_timeout))
-            .build()
-            .map_err(|e| ReviewError::DbConfig {
-                db: name.to_string(),
-                message: format!("cannot build the connection pool: {e}"),
-                fix: "check --db-pool-size".into(),
-            })?;
-        let store = PgStore {
-            pool,
-            name,
-            lease_ms: i64::try_from(opts.claim_lease.as_millis()).unwrap_or(i64::MAX),
+        let migrations = Migrations {
+            service: "review",
+            lock: MIGRATION_LOCK,
+            table: "kiosk_migrations",
+            steps: MIGRATIONS,
         };
-        store.migrate().await?;
-        Ok(store)
+        let pool = pgdb::open(target, &opts.pool(), "kiosk review-center", &migrations).await?;
+        Ok(PgStore {
+            pool,
+            name: target.describe().into(),
+            lease_ms: i64::try_from(opts.claim_lease.as_millis()).unwrap_or(i64::MAX),
+        })
     }
 
     pub fn describe(&self) -> &str {
@@ -163,113 +142,15 @@ impl PgStore {
         &self.pool
     }
 
-    /// A start-up connection failure, explained.
-    fn startup_error(&self, e: PoolError) -> ReviewError {
-        let db = self.name.to_string();
-        let (message, fix) = match &e {
-            PoolError::Backend(pe) => match pe.code().map(|c| c.code()) {
-                Some("28P01") | Some("28000") => (
-                    format!("the server refused the login: {pe}"),
-                    "check the user and password in the URL (--db-file or KIOSK_REVIEW_DB) and pg_hba.conf",
-                ),
-                Some("3D000") => (
-                    format!("the database does not exist: {pe}"),
-                    "create it (createdb -O USER DATABASE) or correct the database name in the URL",
-                ),
-                Some(_) => (
-                    format!("the server refused the connection: {pe}"),
-                    "check the URL and the server's log",
-                ),
-                None => (
-                    format!("cannot reach the server: {pe}"),
-                    "check the host and port in the URL, that PostgreSQL runs and listens there (listen_addresses), and the firewall",
-                ),
-            },
-            PoolError::Timeout(_) => (
-                "no connection within the connect timeout".to_string(),
-                "check the host and port in the URL, that PostgreSQL runs and listens there, and the firewall (or raise --db-connect-timeout)",
-            ),
-            other => (other.to_string(), "check the URL"),
-        };
-        ReviewError::DbConfig {
-            db,
-            message,
-            fix: fix.to_string(),
-        }
-    }
-
-    fn pool_err(&self, e: PoolError) -> ReviewError {
-        match e {
-            PoolError::Backend(pe) => self.err("connect")(pe),
-            other => ReviewError::Unavailable {
-                db: self.name.to_string(),
-                message: other.to_string(),
-            },
-        }
-    }
-
     fn err(&self, what: &'static str) -> impl Fn(tokio_postgres::Error) -> ReviewError + '_ {
-        move |source| {
-            if is_unavailable(&source) {
-                ReviewError::Unavailable {
-                    db: self.name.to_string(),
-                    message: format!("{what}: {source}"),
-                }
-            } else {
-                ReviewError::Pg {
-                    db: self.name.to_string(),
-                    what,
-                    source,
-                }
-            }
-        }
+        move |source| pgdb::query_error(&self.name, what, source).into()
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, ReviewError> {
-        self.pool.get().await.map_err(|e| self.pool_err(e))
-    }
-
-    async fn migrate(&self) -> Result<(), ReviewError> {
-        let mut c = self.pool.get().await.map_err(|e| self.startup_error(e))?;
-        let e = self.err("migration");
-        c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        self.pool
+            .get()
             .await
-            .map_err(&e)?;
-        let result = async {
-            c.batch_execute(
-                "CREATE TABLE IF NOT EXISTS kiosk_migrations (
-                     version INTEGER PRIMARY KEY,
-                     applied_at BIGINT NOT NULL
-                 )",
-            )
-            .await
-            .map_err(&e)?;
-            let done: i32 = c
-                .query_one("SELECT COALESCE(MAX(version), 0) FROM kiosk_migrations", &[])
-                .await
-                .map_err(&e)?
-                .get(0);
-            for (i, step) in MIGRATIONS.iter().enumerate().skip(usize::try_from(done).unwrap_or(0)) {
-                let version = i32::try_from(i + 1).unwrap_or(i32::MAX);
-                let tx = c.transaction().await.map_err(&e)?;
-                tx.batch_execute(step).await.map_err(&e)?;
-                tx.execute(
-                    "INSERT INTO kiosk_migrations (version, applied_at) VALUES ($1, $2)",
-                    &[&version, &Utc::now().timestamp()],
-                )
-                .await
-                .map_err(&e)?;
-                tx.commit().await.map_err(&e)?;
-                log::info!("review database {}: applied migration {version}", self.name);
-            }
-            Ok::<_, ReviewError>(())
-        }
-        .await;
-        let unlocked = c
-            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(&e);
-        result.and(unlocked.map(drop))
+            .map_err(|e| pgdb::pool_error(&self.name, e).into())
     }
 
     fn row(&self, r: &tokio_postgres::Row) -> Result<Row, ReviewError> {

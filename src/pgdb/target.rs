@@ -1,8 +1,8 @@
-//! Which database a centre uses (`--db`, `--db-file`, `KIOSK_REVIEW_DB`): `sqlite:PATH`, a
-//! plain path (SQLite), or `postgres://…` / `postgresql://…`. A URL is only ever shown
+//! Which database a service uses (`--db`, `--db-file`, `KIOSK_REVIEW_DB`, `KIOSK_CONSOLE_DB`):
+//! `sqlite:PATH`, a plain path (SQLite), or `postgres://…` / `postgresql://…`. A URL is only ever shown
 //! without its password ([`PgTarget::describe`]).
 
-use crate::review::ReviewError;
+use super::DbError;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -32,6 +32,11 @@ impl PgTarget {
         &self.name
     }
 
+    /// The driver's settings.
+    pub fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
     /// Whether the URL carries a password (refused on the command line).
     pub fn has_password(&self) -> bool {
         self.config.get_password().is_some()
@@ -40,17 +45,17 @@ impl PgTarget {
 
 impl DbTarget {
     /// Parses `spec` as given by `setting` (named in the error).
-    pub fn parse(spec: &str, setting: &str) -> Result<DbTarget, ReviewError> {
+    pub fn parse(spec: &str, setting: &str) -> Result<DbTarget, DbError> {
         let spec = spec.trim();
         if spec.is_empty() {
-            return Err(ReviewError::DbConfig {
+            return Err(DbError::Config {
                 db: setting.to_string(),
                 message: "is empty".into(),
                 fix: "give sqlite:PATH, a file path, or postgres://USER@HOST:PORT/DATABASE".into(),
             });
         }
         if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
-            let config = tokio_postgres::Config::from_str(spec).map_err(|e| ReviewError::DbConfig {
+            let config = tokio_postgres::Config::from_str(spec).map_err(|e| DbError::Config {
                 // The text may hold a password: only the setting is named.
                 db: setting.to_string(),
                 message: format!("not a valid PostgreSQL URL ({e})"),
@@ -62,7 +67,7 @@ impl DbTarget {
         if let Some(rest) = spec.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);
             if path.is_empty() {
-                return Err(ReviewError::DbConfig {
+                return Err(DbError::Config {
                     db: setting.to_string(),
                     message: "sqlite: without a path".into(),
                     fix: "write sqlite:/var/lib/kiosk-review/review.sqlite".into(),
@@ -71,7 +76,7 @@ impl DbTarget {
             return Ok(DbTarget::Sqlite(PathBuf::from(path)));
         }
         if spec.contains("://") {
-            return Err(ReviewError::DbConfig {
+            return Err(DbError::Config {
                 db: setting.to_string(),
                 message: "unknown database scheme".into(),
                 fix: "use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE".into(),

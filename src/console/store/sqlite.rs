@@ -1,10 +1,10 @@
-//! The console's SQLite database: kiosks (last heartbeat), events (each (kiosk, seq) once)
-//! and alerts (open until acknowledged; "offline" ones also close when the kiosk is back).
-//! The file is created 0600: it holds no personal data, but hand-off codes and the hall's
+//! The console's SQLite backend: one file (WAL, every commit on disk), one console. The
+//! file is created 0600: it holds no personal data, but hand-off codes and the hall's
 //! whereabouts are nobody else's business.
 
-use super::wire::{EventKind, Heartbeat, KioskEvent};
-use super::ConsoleError;
+use super::{closes, AlertRow, EventRow, EventsStored, HeartbeatOutcome, KioskRow, Write, Written, OFFLINE};
+use crate::console::wire::{Heartbeat, KioskEvent};
+use crate::console::ConsoleError;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
@@ -41,75 +41,14 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_open ON alerts (kiosk, kind) WHERE acked_ms IS NULL AND resolved_ms IS NULL;
 ";
 
-/// The alert kind the console raises itself (not a kiosk event).
-pub const OFFLINE: &str = "offline";
-
-/// A kiosk as the staff page shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KioskRow {
-    pub id: String,
-    pub last_seen_ms: u64,
-    pub heartbeat: Heartbeat,
-    /// An open "offline" alert.
-    pub offline: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertRow {
-    pub id: i64,
-    pub kiosk: String,
-    /// An [`EventKind`] id, or [`OFFLINE`].
-    pub kind: String,
-    pub seq: Option<u64>,
-    pub code: Option<String>,
-    pub reasons: Vec<String>,
-    pub raised_ms: u64,
-    pub acked_by: Option<String>,
-    pub acked_ms: Option<u64>,
-    pub resolved_ms: Option<u64>,
-}
-
-/// What [`ConsoleStore::add_events`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventsStored {
-    /// The highest seq now stored for the kiosk.
-    pub up_to: u64,
-    /// Events not seen before.
-    pub new: usize,
-    /// Alerts opened, in order.
-    pub opened: Vec<i64>,
-}
-
-/// What became of a heartbeat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeartbeatOutcome {
-    Stored,
-    /// Its seq is not newer than the last one stored: a replay (nothing changed).
-    Replay,
-}
-
-/// One kiosk request's write, for [`ConsoleStore::write_group`].
-#[derive(Debug, Clone)]
-pub enum Write {
-    Heartbeat(Heartbeat),
-    Events { kiosk: String, events: Vec<KioskEvent> },
-}
-
-/// What became of a [`Write`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Written {
-    Heartbeat(HeartbeatOutcome),
-    Events(EventsStored),
-}
-
-pub struct ConsoleStore {
+pub struct SqliteConsole {
     conn: Connection,
 }
 
-impl ConsoleStore {
-    pub fn open(path: &Path) -> Result<ConsoleStore, ConsoleError> {
+impl SqliteConsole {
+    pub fn open(path: &Path) -> Result<SqliteConsole, ConsoleError> {
         let conn = open_private(path, SCHEMA)?;
-        Ok(ConsoleStore { conn })
+        Ok(SqliteConsole { conn })
     }
 
     /// Stores a heartbeat unless it is a replay; a kiosk that was offline is back.
@@ -254,34 +193,9 @@ impl ConsoleStore {
         )?;
         Ok(n == 1)
     }
-
-    /// The events a kiosk sent since `since_ms` (received time), oldest first.
-    pub fn events_since(&self, kiosk: &str, since_ms: u64) -> Result<Vec<(u64, String)>, ConsoleError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT seq, kind FROM events WHERE kiosk = ?1 AND received_ms >= ?2 ORDER BY seq")?;
-        let rows = st.query_map(params![kiosk, since_ms as i64], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
 }
 
-/// An event as a kiosk's 24-hour view shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRow {
-    pub seq: u64,
-    /// An [`EventKind`] id.
-    pub kind: String,
-    /// When it happened on the kiosk (RFC 3339, as sent).
-    pub at: String,
-    pub screen: Option<String>,
-    pub code: Option<String>,
-    pub reasons: Vec<String>,
-    pub received_ms: u64,
-}
-
-impl ConsoleStore {
+impl SqliteConsole {
     /// Alerts raised since `since_ms`, newest first, at most `limit`; every alert still open
     /// is included however old it is.
     pub fn alerts_since(&self, since_ms: u64, limit: u32) -> Result<Vec<AlertRow>, ConsoleError> {
@@ -322,14 +236,9 @@ impl ConsoleStore {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
-
-    /// One kiosk by id.
-    pub fn kiosk(&self, id: &str) -> Result<Option<KioskRow>, ConsoleError> {
-        Ok(self.kiosks()?.into_iter().find(|k| k.id == id))
-    }
 }
 
-/// [`ConsoleStore::heartbeat`] inside the caller's transaction.
+/// [`SqliteConsole::heartbeat`] inside the caller's transaction.
 fn heartbeat_in(tx: &Connection, hb: &Heartbeat, now_ms: u64) -> Result<HeartbeatOutcome, rusqlite::Error> {
     let last: Option<i64> = tx
         .query_row("SELECT last_seq FROM kiosks WHERE id = ?1", [&hb.kiosk_id], |r| {
@@ -352,7 +261,7 @@ fn heartbeat_in(tx: &Connection, hb: &Heartbeat, now_ms: u64) -> Result<Heartbea
     Ok(HeartbeatOutcome::Stored)
 }
 
-/// [`ConsoleStore::add_events`] inside the caller's transaction.
+/// [`SqliteConsole::add_events`] inside the caller's transaction.
 fn add_events_in(
     tx: &Connection,
     kiosk: &str,
@@ -424,7 +333,7 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRow> {
 /// Opens (creating it 0600) the SQLite file at `path` in WAL mode with every commit on disk
 /// (an event the kiosk dropped from its queue must survive a power cut), and runs
 /// `schema`. The console's store and the kiosk's event queue both open their files so.
-pub(super) fn open_private(path: &Path, schema: &str) -> Result<Connection, ConsoleError> {
+pub(in crate::console) fn open_private(path: &Path, schema: &str) -> Result<Connection, ConsoleError> {
     let db = |source| ConsoleError::Db {
         path: path.to_path_buf(),
         source,
@@ -438,15 +347,4 @@ pub(super) fn open_private(path: &Path, schema: &str) -> Result<Connection, Cons
         .map_err(db)?;
     conn.execute_batch(schema).map_err(db)?;
     Ok(conn)
-}
-
-/// The alert kinds a recovery event closes.
-fn closes(kind: EventKind) -> &'static [EventKind] {
-    match kind {
-        EventKind::PaperReloaded => &[EventKind::PaperOut, EventKind::PaperNearEnd],
-        EventKind::PrinterRecovered => &[EventKind::PrinterFault],
-        EventKind::CameraBack => &[EventKind::CameraLost],
-        EventKind::ReviewBack => &[EventKind::ReviewUnreachable],
-        _ => &[],
-    }
 }
