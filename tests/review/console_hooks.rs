@@ -18,21 +18,21 @@ const KEY: &str = "console-hooks-test-key-of-kiosk-a-0123456789";
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Got {
-    target: String,
-    content_type: String,
-    body: serde_json::Value,
+pub(crate) struct Got {
+    pub(crate) target: String,
+    pub(crate) content_type: String,
+    pub(crate) body: serde_json::Value,
 }
 
 /// A tiny HTTP receiver: records each POST and answers like a group robot, or (`hang`)
 /// reads the request and never answers.
-struct Receiver {
+pub(crate) struct Receiver {
     addr: SocketAddr,
     got: Arc<Mutex<Vec<Got>>>,
 }
 
 impl Receiver {
-    fn start(listener: TcpListener, hang: bool) -> Receiver {
+    pub(crate) fn start(listener: TcpListener, hang: bool) -> Receiver {
         let addr = listener.local_addr().unwrap();
         let got = Arc::new(Mutex::new(vec![]));
         let g = got.clone();
@@ -45,11 +45,11 @@ impl Receiver {
         Receiver { addr, got }
     }
 
-    fn got(&self) -> Vec<Got> {
+    pub(crate) fn got(&self) -> Vec<Got> {
         self.got.lock().unwrap().clone()
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 }
@@ -95,7 +95,7 @@ fn serve(s: TcpStream, got: &Mutex<Vec<Got>>, hang: bool) {
     let _ = s.write_all(answer);
 }
 
-fn webhooks_file(dir: &Path, text: &str) -> std::path::PathBuf {
+pub(crate) fn webhooks_file(dir: &Path, text: &str) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let p = dir.join("webhooks.toml");
     std::fs::write(&p, text).unwrap();

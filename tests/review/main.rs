@@ -13,6 +13,7 @@ mod client;
 mod console;
 mod console_hooks;
 mod console_link;
+mod console_pg;
 mod console_staff;
 mod faults;
 mod hostile;
