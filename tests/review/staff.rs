@@ -2,8 +2,8 @@
 //! login, session cookie, CSRF, security headers, the audit trail, kiosk revocation, the
 //! listen refusal without operator accounts; and the key files' permissions (item 13).
 //! Everything that reads or writes accounts, sessions, submissions or revocations runs on
-//! SQLite and on a real PostgreSQL server (`*_on_postgres`); the key files' permissions
-//! are checked before any database matters and run once.
+//! SQLite and on a real PostgreSQL server (`*_on_postgres`); the key files' permission
+//! checks do not depend on the database and run once.
 
 use crate::common::kiosk_bin;
 use kiosk::config::{DocumentId, RegionCode};
