@@ -111,14 +111,121 @@ pub enum Backend {
     Postgres,
 }
 
+/// A review database of a test on either backend: a SQLite file, or a fresh database on
+/// the test binary's PostgreSQL server ([`super::postgres::fresh_database`]). It gives the
+/// `kiosk review-center` arguments that open it and reads that hold on both backends.
+pub struct TestDb {
+    pub backend: Backend,
+    /// The SQLite file (on PostgreSQL none is created there).
+    pub path: std::path::PathBuf,
+    /// The PostgreSQL URL (with the test password), when on PostgreSQL.
+    pub pg_url: Option<String>,
+    /// On PostgreSQL: an owner-only file holding the URL, for `--db-file`.
+    url_file: Option<std::path::PathBuf>,
+}
+
+impl TestDb {
+    /// On SQLite the file `sqlite_file` (created by whoever opens it first); on PostgreSQL
+    /// a fresh database, its URL written (mode 0600) beside `sqlite_file` as `*.url`.
+    pub fn new(backend: Backend, sqlite_file: &std::path::Path) -> TestDb {
+        let pg_url = (backend == Backend::Postgres).then(super::postgres::fresh_database);
+        let url_file = pg_url.as_ref().map(|url| {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = sqlite_file.with_extension("url");
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&f)
+                .and_then(|mut w| writeln!(w, "{url}"))
+                .unwrap_or_else(|e| panic!("cannot write {}: {e}", f.display()));
+            f
+        });
+        TestDb {
+            backend,
+            path: sqlite_file.to_path_buf(),
+            pg_url,
+            url_file,
+        }
+    }
+
+    /// The arguments that point `kiosk review-center` at this database: `--db FILE`, or
+    /// `--db-file URLFILE` with the tests' small pool and short timeouts
+    /// ([`test_pg_options`]).
+    pub fn cli_args(&self) -> Vec<std::ffi::OsString> {
+        match &self.url_file {
+            Some(f) => {
+                let o = test_pg_options();
+                vec![
+                    "--db-file".into(),
+                    f.into(),
+                    "--db-pool-size".into(),
+                    o.pool_size.to_string().into(),
+                    "--db-connect-timeout".into(),
+                    o.connect_timeout.as_secs().to_string().into(),
+                    "--db-wait-timeout".into(),
+                    o.wait_timeout.as_secs().to_string().into(),
+                ]
+            }
+            None => vec!["--db".into(), self.path.clone().into()],
+        }
+    }
+
+    /// Opens the SQLite file read-only (the test's own connection). Panics on PostgreSQL:
+    /// use [`TestDb::count`] or [`TestDb::strings`], which hold on both.
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        assert!(
+            self.pg_url.is_none(),
+            "TestDb::sqlite on PostgreSQL: use count() or strings(), which work on both backends"
+        );
+        let c = rusqlite::Connection::open_with_flags(&self.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| panic!("open the review db {}: {e}", self.path.display()));
+        c.busy_timeout(std::time::Duration::from_secs(5)).expect("busy timeout");
+        c
+    }
+
+    /// Runs `sql` (SQL both backends understand, one TEXT column): every row's value.
+    pub fn strings(&self, sql: &str) -> Vec<String> {
+        match &self.pg_url {
+            Some(url) => super::postgres::query_strings(url, sql),
+            None => self
+                .sqlite()
+                .prepare(sql)
+                .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>())
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    /// Submissions matching `sql_where` (SQL both backends understand: `TRUE`, not `1`).
+    pub fn count(&self, sql_where: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM submissions WHERE {sql_where}");
+        match &self.pg_url {
+            Some(url) => super::postgres::query_i64(url, &sql),
+            None => self
+                .sqlite()
+                .query_row(&sql, [], |r| r.get(0))
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    /// Every submission's id, in the order received.
+    pub fn submission_ids(&self) -> Vec<String> {
+        let order = if self.pg_url.is_some() { "seq" } else { "rowid" };
+        self.strings(&format!("SELECT id FROM submissions ORDER BY received_at, {order}"))
+    }
+}
+
 /// A service on 127.0.0.1:0 with a movable clock, for tests and benchmarks.
 pub struct TestService {
     pub server: crate::review::server::RunningServer,
     pub clock: std::sync::Arc<crate::review::clock::OffsetClock>,
-    /// The SQLite file (unused on PostgreSQL).
+    /// The SQLite file (unused on PostgreSQL); the same as `database.path`.
     pub db: std::path::PathBuf,
-    /// The PostgreSQL URL, when on PostgreSQL.
+    /// The PostgreSQL URL, when on PostgreSQL; the same as `database.pg_url`.
     pub pg_url: Option<String>,
+    /// The service's database, for backend-neutral reads and `kiosk review-center` runs.
+    pub database: TestDb,
     pub cfg: Config,
     _dir: tempfile::TempDir,
 }
@@ -128,45 +235,44 @@ impl TestService {
         self.server.url()
     }
 
-    /// Opens the service's database read-only (the test's own connection).
+    /// Opens the service's SQLite database read-only (the test's own connection); panics
+    /// on PostgreSQL (see [`TestDb::sqlite`]).
     pub fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open the review db")
+        self.database.sqlite()
     }
 
     /// Every submission's id, in the order received.
     pub fn submission_ids(&self) -> Vec<String> {
-        match &self.pg_url {
-            Some(url) => super::postgres::query_strings(url, "SELECT id FROM submissions ORDER BY received_at, seq"),
-            None => self
-                .db()
-                .prepare("SELECT id FROM submissions ORDER BY received_at, rowid")
-                .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>())
-                .expect("submission ids"),
-        }
+        self.database.submission_ids()
     }
 
     /// Submissions matching `sql_where` (SQL both backends understand).
     pub fn count(&self, sql_where: &str) -> i64 {
-        let sql = format!("SELECT COUNT(*) FROM submissions WHERE {sql_where}");
-        match &self.pg_url {
-            Some(url) => super::postgres::query_i64(url, &sql),
-            None => self.db().query_row(&sql, [], |r| r.get(0)).expect("count"),
-        }
+        self.database.count(sql_where)
+    }
+
+    /// Runs `sql` (one TEXT column, SQL both backends understand) on the service's database.
+    pub fn strings(&self, sql: &str) -> Vec<String> {
+        self.database.strings(sql)
+    }
+
+    /// The arguments that point `kiosk review-center` at the service's database.
+    pub fn cli_args(&self) -> Vec<std::ffi::OsString> {
+        self.database.cli_args()
     }
 }
 
 impl TestService {
+    /// Adds staff account `name` with `password`, on either backend.
+    pub fn add_user(&self, name: &str, password: &str) {
+        self.server
+            .block_on(self.server.service.staff().set_user_password(name, password))
+            .unwrap_or_else(|e| panic!("add the staff account {name}: {e}"));
+    }
+
     /// Adds the test operator account ([`OPERATOR`], [`OPERATOR_PASSWORD`]).
     pub fn add_operator(&self) {
-        self.server
-            .block_on(
-                self.server
-                    .service
-                    .staff()
-                    .set_user_password(OPERATOR, OPERATOR_PASSWORD),
-            )
-            .expect("add the operator account");
+        self.add_user(OPERATOR, OPERATOR_PASSWORD);
     }
 
     /// Adds the test operator and logs in.
@@ -312,8 +418,8 @@ pub fn start_service_on(
     use crate::review::store::{DbTarget, Store};
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = test_config(dir.path());
-    let db = dir.path().join("review.sqlite");
-    let pg_url = (backend == Backend::Postgres).then(super::postgres::fresh_database);
+    let database = TestDb::new(backend, &dir.path().join("review.sqlite"));
+    let (db, pg_url) = (database.path.clone(), database.pg_url.clone());
     let rt = crate::review::server::runtime().expect("runtime");
     let store = match &pg_url {
         Some(url) => {
@@ -335,6 +441,7 @@ pub fn start_service_on(
         clock,
         db,
         pg_url,
+        database,
         cfg,
         _dir: dir,
     }

@@ -1,8 +1,9 @@
-//! The review service and client over real HTTP on 127.0.0.1 with real SQLite files:
-//! happy path, security, bad input, idempotency, operator decisions, retention purge. The
-//! happy path, bad input with idempotency, operator decisions and the purge run on a real
-//! PostgreSQL server too (`*_on_postgres`); the store's own contract runs on both in
-//! `backends.rs`.
+//! The review service and client over real HTTP on 127.0.0.1: happy path, security, bad
+//! input, idempotency, operator decisions, retention purge, receipts by key and by token,
+//! the claim page, rate limits. Every test that drives the service's store runs on SQLite
+//! and on a real PostgreSQL server (`*_on_postgres`: a fresh database on the test binary's
+//! shared server); the outbox test (no centre) and the embedded centre (SQLite by design)
+//! run once. The store's own contract runs on both in `backends.rs`.
 
 use base64::Engine as _;
 use kiosk::config::{DocumentId, RegionCode};
@@ -195,7 +196,16 @@ fn happy_path_submit_approve_fetch_verify_claim_on(backend: Backend) {
 
 #[test]
 fn keys_are_required_and_kiosks_are_separated() {
-    let svc = start_service(auto(3600), &[("KIOSK-A", KEY_A), ("KIOSK-B", KEY_B)]);
+    keys_are_required_and_kiosks_are_separated_on(Backend::Sqlite);
+}
+
+#[test]
+fn keys_are_required_and_kiosks_are_separated_on_postgres() {
+    keys_are_required_and_kiosks_are_separated_on(Backend::Postgres);
+}
+
+fn keys_are_required_and_kiosks_are_separated_on(backend: Backend) {
+    let svc = start_service_on(backend, auto(3600), &[("KIOSK-A", KEY_A), ("KIOSK-B", KEY_B)]);
     let photo = sample_photo(&svc.cfg, DocumentId::IdCard, &gz(), None);
     let body = body_json("KIOSK-A", "id-card", "440100", &photo.0);
     let (st, b) = post(&svc.url(), None, Some("k1"), &body);
@@ -361,7 +371,16 @@ fn bad_input_gets_a_json_4xx_and_changes_nothing_on(backend: Backend) {
 
 #[test]
 fn wrong_pixel_size_is_refused_at_upload_with_reasons() {
-    let svc = start_service(auto(0), &[("KIOSK-A", KEY_A)]);
+    wrong_pixel_size_is_refused_at_upload_with_reasons_on(Backend::Sqlite);
+}
+
+#[test]
+fn wrong_pixel_size_is_refused_on_postgres() {
+    wrong_pixel_size_is_refused_at_upload_with_reasons_on(Backend::Postgres);
+}
+
+fn wrong_pixel_size_is_refused_at_upload_with_reasons_on(backend: Backend) {
+    let svc = start_service_on(backend, auto(0), &[("KIOSK-A", KEY_A)]);
     let data = tempfile::tempdir().unwrap();
     let mut client = ReviewClient::start(fast_options(&svc.url(), "KIOSK-A", KEY_A, data.path())).unwrap();
     let mut sub = sample_submission(&svc.cfg, DocumentId::IdCard, &gz());
@@ -394,7 +413,16 @@ fn wrong_pixel_size_is_refused_at_upload_with_reasons() {
 
 #[test]
 fn only_json_is_accepted_on_the_submit_route() {
-    let svc = start_service(auto(3600), &[("KIOSK-A", KEY_A)]);
+    only_json_is_accepted_on_the_submit_route_on(Backend::Sqlite);
+}
+
+#[test]
+fn only_json_is_accepted_on_postgres() {
+    only_json_is_accepted_on_the_submit_route_on(Backend::Postgres);
+}
+
+fn only_json_is_accepted_on_the_submit_route_on(backend: Backend) {
+    let svc = start_service_on(backend, auto(3600), &[("KIOSK-A", KEY_A)]);
     let photo = sample_photo(&svc.cfg, DocumentId::IdCard, &gz(), None);
     let body = body_json("KIOSK-A", "id-card", "440100", &photo.0);
     let send = |ct: Option<&str>, idem: &str| {
@@ -523,11 +551,20 @@ fn retention_purges_photo_and_details_after_expiry_plus_grace_on(backend: Backen
 
 #[test]
 fn public_routes_are_rate_limited_per_address() {
+    public_routes_are_rate_limited_per_address_on(Backend::Sqlite);
+}
+
+#[test]
+fn public_routes_are_rate_limited_on_postgres() {
+    public_routes_are_rate_limited_per_address_on(Backend::Postgres);
+}
+
+fn public_routes_are_rate_limited_per_address_on(backend: Backend) {
     let opts = ServerOptions {
         public_per_min: 3,
         ..auto(0)
     };
-    let svc = start_service(opts, &[]);
+    let svc = start_service_on(backend, opts, &[]);
     let url = format!("{}/v1/receipts/44010026112600000010/verify", svc.url());
     let statuses: Vec<u16> = (0..5).map(|_| get(&url, None).0).collect();
     assert_eq!(&statuses[..3], &[200, 200, 200]);
@@ -586,7 +623,16 @@ fn approved_raw(svc: &TestService, kiosk: &str, key: &str, idem: &str) -> (Strin
 
 #[test]
 fn a_kiosk_key_reads_only_that_kiosks_receipts_and_a_token_reads_one() {
-    let svc = start_service(auto(0), &[("KIOSK-A", KEY_A), ("KIOSK-B", KEY_B)]);
+    a_kiosk_key_reads_only_that_kiosks_receipts_and_a_token_reads_one_on(Backend::Sqlite);
+}
+
+#[test]
+fn kiosk_key_and_token_receipt_reads_on_postgres() {
+    a_kiosk_key_reads_only_that_kiosks_receipts_and_a_token_reads_one_on(Backend::Postgres);
+}
+
+fn a_kiosk_key_reads_only_that_kiosks_receipts_and_a_token_reads_one_on(backend: Backend) {
+    let svc = start_service_on(backend, auto(0), &[("KIOSK-A", KEY_A), ("KIOSK-B", KEY_B)]);
     let (number, token, _) = approved_raw(&svc, "KIOSK-A", KEY_A, "a1");
     let url = format!("{}/v1/receipts/{number}", svc.url());
     // The kiosk that submitted it reads it, photo and token included (operator reprint).
@@ -629,11 +675,20 @@ fn a_kiosk_key_reads_only_that_kiosks_receipts_and_a_token_reads_one() {
 
 #[test]
 fn kiosk_key_receipt_reads_count_against_the_kiosks_rate_limit() {
+    kiosk_key_receipt_reads_count_against_the_kiosks_rate_limit_on(Backend::Sqlite);
+}
+
+#[test]
+fn kiosk_key_receipt_reads_rate_limited_on_postgres() {
+    kiosk_key_receipt_reads_count_against_the_kiosks_rate_limit_on(Backend::Postgres);
+}
+
+fn kiosk_key_receipt_reads_count_against_the_kiosks_rate_limit_on(backend: Backend) {
     let opts = ServerOptions {
         kiosk_per_min: 6,
         ..auto(0)
     };
-    let svc = start_service(opts, &[("KIOSK-A", KEY_A), ("KIOSK-B", KEY_B)]);
+    let svc = start_service_on(backend, opts, &[("KIOSK-A", KEY_A), ("KIOSK-B", KEY_B)]);
     // One submission takes one of A's six requests.
     let (number, token, _) = approved_raw(&svc, "KIOSK-A", KEY_A, "a1");
     let url = format!("{}/v1/receipts/{number}", svc.url());
@@ -650,7 +705,16 @@ fn kiosk_key_receipt_reads_count_against_the_kiosks_rate_limit() {
 
 #[test]
 fn the_claim_url_shows_the_result_and_links_the_receipt_once_approved() {
-    let svc = start_service(auto(3600), &[("KIOSK-A", KEY_A)]);
+    the_claim_url_shows_the_result_and_links_the_receipt_once_approved_on(Backend::Sqlite);
+}
+
+#[test]
+fn the_claim_url_on_postgres() {
+    the_claim_url_shows_the_result_and_links_the_receipt_once_approved_on(Backend::Postgres);
+}
+
+fn the_claim_url_shows_the_result_and_links_the_receipt_once_approved_on(backend: Backend) {
+    let svc = start_service_on(backend, auto(3600), &[("KIOSK-A", KEY_A)]);
     let photo = sample_photo(&svc.cfg, DocumentId::IdCard, &gz(), None);
     let body = body_json("KIOSK-A", "id-card", "440100", &photo.0);
     let claim = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["claim_code"]
@@ -709,12 +773,21 @@ fn the_claim_url_shows_the_result_and_links_the_receipt_once_approved() {
 
 #[test]
 fn operator_routes_are_rate_limited_per_address_and_healthz_is_not() {
+    operator_routes_are_rate_limited_per_address_and_healthz_is_not_on(Backend::Sqlite);
+}
+
+#[test]
+fn operator_routes_rate_limited_on_postgres() {
+    operator_routes_are_rate_limited_per_address_and_healthz_is_not_on(Backend::Postgres);
+}
+
+fn operator_routes_are_rate_limited_per_address_and_healthz_is_not_on(backend: Backend) {
     let opts = ServerOptions {
         operator_per_min: 3,
         public_per_min: 1,
         ..auto(3600)
     };
-    let svc = start_service(opts, &[]);
+    let svc = start_service_on(backend, opts, &[]);
     // Counted before the login is looked at: without one, 303 to /login, then 429.
     let page = format!("{}/review", svc.url());
     let statuses: Vec<u16> = (0..4)

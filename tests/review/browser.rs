@@ -1,6 +1,7 @@
 //! The operator page clicked through in a real headless Chromium (Debian `chromium` +
 //! `chromium-driver`), driven over the W3C WebDriver protocol on 127.0.0.1: the operator
-//! logs in, a pending photo is approved and the kiosk receives its number.
+//! logs in, a pending photo is approved and the kiosk receives its number; on SQLite and
+//! on a real PostgreSQL server (`*_on_postgres`).
 //!
 //! With `CI=true` a missing Chromium or chromedriver fails the test; elsewhere it is
 //! reported on stderr and the test returns early.
@@ -199,12 +200,22 @@ impl Drop for Driver {
 
 #[test]
 fn operator_approves_in_headless_chromium_and_the_kiosk_gets_its_number() {
+    operator_approves_in_headless_chromium_on(Backend::Sqlite);
+}
+
+#[test]
+fn operator_approves_in_headless_chromium_on_postgres() {
+    operator_approves_in_headless_chromium_on(Backend::Postgres);
+}
+
+fn operator_approves_in_headless_chromium_on(backend: Backend) {
     let Some((chromium, driver_exe)) = chromium() else {
         return;
     };
 
     // No auto-approve: the photo waits for the operator.
-    let svc = start_service(
+    let svc = start_service_on(
+        backend,
         ServerOptions {
             tick: Duration::from_millis(50),
             ..ServerOptions::default()

@@ -7,7 +7,9 @@
 //! Real parts only: real HTTP on 127.0.0.1, the in-process service or the real
 //! `kiosk review-center` process, the real `kiosk simulate` process, the printer emulator
 //! on a pty, real SQLite files. Hostile or refusing replies come from a raw-TCP server in
-//! this file that writes exact bytes.
+//! this file that writes exact bytes. Every test with a review centre behind it runs on
+//! SQLite and on a real PostgreSQL server (`*_on_postgres`); the tests against the raw
+//! server alone, or with no service at all (the outbox's disk full), run once.
 
 use crate::common;
 use common::*;
@@ -217,7 +219,17 @@ fn a_4xx_is_sent_once_and_its_reason_in_both_languages_ends_the_upload() {
 
 #[test]
 fn a_503_or_429_is_retried_with_the_same_key_and_then_succeeds() {
-    let svc = start_service(
+    a_503_or_429_is_retried_with_the_same_key_and_then_succeeds_on(Backend::Sqlite);
+}
+
+#[test]
+fn a_503_or_429_is_retried_on_postgres() {
+    a_503_or_429_is_retried_with_the_same_key_and_then_succeeds_on(Backend::Postgres);
+}
+
+fn a_503_or_429_is_retried_with_the_same_key_and_then_succeeds_on(backend: Backend) {
+    let svc = start_service_on(
+        backend,
         ServerOptions {
             auto_approve_after: Some(Duration::ZERO),
             tick: Duration::from_millis(50),
@@ -268,7 +280,7 @@ fn a_503_or_429_is_retried_with_the_same_key_and_then_succeeds() {
         );
         client.settle(number);
         assert_eq!(svc.count(&format!("claim_code='{}'", claim.0)), 1, "{what}");
-        assert_eq!(svc.count("1"), i as i64 + 1, "{what}: one submission per photo");
+        assert_eq!(svc.count("TRUE"), i as i64 + 1, "{what}: one submission per photo");
         assert!(client.outbox_entries().unwrap().is_empty(), "{what}");
     }
 }
@@ -387,6 +399,12 @@ fn hex32(s: &str) -> Option<String> {
     })
 }
 
+/// The only value of a one-row, one-column query.
+fn one(mut rows: Vec<String>) -> String {
+    assert_eq!(rows.len(), 1, "exactly one row: {rows:?}");
+    rows.remove(0)
+}
+
 fn json_body(reply: &str) -> serde_json::Value {
     let body = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {reply}"))
@@ -406,21 +424,57 @@ fn outbox_rows(data: &Path) -> Vec<(String, bool, Option<String>, Option<String>
         .collect()
 }
 
-fn review_db(dir: &Path) -> rusqlite::Connection {
-    let c = rusqlite::Connection::open(dir.join("review.db")).unwrap();
-    c.busy_timeout(Duration::from_secs(5)).unwrap();
-    c
+/// The review database of the centre processes in `dir` on `backend` (`dir/review.db` on
+/// SQLite).
+fn review_db(dir: &Path, backend: Backend) -> TestDb {
+    TestDb::new(backend, &dir.join("review.db"))
+}
+
+/// `kiosk review-center` on `port` and the database `db`, without auto-approve (every
+/// photo waits for an operator), the operator account added first: as
+/// `common::review_center_manual`, on either backend.
+fn review_center_manual_on(dir: &Path, db: &TestDb, keys: &Path, port: u16) -> Proc {
+    crate::staff::add_operator_to(db);
+    let child = Command::new(kiosk_bin())
+        .args(["review-center", "--listen", &format!("127.0.0.1:{port}")])
+        .args(db.cli_args())
+        .arg("--keys")
+        .arg(keys)
+        .env_remove("KIOSK_CONFIG")
+        .env_remove("KIOSK_REVIEW_DB")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("review-{port}.log"))).unwrap())
+        .spawn()
+        .unwrap();
+    let p = Proc {
+        child,
+        name: "review-center",
+    };
+    wait_for("review centre", Duration::from_secs(30), || {
+        http_get(port, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+    });
+    p
 }
 
 #[test]
 fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it() {
+    a_late_decision_prints_a_claim_slip_and_background_polling_settles_it_on(Backend::Sqlite);
+}
+
+#[test]
+fn a_late_decision_and_background_polling_on_postgres() {
+    a_late_decision_prints_a_claim_slip_and_background_polling_settles_it_on(Backend::Postgres);
+}
+
+fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it_on(backend: Backend) {
     // The real binaries: `kiosk review-center` with auto-approve off, the printer emulator
     // on a pty, and `kiosk simulate --runs 2` (one process serving two people).
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let port = free_port();
     let (keys, key_file) = write_keys(d, KIOSK);
-    let _review = review_center_manual(d, &keys, port);
+    let db = review_db(d, backend);
+    let _review = review_center_manual_on(d, &db, &keys, port);
     let _printer = printer_sim(d, &[]);
     // Long enough for person 2 to be approved in time even on a loaded CI machine.
     let deadline_s = 15;
@@ -496,13 +550,9 @@ fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it() {
     let op = operator(port);
     let r = op.post(&format!("/review/{id1}/approve"), &[]);
     assert_eq!(r.0, 303, "{r:?}");
-    let number1: String = review_db(d)
-        .query_row(
-            "SELECT receipt_number FROM submissions WHERE claim_code=?1",
-            [&claim],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let number1 = one(db.strings(&format!(
+        "SELECT receipt_number FROM submissions WHERE claim_code='{claim}'"
+    )));
 
     // The kiosk serves person 2 meanwhile; its background polling sees the approval and
     // drops person 1's row (the person holds the claim slip; nothing is printed for it).
@@ -515,12 +565,12 @@ fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it() {
         "person 2's photo to await the operator",
         Duration::from_secs(60),
         || {
-            id2 = review_db(d)
-                .query_row(
-                    "SELECT id FROM submissions WHERE claim_code<>?1 AND state='pending'",
-                    [&claim],
-                    |r| r.get(0),
-                )
+            id2 = db
+                .strings(&format!(
+                    "SELECT id FROM submissions WHERE claim_code<>'{claim}' AND state='pending'"
+                ))
+                .first()
+                .cloned()
                 .unwrap_or_default();
             !id2.is_empty()
         },
@@ -563,12 +613,22 @@ fn a_late_decision_prints_a_claim_slip_and_background_polling_settles_it() {
 
 #[test]
 fn after_a_claim_slip_a_restarted_kiosk_prints_no_receipt_for_the_person_who_left() {
+    after_a_claim_slip_a_restarted_kiosk_prints_no_receipt_for_the_person_who_left_on(Backend::Sqlite);
+}
+
+#[test]
+fn after_a_claim_slip_a_restarted_kiosk_prints_nothing_on_postgres() {
+    after_a_claim_slip_a_restarted_kiosk_prints_no_receipt_for_the_person_who_left_on(Backend::Postgres);
+}
+
+fn after_a_claim_slip_a_restarted_kiosk_prints_no_receipt_for_the_person_who_left_on(backend: Backend) {
     // `kiosk review-center` with auto-approve off; `kiosk simulate` printing to PDF.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let port = free_port();
     let (keys, key_file) = write_keys(d, KIOSK);
-    let _review = review_center_manual(d, &keys, port);
+    let db = review_db(d, backend);
+    let _review = review_center_manual_on(d, &db, &keys, port);
     let pdf = d.join("pdf");
     let cfg = kiosk_toml(
         d,
@@ -614,11 +674,7 @@ fn after_a_claim_slip_a_restarted_kiosk_prints_no_receipt_for_the_person_who_lef
     // The person gets the receipt with the claim code.
     let later = json_body(&http_get(port, &format!("/v1/claims/{claim}")).unwrap());
     assert_eq!(later["status"], "approved", "{later}");
-    let issued: String = review_db(d)
-        .query_row("SELECT receipt_number FROM submissions WHERE id=?1", [&id], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let issued = one(db.strings(&format!("SELECT receipt_number FROM submissions WHERE id='{id}'")));
     assert_eq!(later["receipt_number"].as_str(), Some(issued.as_str()));
 }
 
@@ -645,7 +701,17 @@ fn off_centre_photo(spec: &kiosk::config::DocumentSpec, dx: u32) -> Vec<u8> {
 
 #[test]
 fn a_correctly_sized_photo_that_fails_the_face_checks_is_rejected_in_both_languages() {
-    let svc = start_service(
+    a_correctly_sized_photo_that_fails_the_face_checks_is_rejected_in_both_languages_on(Backend::Sqlite);
+}
+
+#[test]
+fn a_photo_failing_the_face_checks_is_rejected_on_postgres() {
+    a_correctly_sized_photo_that_fails_the_face_checks_is_rejected_in_both_languages_on(Backend::Postgres);
+}
+
+fn a_correctly_sized_photo_that_fails_the_face_checks_is_rejected_in_both_languages_on(backend: Backend) {
+    let svc = start_service_on(
+        backend,
         ServerOptions {
             auto_approve_after: Some(Duration::ZERO),
             tick: Duration::from_millis(50),
@@ -733,9 +799,19 @@ fn submit_body(kiosk: &str, photo_b64: &str) -> Vec<u8> {
 
 #[test]
 fn one_kiosk_over_its_rate_gets_429_and_another_is_unaffected() {
+    one_kiosk_over_its_rate_gets_429_and_another_is_unaffected_on(Backend::Sqlite);
+}
+
+#[test]
+fn one_kiosk_over_its_rate_gets_429_on_postgres() {
+    one_kiosk_over_its_rate_gets_429_and_another_is_unaffected_on(Backend::Postgres);
+}
+
+fn one_kiosk_over_its_rate_gets_429_and_another_is_unaffected_on(backend: Backend) {
     const OTHER: &str = "KIOSK-C2";
     const OTHER_KEY: &str = "client-test-key-other-0123456789abcdef0123";
-    let svc = start_service(
+    let svc = start_service_on(
+        backend,
         ServerOptions {
             kiosk_per_min: 3,
             ..ServerOptions::default()
@@ -950,7 +1026,17 @@ fn simulate_argv(cfg: &Path) -> Vec<std::ffi::OsString> {
 
 #[test]
 fn hostile_status_replies_keep_the_entry_and_give_one_receipt() {
-    let svc = start_service(
+    hostile_status_replies_keep_the_entry_and_give_one_receipt_on(Backend::Sqlite);
+}
+
+#[test]
+fn hostile_status_replies_give_one_receipt_on_postgres() {
+    hostile_status_replies_keep_the_entry_and_give_one_receipt_on(Backend::Postgres);
+}
+
+fn hostile_status_replies_keep_the_entry_and_give_one_receipt_on(backend: Backend) {
+    let svc = start_service_on(
+        backend,
         ServerOptions {
             auto_approve_after: Some(Duration::ZERO),
             tick: Duration::from_millis(50),
@@ -1041,19 +1127,15 @@ fn hostile_status_replies_keep_the_entry_and_give_one_receipt() {
     let Decision::Approved { number, .. } = &d else {
         panic!("{d:?}")
     };
-    let issued: String = svc
-        .db()
-        .query_row(
-            "SELECT receipt_number FROM submissions WHERE claim_code=?1",
-            [&claim.0],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let issued = one(svc.strings(&format!(
+        "SELECT receipt_number FROM submissions WHERE claim_code='{}'",
+        claim.0
+    )));
     assert_eq!(number.to_string(), issued, "the number the service issued");
     client.settle(number);
     assert!(client.outbox_entries().unwrap().is_empty());
     assert_eq!(server.count("POST /v1/submissions"), 1, "sent once");
-    assert_eq!(svc.count("1"), 1, "one submission");
+    assert_eq!(svc.count("TRUE"), 1, "one submission");
     assert_eq!(svc.count("state='approved'"), 1, "one receipt");
 }
 

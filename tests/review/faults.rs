@@ -4,6 +4,8 @@
 //! Crashes come from named failpoints (`KIOSK_FAILPOINT`), hostile replies from a raw-TCP
 //! proxy writing exact bytes, disk full from `prlimit --fsize`.
 //! Every case ends with exactly one submission and one receipt, and nothing lost.
+//! Every case with a review centre runs on SQLite and on a real PostgreSQL server
+//! (`*_on_postgres`, the centre given `--db-file`); the outbox's disk full (no centre) once.
 
 use crate::common;
 use kiosk::config::{DocumentId, RegionCode};
@@ -32,7 +34,8 @@ struct ServerProc {
 }
 
 impl ServerProc {
-    fn start(dir: &Path, port: u16, failpoint: Option<&str>) -> ServerProc {
+    /// On the database `db` (SQLite file or PostgreSQL, see [`TestDb`]).
+    fn start(dir: &Path, db: &TestDb, port: u16, failpoint: Option<&str>) -> ServerProc {
         let keys = dir.join("keys.txt");
         std::fs::write(&keys, format!("{KIOSK} {KEY}\n")).unwrap();
         use std::os::unix::fs::PermissionsExt;
@@ -43,11 +46,12 @@ impl ServerProc {
             .open(dir.join("server.log"))
             .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiosk"));
-        cmd.args(["review-center", "--listen", &format!("127.0.0.1:{port}"), "--db"])
-            .arg(dir.join("review.sqlite"))
+        cmd.args(["review-center", "--listen", &format!("127.0.0.1:{port}")])
+            .args(db.cli_args())
             .args(["--auto-approve-after", "0", "--keys"])
             .arg(&keys)
             .env_remove("KIOSK_CONFIG")
+            .env_remove("KIOSK_REVIEW_DB")
             .env("RUST_LOG", "info")
             .env_remove("KIOSK_FAILPOINT")
             .stdout(Stdio::null())
@@ -88,14 +92,9 @@ fn wait_timeout(c: &mut Child, t: Duration) -> Option<std::process::ExitStatus> 
     None
 }
 
-fn count(db: &Path, sql_where: &str) -> i64 {
-    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    c.query_row(
-        &format!("SELECT COUNT(*) FROM submissions WHERE {sql_where}"),
-        [],
-        |r| r.get(0),
-    )
-    .unwrap()
+/// The review centre's database in `dir` on `backend` (`dir/review.sqlite` on SQLite).
+fn review_db(dir: &Path, backend: Backend) -> TestDb {
+    TestDb::new(backend, &dir.join("review.sqlite"))
 }
 
 /// Starts this test binary as a kiosk process running the upload client.
@@ -257,6 +256,15 @@ fn child_kiosk() {
 
 #[test]
 fn service_down_at_submit_then_back() {
+    service_down_at_submit_then_back_on(Backend::Sqlite);
+}
+
+#[test]
+fn service_down_at_submit_then_back_on_postgres() {
+    service_down_at_submit_then_back_on(Backend::Postgres);
+}
+
+fn service_down_at_submit_then_back_on(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
@@ -279,14 +287,14 @@ fn service_down_at_submit_then_back() {
         32,
         "queued durably while the service is down"
     );
-    let _server = ServerProc::start(dir.path(), port, None);
+    let db = review_db(dir.path(), backend);
+    let _server = ServerProc::start(dir.path(), &db, port, None);
     let (res, st) = child_result(child, Duration::from_secs(60));
     assert!(st.success(), "{st:?}");
     let res = res.expect("a result line");
     let number = res.strip_prefix("APPROVED ").unwrap_or_else(|| panic!("{res}"));
-    let db = dir.path().join("review.sqlite");
-    assert_eq!(count(&db, "1"), 1, "exactly one submission");
-    assert_eq!(count(&db, &format!("receipt_number='{number}'")), 1);
+    assert_eq!(db.count("TRUE"), 1, "exactly one submission");
+    assert_eq!(db.count(&format!("receipt_number='{number}'")), 1);
     assert!(
         Outbox::open(&data).unwrap().entries().unwrap().is_empty(),
         "outbox drained"
@@ -296,11 +304,20 @@ fn service_down_at_submit_then_back() {
 
 #[test]
 fn kiosk_killed_at_each_upload_point_then_restarted() {
+    kiosk_killed_at_each_upload_point_then_restarted_on(Backend::Sqlite);
+}
+
+#[test]
+fn kiosk_killed_at_each_upload_point_on_postgres() {
+    kiosk_killed_at_each_upload_point_then_restarted_on(Backend::Postgres);
+}
+
+fn kiosk_killed_at_each_upload_point_then_restarted_on(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let _server = ServerProc::start(dir.path(), port, None);
-    let db = dir.path().join("review.sqlite");
+    let db = review_db(dir.path(), backend);
+    let _server = ServerProc::start(dir.path(), &db, port, None);
     let points = [
         "upload:before-send",
         "upload:after-send",
@@ -315,7 +332,7 @@ fn kiosk_killed_at_each_upload_point_then_restarted() {
         );
         assert_eq!(st.signal(), Some(9), "{fp}: the kiosk killed itself: {st:?}");
         let claim = outbox_claim(&data);
-        let before = count(&db, &format!("claim_code='{claim}'"));
+        let before = db.count(&format!("claim_code='{claim}'"));
         assert_eq!(before, if *fp == "upload:before-send" { 0 } else { 1 }, "{fp}");
         // Restarted: the outbox entry is resumed and settles.
         let (res, st) = child_result(kiosk_child("resume", &url, &data, None, None), Duration::from_secs(60));
@@ -324,13 +341,13 @@ fn kiosk_killed_at_each_upload_point_then_restarted() {
         let number = claim_number(&url, &claim).expect("the claim code fetches the receipt");
         assert_eq!(res, Some(format!("SETTLED {number}")), "{fp}");
         assert_eq!(
-            count(&db, &format!("claim_code='{claim}'")),
+            db.count(&format!("claim_code='{claim}'")),
             1,
             "{fp}: exactly one submission"
         );
-        assert_eq!(count(&db, "1"), i as i64 + 1, "{fp}: no duplicate anywhere");
+        assert_eq!(db.count("TRUE"), i as i64 + 1, "{fp}: no duplicate anywhere");
         assert_eq!(
-            count(&db, &format!("claim_code='{claim}' AND state='approved'")),
+            db.count(&format!("claim_code='{claim}' AND state='approved'")),
             1,
             "{fp}"
         );
@@ -344,23 +361,32 @@ fn kiosk_killed_at_each_upload_point_then_restarted() {
 
 #[test]
 fn service_killed_mid_request_then_restarted() {
+    service_killed_mid_request_then_restarted_on(Backend::Sqlite);
+}
+
+#[test]
+fn service_killed_mid_request_on_postgres() {
+    service_killed_mid_request_then_restarted_on(Backend::Postgres);
+}
+
+fn service_killed_mid_request_then_restarted_on(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     // The service commits the submission, then dies before answering.
-    let mut server = ServerProc::start(dir.path(), port, Some("review:after-insert"));
+    let db = review_db(dir.path(), backend);
+    let mut server = ServerProc::start(dir.path(), &db, port, Some("review:after-insert"));
     let data = dir.path().join("kiosk");
     let child = kiosk_child("submit", &url, &data, None, None);
     server.wait_killed();
-    let db = dir.path().join("review.sqlite");
-    assert_eq!(count(&db, "1"), 1, "stored before the crash");
-    let _server = ServerProc::start(dir.path(), port, None);
+    assert_eq!(db.count("TRUE"), 1, "stored before the crash");
+    let _server = ServerProc::start(dir.path(), &db, port, None);
     let (res, st) = child_result(child, Duration::from_secs(60));
     assert!(st.success(), "{st:?}");
     let res = res.expect("result");
     assert!(res.starts_with("APPROVED "), "{res}");
-    assert_eq!(count(&db, "1"), 1, "the retry found the same submission");
-    assert_eq!(count(&db, "state='approved'"), 1);
+    assert_eq!(db.count("TRUE"), 1, "the retry found the same submission");
+    assert_eq!(db.count("state='approved'"), 1);
     assert_logs_clean(dir.path());
 }
 
@@ -463,7 +489,17 @@ fn http(status: &str, ctype: &str, body: &[u8]) -> Vec<u8> {
 
 #[test]
 fn hostile_replies_are_retried_and_give_exactly_one_receipt() {
-    let svc = start_service(
+    hostile_replies_are_retried_and_give_exactly_one_receipt_on(Backend::Sqlite);
+}
+
+#[test]
+fn hostile_replies_give_exactly_one_receipt_on_postgres() {
+    hostile_replies_are_retried_and_give_exactly_one_receipt_on(Backend::Postgres);
+}
+
+fn hostile_replies_are_retried_and_give_exactly_one_receipt_on(backend: Backend) {
+    let svc = start_service_on(
+        backend,
         ServerOptions {
             auto_approve_after: Some(Duration::ZERO),
             tick: Duration::from_millis(50),
@@ -531,7 +567,7 @@ fn hostile_replies_are_retried_and_give_exactly_one_receipt() {
             "{what}: bounded by the timeouts"
         );
         assert_eq!(svc.count(&format!("claim_code='{}'", claim.0)), 1, "{what}");
-        assert_eq!(svc.count("1"), i as i64 + 1, "{what}: no duplicate submission");
+        assert_eq!(svc.count("TRUE"), i as i64 + 1, "{what}: no duplicate submission");
         assert!(client.outbox_entries().unwrap().is_empty(), "{what}");
     }
     assert_eq!(svc.count("state='approved'"), 5);

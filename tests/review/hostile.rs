@@ -1,11 +1,13 @@
 //! Issue #13: the real `kiosk review-center` binary on loopback against hostile clients —
 //! slowloris connections, slow bodies, decompression bombs, keyless floods, bad numbers on
-//! the command line. Every loop is bounded; RSS is read from /proc/PID/status.
+//! the command line. Every loop is bounded; RSS is read from /proc/PID/status. Each test
+//! with a running centre runs on SQLite and on a real PostgreSQL server (`*_on_postgres`);
+//! the command-line refusals, which never open a database, once.
 
 use crate::common::{http_get, read_http, Proc};
 use base64::Engine as _;
 use kiosk::domain::ClaimCode;
-use kiosk::testkit::review::TEST_ID_NUMBER;
+use kiosk::testkit::review::{Backend, TestDb, TEST_ID_NUMBER};
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -15,8 +17,8 @@ use std::time::{Duration, Instant};
 const KIOSK: &str = "KIOSK-H";
 const KEY: &str = "hostile-test-key-0123456789abcdef0123456789";
 
-/// A `kiosk review-center` on a free port with `extra` flags; its stderr goes to
-/// `dir/server.log`.
+/// A `kiosk review-center` on a free port with `extra` flags, on the database `db`; its
+/// stderr goes to `dir/server.log`.
 struct Server {
     proc: Proc,
     port: u16,
@@ -24,19 +26,20 @@ struct Server {
 }
 
 impl Server {
-    fn start(dir: &Path, extra: &[&str]) -> Server {
+    fn start(dir: &Path, db: &TestDb, extra: &[&str]) -> Server {
         let keys = dir.join("keys.txt");
         std::fs::write(&keys, format!("{KIOSK} {KEY}\n")).unwrap();
         // A secret: the centre refuses a keys file others can read.
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_kiosk"))
-            .args(["review-center", "--listen", "127.0.0.1:0", "--db"])
-            .arg(dir.join("review.sqlite"))
+            .args(["review-center", "--listen", "127.0.0.1:0"])
+            .args(db.cli_args())
             .arg("--keys")
             .arg(&keys)
             .args(extra)
             .env_remove("KIOSK_CONFIG")
+            .env_remove("KIOSK_REVIEW_DB")
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
@@ -97,6 +100,11 @@ impl Server {
     }
 }
 
+/// The centre's database in `dir` on `backend` (`dir/review.sqlite` on SQLite).
+fn review_db(dir: &Path, backend: Backend) -> TestDb {
+    TestDb::new(backend, &dir.join("review.sqlite"))
+}
+
 /// Sends SIGTERM and waits (bounded) for the exit; returns how long it took.
 fn sigterm_and_wait(s: &mut Server, limit: Duration) -> Duration {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(s.pid()), nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -123,10 +131,21 @@ fn slowloris(s: &Server, n: usize) -> Vec<TcpStream> {
 
 #[test]
 fn slowloris_does_not_starve_healthz_and_sigterm_ends_within_the_deadline() {
+    slowloris_does_not_starve_healthz_and_sigterm_ends_within_the_deadline_on(Backend::Sqlite);
+}
+
+#[test]
+fn slowloris_does_not_starve_healthz_on_postgres() {
+    slowloris_does_not_starve_healthz_and_sigterm_ends_within_the_deadline_on(Backend::Postgres);
+}
+
+fn slowloris_does_not_starve_healthz_and_sigterm_ends_within_the_deadline_on(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     // Long header and idle timeouts: the 300 clients stay for the whole test.
+    let db = review_db(dir.path(), backend);
     let mut s = Server::start(
         dir.path(),
+        &db,
         &[
             "--header-timeout",
             "60",
@@ -154,8 +173,18 @@ fn slowloris_does_not_starve_healthz_and_sigterm_ends_within_the_deadline() {
 
 #[test]
 fn slow_heads_and_slow_bodies_are_cut_off() {
+    slow_heads_and_slow_bodies_are_cut_off_on(Backend::Sqlite);
+}
+
+#[test]
+fn slow_heads_and_slow_bodies_are_cut_off_on_postgres() {
+    slow_heads_and_slow_bodies_are_cut_off_on(Backend::Postgres);
+}
+
+fn slow_heads_and_slow_bodies_are_cut_off_on(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path(), &["--header-timeout", "2", "--body-timeout", "2"]);
+    let db = review_db(dir.path(), backend);
+    let s = Server::start(dir.path(), &db, &["--header-timeout", "2", "--body-timeout", "2"]);
     // A head that never completes: closed after the header timeout, no answer.
     let mut slow_head = s.connect();
     slow_head
@@ -248,8 +277,18 @@ fn post_raw(port: u16, key: Option<&str>, content_type: Option<&str>, body: &[u8
 
 #[test]
 fn decompression_bombs_are_refused_from_the_header_with_415() {
+    decompression_bombs_are_refused_from_the_header_with_415_on(Backend::Sqlite);
+}
+
+#[test]
+fn decompression_bombs_are_refused_on_postgres() {
+    decompression_bombs_are_refused_from_the_header_with_415_on(Backend::Postgres);
+}
+
+fn decompression_bombs_are_refused_from_the_header_with_415_on(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path(), &["--auto-approve-after", "0"]);
+    let db = review_db(dir.path(), backend);
+    let s = Server::start(dir.path(), &db, &["--auto-approve-after", "0"]);
     let jpeg = jpeg_bomb(13000, 13000);
     assert!(jpeg.len() < 1024, "a tiny file: {} bytes", jpeg.len());
     let png = kiosk::testkit::bombs::png_claiming(13000, 13000);
@@ -275,17 +314,23 @@ fn decompression_bombs_are_refused_from_the_header_with_415() {
     assert!(body.contains("not_jpeg"), "{body}");
     assert!(t0.elapsed() < Duration::from_secs(20), "took {:?}", t0.elapsed());
     s.assert_healthy("after the bombs");
-    let db = rusqlite::Connection::open(dir.path().join("review.sqlite")).unwrap();
-    let n: i64 = db
-        .query_row("SELECT COUNT(*) FROM submissions", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(n, 0, "nothing was stored");
+    assert_eq!(db.count("TRUE"), 0, "nothing was stored");
 }
 
 #[test]
 fn keys_are_checked_before_the_body_and_failures_are_limited_and_logged() {
+    keys_are_checked_before_the_body_and_failures_are_limited_and_logged_on(Backend::Sqlite);
+}
+
+#[test]
+fn keys_are_checked_before_the_body_on_postgres() {
+    keys_are_checked_before_the_body_and_failures_are_limited_and_logged_on(Backend::Postgres);
+}
+
+fn keys_are_checked_before_the_body_and_failures_are_limited_and_logged_on(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path(), &["--auth-fail-rate", "3"]);
+    let db = review_db(dir.path(), backend);
+    let s = Server::start(dir.path(), &db, &["--auth-fail-rate", "3"]);
     let wrong = "wrong-key-that-must-not-be-logged-0123456789";
     // A 1 MiB body announced (the body limit): the 401 comes back after the first 16 KiB,
     // before the client has sent the rest.

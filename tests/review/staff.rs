@@ -1,8 +1,11 @@
 //! Staff logins on the operator page, over real HTTP on 127.0.0.1 (issue #13, item 3):
 //! login, session cookie, CSRF, security headers, the audit trail, kiosk revocation, the
 //! listen refusal without operator accounts; and the key files' permissions (item 13).
+//! Everything that reads or writes accounts, sessions, submissions or revocations runs on
+//! SQLite and on a real PostgreSQL server (`*_on_postgres`); the key files' permission
+//! checks do not depend on the database and run once.
 
-use crate::common::{add_operator, kiosk_bin};
+use crate::common::kiosk_bin;
 use kiosk::config::{DocumentId, RegionCode};
 use kiosk::ports::Uploader;
 use kiosk::review::api::OperatorView;
@@ -29,9 +32,9 @@ fn manual(staff: StaffSettings) -> ServerOptions {
     }
 }
 
-/// A service with one submission waiting for an operator; its id.
-fn with_pending(staff: StaffSettings) -> (TestService, String, tempfile::TempDir) {
-    let svc = start_service(manual(staff), &[("KIOSK-S", KEY)]);
+/// A service on `backend` with one submission waiting for an operator; its id.
+fn with_pending(backend: Backend, staff: StaffSettings) -> (TestService, String, tempfile::TempDir) {
+    let svc = start_service_on(backend, manual(staff), &[("KIOSK-S", KEY)]);
     let data = tempfile::tempdir().unwrap();
     let mut client = ReviewClient::start(fast_options(&svc.url(), "KIOSK-S", KEY, data.path())).unwrap();
     client
@@ -46,11 +49,9 @@ fn with_pending(staff: StaffSettings) -> (TestService, String, tempfile::TempDir
         assert!(t0.elapsed() < Duration::from_secs(20), "never pending");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let id: String = svc
-        .db()
-        .query_row("SELECT id FROM submissions", [], |r| r.get(0))
-        .unwrap();
-    (svc, id, data)
+    let ids = svc.submission_ids();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    (svc, ids[0].clone(), data)
 }
 
 fn header<'a>(headers: &'a str, name: &str) -> Option<&'a str> {
@@ -80,7 +81,16 @@ fn assert_security_headers(what: &str, headers: &str) {
 
 #[test]
 fn without_a_login_the_page_sends_to_the_login_and_every_post_is_refused() {
-    let (svc, id, _data) = with_pending(StaffSettings::default());
+    without_a_login_the_page_sends_to_the_login_and_every_post_is_refused_on(Backend::Sqlite);
+}
+
+#[test]
+fn without_a_login_nothing_is_shown_or_decided_on_postgres() {
+    without_a_login_the_page_sends_to_the_login_and_every_post_is_refused_on(Backend::Postgres);
+}
+
+fn without_a_login_the_page_sends_to_the_login_and_every_post_is_refused_on(backend: Backend) {
+    let (svc, id, _data) = with_pending(backend, StaffSettings::default());
     let url = svc.url();
     // GET: 303 to the login page, which comes back to /review.
     let r = raw_agent().get(format!("{url}/review")).call().unwrap();
@@ -117,9 +127,18 @@ fn without_a_login_the_page_sends_to_the_login_and_every_post_is_refused() {
 
 #[test]
 fn a_post_needs_the_sessions_csrf_token_and_the_audit_names_the_operator() {
-    let (svc, id, _data) = with_pending(StaffSettings::default());
+    a_post_needs_the_sessions_csrf_token_and_the_audit_names_the_operator_on(Backend::Sqlite);
+}
+
+#[test]
+fn csrf_and_the_audit_trail_on_postgres() {
+    a_post_needs_the_sessions_csrf_token_and_the_audit_names_the_operator_on(Backend::Postgres);
+}
+
+fn a_post_needs_the_sessions_csrf_token_and_the_audit_names_the_operator_on(backend: Backend) {
+    let (svc, id, _data) = with_pending(backend, StaffSettings::default());
     let op = svc.operator();
-    svc.server.service.staff().add_user("bob", "bob's password 1").unwrap();
+    svc.add_user("bob", "bob's password 1");
     let bob = operator_login(&svc.url(), "bob", "bob's password 1");
     assert_ne!(op.csrf, bob.csrf);
     let approve = format!("/review/{id}/approve");
@@ -179,7 +198,16 @@ fn a_post_needs_the_sessions_csrf_token_and_the_audit_names_the_operator() {
 
 #[test]
 fn staff_pages_carry_the_security_headers() {
-    let (svc, id, _data) = with_pending(StaffSettings::default());
+    staff_pages_carry_the_security_headers_on(Backend::Sqlite);
+}
+
+#[test]
+fn staff_pages_carry_the_security_headers_on_postgres() {
+    staff_pages_carry_the_security_headers_on(Backend::Postgres);
+}
+
+fn staff_pages_carry_the_security_headers_on(backend: Backend) {
+    let (svc, id, _data) = with_pending(backend, StaffSettings::default());
     let url = svc.url();
     let r = raw_agent().get(format!("{url}/review")).call().unwrap();
     let h: String = r
@@ -209,11 +237,23 @@ fn staff_pages_carry_the_security_headers() {
 
 #[test]
 fn wrong_passwords_are_throttled_logout_and_expiry_end_the_session() {
-    let (svc, _id, _data) = with_pending(StaffSettings {
-        account_failures: 2,
-        session_ttl: Duration::from_secs(2),
-        ..StaffSettings::default()
-    });
+    wrong_passwords_are_throttled_logout_and_expiry_end_the_session_on(Backend::Sqlite);
+}
+
+#[test]
+fn login_throttle_logout_and_expiry_on_postgres() {
+    wrong_passwords_are_throttled_logout_and_expiry_end_the_session_on(Backend::Postgres);
+}
+
+fn wrong_passwords_are_throttled_logout_and_expiry_end_the_session_on(backend: Backend) {
+    let (svc, _id, _data) = with_pending(
+        backend,
+        StaffSettings {
+            account_failures: 2,
+            session_ttl: Duration::from_secs(2),
+            ..StaffSettings::default()
+        },
+    );
     let url = svc.url();
     svc.add_operator();
     let op = operator_login(&url, OPERATOR, OPERATOR_PASSWORD);
@@ -245,11 +285,7 @@ fn wrong_passwords_are_throttled_logout_and_expiry_end_the_session() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     // Expiry: a second account logs in, and 2 s later its session is gone on the server.
-    svc.server
-        .service
-        .staff()
-        .add_user("carol", "carol's password")
-        .unwrap();
+    svc.add_user("carol", "carol's password");
     let carol = operator_login(&url, "carol", "carol's password");
     assert_eq!(carol.get("/review").0, 200);
     std::thread::sleep(Duration::from_millis(2300));
@@ -259,7 +295,16 @@ fn wrong_passwords_are_throttled_logout_and_expiry_end_the_session() {
 
 #[test]
 fn a_revoked_kiosk_is_refused_at_once_by_the_running_centre() {
-    let (svc, id, _data) = with_pending(StaffSettings::default());
+    a_revoked_kiosk_is_refused_at_once_by_the_running_centre_on(Backend::Sqlite);
+}
+
+#[test]
+fn a_revoked_kiosk_is_refused_at_once_on_postgres() {
+    a_revoked_kiosk_is_refused_at_once_by_the_running_centre_on(Backend::Postgres);
+}
+
+fn a_revoked_kiosk_is_refused_at_once_by_the_running_centre_on(backend: Backend) {
+    let (svc, id, _data) = with_pending(backend, StaffSettings::default());
     let status = || {
         raw_agent()
             .get(format!("{}/v1/submissions/{id}", svc.url()))
@@ -272,8 +317,8 @@ fn a_revoked_kiosk_is_refused_at_once_by_the_running_centre() {
     assert_eq!(status(), 200);
     // `kiosk review-center --revoke-kiosk` on the same database, while the centre runs.
     let out = Command::new(kiosk_bin())
-        .args(["review-center", "--db"])
-        .arg(&svc.db)
+        .arg("review-center")
+        .args(svc.cli_args())
         .args(["--revoke-kiosk", "KIOSK-S"])
         .env_remove("KIOSK_CONFIG")
         .output()
@@ -291,12 +336,37 @@ fn a_revoked_kiosk_is_refused_at_once_by_the_running_centre() {
     assert_eq!(r.status().as_u16(), 401);
 }
 
-/// `kiosk review-center --listen ADDR --db DB`: Ok(address printed) or Err(stderr).
-fn try_listen(db: &std::path::Path, listen: &str, keys: Option<&std::path::Path>) -> Result<String, String> {
-    let mut cmd = Command::new(kiosk_bin());
-    cmd.args(["review-center", "--listen", listen, "--db"])
-        .arg(db)
+/// `kiosk review-center --add-user operator` on the database of `db`, the password piped
+/// on stdin (as `common::add_operator`, on either backend).
+pub(crate) fn add_operator_to(db: &TestDb) {
+    let mut child = Command::new(kiosk_bin())
+        .arg("review-center")
+        .args(db.cli_args())
+        .args(["--add-user", OPERATOR])
         .env_remove("KIOSK_CONFIG")
+        .env_remove("KIOSK_REVIEW_DB")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{OPERATOR_PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "--add-user: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `kiosk review-center --listen ADDR` on the database of `db` (its `cli_args`): Ok(address
+/// printed) or Err(stderr).
+fn try_listen(db: &TestDb, listen: &str, keys: Option<&std::path::Path>) -> Result<String, String> {
+    let mut cmd = Command::new(kiosk_bin());
+    cmd.args(["review-center", "--listen", listen])
+        .args(db.cli_args())
+        .env_remove("KIOSK_CONFIG")
+        .env_remove("KIOSK_REVIEW_DB")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if let Some(k) = keys {
@@ -319,18 +389,28 @@ fn try_listen(db: &std::path::Path, listen: &str, keys: Option<&std::path::Path>
 
 #[test]
 fn a_non_loopback_listen_is_refused_until_an_operator_account_exists() {
+    a_non_loopback_listen_is_refused_until_an_operator_account_exists_on(Backend::Sqlite);
+}
+
+#[test]
+fn a_non_loopback_listen_is_refused_until_an_operator_account_exists_on_postgres() {
+    a_non_loopback_listen_is_refused_until_an_operator_account_exists_on(Backend::Postgres);
+}
+
+fn a_non_loopback_listen_is_refused_until_an_operator_account_exists_on(backend: Backend) {
     let d = tempfile::tempdir().unwrap();
-    let db = d.path().join("review.db");
+    let db = TestDb::new(backend, &d.path().join("review.db"));
     let e = try_listen(&db, "0.0.0.0:0", None).expect_err("refused");
     assert!(e.contains("0.0.0.0") && e.contains("--add-user"), "{e}");
     // Loopback is fine without accounts.
     assert!(try_listen(&db, "127.0.0.1:0", None).is_ok());
     // A too-short password adds nothing.
     let mut child = Command::new(kiosk_bin())
-        .args(["review-center", "--db"])
-        .arg(&db)
+        .arg("review-center")
+        .args(db.cli_args())
         .args(["--add-user", "op"])
         .env_remove("KIOSK_CONFIG")
+        .env_remove("KIOSK_REVIEW_DB")
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -341,7 +421,7 @@ fn a_non_loopback_listen_is_refused_until_an_operator_account_exists() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("10"), "names the minimum");
     assert!(try_listen(&db, "0.0.0.0:0", None).is_err());
-    add_operator(&db);
+    add_operator_to(&db);
     let l = try_listen(&db, "0.0.0.0:0", None).expect("served once an operator exists");
     assert!(l.starts_with("listening http://0.0.0.0:"), "{l}");
 }
@@ -353,13 +433,14 @@ fn key_files_others_can_read_are_refused_by_the_centre_and_the_kiosk() {
     let keys = d.path().join("keys.txt");
     std::fs::write(&keys, format!("KIOSK-S {KEY}\n")).unwrap();
     std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let e = try_listen(&d.path().join("r.db"), "127.0.0.1:0", Some(&keys)).expect_err("refused");
+    let db = TestDb::new(Backend::Sqlite, &d.path().join("r.db"));
+    let e = try_listen(&db, "127.0.0.1:0", Some(&keys)).expect_err("refused");
     assert!(
         e.contains(&keys.display().to_string()) && e.contains("chmod 600"),
         "{e}"
     );
     std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
-    assert!(try_listen(&d.path().join("r.db"), "127.0.0.1:0", Some(&keys)).is_ok());
+    assert!(try_listen(&db, "127.0.0.1:0", Some(&keys)).is_ok());
     // The kiosk's key file.
     let kf = d.path().join("kiosk.key");
     std::fs::write(&kf, KEY).unwrap();
