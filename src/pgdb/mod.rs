@@ -2,7 +2,8 @@
 //! #17), so both services connect, migrate and fail the same way:
 //!
 //! * the database setting ([`DbTarget`]: `sqlite:PATH`, a plain path, or a `postgres://`
-//!   URL, only ever shown without its password);
+//!   URL, only ever shown without its password; one without a password takes it from
+//!   libpq's password file, `PGPASSFILE` or `~/.pgpass`);
 //! * the connection pool ([`PoolSettings`], [`open`]): `tokio-postgres` with `deadpool`;
 //!   a start-up failure (wrong password, no such database, server out of reach) is a
 //!   [`DbError::Config`] naming the setting and the fix;
@@ -11,6 +12,7 @@
 //! * telling a server out of reach for now ([`DbError::Unavailable`]: the caller answers
 //!   503 and the pool reconnects on a later call) from a statement the server refused.
 
+mod passfile;
 mod target;
 
 pub use target::{DbTarget, PgTarget};

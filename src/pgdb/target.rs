@@ -1,6 +1,7 @@
 //! Which database a service uses (`--db`, `--db-file`, `KIOSK_REVIEW_DB`, `KIOSK_CONSOLE_DB`):
 //! `sqlite:PATH`, a plain path (SQLite), or `postgres://…` / `postgresql://…`. A URL is only ever shown
-//! without its password ([`PgTarget::describe`]).
+//! without its password ([`PgTarget::describe`]). A URL without a password takes it from
+//! libpq's password file (`PGPASSFILE` or `~/.pgpass`) when that has a line for it.
 
 use super::DbError;
 use std::path::PathBuf;
@@ -18,6 +19,8 @@ pub enum DbTarget {
 pub struct PgTarget {
     pub(super) config: tokio_postgres::Config,
     name: String,
+    /// The URL itself held a password (not one from the password file).
+    url_password: bool,
 }
 
 impl std::fmt::Debug for DbTarget {
@@ -37,9 +40,10 @@ impl PgTarget {
         &self.config
     }
 
-    /// Whether the URL carries a password (refused on the command line).
+    /// Whether the URL itself carries a password (refused on the command line; one
+    /// from libpq's password file is fine).
     pub fn has_password(&self) -> bool {
-        self.config.get_password().is_some()
+        self.url_password
     }
 }
 
@@ -55,14 +59,26 @@ impl DbTarget {
             });
         }
         if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
-            let config = tokio_postgres::Config::from_str(spec).map_err(|e| DbError::Config {
+            let mut config = tokio_postgres::Config::from_str(spec).map_err(|e| DbError::Config {
                 // The text may hold a password: only the setting is named.
                 db: setting.to_string(),
                 message: format!("not a valid PostgreSQL URL ({e})"),
                 fix: "write it as postgres://USER@HOST:PORT/DATABASE (percent-encode special characters)".into(),
             })?;
+            let url_password = config.get_password().is_some();
+            if !url_password {
+                if let Some(file) = super::passfile::location() {
+                    if let Some(pw) = super::passfile::lookup(&config, &file)? {
+                        config.password(pw.as_bytes());
+                    }
+                }
+            }
             let name = describe(&config);
-            return Ok(DbTarget::Postgres(Box::new(PgTarget { config, name })));
+            return Ok(DbTarget::Postgres(Box::new(PgTarget {
+                config,
+                name,
+                url_password,
+            })));
         }
         if let Some(rest) = spec.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);

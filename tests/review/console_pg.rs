@@ -2,7 +2,7 @@
 //! consoles on one database (each event, alert and "offline" once however the kiosks'
 //! requests are spread, each alert forwarded once, a staff login and its CSRF token good
 //! on both, an alert stored by one shown live on the other's staff page), 503 while the
-//! server is down and recovery after, and `kiosk console --db-file` with a bad setting.
+//! server is down and recovery after, and `kiosk console --db-file` with a bad setting, the environment or libpq's password file.
 
 use crate::common::kiosk_bin;
 use crate::console_hooks::{webhooks_file, Receiver};
@@ -486,6 +486,46 @@ fn the_console_command_on_postgres_explains_a_bad_setting_and_keeps_the_password
     let (code, err) = run(&serve, Some(&missing));
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("does not exist") && err.contains("createdb"), "{err}");
+    // No password in the URL: libpq's password file gives it, and must be private.
+    let no_pw = url.replace(&format!(":{PG_PASSWORD}@"), "@");
+    let (host_port, db) = no_pw.rsplit_once('@').unwrap().1.split_once('/').unwrap();
+    let passfile = dir.path().join("pgpass");
+    std::fs::write(
+        &passfile,
+        format!(
+            "# host:port:db:user:password\n{}:{db}:{}:{PG_PASSWORD}\n",
+            host_port,
+            postgres::PG_USER
+        ),
+    )
+    .unwrap();
+    let add_with_passfile = |mode: u32, name: &str| {
+        std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(mode)).unwrap();
+        let mut child = std::process::Command::new(kiosk_bin())
+            .args(["console", "--db", &no_pw, "--add-user", name])
+            .env("PGPASSFILE", &passfile)
+            .env_remove("KIOSK_CONSOLE_DB")
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(b"a-long-enough-password\n");
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (code, err) = add_with_passfile(0o644, "limin");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("chmod 600") && err.contains(passfile.to_str().unwrap()),
+        "{err}"
+    );
+    let (code, err) = add_with_passfile(0o600, "limin");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        postgres::query_i64(&url, "SELECT COUNT(*) FROM staff_accounts WHERE name = 'limin'"),
+        1
+    );
     // Right: --add-user through the environment writes the account into PostgreSQL.
     let mut child = std::process::Command::new(kiosk_bin())
         .args(["console", "--add-user", "wangmin"])
