@@ -427,14 +427,50 @@ fn a_console_answers_503_while_postgres_is_down_and_carries_on_after() {
     wait_until("stored after the restart", Duration::from_secs(15), || {
         post(&c, "/v1/heartbeat", &key(0), &heartbeat_json(&kiosk_id(0), 2)).0 == 204
     });
-    let r = post(
-        &c,
-        "/v1/events",
-        &key(0),
-        &events_json(&kiosk_id(0), &[(1, "call_staff")]),
-    );
-    assert_eq!(r.0, 200, "{}", r.2);
     assert_eq!(postgres::query_i64(&url, "SELECT MAX(last_seq) FROM kiosks"), 2);
+    // The alert listener reconnected too: a new alert reaches the staff page's live feed.
+    c.block_on(
+        c.console
+            .staff()
+            .unwrap()
+            .set_user_password(OPERATOR, OPERATOR_PASSWORD),
+    )
+    .unwrap();
+    let op = kiosk::testkit::review::operator_login_at(&c.url(), OPERATOR, OPERATOR_PASSWORD, "/");
+    let mut feed = std::net::TcpStream::connect(c.addr).unwrap();
+    feed.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    write!(
+        feed,
+        "GET /events/stream HTTP/1.1\r\nHost: x\r\nCookie: {}\r\nAccept: text/event-stream\r\n\r\n",
+        op.cookie
+    )
+    .unwrap();
+    let mut streamed = String::new();
+    read_until(&mut feed, &mut streamed, "200 OK");
+    let mut seq = 0;
+    // Sent again until it shows: the listener waits up to a few seconds before reconnecting.
+    let t0 = Instant::now();
+    while !streamed.contains("event: alert") {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "no live alert after the restart: {streamed}"
+        );
+        seq += 1;
+        let r = post(
+            &c,
+            "/v1/events",
+            &key(0),
+            &events_json(&kiosk_id(0), &[(seq, "call_staff")]),
+        );
+        assert_eq!(r.0, 200, "{}", r.2);
+        let mut buf = [0u8; 4096];
+        let until = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < until && !streamed.contains("event: alert") {
+            if let Ok(n) = feed.read(&mut buf) {
+                streamed.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        }
+    }
 }
 
 #[test]
