@@ -19,11 +19,16 @@
 //! each — the real 30 s, then 1 s, 30× the real load, to find the console's limit),
 //! `KIOSK_BENCH_STEADY_S` (10), `KIOSK_BENCH_SATURATE_S` (5).
 //!
+//! `KIOSK_BENCH_DB` picks the store: `sqlite` (default), `postgres` (one console) or
+//! `postgres2` (two consoles on one database, the kiosks split between them; the feed is
+//! the first one's, which also carries the alerts the second stored, by `NOTIFY`).
+//!
 //! Run: `cargo bench --offline --profile dev --bench console` (or without `--profile dev`
 //! for the release profile).
 
-use kiosk::console::server::Console;
-use kiosk::console::{ConsoleOptions, ConsoleStore};
+use kiosk::console::server::{self, Console};
+use kiosk::console::{ConsoleOptions, ConsoleStore, RunningConsole};
+use kiosk::pgdb::{DbTarget, PoolSettings};
 use kiosk::review::keys::Keys;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -155,6 +160,38 @@ fn main() {
     }
 }
 
+/// The consoles of a scenario (`KIOSK_BENCH_DB`): `sqlite` (one, on a temporary file),
+/// `postgres` (one) or `postgres2` (two) on a fresh database of a PostgreSQL server the
+/// bench starts (`kiosk::testkit::postgres`; its processes are not in the RSS figures).
+fn start_consoles(db: &str, dir: &std::path::Path, keys: &Keys) -> Vec<RunningConsole> {
+    let opts = ConsoleOptions::default;
+    let instances = match db {
+        "sqlite" => {
+            let store = ConsoleStore::open_sqlite(&dir.join("console.db")).unwrap();
+            let c = Arc::new(Console::new(store, keys.clone(), opts()));
+            return vec![kiosk::console::spawn(c, "127.0.0.1:0").unwrap()];
+        }
+        "postgres" => 1,
+        "postgres2" => 2,
+        other => panic!("KIOSK_BENCH_DB={other}: give sqlite, postgres or postgres2"),
+    };
+    let url = kiosk::testkit::postgres::fresh_database();
+    let target = DbTarget::parse(&url, "bench").unwrap();
+    let pool = PoolSettings {
+        size: 16,
+        connect_timeout: Duration::from_secs(5),
+        wait_timeout: Duration::from_secs(5),
+    };
+    (0..instances)
+        .map(|_| {
+            let rt = server::runtime().unwrap();
+            let store = rt.block_on(ConsoleStore::open(&target, &pool)).unwrap();
+            let c = Arc::new(Console::new(store, keys.clone(), opts()));
+            server::spawn_on(rt, c, "127.0.0.1:0").unwrap()
+        })
+        .collect()
+}
+
 /// One console, one scenario: `kiosks` heartbeating every `every` for `steady` with the
 /// burst of `alerts` a third of the way in, then `saturate` of back-to-back heartbeats.
 fn run(kiosks: usize, alerts: usize, every: Duration, steady: Duration, saturate: Duration) {
@@ -169,13 +206,10 @@ fn run(kiosks: usize, alerts: usize, every: Duration, steady: Duration, saturate
         keys.insert(id, key);
     }
     let (rss_before, _) = rss();
-    let console = Arc::new(Console::new(
-        ConsoleStore::open_sqlite(&dir.path().join("console.db")).unwrap(),
-        keys,
-        ConsoleOptions::default(),
-    ));
-    let running = kiosk::console::spawn(console.clone(), "127.0.0.1:0").unwrap();
-    let addr = running.addr;
+    let db = std::env::var("KIOSK_BENCH_DB").unwrap_or_else(|_| "sqlite".into());
+    let running = start_consoles(&db, dir.path(), &keys);
+    let console = running[0].console.clone();
+    let addrs: Vec<_> = running.iter().map(|r| r.addr).collect();
     let (rss_started, _) = rss();
 
     // The feed's listener: when each alert (kiosk, seq) arrived.
@@ -205,8 +239,9 @@ fn run(kiosks: usize, alerts: usize, every: Duration, steady: Duration, saturate
     let t_connect = Instant::now();
     let (steady_elapsed, sat_elapsed) = rt.block_on(async {
         let mut conns = vec![];
-        for (id, key) in &ids {
-            let s = TcpStream::connect(addr).await.expect("connect");
+        for (i, (id, key)) in ids.iter().enumerate() {
+            // Spread over the instances as a round-robin balancer would.
+            let s = TcpStream::connect(addrs[i % addrs.len()]).await.expect("connect");
             s.set_nodelay(true).unwrap();
             conns.push((
                 id.clone(),
@@ -305,7 +340,8 @@ fn run(kiosks: usize, alerts: usize, every: Duration, steady: Duration, saturate
 
     println!();
     println!(
-        "Hall console: {kiosks} kiosks, heartbeat every {} ms, {} alerts in a burst, {} s steady + {} s back-to-back",
+        "Hall console ({db}: {} instance(s)): {kiosks} kiosks, heartbeat every {} ms, {} alerts in a burst, {} s steady + {} s back-to-back",
+        addrs.len(),
         every.as_millis(),
         sent.len(),
         steady.as_secs(),

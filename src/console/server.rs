@@ -118,9 +118,12 @@ impl Console {
     /// own. Alerts opened are on the feed before this returns.
     async fn write(&self, write: Write) -> Result<Written, ConsoleError> {
         let Some(writer) = &self.writer else {
-            let written = self.store.write(write, now_ms()).await?;
-            if let Written::Events(e) = &written {
-                self.publish(&e.opened).await?;
+            let ConsoleStore::Postgres(pg) = &self.store else {
+                return Err(ConsoleError::Commit("the database writer has stopped".into()));
+            };
+            let (written, opened) = pg.write(&write, now_ms()).await?;
+            for a in opened {
+                let _ = self.opened.send(a);
             }
             return Ok(written);
         };

@@ -191,7 +191,7 @@ impl ConsoleStore {
                 })
                 .await
             }
-            ConsoleStore::Postgres(p) => p.write(&w, now_ms).await,
+            ConsoleStore::Postgres(p) => Ok(p.write(&w, now_ms).await?.0),
         }
     }
 

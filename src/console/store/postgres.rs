@@ -10,8 +10,9 @@
 //! * at most one open "offline" alert per kiosk: a partial unique index, and the watchers'
 //!   inserts say `ON CONFLICT DO NOTHING`;
 //! * acknowledging is an update guarded by `acked_ms IS NULL`: the first member of staff wins;
-//! * every new alert is announced with `NOTIFY` (a trigger), and [`PgConsole::listen`]
-//!   passes it to this instance's staff pages, whichever instance stored it.
+//! * every new alert is announced with `NOTIFY` (a trigger; the payload is the row as
+//!   JSON), and [`PgConsole::listen`] passes it to this instance's staff pages, whichever
+//!   instance stored it.
 
 use super::{closes, AlertRow, EventRow, EventsStored, HeartbeatOutcome, KioskRow, Write, Written, OFFLINE};
 use crate::console::wire::{Heartbeat, KioskEvent};
@@ -65,8 +66,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX alerts_raised ON alerts (raised_ms);
     CREATE UNIQUE INDEX alerts_one_offline ON alerts (kiosk) WHERE kind = 'offline' AND resolved_ms IS NULL;
     CREATE FUNCTION console_alert_announce() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        payload TEXT := row_to_json(NEW)::text;
     BEGIN
-        PERFORM pg_notify('kiosk_console_alerts', NEW.id::text);
+        -- A payload stops at 8000 bytes: a longer row is announced by its id alone.
+        IF octet_length(payload) > 7900 THEN
+            payload := NEW.id::text;
+        END IF;
+        PERFORM pg_notify('kiosk_console_alerts', payload);
         RETURN NEW;
     END $$;
     CREATE TRIGGER alerts_announce AFTER INSERT ON alerts
@@ -104,6 +111,38 @@ fn alert_row(r: &tokio_postgres::Row) -> AlertRow {
         acked_by: r.get(7),
         acked_ms: r.get::<_, Option<i64>>(8).map(|s| s as u64),
         resolved_ms: r.get::<_, Option<i64>>(9).map(|s| s as u64),
+    }
+}
+
+/// An alert row as the trigger announces it (`row_to_json`: `reasons` is the stored JSON text).
+#[derive(serde::Deserialize)]
+struct Announced {
+    id: i64,
+    kiosk: String,
+    kind: String,
+    seq: Option<i64>,
+    code: Option<String>,
+    reasons: String,
+    raised_ms: i64,
+    acked_by: Option<String>,
+    acked_ms: Option<i64>,
+    resolved_ms: Option<i64>,
+}
+
+impl From<Announced> for AlertRow {
+    fn from(a: Announced) -> AlertRow {
+        AlertRow {
+            id: a.id,
+            kiosk: a.kiosk,
+            kind: a.kind,
+            seq: a.seq.map(|s| s as u64),
+            code: a.code,
+            reasons: serde_json::from_str(&a.reasons).unwrap_or_default(),
+            raised_ms: a.raised_ms as u64,
+            acked_by: a.acked_by,
+            acked_ms: a.acked_ms.map(|s| s as u64),
+            resolved_ms: a.resolved_ms.map(|s| s as u64),
+        }
     }
 }
 
@@ -152,16 +191,20 @@ impl PgConsole {
         c.query(&st, params).await.map_err(self.err("query"))
     }
 
-    /// One kiosk request's write, in one transaction.
-    pub async fn write(&self, w: &Write, now_ms: u64) -> Result<Written, ConsoleError> {
+    /// One kiosk request's write, in one transaction; with the alerts it opened, read
+    /// back by the inserts themselves (no second query while a burst waits for the pool).
+    pub async fn write(&self, w: &Write, now_ms: u64) -> Result<(Written, Vec<AlertRow>), ConsoleError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(self.err("begin"))?;
+        let mut opened = vec![];
         let out = match w {
             Write::Heartbeat(hb) => Written::Heartbeat(self.heartbeat_in(&tx, hb, now_ms).await?),
-            Write::Events { kiosk, events } => Written::Events(self.add_events_in(&tx, kiosk, events, now_ms).await?),
+            Write::Events { kiosk, events } => {
+                Written::Events(self.add_events_in(&tx, kiosk, events, now_ms, &mut opened).await?)
+            }
         };
         tx.commit().await.map_err(self.err("commit"))?;
-        Ok(out)
+        Ok((out, opened))
     }
 
     async fn heartbeat_in(
@@ -200,6 +243,7 @@ impl PgConsole {
         kiosk: &str,
         events: &[KioskEvent],
         now_ms: u64,
+        alerts: &mut Vec<AlertRow>,
     ) -> Result<EventsStored, ConsoleError> {
         let e = self.err("events");
         let mut new = 0;
@@ -230,13 +274,17 @@ impl PgConsole {
             if ev.kind.alerts() {
                 let row = tx
                     .query_one(
-                        "INSERT INTO alerts (kiosk, kind, seq, code, reasons, raised_ms)
-                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                        &format!(
+                            "INSERT INTO alerts (kiosk, kind, seq, code, reasons, raised_ms)
+                             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ALERT_COLUMNS}"
+                        ),
                         &[&kiosk, &ev.kind.id(), &big(ev.seq), &ev.code, &reasons, &big(now_ms)],
                     )
                     .await
                     .map_err(&e)?;
-                opened.push(row.get(0));
+                let alert = alert_row(&row);
+                opened.push(alert.id);
+                alerts.push(alert);
             }
             // A recovery closes the alert it answers.
             for closed in closes(ev.kind) {
@@ -449,7 +497,16 @@ impl PgConsole {
         }
         log::info!("console {}: listening for alerts from every instance", self.name);
         while let Some(payload) = rx.recv().await {
-            let Ok(id) = payload.parse::<i64>() else { continue };
+            // The row itself (read without a query, so a burst reaches the pages at once),
+            // or its id when the row was too long for a payload.
+            if let Ok(row) = serde_json::from_str::<Announced>(&payload) {
+                let _ = feed.send(row.into());
+                continue;
+            }
+            let Ok(id) = payload.parse::<i64>() else {
+                log::warn!("console: an alert announcement it cannot read; skipped");
+                continue;
+            };
             match self.alert(id).await {
                 Ok(Some(a)) => {
                     let _ = feed.send(a);
