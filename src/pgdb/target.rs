@@ -81,6 +81,16 @@ impl DbTarget {
                 message: format!("not a valid PostgreSQL URL ({e})"),
                 fix: "write it as postgres://USER@HOST:PORT/DATABASE (percent-encode special characters)".into(),
             })?;
+            if config.get_channel_binding() == tokio_postgres::config::ChannelBinding::Require {
+                // tokio-postgres-rustls 0.13 never offers SCRAM channel binding.
+                return Err(DbError::Config {
+                    db: setting.to_string(),
+                    message: "channel_binding=require: this client cannot bind the login to the TLS channel".into(),
+                    fix: "drop channel_binding=require from the URL; with sslmode=require the server's certificate \
+                          is verified (--db-ca-file) before the password exchange"
+                        .into(),
+                });
+            }
             let url_password = config.get_password().is_some();
             if !url_password {
                 if let Some(file) = super::passfile::location() {
@@ -191,6 +201,10 @@ mod tests {
             .to_string();
         assert!(e.contains("--db-file /x") && !e.contains("s3cret"), "{e}");
         assert!(DbTarget::parse("mysql://x", "--db").is_err());
+        let e = DbTarget::parse("postgres://rev@db.example/review?channel_binding=require", "--db")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("channel_binding=require") && e.contains("Fix:"), "{e}");
         assert!(DbTarget::parse("  ", "--db").is_err());
     }
 }
