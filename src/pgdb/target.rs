@@ -201,6 +201,16 @@ mod tests {
             .to_string();
         assert!(e.contains("--db-file /x") && !e.contains("s3cret"), "{e}");
         assert!(DbTarget::parse("mysql://x", "--db").is_err());
+        // --db-ca-file is for PostgreSQL only; none leaves the compiled-in roots.
+        let e = DbTarget::parse("r.sqlite", "--db")
+            .unwrap()
+            .with_ca_file(Some(Path::new("/etc/ca.pem")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--db-ca-file /etc/ca.pem") && e.contains("SQLite"), "{e}");
+        let t = t.with_ca_file(None).unwrap();
+        let DbTarget::Postgres(pg) = &t else { panic!() };
+        assert_eq!(pg.trust(), &Trust::SystemRoots);
         let e = DbTarget::parse("postgres://rev@db.example/review?channel_binding=require", "--db")
             .unwrap_err()
             .to_string();

@@ -30,8 +30,7 @@ pub enum Trust {
     CaFile(PathBuf),
 }
 
-/// The TLS connector trusting `trust`'s anchors. `db` and `setting` name the database and
-/// the flag in the error.
+/// The TLS connector trusting `trust`'s anchors. `db` names the database in the error.
 pub fn connector(trust: &Trust, db: &str) -> Result<Connector, DbError> {
     let mut roots = RootCertStore::empty();
     match trust {
