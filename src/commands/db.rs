@@ -20,6 +20,12 @@ pub struct DbArgs {
     /// its password.
     #[arg(long, value_name = "PATH")]
     pub db_file: Option<PathBuf>,
+    /// PostgreSQL over TLS: the CA certificate (PEM) that signed the server's certificate.
+    /// Without it the compiled-in public roots are trusted. Whether TLS is used is the
+    /// URL's sslmode (disable, prefer — the default —, require); the server's certificate
+    /// is always verified, and the URL's host must be a name (or IP address) in it.
+    #[arg(long, value_name = "PATH")]
+    pub db_ca_file: Option<PathBuf>,
     /// PostgreSQL: connections this instance keeps at most (1–1000).
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: u32,
@@ -41,8 +47,13 @@ impl DbArgs {
         }
     }
 
-    /// The database from --db, --db-file or the environment variable `env`, parsed.
+    /// The database from --db, --db-file or the environment variable `env`, parsed, with
+    /// --db-ca-file's trust.
     pub fn target(&self, env: &str) -> anyhow::Result<DbTarget> {
+        Ok(self.location(env)?.with_ca_file(self.db_ca_file.as_deref())?)
+    }
+
+    fn location(&self, env: &str) -> anyhow::Result<DbTarget> {
         if let Some(spec) = &self.db {
             let t = DbTarget::parse(spec, "--db")?;
             if let DbTarget::Postgres(pg) = &t {

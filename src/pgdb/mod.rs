@@ -4,6 +4,8 @@
 //! * the database setting ([`DbTarget`]: `sqlite:PATH`, a plain path, or a `postgres://`
 //!   URL, only ever shown without its password; one without a password takes it from
 //!   libpq's password file, `PGPASSFILE` or `~/.pgpass`);
+//! * TLS ([`tls`]) as the URL's `sslmode` says, the server's certificate always verified
+//!   against `--db-ca-file` or the compiled-in roots;
 //! * the connection pool ([`PoolSettings`], [`open`]): `tokio-postgres` with `deadpool`;
 //!   a start-up failure (wrong password, no such database, server out of reach) is a
 //!   [`DbError::Config`] naming the setting and the fix;
@@ -14,12 +16,13 @@
 
 mod passfile;
 mod target;
+pub mod tls;
 
 pub use target::{DbTarget, PgTarget};
+pub use tls::{Connector, Trust};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
 use std::time::Duration;
-use tokio_postgres::NoTls;
 
 /// What went wrong with a PostgreSQL database, naming it (without its password).
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +116,7 @@ pub async fn open(
     }
     let mgr = Manager::from_config(
         config,
-        NoTls,
+        target.connector(),
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -138,6 +141,15 @@ pub async fn open(
 
 /// A start-up connection failure, explained: the setting and the fix.
 pub fn startup_error(db: &str, e: PoolError) -> DbError {
+    if let PoolError::Backend(pe) = &e {
+        if let Some((message, fix)) = tls::explain(pe) {
+            return DbError::Config {
+                db: db.to_string(),
+                message,
+                fix,
+            };
+        }
+    }
     let (message, fix) = match &e {
         PoolError::Backend(pe) => match pe.code().map(|c| c.code()) {
             Some("28P01") | Some("28000") => (

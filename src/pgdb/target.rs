@@ -1,10 +1,13 @@
 //! Which database a service uses (`--db`, `--db-file`, `KIOSK_REVIEW_DB`, `KIOSK_CONSOLE_DB`):
 //! `sqlite:PATH`, a plain path (SQLite), or `postgres://…` / `postgresql://…`. A URL is only ever shown
 //! without its password ([`PgTarget::describe`]). A URL without a password takes it from
-//! libpq's password file (`PGPASSFILE` or `~/.pgpass`) when that has a line for it.
+//! libpq's password file (`PGPASSFILE` or `~/.pgpass`) when that has a line for it. A
+//! PostgreSQL target carries its TLS trust ([`DbTarget::with_ca_file`]: `--db-ca-file`, else
+//! the compiled-in roots) and the connector built from it.
 
+use super::tls::{Connector, Trust};
 use super::DbError;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// A parsed database setting.
@@ -21,6 +24,9 @@ pub struct PgTarget {
     name: String,
     /// The URL itself held a password (not one from the password file).
     url_password: bool,
+    /// Whose certificates a TLS connection trusts, and the connector built from it.
+    trust: Trust,
+    tls: Connector,
 }
 
 impl std::fmt::Debug for DbTarget {
@@ -45,6 +51,16 @@ impl PgTarget {
     pub fn has_password(&self) -> bool {
         self.url_password
     }
+
+    /// The TLS connector for this server (used as the URL's `sslmode` says).
+    pub fn connector(&self) -> Connector {
+        self.tls.clone()
+    }
+
+    /// Where the trust anchors come from.
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
 }
 
 impl DbTarget {
@@ -65,6 +81,16 @@ impl DbTarget {
                 message: format!("not a valid PostgreSQL URL ({e})"),
                 fix: "write it as postgres://USER@HOST:PORT/DATABASE (percent-encode special characters)".into(),
             })?;
+            if config.get_channel_binding() == tokio_postgres::config::ChannelBinding::Require {
+                // tokio-postgres-rustls 0.13 never offers SCRAM channel binding.
+                return Err(DbError::Config {
+                    db: setting.to_string(),
+                    message: "channel_binding=require: this client cannot bind the login to the TLS channel".into(),
+                    fix: "drop channel_binding=require from the URL; with sslmode=require the server's certificate \
+                          is verified (--db-ca-file) before the password exchange"
+                        .into(),
+                });
+            }
             let url_password = config.get_password().is_some();
             if !url_password {
                 if let Some(file) = super::passfile::location() {
@@ -74,10 +100,14 @@ impl DbTarget {
                 }
             }
             let name = describe(&config);
+            let trust = Trust::SystemRoots;
+            let tls = super::tls::connector(&trust, &name)?;
             return Ok(DbTarget::Postgres(Box::new(PgTarget {
                 config,
                 name,
                 url_password,
+                trust,
+                tls,
             })));
         }
         if let Some(rest) = spec.strip_prefix("sqlite:") {
@@ -99,6 +129,29 @@ impl DbTarget {
             });
         }
         Ok(DbTarget::Sqlite(PathBuf::from(spec)))
+    }
+
+    /// Trusts the CA certificates (PEM) in `ca_file` for TLS instead of the compiled-in
+    /// roots (`--db-ca-file`). The file is read now: one that cannot be read or holds no
+    /// certificate is a [`DbError::Config`] naming it; so is a CA file for SQLite.
+    pub fn with_ca_file(self, ca_file: Option<&Path>) -> Result<DbTarget, DbError> {
+        let Some(path) = ca_file else { return Ok(self) };
+        match self {
+            DbTarget::Sqlite(p) => Err(DbError::Config {
+                db: p.display().to_string(),
+                message: format!(
+                    "--db-ca-file {} is for a PostgreSQL server, but this database is SQLite",
+                    path.display()
+                ),
+                fix: "drop --db-ca-file, or give a postgres:// URL".into(),
+            }),
+            DbTarget::Postgres(mut pg) => {
+                let trust = Trust::CaFile(path.to_path_buf());
+                pg.tls = super::tls::connector(&trust, &pg.name)?;
+                pg.trust = trust;
+                Ok(DbTarget::Postgres(pg))
+            }
+        }
     }
 
     /// A path or the URL without its password.
@@ -148,6 +201,20 @@ mod tests {
             .to_string();
         assert!(e.contains("--db-file /x") && !e.contains("s3cret"), "{e}");
         assert!(DbTarget::parse("mysql://x", "--db").is_err());
+        // --db-ca-file is for PostgreSQL only; none leaves the compiled-in roots.
+        let e = DbTarget::parse("r.sqlite", "--db")
+            .unwrap()
+            .with_ca_file(Some(Path::new("/etc/ca.pem")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--db-ca-file /etc/ca.pem") && e.contains("SQLite"), "{e}");
+        let t = t.with_ca_file(None).unwrap();
+        let DbTarget::Postgres(pg) = &t else { panic!() };
+        assert_eq!(pg.trust(), &Trust::SystemRoots);
+        let e = DbTarget::parse("postgres://rev@db.example/review?channel_binding=require", "--db")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("channel_binding=require") && e.contains("Fix:"), "{e}");
         assert!(DbTarget::parse("  ", "--db").is_err());
     }
 }

@@ -9,6 +9,9 @@
 //!   when the process exits (an `atexit` hook: fast shutdown, directory removed); if the
 //!   process dies without running it, `--pdeathsig` stops the server anyway.
 //! * [`PgServer::start`] starts a private one (fault tests restart it); it stops on drop.
+//!   [`PgServer::start_tls`] starts one with `ssl = on` and a certificate for `127.0.0.1`
+//!   and `localhost` signed by a test CA made for it (the `openssl` command), whose
+//!   certificate is [`PgServer::ca_file`]. It accepts plain connections too.
 //!
 //! If PostgreSQL cannot start, these panic with why: a test on PostgreSQL never skips.
 
@@ -37,6 +40,8 @@ pub struct PgServer {
     bin: PathBuf,
     pub port: u16,
     child: Mutex<Option<Child>>,
+    /// The test CA's certificate (PEM) when the server has TLS on.
+    ca_file: Option<PathBuf>,
 }
 
 /// The directory holding `initdb`, `pg_ctl` and `postgres`: `$PATH` first, then Debian's
@@ -95,6 +100,21 @@ impl PgServer {
     /// initdb into a new temporary directory and start the server; waits until it accepts
     /// connections.
     pub fn start() -> Result<PgServer, String> {
+        PgServer::start_with(false)
+    }
+
+    /// Like [`PgServer::start`], with TLS on: a new test CA signs the server's certificate
+    /// (names `localhost` and `127.0.0.1`); its certificate is [`PgServer::ca_file`].
+    pub fn start_tls() -> Result<PgServer, String> {
+        PgServer::start_with(true)
+    }
+
+    /// The test CA's certificate (PEM) of a server from [`PgServer::start_tls`].
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
+    }
+
+    fn start_with(tls: bool) -> Result<PgServer, String> {
         let bin = pg_bin_dir()?;
         let tmp = tempfile::Builder::new()
             .prefix("kiosk-pg-")
@@ -134,6 +154,7 @@ impl PgServer {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
+        let ca_file = if tls { Some(make_certificates(&dir)?) } else { None };
         let port = free_port()?;
         let s = PgServer {
             dir,
@@ -141,6 +162,7 @@ impl PgServer {
             bin,
             port,
             child: Mutex::new(None),
+            ca_file,
         };
         s.run()?;
         Ok(s)
@@ -152,7 +174,14 @@ impl PgServer {
         if is_root() {
             let _ = std::os::unix::fs::chown(self.dir.join("log"), Some(NOBODY), None);
         }
-        let child = command(&self.bin, "postgres")
+        let mut postgres = command(&self.bin, "postgres");
+        if self.ca_file.is_some() {
+            postgres.args(["-c", "ssl=on", "-c"]);
+            postgres.arg(format!("ssl_cert_file={}", self.dir.join("server.crt").display()));
+            postgres.arg("-c");
+            postgres.arg(format!("ssl_key_file={}", self.dir.join("server.key").display()));
+        }
+        let child = postgres
             .arg("-D")
             .arg(self.dir.join("data"))
             .args(["-p", &self.port.to_string(), "-c", "listen_addresses=127.0.0.1"])
@@ -253,6 +282,89 @@ impl PgServer {
         self.stop();
         self.run()
     }
+}
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) -> Result<(), String> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run openssl (needed for the TLS test server; Debian's openssl package): {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "openssl {} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// A test CA (`ca.pem`) and the server's certificate it signs (`server.crt`, `server.key`:
+/// for `localhost` and `127.0.0.1`, the key the server's user's own and 0600, as PostgreSQL
+/// demands) in `dir`. Returns the CA's certificate.
+fn make_certificates(dir: &Path) -> Result<PathBuf, String> {
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=kiosk test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(dir, &ca)?;
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend(["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+    openssl(dir, &csr)?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| format!("cannot write the certificate's extensions: {e}"))?;
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    )?;
+    let key = dir.join("server.key");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot make {} 0600: {e}", key.display()))?;
+    if is_root() {
+        std::os::unix::fs::chown(&key, Some(NOBODY), Some(NOBODY))
+            .map_err(|e| format!("cannot hand {} to nobody: {e}", key.display()))?;
+    }
+    Ok(dir.join("ca.pem"))
 }
 
 impl Drop for PgServer {

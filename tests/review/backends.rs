@@ -1,7 +1,9 @@
 //! The review store's contract on both backends (SQLite file, real PostgreSQL server from
 //! `kiosk::testkit::postgres`), and what only PostgreSQL must do: hold with several
 //! instances at once (idempotency, numbering, claims, migrations), keep staff logins
-//! shared, and explain a bad database setting.
+//! shared, and explain a bad database setting. And TLS to the server: verified against
+//! `--db-ca-file` (a test CA), refused with the fix when the certificate is not trusted
+//! or the server offers no TLS.
 
 use chrono::{NaiveDate, Utc};
 use kiosk::config::{DocumentId, RegionCode};
@@ -9,7 +11,7 @@ use kiosk::domain::{ClaimCode, Prompt};
 use kiosk::review::store::{decided_by, DbTarget, Insert, NewSubmission, PgOptions, Store};
 use kiosk::review::ReviewError;
 use kiosk::staff::{Added, LoginError, StaffSettings};
-use kiosk::testkit::postgres::{self, fresh_database, PG_PASSWORD};
+use kiosk::testkit::postgres::{self, fresh_database, PgServer, PG_PASSWORD};
 use kiosk::testkit::review::test_pg_options;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -391,4 +393,247 @@ fn tables_live_in_the_urls_default_schema() {
     };
     assert_eq!((tables("review"), tables("public")), (6, 0));
     assert_eq!(postgres::query_i64(&url, "SELECT COUNT(*) FROM review.submissions"), 1);
+}
+
+/// A private server with TLS on (a test CA signed its certificate for 127.0.0.1 and
+/// localhost), and a new database on it: the server, its CA file and the database's URL
+/// (without sslmode).
+fn tls_server(db: &str) -> (PgServer, std::path::PathBuf, String) {
+    let server = PgServer::start_tls().unwrap_or_else(|e| panic!("PostgreSQL with TLS could not start: {e}"));
+    let ca = server.ca_file().expect("a TLS server has a CA").to_path_buf();
+    let url = server
+        .create_database(db)
+        .unwrap_or_else(|e| panic!("create {db}: {e}"));
+    (server, ca, url)
+}
+
+fn with_ca(url: &str, ca: &std::path::Path) -> DbTarget {
+    DbTarget::parse(url, "test").unwrap().with_ca_file(Some(ca)).unwrap()
+}
+
+/// `application_name`s of the server's client connections over TLS, and of its plain ones.
+fn ssl_apps(url: &str) -> (Vec<String>, Vec<String>) {
+    // The test's own session is plain: the URL without its query (sslmode).
+    let url = url.split('?').next().unwrap_or(url).replace("localhost", "127.0.0.1");
+    let apps = |ssl: &str| {
+        let mut v = postgres::query_strings(
+            &url,
+            &format!(
+                "SELECT a.application_name FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) \
+                 WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid() AND s.ssl = {ssl}"
+            ),
+        );
+        v.sort();
+        v
+    };
+    (apps("true"), apps("false"))
+}
+
+#[test]
+fn the_review_store_works_over_tls_verified_against_the_ca_file() {
+    let (_server, ca, url) = tls_server("tls_review");
+    for (i, url) in [
+        format!("{url}?sslmode=require"),
+        // The default, prefer: TLS because the server offers it.
+        url.clone(),
+        // A host name in the certificate works as well as its IP address.
+        format!("{}?sslmode=require", url.replace("127.0.0.1", "localhost")),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let rt = rt();
+        let store = rt.block_on(async {
+            let store = Store::open(&with_ca(url, &ca), &test_pg_options())
+                .await
+                .unwrap_or_else(|e| panic!("open over TLS ({url}): {e}"));
+            let claim = ClaimCode::random();
+            let Insert::Created(row) = store
+                .insert(sub("K-1", &format!("tls-{i}"), "sha", &claim), Utc::now())
+                .await
+                .unwrap()
+            else {
+                panic!("the insert creates")
+            };
+            let back = store.by_claim(&claim.0).await.unwrap().expect("read back");
+            assert_eq!((&back.id, back.kiosk_id.as_str()), (&row.id, "K-1"));
+            assert_eq!(store.photo(&row.id).await.unwrap().as_deref(), Some(&b"jpeg"[..]));
+            let Store::Postgres(pg) = &store else {
+                panic!("a PostgreSQL store")
+            };
+            let c = pg.pool().get().await.unwrap();
+            let r = c
+                .query_one("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+                .await
+                .unwrap();
+            let (ssl, version): (bool, Option<String>) = (r.get(0), r.get(1));
+            assert!(ssl, "the store's connection is TLS ({url})");
+            assert!(version.is_some_and(|v| v.starts_with("TLSv1.")), "TLS version");
+            drop(c);
+            store
+        });
+        // Seen from another (plain) session while the pool is open: every connection of the
+        // review centre is TLS.
+        let (tls, plain) = ssl_apps(url);
+        assert!(
+            tls.iter().any(|a| a == "kiosk review-center"),
+            "the review centre's connections are TLS: {tls:?}"
+        );
+        assert!(
+            !plain.iter().any(|a| a.starts_with("kiosk")),
+            "no plain kiosk connection: {plain:?}"
+        );
+        drop(store);
+        drop(rt);
+    }
+}
+
+#[test]
+fn the_console_store_and_its_alert_listener_work_over_tls() {
+    use kiosk::console::store::ConsoleStore;
+    let (_server, ca, url) = tls_server("tls_console");
+    let target = with_ca(&format!("{url}?sslmode=require"), &ca);
+    let settings = kiosk::pgdb::PoolSettings {
+        size: 2,
+        connect_timeout: Duration::from_secs(3),
+        wait_timeout: Duration::from_secs(3),
+    };
+    let rt = rt();
+    let store = rt
+        .block_on(ConsoleStore::open(&target, &settings))
+        .unwrap_or_else(|e| panic!("the console store opens over TLS: {e}"));
+    let ConsoleStore::Postgres(pg) = &store else {
+        panic!("a PostgreSQL console store")
+    };
+    let (feed, _rx) = tokio::sync::broadcast::channel(8);
+    let listener = rt.spawn(pg.clone().listen(feed, Duration::from_secs(1)));
+    let listener_app = "kiosk console (alert listener)";
+    let t0 = std::time::Instant::now();
+    let (tls, plain) = loop {
+        let (tls, plain) = ssl_apps(&url);
+        let listening = postgres::query_i64(
+            &url,
+            &format!(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '{listener_app}' \
+                 AND query LIKE 'LISTEN %'"
+            ),
+        );
+        if listening == 1 && tls.iter().any(|a| a == listener_app) {
+            break (tls, plain);
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "the alert listener is not listening over TLS: tls {tls:?}, plain {plain:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(tls.iter().any(|a| a == "kiosk console"), "the pool is TLS: {tls:?}");
+    assert!(
+        !plain.iter().any(|a| a.starts_with("kiosk")),
+        "no plain kiosk connection: {plain:?}"
+    );
+    listener.abort();
+}
+
+#[test]
+fn a_certificate_the_client_does_not_trust_is_refused_with_the_fix() {
+    let (_server, ca, url) = tls_server("tls_untrusted");
+    let refused = |target: DbTarget| {
+        let opts = PgOptions {
+            connect_timeout: Duration::from_secs(3),
+            ..test_pg_options()
+        };
+        match rt().block_on(Store::open(&target, &opts)) {
+            Err(e @ ReviewError::DbConfig { .. }) => e.to_string(),
+            Err(e) => panic!("not a configuration error: {e}"),
+            Ok(_) => panic!("opened with an untrusted certificate"),
+        }
+    };
+    // The compiled-in public roots do not know the test CA: with require, and with the
+    // default prefer (the server offers TLS, so its certificate must be trusted too).
+    for u in [format!("{url}?sslmode=require"), url.clone()] {
+        let e = refused(DbTarget::parse(&u, "test").unwrap());
+        assert!(
+            e.contains("certificate was not trusted") && e.contains("CA") && e.contains("--db-ca-file"),
+            "{e}"
+        );
+        assert!(!e.contains(PG_PASSWORD), "no password in messages: {e}");
+    }
+    // The right CA, but the URL's host is not a name in the certificate.
+    let other_name = format!(
+        "{}?sslmode=require&hostaddr=127.0.0.1",
+        url.replace("@127.0.0.1:", "@db.other.example:")
+    );
+    let e = refused(with_ca(&other_name, &ca));
+    assert!(
+        e.contains("not trusted") && e.contains("not issued for the URL's host"),
+        "{e}"
+    );
+    // sslmode=disable talks plain, as asked.
+    rt().block_on(async {
+        let plain = DbTarget::parse(&format!("{url}?sslmode=disable"), "test").unwrap();
+        let store = Store::open(&plain, &test_pg_options())
+            .await
+            .expect("sslmode=disable opens without TLS");
+        let Store::Postgres(pg) = &store else {
+            panic!("a PostgreSQL store")
+        };
+        let c = pg.pool().get().await.unwrap();
+        let ssl: bool = c
+            .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert!(!ssl);
+    });
+}
+
+#[test]
+fn require_against_a_server_without_tls_is_a_configuration_error() {
+    let url = format!("{}?sslmode=require", fresh_database());
+    let e = open_err(&url);
+    assert!(e.contains("does not offer TLS") && e.contains("ssl = on"), "{e}");
+}
+
+#[test]
+fn review_center_add_user_over_tls_and_a_missing_ca_file() {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt;
+    let (_server, ca, url) = tls_server("tls_cli");
+    let d = tempfile::tempdir().unwrap();
+    let url_file = d.path().join("db-url");
+    std::fs::write(&url_file, format!("{url}?sslmode=require\n")).unwrap();
+    std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let add = |ca: &std::path::Path| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .arg("review-center")
+            .arg("--db-file")
+            .arg(&url_file)
+            .arg("--db-ca-file")
+            .arg(ca)
+            .args(["--add-user", "tls-operator"])
+            .env_remove("KIOSK_CONFIG")
+            .env_remove("KIOSK_REVIEW_DB")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = writeln!(child.stdin.take().unwrap(), "a-long-enough-password");
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (code, err) = add(&ca);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        postgres::query_i64(&url, "SELECT COUNT(*) FROM staff_accounts WHERE name = 'tls-operator'"),
+        1
+    );
+    let missing = d.path().join("no-such-ca.pem");
+    let (code, err) = add(&missing);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(missing.to_str().unwrap()) && err.contains("--db-ca-file") && err.contains("Fix:"),
+        "{err}"
+    );
 }

@@ -466,7 +466,7 @@ impl PgConsole {
         config.connect_timeout(self.connect_timeout);
         config.application_name("kiosk console (alert listener)");
         let (client, mut conn) = config
-            .connect(tokio_postgres::NoTls)
+            .connect(self.target.connector())
             .await
             .map_err(self.err("listen"))?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
