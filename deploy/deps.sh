@@ -7,7 +7,7 @@ set -euo pipefail
 build=(pkg-config libclang-dev libudev-dev libfontconfig1-dev libxkbcommon-dev libxkbcommon-x11-0
        libinput-dev libasound2-dev libgbm-dev libseat-dev libx11-xcb1 libxcursor1 libxi6 libxrandr2)
 test=(zbar-tools poppler-utils xvfb xauth xdotool imagemagick chromium chromium-driver espeak-ng sox
-      fonts-wqy-microhei util-linux procps)
+      fonts-wqy-microhei util-linux procps openssl)
 
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
@@ -19,7 +19,8 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# The review centre's PostgreSQL tests (issue #17) start a throwaway server from initdb:
+# The PostgreSQL tests (issue #17) start a throwaway server from initdb (openssl, above,
+# makes the TLS test server's certificates):
 # any PostgreSQL on PATH or under /usr/lib/postgresql does, else Debian's package.
 if [ "${1:-build}" = test ] && ! command -v initdb >/dev/null 2>&1 \
    && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then

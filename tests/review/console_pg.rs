@@ -367,7 +367,10 @@ fn two_consoles_on_one_postgres_database_store_alert_and_forward_everything_once
         .unwrap();
     read_until(&mut feed, &mut streamed, &format!("id: {}", hand.id));
     assert!(streamed.contains("event: alert"), "{streamed}");
-    assert!(streamed.contains("\"kind\":\"camera_lost\""), "the whole row: {streamed}");
+    assert!(
+        streamed.contains("\"kind\":\"camera_lost\""),
+        "the whole row: {streamed}"
+    );
 
     // Acknowledged on B with the token A's page gave; a second try changes nothing.
     let call = all.iter().find(|x| x.kind == "call_staff").unwrap().id;
