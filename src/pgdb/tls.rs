@@ -95,7 +95,9 @@ pub(super) fn explain(e: &tokio_postgres::Error) -> Option<(String, String)> {
                         untrusted(why)
                     ),
                     "give --db-ca-file with the CA certificate (PEM) that signed the server's certificate, \
-                     and make the URL's host one of the names (or IP addresses) in that certificate"
+                     and make the URL's host one of the names (or IP addresses) in that certificate \
+                     (Debian's PostgreSQL starts with a self-signed one: give it a certificate from your CA, \
+                     or on a trusted private link only, add sslmode=disable to the URL)"
                         .into(),
                 ),
                 other => (
