@@ -3,8 +3,8 @@
 //! logs in, a pending photo is approved and the kiosk receives its number; on SQLite and
 //! on a real PostgreSQL server (`*_on_postgres`).
 //!
-//! With `CI=true` a missing Chromium or chromedriver fails the test; elsewhere it is
-//! reported on stderr and the test returns early.
+//! A missing Chromium or chromedriver fails the test, saying what to install; it never
+//! skips.
 
 use kiosk::config::{DocumentId, RegionCode};
 use kiosk::ports::{Decision, Uploader};
@@ -172,20 +172,18 @@ impl Driver {
     }
 }
 
-/// Chromium and chromedriver, found on `PATH`. Missing: with `CI=true` the test fails
-/// saying what to install; elsewhere it says so on stderr and the test returns early.
-pub(crate) fn chromium() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+/// Chromium and chromedriver, found on `PATH`. Missing, the test fails saying what to
+/// install: a web-page test never skips (`deploy/deps.sh test` installs both).
+pub(crate) fn chromium() -> (std::path::PathBuf, std::path::PathBuf) {
     let chromium = find_exe(&["chromium", "chromium-browser", "google-chrome"]);
     let driver = find_exe(&["chromedriver"]);
-    if let (Some(c), Some(d)) = (chromium, driver) {
-        return Some((c, d));
+    match (chromium, driver) {
+        (Some(c), Some(d)) => (c, d),
+        _ => panic!(
+            "chromium and chromedriver are needed on PATH \
+             (Debian: apt-get install -y chromium chromium-driver, or run deploy/deps.sh test)"
+        ),
     }
-    let msg = "chromium and chromedriver are needed (Debian: apt-get install -y chromium chromium-driver)";
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED (not CI): {msg}");
-    None
 }
 
 impl Drop for Driver {
@@ -209,9 +207,7 @@ fn operator_approves_in_headless_chromium_on_postgres() {
 }
 
 fn operator_approves_in_headless_chromium_on(backend: Backend) {
-    let Some((chromium, driver_exe)) = chromium() else {
-        return;
-    };
+    let (chromium, driver_exe) = chromium();
 
     // No auto-approve: the photo waits for the operator.
     let svc = start_service_on(

@@ -117,9 +117,7 @@ fn simulate_calling_staff(dir: &Path, url: &str) -> std::process::Child {
 
 #[test]
 fn staff_see_tiles_and_live_alerts_in_headless_chromium_and_acknowledgements_survive_a_restart() {
-    let Some((chromium, driver_exe)) = chromium() else {
-        return;
-    };
+    let (chromium, driver_exe) = chromium();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("console.db");
     // The page refreshes itself only once a minute: what arrives within 2 s came live.
