@@ -2,11 +2,7 @@
 //! name. A renamed soak would still run (in the second command), but no longer beside the
 //! rest: CI would take six minutes longer without a word. This keeps the name true.
 
-use std::path::PathBuf;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::repo;
 
 #[test]
 fn check_sh_names_the_soak_that_tests_e2e_has() {

@@ -2,16 +2,13 @@
 //! row in `docs/architecture.md` allows. The table in the doc is the rule; this test
 //! reads it, so the doc and the code cannot drift apart.
 
+use crate::repo;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Modules every module may use: `testkit` exists only in test builds, where the tests
 /// beside each module use it (the kiosk binary cannot, it is not compiled in).
 const ALWAYS: &[&str] = &["testkit"];
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// `module → modules it may use`, from the "may use" table of docs/architecture.md.
 /// `all` allows everything.

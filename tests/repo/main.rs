@@ -3,3 +3,8 @@
 
 mod check_script;
 mod layering;
+
+/// The checkout's root, where `src/`, `docs/` and `deploy/` are.
+fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
