@@ -153,7 +153,11 @@ impl Net {
         out.iter()
             .map(|o| {
                 o.to_plain_array_view::<f32>()
-                    .map(|v| v.iter().copied().collect())
+                    // Contiguous outputs (all of ours) are one memcpy.
+                    .map(|v| {
+                        v.as_slice()
+                            .map_or_else(|| v.iter().copied().collect(), <[f32]>::to_vec)
+                    })
                     .map_err(&err)
             })
             .collect()
