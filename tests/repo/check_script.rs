@@ -1,6 +1,7 @@
-//! `deploy/check.sh` runs the 200-session soak beside the rest of the suite by its exact
-//! name. A renamed soak would still run (in the second command), but no longer beside the
-//! rest: CI would take six minutes longer without a word. This keeps the name true.
+//! `deploy/check.sh` runs the 200-session soak, then the `BESIDE` binary, beside the rest
+//! of the suite, the soak by its exact name. A renamed soak would still run (in the other
+//! lane), but no longer beside the rest: CI would take minutes longer without a word. This
+//! keeps the names true.
 
 use crate::repo;
 
@@ -17,6 +18,26 @@ fn check_sh_names_the_soak_that_tests_e2e_has() {
     assert!(
         src.contains(&format!("#[test]\nfn {test}()")),
         "deploy/check.sh's SOAK={name} is not a test in {}: rename it there too",
+        file.display()
+    );
+}
+
+/// The binary run after the soak in its lane (`BESIDE=`) is one cargo finds: the other lane
+/// runs every binary but that one, so a wrong name would run nothing in its place (cargo
+/// would fail the lane, but only after the soak's four minutes).
+#[test]
+fn check_sh_runs_beside_the_soak_a_test_binary_that_exists() {
+    let script = std::fs::read_to_string(repo().join("deploy/check.sh")).unwrap();
+    let name = script
+        .lines()
+        .find_map(|l| l.strip_prefix("BESIDE="))
+        .expect("deploy/check.sh sets BESIDE=<test binary> for the lane of the soak");
+    let dir = repo().join(format!("tests/{name}/main.rs"));
+    let file = repo().join(format!("tests/{name}.rs"));
+    assert!(
+        dir.is_file() || file.is_file(),
+        "deploy/check.sh's BESIDE={name} is neither {} nor {}",
+        dir.display(),
         file.display()
     );
 }
