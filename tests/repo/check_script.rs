@@ -1,7 +1,7 @@
-//! `deploy/check.sh` runs the 200-session soak, then the `BESIDE` binary, beside the rest
-//! of the suite, the soak by its exact name. A renamed soak would still run (in the other
-//! lane), but no longer beside the rest: CI would take minutes longer without a word. This
-//! keeps the names true.
+//! `deploy/check.sh` runs the 200-session soak and the `BESIDE` binary beside the rest of
+//! the suite, the soak by its exact name. A renamed soak would still run (in the main
+//! command), but no longer beside the rest: CI would take minutes longer without a word.
+//! This keeps the names true.
 
 use crate::repo;
 
@@ -22,16 +22,16 @@ fn check_sh_names_the_soak_that_tests_e2e_has() {
     );
 }
 
-/// The binary run after the soak in its lane (`BESIDE=`) is one cargo finds: the other lane
-/// runs every binary but that one, so a wrong name would run nothing in its place (cargo
-/// would fail the lane, but only after the soak's four minutes).
+/// The binary run beside the rest (`BESIDE=`) is one cargo finds: the main command runs
+/// every binary but that one, so a wrong name would leave a binary to a command that fails
+/// (cargo: no such test target), and say so only once everything else is done.
 #[test]
 fn check_sh_runs_beside_the_soak_a_test_binary_that_exists() {
     let script = std::fs::read_to_string(repo().join("deploy/check.sh")).unwrap();
     let name = script
         .lines()
         .find_map(|l| l.strip_prefix("BESIDE="))
-        .expect("deploy/check.sh sets BESIDE=<test binary> for the lane of the soak");
+        .expect("deploy/check.sh sets BESIDE=<test binary> to run beside the rest");
     let dir = repo().join(format!("tests/{name}/main.rs"));
     let file = repo().join(format!("tests/{name}.rs"));
     assert!(
