@@ -22,9 +22,9 @@ fn check_sh_names_the_soak_that_tests_e2e_has() {
     );
 }
 
-/// The binary run beside the rest (`BESIDE=`) is one cargo finds: the main command runs
-/// every binary but that one, so a wrong name would leave a binary to a command that fails
-/// (cargo: no such test target), and say so only once everything else is done.
+/// The binary run beside the rest (`BESIDE=`) is one cargo finds. A wrong name skips
+/// nothing (the main command then runs every binary), but its own command fails (no such
+/// test target), and CI would say so only once everything else had run.
 #[test]
 fn check_sh_runs_beside_the_soak_a_test_binary_that_exists() {
     let script = std::fs::read_to_string(repo().join("deploy/check.sh")).unwrap();
