@@ -5,13 +5,20 @@
 
 use crate::repo;
 
+/// The value of `deploy/check.sh`'s `NAME=` line.
+fn script_var(name: &str, what: &str) -> String {
+    let script = std::fs::read_to_string(repo().join("deploy/check.sh")).unwrap();
+    let prefix = format!("{name}=");
+    script
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("deploy/check.sh sets {name}={what}"))
+        .to_string()
+}
+
 #[test]
 fn check_sh_names_the_soak_that_tests_e2e_has() {
-    let script = std::fs::read_to_string(repo().join("deploy/check.sh")).unwrap();
-    let name = script
-        .lines()
-        .find_map(|l| l.strip_prefix("SOAK="))
-        .expect("deploy/check.sh sets SOAK=<module>::<test> for the soak it runs apart");
+    let name = script_var("SOAK", "<module>::<test> for the soak it runs apart");
     let (module, test) = name.split_once("::").expect("SOAK is <module>::<test>");
     let file = repo().join(format!("tests/e2e/{module}.rs"));
     let src = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -27,11 +34,7 @@ fn check_sh_names_the_soak_that_tests_e2e_has() {
 /// test target), and CI would say so only once everything else had run.
 #[test]
 fn check_sh_runs_beside_the_soak_a_test_binary_that_exists() {
-    let script = std::fs::read_to_string(repo().join("deploy/check.sh")).unwrap();
-    let name = script
-        .lines()
-        .find_map(|l| l.strip_prefix("BESIDE="))
-        .expect("deploy/check.sh sets BESIDE=<test binary> to run beside the rest");
+    let name = script_var("BESIDE", "<test binary> to run beside the rest");
     let dir = repo().join(format!("tests/{name}/main.rs"));
     let file = repo().join(format!("tests/{name}.rs"));
     assert!(
