@@ -1,5 +1,6 @@
 //! Checks of the source tree itself: the layering of `src/` against
-//! `docs/architecture.md`, and the test script's name for the soak.
+//! `docs/architecture.md`, and the names `deploy/check.sh` runs beside the rest (the soak,
+//! the printer binary).
 
 mod check_script;
 mod layering;
